@@ -1,0 +1,101 @@
+/**
+ * The raw ordered key-value engine under MVCC: byte-string keys compared bytewise.
+ * Two implementations share one compliance suite (engine.compliance.ts): RocksDB for
+ * nodes, and an in-memory engine for the simulator and fast tests.
+ *
+ * Reads are synchronous: a point read or a seek is a few microseconds and costs more
+ * through a promise than through the call itself. Writes are whole batches, applied
+ * atomically; a write is visible to every reader created after it returns.
+ */
+
+export interface EngineLimits {
+  /** Largest raw key (after MVCC encoding) the engine accepts. */
+  readonly maxKeyBytes: number;
+  /** Largest raw value the engine accepts. */
+  readonly maxValueBytes: number;
+  /** Largest total of keys and values in one write batch. */
+  readonly maxBatchBytes: number;
+}
+
+export const DEFAULT_ENGINE_LIMITS: EngineLimits = Object.freeze({
+  maxKeyBytes: 64 * 1024,
+  maxValueBytes: 16 * 1024 * 1024,
+  maxBatchBytes: 128 * 1024 * 1024,
+});
+
+/** A cursor over raw keys, positioned by `seek`. */
+export interface EngineCursor {
+  /** Positions at the first key >= target (forward) or the last key <= target (reverse). */
+  seek(target: Uint8Array): void;
+  valid(): boolean;
+  /** The current key; only while valid(). The buffer is the cursor's: copy to keep. */
+  key(): Buffer;
+  value(): Buffer;
+  next(): void;
+  close(): void;
+}
+
+export interface CursorOptions {
+  readonly reverse?: boolean;
+  /**
+   * How many entries the caller expects to read after a seek: 1 for point lookups,
+   * more for scans. A hint for read-ahead only.
+   */
+  readonly expectedEntries?: number;
+}
+
+export interface EngineReader {
+  /** The value of a raw key, or undefined. */
+  get(key: Uint8Array): Buffer | undefined;
+  /** A cursor over this reader's view. Close it when done. */
+  cursor(options?: CursorOptions): EngineCursor;
+}
+
+/**
+ * A reader fixed at one point in time: later writes are invisible to it. Holds
+ * resources (RocksDB pins the files it reads) until closed.
+ */
+export interface EngineSnapshot extends EngineReader {
+  close(): void;
+}
+
+export interface WriteBatch {
+  put(key: Uint8Array, value: Uint8Array): void;
+  delete(key: Uint8Array): void;
+  /** Operations added so far. */
+  readonly count: number;
+  /** Total bytes of keys and values added so far. */
+  readonly byteSize: number;
+}
+
+export interface WriteOptions {
+  /**
+   * Make the batch durable before returning: the RocksDB WAL is fsynced, so the batch
+   * survives a crash of the machine, not only of the process.
+   */
+  readonly sync?: boolean;
+}
+
+export interface Engine extends EngineReader {
+  readonly path: string;
+  readonly limits: EngineLimits;
+  newBatch(): WriteBatch;
+  /** Applies the whole batch atomically, or nothing of it. */
+  write(batch: WriteBatch, options?: WriteOptions): Promise<void>;
+  /** A consistent point-in-time view. */
+  snapshot(): EngineSnapshot;
+  close(): Promise<void>;
+}
+
+/** The smallest key greater than every key that starts with `prefix` (undefined: none). */
+export function prefixEnd(prefix: Uint8Array): Buffer | undefined {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    const byte = end[i] as number;
+    if (byte !== 0xff) {
+      end[i] = byte + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,17 @@
+export * from './engine';
+export * from './errors';
+export { MemoryEngine } from './memory-engine';
+export type { CheckpointOptions, CheckpointProgress, CheckpointResult, RocksEngineOptions } from './rocks-engine';
+export { RocksEngine } from './rocks-engine';
+export {
+  decodeVersionKey,
+  lockTableKey,
+  LOCK_TABLE_PREFIX,
+  MVCC_PREFIX,
+  STORE_LOCAL_PREFIX,
+  storeLocalKey,
+  versionKey,
+} from './mvcc-key';
+export type { Intent, TxnMeta } from './mvcc-value';
+export { TXN_ID_BYTES } from './mvcc-value';
+export * from './mvcc';

@@ -1,0 +1,738 @@
+import { assert, InvalidArgumentError } from '../../common/errors';
+import type { Timestamp } from '../../common/hlc';
+import { compareTimestamps, nextTimestamp, ZERO_TIMESTAMP } from '../../common/hlc';
+import type { EngineCursor, EngineReader, WriteBatch } from './engine';
+import type { IntentConflict } from './errors';
+import {
+  ReadWithinUncertaintyIntervalError,
+  TxnEpochMismatchError,
+  WriteIntentError,
+  WriteTooOldError,
+} from './errors';
+import {
+  decodeLockTableKey,
+  decodeVersionKey,
+  lockTableKey,
+  lockTableSpan,
+  isVersionOf,
+  readTimestampSuffix,
+  samePrefix,
+  versionKey,
+  versionPrefix,
+  versionPrefixLength,
+  versionSpan,
+} from './mvcc-key';
+import type { Intent, TxnMeta } from './mvcc-value';
+import { decodeIntent, decodeVersionValue, encodeIntent, encodeVersionValue, isTombstoneValue } from './mvcc-value';
+
+/*
+ * MVCC evaluation: pure synchronous functions over an EngineReader (what is there) and
+ * a WriteBatch (what to change). They never write to the engine themselves: the caller
+ * (later, a replica applying a Raft command) decides when and how the batch is written.
+ *
+ * Each user key has committed versions, newest first, in the MVCC keyspace, and at most
+ * one intent (a transaction's provisional value) in the lock table keyspace.
+ */
+
+export interface MvccReadOptions {
+  /** The reading transaction: it sees its own intents and conflicts with others'. */
+  readonly txn?: TxnMeta;
+  /**
+   * The top of the reader's uncertainty interval (read timestamp + max clock offset).
+   * A version in (read timestamp, limit] may have been written before the read began
+   * in real time, so reading past it would not be linearizable: the read fails with
+   * ReadWithinUncertaintyIntervalError and restarts higher.
+   */
+  readonly uncertaintyLimit?: Timestamp;
+}
+
+export interface MvccKeyValue {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  readonly timestamp: Timestamp;
+}
+
+export interface Span {
+  readonly start: Buffer;
+  readonly end: Buffer;
+}
+
+export interface MvccScanOptions extends MvccReadOptions {
+  readonly reverse?: boolean;
+  /** Stop after this many rows (0 or unset: no limit). */
+  readonly maxKeys?: number;
+  /** Stop once the rows' keys and values reach this many bytes (at least one row). */
+  readonly targetBytes?: number;
+}
+
+export interface MvccScanResult {
+  readonly rows: MvccKeyValue[];
+  /** Set when a limit stopped the scan: the part of the span not yet read. */
+  readonly resumeSpan: Span | undefined;
+}
+
+export type IntentResolution =
+  | { readonly status: 'committed'; readonly txnId: Buffer; readonly epoch: number; readonly commitTimestamp: Timestamp }
+  | { readonly status: 'aborted'; readonly txnId: Buffer }
+  /** The transaction is still running but was pushed: its intents move up to `pushedTo`. */
+  | { readonly status: 'pending'; readonly txnId: Buffer; readonly epoch: number; readonly pushedTo: Timestamp };
+
+/** A versions cursor on a key with this many versions above the read timestamp seeks past them. */
+const NEXTS_BEFORE_SEEK = 8;
+
+function validateUserKey(key: Uint8Array, what: string): void {
+  if (key.length === 0) {
+    throw new InvalidArgumentError(`${what}: the empty key is reserved`);
+  }
+}
+
+function validateSpan(start: Uint8Array, end: Uint8Array): void {
+  if (Buffer.compare(start, end) >= 0) {
+    throw new InvalidArgumentError(
+      `empty or inverted span [${Buffer.from(start).toString('hex')}, ${Buffer.from(end).toString('hex')})`,
+    );
+  }
+}
+
+function sameTxn(a: TxnMeta | undefined, b: TxnMeta): boolean {
+  return a !== undefined && a.id.equals(b.id);
+}
+
+function conflictOf(key: Buffer, intent: Intent): IntentConflict {
+  return {
+    key,
+    txnId: intent.txn.id,
+    txnAnchorKey: intent.txn.anchorKey,
+    txnEpoch: intent.txn.epoch,
+    txnPriority: intent.txn.priority,
+    writeTimestamp: intent.txn.writeTimestamp,
+  };
+}
+
+/** How a read at `ts` treats the intent on a key. */
+type IntentVerdict =
+  | { readonly kind: 'own'; readonly intent: Intent }
+  | { readonly kind: 'conflict'; readonly conflict: IntentConflict }
+  | { readonly kind: 'ignore' };
+
+function judgeIntent(key: Buffer, intent: Intent, ts: Timestamp, options: MvccReadOptions): IntentVerdict {
+  const txn = options.txn;
+  if (txn !== undefined && sameTxn(txn, intent.txn)) {
+    if (intent.txn.epoch === txn.epoch) {
+      return { kind: 'own', intent };
+    }
+    if (intent.txn.epoch > txn.epoch) {
+      throw new TxnEpochMismatchError(key, intent.txn.epoch, txn.epoch);
+    }
+    // An intent of an earlier epoch of this transaction: as if it were not there.
+    return { kind: 'ignore' };
+  }
+  const limit = readLimit(ts, options);
+  if (compareTimestamps(intent.txn.writeTimestamp, limit) <= 0) {
+    return { kind: 'conflict', conflict: conflictOf(key, intent) };
+  }
+  return { kind: 'ignore' };
+}
+
+/** The highest timestamp a read can be affected by. */
+function readLimit(ts: Timestamp, options: MvccReadOptions): Timestamp {
+  const limit = options.uncertaintyLimit;
+  return limit !== undefined && compareTimestamps(limit, ts) > 0 ? limit : ts;
+}
+
+function readIntent(reader: EngineReader, key: Uint8Array): Intent | undefined {
+  const raw = reader.get(lockTableKey(key));
+  return raw === undefined ? undefined : decodeIntent(raw);
+}
+
+/**
+ * The value of `key` visible at `ts`, or undefined (never written, or deleted).
+ * Throws WriteIntentError for another transaction's intent at or below the read's
+ * limit, ReadWithinUncertaintyIntervalError for a version in the uncertainty window.
+ */
+export function mvccGet(
+  reader: EngineReader,
+  key: Uint8Array,
+  ts: Timestamp,
+  options: MvccReadOptions = {},
+): MvccKeyValue | undefined {
+  validateUserKey(key, 'get');
+  const userKey = Buffer.from(key);
+  const intent = readIntent(reader, userKey);
+  if (intent !== undefined) {
+    const verdict = judgeIntent(userKey, intent, ts, options);
+    if (verdict.kind === 'own') {
+      const value = verdict.intent.value;
+      return value === undefined ? undefined : { key: userKey, value, timestamp: verdict.intent.txn.writeTimestamp };
+    }
+    if (verdict.kind === 'conflict') {
+      throw new WriteIntentError([verdict.conflict]);
+    }
+  }
+  const limit = readLimit(ts, options);
+  const prefix = versionPrefix(userKey);
+  const cursor = reader.cursor({ expectedEntries: 1 });
+  try {
+    // The seek lands on the newest version at or below the limit: if it is above the
+    // read timestamp it is uncertain, otherwise it is the answer.
+    cursor.seek(versionKey(userKey, limit));
+    if (!cursor.valid()) {
+      return undefined;
+    }
+    const raw = cursor.key();
+    if (!isVersionOf(raw, prefix)) {
+      return undefined;
+    }
+    const versionTs = readTimestampSuffix(raw, prefix.length);
+    if (compareTimestamps(versionTs, ts) > 0) {
+      throw new ReadWithinUncertaintyIntervalError(userKey, ts, versionTs, limit);
+    }
+    const value = decodeVersionValue(cursor.value());
+    return value === undefined ? undefined : { key: userKey, value: Buffer.from(value), timestamp: versionTs };
+  } finally {
+    cursor.close();
+  }
+}
+
+export interface MvccWriteOptions {
+  /** Write an intent of this transaction instead of a committed version. */
+  readonly txn?: TxnMeta;
+}
+
+/** The timestamp of the newest committed version of `key`, if any. */
+function newestVersionTimestamp(reader: EngineReader, key: Buffer): Timestamp | undefined {
+  const prefix = versionPrefix(key);
+  const cursor = reader.cursor({ expectedEntries: 1 });
+  try {
+    cursor.seek(prefix);
+    if (!cursor.valid()) {
+      return undefined;
+    }
+    const raw = cursor.key();
+    if (!isVersionOf(raw, prefix)) {
+      return undefined;
+    }
+    return readTimestampSuffix(raw, prefix.length);
+  } finally {
+    cursor.close();
+  }
+}
+
+/**
+ * Writes `value` (undefined: a delete) to `key` at `ts`: a committed version, or with
+ * `txn`, that transaction's intent (replacing an earlier intent of the same
+ * transaction). Throws WriteIntentError when another transaction holds the key and
+ * WriteTooOldError when a committed version at or above `ts` exists.
+ */
+export function mvccPut(
+  reader: EngineReader,
+  batch: WriteBatch,
+  key: Uint8Array,
+  ts: Timestamp,
+  value: Uint8Array | undefined,
+  options: MvccWriteOptions = {},
+): void {
+  validateUserKey(key, 'put');
+  const userKey = Buffer.from(key);
+  const txn = options.txn;
+  const intent = readIntent(reader, userKey);
+  if (intent !== undefined) {
+    if (txn === undefined || !sameTxn(txn, intent.txn)) {
+      throw new WriteIntentError([conflictOf(userKey, intent)]);
+    }
+    if (intent.txn.epoch > txn.epoch) {
+      throw new TxnEpochMismatchError(userKey, intent.txn.epoch, txn.epoch);
+    }
+  }
+  const newest = newestVersionTimestamp(reader, userKey);
+  if (newest !== undefined && compareTimestamps(newest, ts) >= 0) {
+    throw new WriteTooOldError(userKey, ts, newest, nextTimestamp(newest));
+  }
+  if (txn === undefined) {
+    batch.put(versionKey(userKey, ts), encodeVersionValue(value));
+  } else {
+    const provisional = value === undefined ? undefined : Buffer.from(value);
+    batch.put(lockTableKey(userKey), encodeIntent({ txn: { ...txn, writeTimestamp: ts }, value: provisional }));
+  }
+}
+
+/** A delete: a tombstone version, or a transaction's provisional delete. */
+export function mvccDelete(
+  reader: EngineReader,
+  batch: WriteBatch,
+  key: Uint8Array,
+  ts: Timestamp,
+  options: MvccWriteOptions = {},
+): void {
+  mvccPut(reader, batch, key, ts, undefined, options);
+}
+
+/** Applies a resolution to one decoded intent. Returns whether anything changed. */
+function resolveDecodedIntent(batch: WriteBatch, userKey: Buffer, intent: Intent, resolution: IntentResolution): boolean {
+  if (!intent.txn.id.equals(resolution.txnId)) {
+    return false;
+  }
+  switch (resolution.status) {
+    case 'committed': {
+      batch.delete(lockTableKey(userKey));
+      if (intent.txn.epoch === resolution.epoch) {
+        assert(
+          compareTimestamps(resolution.commitTimestamp, intent.txn.writeTimestamp) >= 0,
+          'a transaction commits at or above the timestamps of its intents',
+        );
+        batch.put(versionKey(userKey, resolution.commitTimestamp), encodeVersionValue(intent.value));
+      }
+      // An intent of an earlier epoch was overwritten in the epoch that committed, or
+      // not written again: it is not part of the committed transaction.
+      return true;
+    }
+    case 'aborted':
+      batch.delete(lockTableKey(userKey));
+      return true;
+    case 'pending': {
+      if (intent.txn.epoch < resolution.epoch) {
+        batch.delete(lockTableKey(userKey));
+        return true;
+      }
+      if (compareTimestamps(resolution.pushedTo, intent.txn.writeTimestamp) <= 0) {
+        return false;
+      }
+      batch.put(
+        lockTableKey(userKey),
+        encodeIntent({ txn: { ...intent.txn, writeTimestamp: resolution.pushedTo }, value: intent.value }),
+      );
+      return true;
+    }
+  }
+}
+
+/**
+ * Resolves the intent on `key` if it belongs to the resolution's transaction:
+ * committed → rewritten as a version at the commit timestamp; aborted → removed;
+ * pending → moved up to the pushed timestamp. Idempotent: resolving twice, or a key
+ * with no intent or another transaction's, changes nothing and returns false.
+ */
+export function mvccResolveIntent(
+  reader: EngineReader,
+  batch: WriteBatch,
+  key: Uint8Array,
+  resolution: IntentResolution,
+): boolean {
+  validateUserKey(key, 'resolve intent');
+  const userKey = Buffer.from(key);
+  const intent = readIntent(reader, userKey);
+  return intent !== undefined && resolveDecodedIntent(batch, userKey, intent, resolution);
+}
+
+export interface ResolveRangeResult {
+  readonly resolved: number;
+  readonly resumeSpan: Span | undefined;
+}
+
+/** Resolves every intent of the transaction on keys in [start, end), at most `maxKeys`. */
+export function mvccResolveIntentRange(
+  reader: EngineReader,
+  batch: WriteBatch,
+  start: Uint8Array,
+  end: Uint8Array,
+  resolution: IntentResolution,
+  options: { readonly maxKeys?: number } = {},
+): ResolveRangeResult {
+  validateSpan(start, end);
+  const maxKeys = options.maxKeys ?? 0;
+  const [lockStart, lockEnd] = lockTableSpan(start, end);
+  const cursor = reader.cursor({ expectedEntries: 64 });
+  let resolved = 0;
+  try {
+    for (cursor.seek(lockStart); cursor.valid(); cursor.next()) {
+      const raw = cursor.key();
+      if (Buffer.compare(raw, lockEnd) >= 0) {
+        break;
+      }
+      const userKey = decodeLockTableKey(raw);
+      if (maxKeys > 0 && resolved >= maxKeys) {
+        return { resolved, resumeSpan: { start: userKey, end: Buffer.from(end) } };
+      }
+      if (resolveDecodedIntent(batch, userKey, decodeIntent(cursor.value()), resolution)) {
+        resolved++;
+      }
+    }
+  } finally {
+    cursor.close();
+  }
+  return { resolved, resumeSpan: undefined };
+}
+
+interface IntentEntry {
+  readonly key: Buffer;
+  readonly intent: Intent;
+}
+
+function intentsInSpan(reader: EngineReader, start: Uint8Array, end: Uint8Array): IntentEntry[] {
+  const [lockStart, lockEnd] = lockTableSpan(start, end);
+  const cursor = reader.cursor({ expectedEntries: 16 });
+  const entries: IntentEntry[] = [];
+  try {
+    for (cursor.seek(lockStart); cursor.valid(); cursor.next()) {
+      const raw = cursor.key();
+      if (Buffer.compare(raw, lockEnd) >= 0) {
+        break;
+      }
+      entries.push({ key: decodeLockTableKey(raw), intent: decodeIntent(cursor.value()) });
+    }
+  } finally {
+    cursor.close();
+  }
+  return entries;
+}
+
+/** The key just after `key` in byte order. */
+function keyAfter(key: Buffer): Buffer {
+  return Buffer.concat([key, Buffer.from([0])]);
+}
+
+/**
+ * The visible values of the keys in [start, end) at `ts`, in key order (or reverse
+ * order), up to the limits. Conflicts with every intent it meets are gathered and
+ * thrown together, so the caller can resolve them all before retrying.
+ */
+export function mvccScan(
+  reader: EngineReader,
+  start: Uint8Array,
+  end: Uint8Array,
+  ts: Timestamp,
+  options: MvccScanOptions = {},
+): MvccScanResult {
+  validateSpan(start, end);
+  const reverse = options.reverse === true;
+  const maxKeys = options.maxKeys ?? 0;
+  const targetBytes = options.targetBytes ?? 0;
+  const limit = readLimit(ts, options);
+  const intents = intentsInSpan(reader, start, end);
+  const conflicts: IntentConflict[] = [];
+  const rows: MvccKeyValue[] = [];
+  let bytes = 0;
+  let resumeSpan: Span | undefined;
+
+  const [rawStart, rawEnd] = versionSpan(start, end);
+  const cursor = reader.cursor({ reverse, expectedEntries: maxKeys > 0 ? maxKeys : 256 });
+  // Intents are merged in by key; `intentIndex` walks them in the scan's direction.
+  let intentIndex = reverse ? intents.length - 1 : 0;
+  const pendingIntent = (): IntentEntry | undefined => intents[intentIndex];
+  const advanceIntent = (): void => {
+    intentIndex += reverse ? -1 : 1;
+  };
+
+  try {
+    cursor.seek(reverse ? rawEnd : rawStart);
+    while (true) {
+      const versionInRange = cursor.valid() && inRawSpan(cursor.key(), rawStart, rawEnd);
+      const intentEntry = pendingIntent();
+      if (!versionInRange && intentEntry === undefined) {
+        break;
+      }
+      // The next user key to visit: the nearer of the next version's and next intent's.
+      let userKey: Buffer;
+      let versionPrefixBytes: Buffer | undefined;
+      if (versionInRange) {
+        const raw = cursor.key();
+        const prefixLength = versionPrefixLength(raw);
+        versionPrefixBytes = Buffer.from(raw.subarray(0, prefixLength));
+        userKey = decodeVersionKey(raw).userKey;
+        if (intentEntry !== undefined) {
+          const order = Buffer.compare(intentEntry.key, userKey);
+          if (reverse ? order > 0 : order < 0) {
+            userKey = intentEntry.key;
+            versionPrefixBytes = undefined;
+          }
+        }
+      } else {
+        userKey = (intentEntry as IntentEntry).key;
+      }
+
+      if (
+        resumeSpan === undefined &&
+        ((maxKeys > 0 && rows.length >= maxKeys) || (targetBytes > 0 && bytes >= targetBytes))
+      ) {
+        resumeSpan = reverse
+          ? { start: Buffer.from(start), end: keyAfter(userKey) }
+          : { start: userKey, end: Buffer.from(end) };
+        break;
+      }
+
+      // The intent on this key, if any, decides first.
+      let row: MvccKeyValue | undefined;
+      let decided = false;
+      if (intentEntry !== undefined && intentEntry.key.equals(userKey)) {
+        advanceIntent();
+        const verdict = judgeIntent(userKey, intentEntry.intent, ts, options);
+        if (verdict.kind === 'own') {
+          decided = true;
+          const value = verdict.intent.value;
+          row = value === undefined ? undefined : { key: userKey, value, timestamp: verdict.intent.txn.writeTimestamp };
+        } else if (verdict.kind === 'conflict') {
+          decided = true;
+          conflicts.push(verdict.conflict);
+        }
+      }
+
+      if (versionPrefixBytes !== undefined) {
+        const visible = reverse
+          ? visibleVersionReverse(cursor, versionPrefixBytes, userKey, ts, limit)
+          : visibleVersionForward(cursor, versionPrefixBytes, userKey, ts, limit);
+        if (!decided) {
+          row = visible;
+        }
+      }
+      if (row !== undefined) {
+        rows.push(row);
+        bytes += row.key.length + row.value.length;
+      }
+    }
+  } finally {
+    cursor.close();
+  }
+  if (conflicts.length > 0) {
+    throw new WriteIntentError(conflicts);
+  }
+  return { rows, resumeSpan };
+}
+
+function inRawSpan(raw: Buffer, rawStart: Buffer, rawEnd: Buffer): boolean {
+  return Buffer.compare(raw, rawStart) >= 0 && Buffer.compare(raw, rawEnd) < 0;
+}
+
+/**
+ * With the cursor on the newest version of a key, returns the version visible at
+ * `ts` and leaves the cursor on the first version of the next key.
+ */
+function visibleVersionForward(
+  cursor: EngineCursor,
+  prefix: Buffer,
+  userKey: Buffer,
+  ts: Timestamp,
+  limit: Timestamp,
+): MvccKeyValue | undefined {
+  let found: MvccKeyValue | undefined;
+  let searching = true;
+  let nexts = 0;
+  while (cursor.valid()) {
+    const raw = cursor.key();
+    if (!isVersionOf(raw, prefix)) {
+      return found;
+    }
+    if (searching) {
+      const versionTs = readTimestampSuffix(raw, prefix.length);
+      if (compareTimestamps(versionTs, ts) <= 0) {
+        searching = false;
+        const value = decodeVersionValue(cursor.value());
+        if (value !== undefined) {
+          found = { key: userKey, value: Buffer.from(value), timestamp: versionTs };
+        }
+      } else if (compareTimestamps(versionTs, limit) <= 0) {
+        throw new ReadWithinUncertaintyIntervalError(userKey, ts, versionTs, limit);
+      } else if (++nexts > NEXTS_BEFORE_SEEK) {
+        // Many versions above the read: jump to the newest one within the limit.
+        cursor.seek(versionKey(userKey, limit));
+        continue;
+      }
+    } else if (++nexts > NEXTS_BEFORE_SEEK) {
+      // Many older versions left: jump to the next key.
+      cursor.seek(versionKey(userKey, ZERO_TIMESTAMP));
+      if (cursor.valid() && isVersionOf(cursor.key(), prefix)) {
+        cursor.next();
+      }
+      return found;
+    }
+    cursor.next();
+  }
+  return found;
+}
+
+/**
+ * Reverse iteration meets a key's versions oldest first: the visible one is the last
+ * at or below `ts`. Leaves the cursor on the newest version of the previous key.
+ */
+function visibleVersionReverse(
+  cursor: EngineCursor,
+  prefix: Buffer,
+  userKey: Buffer,
+  ts: Timestamp,
+  limit: Timestamp,
+): MvccKeyValue | undefined {
+  let candidateTs: Timestamp | undefined;
+  let candidateValue: Buffer | undefined;
+  while (cursor.valid()) {
+    const raw = cursor.key();
+    if (!isVersionOf(raw, prefix)) {
+      break;
+    }
+    const versionTs = readTimestampSuffix(raw, prefix.length);
+    if (compareTimestamps(versionTs, ts) <= 0) {
+      candidateTs = versionTs;
+      candidateValue = isTombstoneValue(cursor.value()) ? undefined : Buffer.from(cursor.value());
+    } else if (compareTimestamps(versionTs, limit) <= 0) {
+      throw new ReadWithinUncertaintyIntervalError(userKey, ts, versionTs, limit);
+    } else {
+      // Newer still: every version left for this key is above the limit. The last
+      // entry at or before the bare prefix is the oldest version of the previous key.
+      cursor.seek(prefix);
+      break;
+    }
+    cursor.next();
+  }
+  if (candidateTs === undefined || candidateValue === undefined) {
+    return undefined;
+  }
+  const value = decodeVersionValue(candidateValue);
+  return value === undefined ? undefined : { key: userKey, value, timestamp: candidateTs };
+}
+
+export interface GcResult {
+  readonly versionsRemoved: number;
+  readonly bytesRemoved: number;
+  /** Set when `maxVersions` stopped the pass: where the next pass starts. */
+  readonly resumeKey: Buffer | undefined;
+}
+
+/**
+ * Removes the versions of keys in [start, end) that no read at or above `threshold`
+ * can see: everything older than the newest version at or below the threshold, and
+ * that version too when it is a tombstone. Intents are never touched.
+ */
+export function mvccGarbageCollect(
+  reader: EngineReader,
+  batch: WriteBatch,
+  start: Uint8Array,
+  end: Uint8Array,
+  threshold: Timestamp,
+  options: { readonly maxVersions?: number } = {},
+): GcResult {
+  validateSpan(start, end);
+  const maxVersions = options.maxVersions ?? 0;
+  const [rawStart, rawEnd] = versionSpan(start, end);
+  const cursor = reader.cursor({ expectedEntries: 256 });
+  let versionsRemoved = 0;
+  let bytesRemoved = 0;
+  let currentPrefix: Buffer | undefined;
+  // Per key: whether the version visible at the threshold has been passed.
+  let passedVisible = false;
+  try {
+    for (cursor.seek(rawStart); cursor.valid(); cursor.next()) {
+      const raw = cursor.key();
+      if (Buffer.compare(raw, rawEnd) >= 0) {
+        break;
+      }
+      const prefixLength = versionPrefixLength(raw);
+      if (currentPrefix === undefined || !samePrefix(raw, prefixLength, currentPrefix)) {
+        currentPrefix = Buffer.from(raw.subarray(0, prefixLength));
+        passedVisible = false;
+        if (maxVersions > 0 && versionsRemoved >= maxVersions) {
+          return { versionsRemoved, bytesRemoved, resumeKey: decodeVersionKey(raw).userKey };
+        }
+      }
+      const versionTs = readTimestampSuffix(raw, prefixLength);
+      if (compareTimestamps(versionTs, threshold) > 0) {
+        continue;
+      }
+      let remove = passedVisible;
+      if (!passedVisible) {
+        passedVisible = true;
+        remove = isTombstoneValue(cursor.value());
+      }
+      if (remove) {
+        batch.delete(Buffer.from(raw));
+        versionsRemoved++;
+        bytesRemoved += raw.length + cursor.value().length;
+      }
+    }
+  } finally {
+    cursor.close();
+  }
+  return { versionsRemoved, bytesRemoved, resumeKey: undefined };
+}
+
+/** What a span holds: the basis of range size estimates (splits) and of GC decisions. */
+export interface MvccStats {
+  /** User keys with at least one version. */
+  readonly keyCount: number;
+  /** User keys whose newest version is a value (not a tombstone). */
+  readonly liveCount: number;
+  readonly versionCount: number;
+  /** Bytes of raw version keys. */
+  readonly keyBytes: number;
+  /** Bytes of raw version values. */
+  readonly valueBytes: number;
+  /** Bytes (key and value) of the newest versions that are values. */
+  readonly liveBytes: number;
+  readonly intentCount: number;
+  /** Bytes of lock table keys and intents. */
+  readonly intentBytes: number;
+  /** All bytes the span uses: versions and intents. */
+  readonly totalBytes: number;
+}
+
+/** Counts what [start, end) holds, by reading all of it. */
+export function computeStats(reader: EngineReader, start: Uint8Array, end: Uint8Array): MvccStats {
+  validateSpan(start, end);
+  let keyCount = 0;
+  let liveCount = 0;
+  let versionCount = 0;
+  let keyBytes = 0;
+  let valueBytes = 0;
+  let liveBytes = 0;
+  let intentCount = 0;
+  let intentBytes = 0;
+
+  const [lockStart, lockEnd] = lockTableSpan(start, end);
+  const locks = reader.cursor({ expectedEntries: 256 });
+  try {
+    for (locks.seek(lockStart); locks.valid(); locks.next()) {
+      if (Buffer.compare(locks.key(), lockEnd) >= 0) {
+        break;
+      }
+      intentCount++;
+      intentBytes += locks.key().length + locks.value().length;
+    }
+  } finally {
+    locks.close();
+  }
+
+  const [rawStart, rawEnd] = versionSpan(start, end);
+  const versions = reader.cursor({ expectedEntries: 256 });
+  let currentPrefix: Buffer | undefined;
+  try {
+    for (versions.seek(rawStart); versions.valid(); versions.next()) {
+      const raw = versions.key();
+      if (Buffer.compare(raw, rawEnd) >= 0) {
+        break;
+      }
+      const value = versions.value();
+      const prefixLength = versionPrefixLength(raw);
+      versionCount++;
+      keyBytes += raw.length;
+      valueBytes += value.length;
+      if (currentPrefix === undefined || !samePrefix(raw, prefixLength, currentPrefix)) {
+        currentPrefix = Buffer.from(raw.subarray(0, prefixLength));
+        keyCount++;
+        if (!isTombstoneValue(value)) {
+          liveCount++;
+          liveBytes += raw.length + value.length;
+        }
+      }
+    }
+  } finally {
+    versions.close();
+  }
+  return {
+    keyCount,
+    liveCount,
+    versionCount,
+    keyBytes,
+    valueBytes,
+    liveBytes,
+    intentCount,
+    intentBytes,
+    totalBytes: keyBytes + valueBytes + intentBytes,
+  };
+}

@@ -1,0 +1,451 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../../common/errors';
+import type {
+  CursorOptions,
+  Engine,
+  EngineCursor,
+  EngineLimits,
+  EngineSnapshot,
+  WriteBatch,
+  WriteOptions,
+} from './engine';
+import { DEFAULT_ENGINE_LIMITS } from './engine';
+import {
+  BatchTooLargeError,
+  KeyTooLargeError,
+  StorageClosedError,
+  StorageCorruptionError,
+  StorageIoError,
+  StorageLockedError,
+  ValueTooLargeError,
+} from './errors';
+import type { RocksChainedBatch, RocksIterator, RocksIteratorOptions, RocksLevel } from './rocks-binding';
+import { createRocksLevel } from './rocks-binding';
+
+export interface RocksEngineOptions {
+  readonly limits?: Partial<EngineLimits>;
+  /** Create the store when the folder holds none (default true). */
+  readonly createIfMissing?: boolean;
+  /** Block cache size in bytes. */
+  readonly cacheSizeBytes?: number;
+}
+
+export interface CheckpointProgress {
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+export interface CheckpointOptions {
+  readonly onProgress?: (progress: CheckpointProgress) => void;
+  /** Bytes per write batch of the copy (default 4 MiB). */
+  readonly chunkBytes?: number;
+}
+
+export type CheckpointResult = CheckpointProgress;
+
+const FORWARD: RocksIteratorOptions = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+const REVERSE: RocksIteratorOptions = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer', reverse: true });
+const TAILING: RocksIteratorOptions = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer', tailing: true });
+const NO_OPTIONS = Object.freeze({});
+const GET_OPTIONS = Object.freeze({ valueEncoding: 'buffer' as const });
+const SCAN_CHUNK_ENTRIES = 256;
+const SMALLEST_KEY = Buffer.from([0x00]);
+
+/** Turns an error of the binding into a typed storage error. */
+export function toStorageError(err: unknown, location: string, doing: string): Error {
+  const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+  const message = cause?.message ?? (err as Error).message ?? String(err);
+  if (cause?.code === 'LEVEL_LOCKED' || /lock/i.test(message) && /LOCK/.test(message)) {
+    return new StorageLockedError(location, err);
+  }
+  if (/Corruption/i.test(message)) {
+    return new StorageCorruptionError(`${doing} ${location}: ${message}`, err);
+  }
+  return new StorageIoError(`${doing} ${location}: ${message}`, err);
+}
+
+/**
+ * The RocksDB engine of one node. All writes go through `write`, which the binding
+ * performs synchronously on the JavaScript thread: no write can land between two
+ * statements of synchronous code, which is what lets a snapshot open its forward and
+ * reverse iterators one after the other at the same point in time.
+ */
+export class RocksEngine implements Engine {
+  readonly limits: EngineLimits;
+  private closed = false;
+  /** A tailing iterator kept for point seeks on the latest data; see `cursor`. */
+  private idleTailing: RocksIterator | undefined;
+
+  private constructor(
+    private readonly db: RocksLevel,
+    readonly path: string,
+    limits: EngineLimits,
+  ) {
+    this.limits = limits;
+  }
+
+  static async open(location: string, options: RocksEngineOptions = {}): Promise<RocksEngine> {
+    const limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
+    const resolved = path.resolve(location);
+    const createIfMissing = options.createIfMissing ?? true;
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(resolved);
+    } catch {
+      stat = undefined;
+    }
+    if (stat !== undefined && !stat.isDirectory()) {
+      throw new StorageIoError(`cannot open store ${resolved}: it is not a directory`);
+    }
+    if (stat === undefined && !createIfMissing) {
+      throw new StorageIoError(`cannot open store ${resolved}: no such directory`);
+    }
+    const db = createRocksLevel(resolved);
+    try {
+      await db.open({
+        createIfMissing,
+        infoLogLevel: 'warn',
+        ...(options.cacheSizeBytes === undefined ? {} : { cacheSize: options.cacheSizeBytes }),
+      });
+    } catch (err) {
+      throw toStorageError(err, resolved, 'cannot open store');
+    }
+    return new RocksEngine(db, resolved, limits);
+  }
+
+  get(key: Uint8Array): Buffer | undefined {
+    this.checkOpen();
+    try {
+      return this.db._getManySync([key], GET_OPTIONS)[0] ?? undefined;
+    } catch (err) {
+      throw toStorageError(err, this.path, 'cannot read from store');
+    }
+  }
+
+  /**
+   * A cursor over the latest data. A forward cursor borrows a tailing iterator, which
+   * sees every write as soon as it is applied and costs no snapshot per seek; it suits
+   * point lookups and scans done in one synchronous stretch. Use `snapshot()` for a
+   * view that must stay fixed across awaits.
+   */
+  cursor(options: CursorOptions = {}): EngineCursor {
+    this.checkOpen();
+    if (options.reverse === true) {
+      return new RocksCursor(this.newIterator(REVERSE), options, this.path, (it) => it._closeSync());
+    }
+    const tailing = this.idleTailing ?? this.newIterator(TAILING);
+    this.idleTailing = undefined;
+    return new RocksCursor(tailing, options, this.path, (it) => {
+      if (this.idleTailing === undefined && !this.closed) {
+        this.idleTailing = it;
+      } else {
+        it._closeSync();
+      }
+    });
+  }
+
+  snapshot(): EngineSnapshot {
+    this.checkOpen();
+    // Both iterators are created in one synchronous stretch, so they see the same data.
+    const forward = this.newIterator(FORWARD);
+    const reverse = this.newIterator(REVERSE);
+    return new RocksSnapshot(forward, reverse, this.path);
+  }
+
+  newBatch(): WriteBatch {
+    this.checkOpen();
+    return new RocksWriteBatch(this.db.batch(), this.limits);
+  }
+
+  async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
+    this.checkOpen();
+    assert(batch instanceof RocksWriteBatch, 'a RocksEngine writes only its own batches');
+    batch.writeTo(options.sync === true, this.path);
+  }
+
+  /**
+   * Writes a consistent copy of the whole store into `targetDir` (which must not hold
+   * a store), for Raft snapshots and backups. It copies from a snapshot, so writes may
+   * go on meanwhile; the copy is synced before the promise resolves. Progress is
+   * reported after each chunk.
+   */
+  async checkpoint(targetDir: string, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+    this.checkOpen();
+    const target = path.resolve(targetDir);
+    if (fs.existsSync(target) && fs.readdirSync(target).length > 0) {
+      throw new StorageIoError(`cannot checkpoint into ${target}: the directory is not empty`);
+    }
+    const chunkBytes = options.chunkBytes ?? 4 * 1024 * 1024;
+    const snapshot = this.snapshot();
+    const copy = createRocksLevel(target);
+    let entries = 0;
+    let bytes = 0;
+    try {
+      try {
+        await copy.open({ createIfMissing: true, errorIfExists: true, infoLogLevel: 'warn' });
+      } catch (err) {
+        throw toStorageError(err, target, 'cannot create checkpoint');
+      }
+      const cursor = snapshot.cursor({ expectedEntries: SCAN_CHUNK_ENTRIES });
+      try {
+        cursor.seek(SMALLEST_KEY);
+        while (cursor.valid()) {
+          const batch = copy.batch();
+          let batchBytes = 0;
+          while (cursor.valid() && batchBytes < chunkBytes) {
+            batch._put(cursor.key(), cursor.value(), NO_OPTIONS);
+            batchBytes += cursor.key().length + cursor.value().length;
+            entries++;
+            cursor.next();
+          }
+          try {
+            batch._writeSync({ sync: false });
+          } finally {
+            batch._closeSync();
+          }
+          bytes += batchBytes;
+          options.onProgress?.({ entries, bytes });
+          // Let the node serve other work between chunks.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.checkOpen();
+        }
+      } finally {
+        cursor.close();
+      }
+      // One synced empty write makes everything before it durable in the WAL.
+      const syncBatch = copy.batch();
+      try {
+        syncBatch._writeSync({ sync: true });
+      } finally {
+        syncBatch._closeSync();
+      }
+    } finally {
+      snapshot.close();
+      if (copy.status === 'open') {
+        await copy.close();
+      }
+    }
+    return { entries, bytes };
+  }
+
+  /** A RocksDB property such as `rocksdb.estimate-num-keys`. */
+  property(name: string): string {
+    this.checkOpen();
+    return this.db.getProperty(name);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) {
+      return;
+    }
+    this.closed = true;
+    this.idleTailing?._closeSync();
+    this.idleTailing = undefined;
+    await this.db.close();
+  }
+
+  private newIterator(options: RocksIteratorOptions): RocksIterator {
+    try {
+      return this.db.iterator(options);
+    } catch (err) {
+      throw toStorageError(err, this.path, 'cannot read from store');
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed || this.db.status !== 'open') {
+      throw new StorageClosedError(this.path);
+    }
+  }
+}
+
+class RocksWriteBatch implements WriteBatch {
+  count = 0;
+  byteSize = 0;
+  private written = false;
+
+  constructor(
+    private readonly batch: RocksChainedBatch,
+    private readonly limits: EngineLimits,
+  ) {}
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    this.checkKey(key);
+    if (value.length > this.limits.maxValueBytes) {
+      throw new ValueTooLargeError(value.length, this.limits.maxValueBytes);
+    }
+    this.grow(key.length + value.length);
+    this.batch._put(key, value, NO_OPTIONS);
+  }
+
+  delete(key: Uint8Array): void {
+    this.checkKey(key);
+    this.grow(key.length);
+    this.batch._del(key, NO_OPTIONS);
+  }
+
+  writeTo(sync: boolean, location: string): void {
+    assert(!this.written, 'a write batch is written once');
+    this.written = true;
+    try {
+      this.batch._writeSync({ sync });
+    } catch (err) {
+      throw toStorageError(err, location, 'cannot write to store');
+    } finally {
+      this.batch._closeSync();
+    }
+  }
+
+  private checkKey(key: Uint8Array): void {
+    assert(!this.written, 'cannot add to a written batch');
+    if (key.length === 0 || key.length > this.limits.maxKeyBytes) {
+      throw new KeyTooLargeError(key.length, this.limits.maxKeyBytes);
+    }
+  }
+
+  private grow(bytes: number): void {
+    const next = this.byteSize + bytes;
+    if (next > this.limits.maxBatchBytes) {
+      throw new BatchTooLargeError(next, this.limits.maxBatchBytes);
+    }
+    this.byteSize = next;
+    this.count++;
+  }
+}
+
+/**
+ * Reads from a RocksDB iterator in chunks: one entry right after a seek (point
+ * lookups read one), then growing chunks for scans.
+ */
+class RocksCursor implements EngineCursor {
+  private rows: Buffer[] = [];
+  private position = 0;
+  private finished = true;
+  private nextChunk = 1;
+  private open = true;
+  private readonly firstChunk: number;
+  private readonly reverse: boolean;
+
+  constructor(
+    private readonly iterator: RocksIterator,
+    options: CursorOptions,
+    private readonly location: string,
+    private readonly release: (iterator: RocksIterator) => void,
+  ) {
+    this.firstChunk = Math.max(1, Math.min(options.expectedEntries ?? 1, SCAN_CHUNK_ENTRIES));
+    this.reverse = options.reverse === true;
+  }
+
+  seek(target: Uint8Array): void {
+    assert(this.open, 'cursor is closed');
+    this.rows = [];
+    this.position = 0;
+    if (target.length === 0) {
+      // No key is empty: forward, start at the smallest key; in reverse, there is none.
+      if (this.reverse) {
+        this.finished = true;
+        return;
+      }
+      target = SMALLEST_KEY;
+    }
+    try {
+      this.iterator._seekSync(target);
+    } catch (err) {
+      throw toStorageError(err, this.location, 'cannot read from store');
+    }
+    this.finished = false;
+    this.nextChunk = this.firstChunk;
+    this.fill();
+  }
+
+  valid(): boolean {
+    return this.position < this.rows.length;
+  }
+
+  key(): Buffer {
+    return this.rows[this.position] as Buffer;
+  }
+
+  value(): Buffer {
+    return this.rows[this.position + 1] as Buffer;
+  }
+
+  next(): void {
+    this.position += 2;
+    if (this.position >= this.rows.length) {
+      this.fill();
+    }
+  }
+
+  close(): void {
+    if (this.open) {
+      this.open = false;
+      this.rows = [];
+      this.release(this.iterator);
+    }
+  }
+
+  private fill(): void {
+    this.rows = [];
+    this.position = 0;
+    if (this.finished) {
+      return;
+    }
+    try {
+      const result = this.iterator._nextvSync(this.nextChunk, NO_OPTIONS);
+      this.rows = result.rows;
+      this.finished = result.finished;
+    } catch (err) {
+      throw toStorageError(err, this.location, 'cannot read from store');
+    }
+    this.nextChunk = Math.min(this.nextChunk * 8, SCAN_CHUNK_ENTRIES);
+  }
+}
+
+class RocksSnapshot implements EngineSnapshot {
+  private forwardInUse = false;
+  private reverseInUse = false;
+  private closed = false;
+
+  constructor(
+    private readonly forward: RocksIterator,
+    private readonly reverse: RocksIterator,
+    private readonly location: string,
+  ) {}
+
+  get(key: Uint8Array): Buffer | undefined {
+    const cursor = this.cursor({ expectedEntries: 1 });
+    try {
+      cursor.seek(key);
+      return cursor.valid() && Buffer.compare(cursor.key(), key) === 0 ? cursor.value() : undefined;
+    } finally {
+      cursor.close();
+    }
+  }
+
+  /** One cursor per direction at a time: each direction has one iterator on the snapshot. */
+  cursor(options: CursorOptions = {}): EngineCursor {
+    assert(!this.closed, 'snapshot is closed');
+    if (options.reverse === true) {
+      assert(!this.reverseInUse, 'a snapshot has one reverse cursor open at a time');
+      this.reverseInUse = true;
+      return new RocksCursor(this.reverse, options, this.location, () => {
+        this.reverseInUse = false;
+      });
+    }
+    assert(!this.forwardInUse, 'a snapshot has one forward cursor open at a time');
+    this.forwardInUse = true;
+    return new RocksCursor(this.forward, options, this.location, () => {
+      this.forwardInUse = false;
+    });
+  }
+
+  close(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.forward._closeSync();
+      this.reverse._closeSync();
+    }
+  }
+}
