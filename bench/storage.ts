@@ -1,0 +1,158 @@
+/**
+ * `npm run bench -- storage`: the MVCC engine against raw RocksDB (the same binding,
+ * no MVCC), and synced batches against the disk's own fsync rate, in one process and
+ * one run.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HybridLogicalClock, systemClock } from '../common/hlc';
+import { mvccGet, mvccPut, mvccScan, RocksEngine } from '../node/storage';
+import { createRocksLevel } from '../node/storage/rocks-binding';
+import type { BenchOptions } from './main';
+import type { Measurement } from './report';
+import { compared, emit, measure, progress } from './report';
+
+const KEYS = 100_000;
+const VALUE_BYTES = 256;
+const SCAN_KEYS = 1000;
+const BATCH_KEYS = 64;
+const FSYNC_BLOCK_BYTES = 4096;
+
+function userKey(i: number): Buffer {
+  return Buffer.from(`user/${String(i).padStart(8, '0')}`);
+}
+
+/** A deterministic spread of key indexes, so both engines read the same keys. */
+function pick(i: number): number {
+  return (i * 7919 + 13) % KEYS;
+}
+
+/** The disk's physical limit for durable appends: write 4 KiB, fdatasync, repeat. */
+async function fsyncLoop(dir: string, seconds: number): Promise<Measurement> {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(FSYNC_BLOCK_BYTES, 0xab);
+  try {
+    return await measure(seconds, () => {
+      fs.writeSync(fd, block);
+      fs.fdatasyncSync(fd);
+    });
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file);
+  }
+}
+
+export async function runStorageBench(options: BenchOptions): Promise<void> {
+  const { seconds } = options;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-storage-'));
+  const value = Buffer.alloc(VALUE_BYTES, 0x5a);
+  const clock = new HybridLogicalClock(systemClock);
+  const raw = createRocksLevel(path.join(root, 'raw'));
+  let engine: RocksEngine | undefined;
+  try {
+    await raw.open({ createIfMissing: true, infoLogLevel: 'warn' });
+    engine = await RocksEngine.open(path.join(root, 'mvcc'));
+    const mvcc = engine;
+
+    progress(`storage: loading ${KEYS} keys of ${VALUE_BYTES} bytes into raw RocksDB and the MVCC engine`);
+    for (let start = 0; start < KEYS; start += 1000) {
+      const rawBatch = raw.batch();
+      const mvccBatch = mvcc.newBatch();
+      const at = clock.now();
+      for (let i = start; i < start + 1000; i++) {
+        rawBatch._put(userKey(i), value, {});
+        mvccPut(mvcc, mvccBatch, userKey(i), at, value);
+      }
+      rawBatch._writeSync({});
+      rawBatch._closeSync();
+      await mvcc.write(mvccBatch);
+    }
+
+    progress('storage: point get');
+    const rawGet = await measure(seconds, (i) => {
+      if (raw._getManySync([userKey(pick(i))], { valueEncoding: 'buffer' })[0] === undefined) {
+        throw new Error('raw get missed');
+      }
+    });
+    const readAt = clock.now();
+    const mvccGetResult = await measure(seconds, (i) => {
+      if (mvccGet(mvcc, userKey(pick(i)), readAt) === undefined) {
+        throw new Error('MVCC get missed');
+      }
+    });
+    emit(compared('storage', 'get', mvccGetResult, 'rocksdb', rawGet));
+
+    progress('storage: put (not synced)');
+    const rawPut = await measure(seconds, async (i) => {
+      const batch = raw.batch();
+      batch._put(userKey(pick(i)), value, {});
+      batch._writeSync({});
+      batch._closeSync();
+    });
+    const mvccPutResult = await measure(seconds, async (i) => {
+      const batch = mvcc.newBatch();
+      mvccPut(mvcc, batch, userKey(pick(i)), clock.now(), value);
+      await mvcc.write(batch);
+    });
+    emit(compared('storage', 'put', mvccPutResult, 'rocksdb', rawPut));
+
+    progress(`storage: synced batches of ${BATCH_KEYS} puts`);
+    const rawBatchPut = await measure(seconds, (i) => {
+      const batch = raw.batch();
+      for (let j = 0; j < BATCH_KEYS; j++) {
+        batch._put(userKey(pick(i * BATCH_KEYS + j)), value, {});
+      }
+      batch._writeSync({ sync: true });
+      batch._closeSync();
+    });
+    const mvccBatchPut = await measure(seconds, async (i) => {
+      const batch = mvcc.newBatch();
+      const at = clock.now();
+      for (let j = 0; j < BATCH_KEYS; j++) {
+        mvccPut(mvcc, batch, userKey(pick(i * BATCH_KEYS + j)), at, value);
+      }
+      await mvcc.write(batch, { sync: true });
+    });
+    progress('storage: fsync loop (write 4 KiB + fdatasync)');
+    const fsync = await fsyncLoop(root, seconds);
+    emit(compared('storage', 'batch-put-64-sync', mvccBatchPut, 'rocksdb', rawBatchPut));
+    emit(compared('storage', 'batch-put-64-sync', mvccBatchPut, 'fsync-4k', fsync));
+    emit({ bench: 'storage', op: 'fsync', clients: 1, ops_per_sec: fsync.opsPerSec, p50_ms: fsync.p50Ms, p99_ms: fsync.p99Ms });
+
+    progress(`storage: scans of ${SCAN_KEYS} keys`);
+    const rawScan = await measure(seconds, (i) => {
+      const start = pick(i) % (KEYS - SCAN_KEYS);
+      const iterator = raw.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      iterator._seekSync(userKey(start));
+      let seen = 0;
+      while (seen < SCAN_KEYS) {
+        const { rows } = iterator._nextvSync(SCAN_KEYS - seen, {});
+        seen += rows.length / 2;
+        if (rows.length === 0) {
+          break;
+        }
+      }
+      iterator._closeSync();
+      if (seen !== SCAN_KEYS) {
+        throw new Error(`raw scan saw ${seen} keys`);
+      }
+    });
+    const scanAt = clock.now();
+    const mvccScanResult = await measure(seconds, (i) => {
+      const start = pick(i) % (KEYS - SCAN_KEYS);
+      const { rows } = mvccScan(mvcc, userKey(start), userKey(KEYS), scanAt, { maxKeys: SCAN_KEYS });
+      if (rows.length !== SCAN_KEYS) {
+        throw new Error(`MVCC scan saw ${rows.length} keys`);
+      }
+    });
+    emit(compared('storage', 'scan-1000', mvccScanResult, 'rocksdb', rawScan));
+  } finally {
+    await engine?.close();
+    if (raw.status === 'open') {
+      await raw.close();
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
