@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HybridLogicalClock, systemClock } from '../common/hlc';
 import { mvccGet, mvccPut, mvccScan, RocksEngine } from '../node/storage';
-import { createRocksLevel } from '../node/storage/rocks-binding';
+import { rocksOpenOptions } from '../node/storage/rocks-engine';
+import { RocksDatabase } from '../node/storage/rocks-binding';
 import type { BenchOptions } from './main';
 import type { Measurement } from './report';
 import { compared, emit, measure, progress } from './report';
@@ -49,30 +50,32 @@ export async function runStorageBench(options: BenchOptions): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-storage-'));
   const value = Buffer.alloc(VALUE_BYTES, 0x5a);
   const clock = new HybridLogicalClock(systemClock);
-  const raw = createRocksLevel(path.join(root, 'raw'));
+  let raw: RocksDatabase | undefined;
   let engine: RocksEngine | undefined;
   try {
-    await raw.open({ createIfMissing: true, infoLogLevel: 'warn' });
+    // The baseline: the same binding's native calls with exactly the options a node's
+    // engine uses, and no MVCC.
+    raw = await RocksDatabase.open(path.join(root, 'raw'), rocksOpenOptions());
+    const rawDb = raw;
     engine = await RocksEngine.open(path.join(root, 'mvcc'));
     const mvcc = engine;
 
     progress(`storage: loading ${KEYS} keys of ${VALUE_BYTES} bytes into raw RocksDB and the MVCC engine`);
     for (let start = 0; start < KEYS; start += 1000) {
-      const rawBatch = raw.batch();
+      const rawBatch = rawDb.batch();
       const mvccBatch = mvcc.newBatch();
       const at = clock.now();
       for (let i = start; i < start + 1000; i++) {
-        rawBatch._put(userKey(i), value, {});
+        rawBatch.put(userKey(i), value);
         mvccPut(mvcc, mvccBatch, userKey(i), at, value);
       }
-      rawBatch._writeSync({});
-      rawBatch._closeSync();
+      rawDb.write(rawBatch, false);
       await mvcc.write(mvccBatch);
     }
 
     progress('storage: point get');
     const rawGet = await measure(seconds, (i) => {
-      if (raw._getManySync([userKey(pick(i))], { valueEncoding: 'buffer' })[0] === undefined) {
+      if (rawDb.get(userKey(pick(i))) === undefined) {
         throw new Error('raw get missed');
       }
     });
@@ -84,12 +87,41 @@ export async function runStorageBench(options: BenchOptions): Promise<void> {
     });
     emit(compared('storage', 'get', mvccGetResult, 'rocksdb', rawGet));
 
+    // Scans run on the loaded data, one version per key in both stores: the writes
+    // below add history to the MVCC store, which raw RocksDB overwrites.
+    progress(`storage: scans of ${SCAN_KEYS} keys`);
+    const rawScan = await measure(seconds, (i) => {
+      const start = pick(i) % (KEYS - SCAN_KEYS);
+      const iterator = rawDb.iterator('forward');
+      iterator.seek(userKey(start));
+      let seen = 0;
+      while (seen < SCAN_KEYS) {
+        const { rows } = iterator.next(SCAN_KEYS - seen);
+        seen += rows.length / 2;
+        if (rows.length === 0) {
+          break;
+        }
+      }
+      iterator.close();
+      if (seen !== SCAN_KEYS) {
+        throw new Error(`raw scan saw ${seen} keys`);
+      }
+    });
+    const scanAt = clock.now();
+    const mvccScanResult = await measure(seconds, (i) => {
+      const start = pick(i) % (KEYS - SCAN_KEYS);
+      const { rows } = mvccScan(mvcc, userKey(start), userKey(KEYS), scanAt, { maxKeys: SCAN_KEYS });
+      if (rows.length !== SCAN_KEYS) {
+        throw new Error(`MVCC scan saw ${rows.length} keys`);
+      }
+    });
+    emit(compared('storage', 'scan-1000', mvccScanResult, 'rocksdb', rawScan));
+
     progress('storage: put (not synced)');
-    const rawPut = await measure(seconds, async (i) => {
-      const batch = raw.batch();
-      batch._put(userKey(pick(i)), value, {});
-      batch._writeSync({});
-      batch._closeSync();
+    const rawPut = await measure(seconds, (i) => {
+      const batch = rawDb.batch();
+      batch.put(userKey(pick(i)), value);
+      rawDb.write(batch, false);
     });
     const mvccPutResult = await measure(seconds, async (i) => {
       const batch = mvcc.newBatch();
@@ -100,12 +132,11 @@ export async function runStorageBench(options: BenchOptions): Promise<void> {
 
     progress(`storage: synced batches of ${BATCH_KEYS} puts`);
     const rawBatchPut = await measure(seconds, (i) => {
-      const batch = raw.batch();
+      const batch = rawDb.batch();
       for (let j = 0; j < BATCH_KEYS; j++) {
-        batch._put(userKey(pick(i * BATCH_KEYS + j)), value, {});
+        batch.put(userKey(pick(i * BATCH_KEYS + j)), value);
       }
-      batch._writeSync({ sync: true });
-      batch._closeSync();
+      rawDb.write(batch, true);
     });
     const mvccBatchPut = await measure(seconds, async (i) => {
       const batch = mvcc.newBatch();
@@ -121,38 +152,9 @@ export async function runStorageBench(options: BenchOptions): Promise<void> {
     emit(compared('storage', 'batch-put-64-sync', mvccBatchPut, 'fsync-4k', fsync));
     emit({ bench: 'storage', op: 'fsync', clients: 1, ops_per_sec: fsync.opsPerSec, p50_ms: fsync.p50Ms, p99_ms: fsync.p99Ms });
 
-    progress(`storage: scans of ${SCAN_KEYS} keys`);
-    const rawScan = await measure(seconds, (i) => {
-      const start = pick(i) % (KEYS - SCAN_KEYS);
-      const iterator = raw.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
-      iterator._seekSync(userKey(start));
-      let seen = 0;
-      while (seen < SCAN_KEYS) {
-        const { rows } = iterator._nextvSync(SCAN_KEYS - seen, {});
-        seen += rows.length / 2;
-        if (rows.length === 0) {
-          break;
-        }
-      }
-      iterator._closeSync();
-      if (seen !== SCAN_KEYS) {
-        throw new Error(`raw scan saw ${seen} keys`);
-      }
-    });
-    const scanAt = clock.now();
-    const mvccScanResult = await measure(seconds, (i) => {
-      const start = pick(i) % (KEYS - SCAN_KEYS);
-      const { rows } = mvccScan(mvcc, userKey(start), userKey(KEYS), scanAt, { maxKeys: SCAN_KEYS });
-      if (rows.length !== SCAN_KEYS) {
-        throw new Error(`MVCC scan saw ${rows.length} keys`);
-      }
-    });
-    emit(compared('storage', 'scan-1000', mvccScanResult, 'rocksdb', rawScan));
   } finally {
     await engine?.close();
-    if (raw.status === 'open') {
-      await raw.close();
-    }
+    await raw?.close();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

@@ -4,13 +4,14 @@ export { MemoryEngine } from './memory-engine';
 export type { CheckpointOptions, CheckpointProgress, CheckpointResult, RocksEngineOptions } from './rocks-engine';
 export { RocksEngine } from './rocks-engine';
 export {
-  decodeVersionKey,
+  decodeMvccUserKey,
   lockTableKey,
   LOCK_TABLE_PREFIX,
   MVCC_PREFIX,
   STORE_LOCAL_PREFIX,
   storeLocalKey,
   versionKey,
+  versionPrefix,
 } from './mvcc-key';
 export type { Intent, TxnMeta } from './mvcc-value';
 export { TXN_ID_BYTES } from './mvcc-value';

@@ -7,11 +7,17 @@ import type { Timestamp } from '../../common/hlc';
  *
  *   0x01 store-local keys: not MVCC, not replicated (store identity; later the Raft log)
  *   0x02 lock table: 0x02 esc(userKey) → Intent
- *   0x03 MVCC versions: 0x03 esc(userKey) ~wallTime(8) ~logical(4) → version value
+ *   0x03 MVCC: 0x03 esc(userKey)                        → newest version: ts(12) + value
+ *              0x03 esc(userKey) ~wallTime(8) ~logical(4) → each older version: value
  *
  * esc() is the escaped-bytes encoding (0x00 → 0x00 0xFF, terminator 0x00 0x01), so the
- * versions of one user key are contiguous and sort before those of any longer key.
- * Timestamps are stored bit-inverted so that the newest version of a key comes first.
+ * entries of one user key are contiguous and sort before those of any longer key.
+ *
+ * The newest version of a key lives at the bare version prefix, its timestamp inside
+ * the value: a read of current data — the common case — is one point lookup, as cheap
+ * as a read of raw RocksDB. A newer write moves the previous newest down to its
+ * timestamped key. Older versions carry bit-inverted timestamps, so within a key the
+ * entries run from newest to oldest, and the bare entry, sorting first, is the newest.
  */
 export const STORE_LOCAL_PREFIX = 0x01;
 export const LOCK_TABLE_PREFIX = 0x02;
@@ -28,30 +34,50 @@ export function storeLocalKey(suffix: string | Uint8Array): Buffer {
   return key;
 }
 
-function prefixedUserKey(prefix: number, userKey: Uint8Array, extra: number): KeyWriter {
-  const writer = new KeyWriter(userKey.length + 3 + extra);
+function prefixedUserKey(prefix: number, userKey: Uint8Array): Buffer {
+  const writer = new KeyWriter(userKey.length + 3);
   writer.appendByte(prefix);
   appendEscapedBytes(writer, userKey, 'asc');
-  return writer;
+  return writer.finish();
+}
+
+/**
+ * The raw keys of one user key, built with one escaping pass: its lock table key and
+ * its version prefix differ only in the first byte.
+ */
+export interface MvccKeysOf {
+  readonly lockKey: Buffer;
+  /** Also the key of the newest version. */
+  readonly versionPrefix: Buffer;
+}
+
+export function mvccKeysOf(userKey: Uint8Array): MvccKeysOf {
+  const versionPrefixBytes = prefixedUserKey(MVCC_PREFIX, userKey);
+  const lockKey = Buffer.from(versionPrefixBytes);
+  lockKey[0] = LOCK_TABLE_PREFIX;
+  return { lockKey, versionPrefix: versionPrefixBytes };
 }
 
 export function lockTableKey(userKey: Uint8Array): Buffer {
-  return prefixedUserKey(LOCK_TABLE_PREFIX, userKey, 0).finish();
+  return prefixedUserKey(LOCK_TABLE_PREFIX, userKey);
 }
 
-/** The prefix shared by every version of `userKey`. */
+/** The prefix shared by every version of `userKey`, and the key of its newest version. */
 export function versionPrefix(userKey: Uint8Array): Buffer {
-  return prefixedUserKey(MVCC_PREFIX, userKey, 0).finish();
+  return prefixedUserKey(MVCC_PREFIX, userKey);
 }
 
-const suffixScratch = Buffer.alloc(TIMESTAMP_SUFFIX_BYTES);
+/** The key of an older (not newest) version at `ts` under a version prefix. */
+export function versionKeyFromPrefix(prefix: Uint8Array, ts: Timestamp): Buffer {
+  const key = Buffer.allocUnsafe(prefix.length + TIMESTAMP_SUFFIX_BYTES);
+  key.set(prefix, 0);
+  writeTimestampSuffix(key, prefix.length, ts);
+  return key;
+}
 
-/** The raw key of the version of `userKey` at `ts`. */
+/** The key of an older (not newest) version of `userKey` at `ts`. */
 export function versionKey(userKey: Uint8Array, ts: Timestamp): Buffer {
-  const writer = prefixedUserKey(MVCC_PREFIX, userKey, TIMESTAMP_SUFFIX_BYTES);
-  writeTimestampSuffix(suffixScratch, 0, ts);
-  writer.appendBytes(suffixScratch);
-  return writer.finish();
+  return versionKeyFromPrefix(versionPrefix(userKey), ts);
 }
 
 /** Writes ts into key[offset..offset+12), inverted so that newer sorts first. */
@@ -71,19 +97,16 @@ export function readTimestampSuffix(key: Uint8Array, offset: number): Timestamp 
   };
 }
 
-export interface DecodedVersionKey {
-  readonly userKey: Buffer;
-  readonly timestamp: Timestamp;
-  /** Length of the version prefix (everything before the timestamp). */
-  readonly prefixLength: number;
-}
-
-export function decodeVersionKey(raw: Uint8Array): DecodedVersionKey {
+/** The user key of a raw MVCC key whose version prefix is `prefixLength` bytes long. */
+export function decodeMvccUserKey(raw: Uint8Array, prefixLength: number): Buffer {
   if (raw.length === 0 || raw[0] !== MVCC_PREFIX) {
-    throw new MalformedEncodingError('MVCC version key', 0, 'missing the MVCC prefix byte');
+    throw new MalformedEncodingError('MVCC key', 0, 'missing the MVCC prefix byte');
   }
   const { value, next } = decodeEscapedBytes(raw, 1, 'asc');
-  return { userKey: value, timestamp: readTimestampSuffix(raw, next), prefixLength: next };
+  if (next !== prefixLength) {
+    throw new MalformedEncodingError('MVCC key', next, 'the user key does not end where its terminator is');
+  }
+  return value;
 }
 
 export function decodeLockTableKey(raw: Uint8Array): Buffer {
@@ -107,27 +130,21 @@ export function versionSpan(start: Uint8Array, end: Uint8Array): [Buffer, Buffer
   return [versionPrefix(start), versionPrefix(end)];
 }
 
-/** Whether raw key `raw` starts with `prefix`. */
-export function hasPrefix(raw: Uint8Array, prefix: Uint8Array): boolean {
-  if (raw.length < prefix.length) {
-    return false;
-  }
-  return Buffer.compare(raw.subarray(0, prefix.length), prefix) === 0;
-}
-
 /**
  * The length of the version prefix of a raw MVCC key (prefix byte and escaped user
- * key), found without copying: versions of one user key share it.
+ * key), found without copying: every entry of one user key shares it. The key is that
+ * prefix alone (the newest version) or the prefix and a timestamp.
  */
 export function versionPrefixLength(raw: Uint8Array): number {
   for (let i = 1; i < raw.length - 1; i++) {
     if (raw[i] === 0x00) {
       const following = raw[i + 1];
       if (following === 0x01) {
-        if (raw.length !== i + 2 + TIMESTAMP_SUFFIX_BYTES) {
+        const length = i + 2;
+        if (raw.length !== length && raw.length !== length + TIMESTAMP_SUFFIX_BYTES) {
           break;
         }
-        return i + 2;
+        return length;
       }
       if (following !== 0xff) {
         break;
@@ -135,12 +152,12 @@ export function versionPrefixLength(raw: Uint8Array): number {
       i++;
     }
   }
-  throw new MalformedEncodingError('MVCC version key', 0, 'no well-formed user key and timestamp');
+  throw new MalformedEncodingError('MVCC key', 0, 'no well-formed user key and timestamp');
 }
 
 /** Whether raw[0..length) equals prefix. */
 export function samePrefix(raw: Uint8Array, length: number, prefix: Uint8Array): boolean {
-  if (length !== prefix.length) {
+  if (length !== prefix.length || raw.length < length) {
     return false;
   }
   for (let i = length - 1; i >= 0; i--) {
@@ -151,7 +168,15 @@ export function samePrefix(raw: Uint8Array, length: number, prefix: Uint8Array):
   return true;
 }
 
-/** Whether raw is a version key of the user key whose version prefix is `prefix`. */
-export function isVersionOf(raw: Uint8Array, prefix: Uint8Array): boolean {
+/** Whether raw is an older-version key of the user key whose version prefix is `prefix`. */
+export function isOlderVersionOf(raw: Uint8Array, prefix: Uint8Array): boolean {
   return raw.length === prefix.length + TIMESTAMP_SUFFIX_BYTES && samePrefix(raw, prefix.length, prefix);
+}
+
+/** Whether raw is any version key (newest or older) of the key with version prefix `prefix`. */
+export function isVersionOf(raw: Uint8Array, prefix: Uint8Array): boolean {
+  return (
+    (raw.length === prefix.length || raw.length === prefix.length + TIMESTAMP_SUFFIX_BYTES) &&
+    samePrefix(raw, prefix.length, prefix)
+  );
 }

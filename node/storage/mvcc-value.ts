@@ -37,6 +37,42 @@ export function isTombstoneValue(raw: Buffer): boolean {
   return raw.length === 1 && raw[0] === TOMBSTONE_TAG;
 }
 
+/**
+ * The newest version of a key, stored at its bare version prefix: the timestamp
+ * (wall time 8 bytes and logical 4 bytes, big-endian), then the version value.
+ */
+const NEWEST_TIMESTAMP_BYTES = 12;
+
+export function encodeNewestVersion(ts: Timestamp, value: Uint8Array | undefined): Buffer {
+  const out = Buffer.allocUnsafe(NEWEST_TIMESTAMP_BYTES + 1 + (value?.length ?? 0));
+  out.writeBigUInt64BE(ts.wallTime, 0);
+  out.writeUInt32BE(ts.logical, 8);
+  if (value === undefined) {
+    out[NEWEST_TIMESTAMP_BYTES] = TOMBSTONE_TAG;
+  } else {
+    out[NEWEST_TIMESTAMP_BYTES] = VALUE_TAG;
+    out.set(value, NEWEST_TIMESTAMP_BYTES + 1);
+  }
+  return out;
+}
+
+function checkNewest(raw: Buffer): void {
+  if (raw.length <= NEWEST_TIMESTAMP_BYTES) {
+    throw new MalformedEncodingError('MVCC newest version', 0, `${raw.length} bytes is too short`);
+  }
+}
+
+export function newestVersionTimestamp(raw: Buffer): Timestamp {
+  checkNewest(raw);
+  return { wallTime: raw.readBigUInt64BE(0), logical: raw.readUInt32BE(8) };
+}
+
+/** The version value (tag and bytes) inside a newest-version entry. */
+export function newestVersionValue(raw: Buffer): Buffer {
+  checkNewest(raw);
+  return raw.subarray(NEWEST_TIMESTAMP_BYTES);
+}
+
 /** The transaction facts carried by each intent (see proto/cairn/storage/v1/mvcc.proto). */
 export interface TxnMeta {
   /** 16 bytes. */

@@ -24,7 +24,7 @@ import {
   mvccResolveIntentRange,
   mvccScan,
 } from './mvcc';
-import { lockTableKey, versionKey } from './mvcc-key';
+import { lockTableKey, versionKey, versionPrefix } from './mvcc-key';
 import type { TxnMeta } from './mvcc-value';
 import { RocksEngine } from './rocks-engine';
 
@@ -428,19 +428,25 @@ describe.each(engines)('MVCC on %s', (_name, openEngine) => {
       expect(stats.liveCount).toBe(1);
       expect(stats.versionCount).toBe(4);
       expect(stats.intentCount).toBe(1);
-      const aNewest = versionKey(b('a'), ts(20));
-      expect(stats.liveBytes).toBe(aNewest.length + 1 + 3);
+      // The newest version of 'a': its bare key, then timestamp (12), tag and value.
+      expect(stats.liveBytes).toBe(versionPrefix(b('a')).length + 12 + 1 + 3);
       expect(stats.totalBytes).toBe(stats.keyBytes + stats.valueBytes + stats.intentBytes);
       expect(computeStats(engine, b('b'), b('c')).liveCount).toBe(0);
     });
 
     it('reports undecodable versions and intents as malformed, not as data', async () => {
       const batch = engine.newBatch();
-      batch.put(versionKey(b('v'), ts(10)), Buffer.from([0x7e, 1, 2]));
+      const newest = Buffer.alloc(14);
+      newest.writeBigUInt64BE(10n, 0);
+      newest[12] = 0x7e; // no such tag
+      batch.put(versionPrefix(b('v')), newest);
+      batch.put(versionPrefix(b('short')), Buffer.from([1, 2, 3]));
       batch.put(lockTableKey(b('i')), Buffer.from([0xff, 0xff, 0xff]));
       await engine.write(batch);
       expect(() => get('v', ts(20))).toThrow(MalformedEncodingError);
+      expect(() => get('short', ts(20))).toThrow(MalformedEncodingError);
       expect(() => get('i', ts(20))).toThrow(MalformedEncodingError);
+      expect(() => mvccScan(engine, b('a'), b('z'), ts(20))).toThrow(MalformedEncodingError);
     });
   });
 });
@@ -485,12 +491,26 @@ describe('MVCC against a model', () => {
 
   const keyName = (k: number): Buffer => Buffer.from(`key/${k}`);
 
+  /** A read: its timestamp, the key span [lo, hi], and a row limit per page (0: none). */
+  interface Probe {
+    at: number;
+    lo: number;
+    hi: number;
+    maxKeys: number;
+  }
+  const probeArb: fc.Arbitrary<Probe> = fc.record({
+    at: tsArb,
+    lo: fc.integer({ min: 0, max: 8 }),
+    hi: fc.integer({ min: 0, max: 8 }),
+    maxKeys: fc.integer({ min: 0, max: 3 }),
+  });
+
   interface ModelKey {
     versions: { at: number; value: number | undefined }[];
     intent: { txn: number; at: number; value: number | undefined } | undefined;
   }
 
-  async function runHistory(engine: Engine, ops: Op[], probes: number[]): Promise<void> {
+  async function runHistory(engine: Engine, ops: Op[], probes: Probe[]): Promise<void> {
     const model = new Map<number, ModelKey>();
     let gcThreshold = 0;
     const entry = (k: number): ModelKey => {
@@ -589,11 +609,16 @@ describe('MVCC against a model', () => {
     };
 
     for (const probe of probes) {
-      const at = Math.max(probe, gcThreshold);
-      // Model: rows visible at `at`, or the conflicts a non-transactional read meets.
+      const at = Math.max(probe.at, gcThreshold);
+      const lo = Math.min(probe.lo, probe.hi);
+      const hi = Math.max(probe.lo, probe.hi) + 1;
+      // Model: rows visible at `at` in [lo, hi), or the conflicts a non-transactional read meets.
       const expectedRows: string[] = [];
       const expectedConflicts: string[] = [];
       for (const k of [...model.keys()].sort((x, y) => x - y)) {
+        if (k < lo || k >= hi) {
+          continue;
+        }
         const m = model.get(k)!;
         if (m.intent !== undefined && m.intent.at <= at) {
           expectedConflicts.push(keyName(k).toString());
@@ -605,16 +630,31 @@ describe('MVCC against a model', () => {
         }
       }
       for (const reverse of [false, true]) {
+        // Page through the span with the probe's row limit, following resume spans.
         let rows: string[] = [];
         let conflicts: string[] = [];
+        let span: { start: Buffer; end: Buffer } | undefined = { start: keyName(lo), end: keyName(hi) };
         try {
-          rows = mvccScan(engine, keyName(0), keyName(9), ts(at), { reverse }).rows.map((r) => `${r.key}=${r.value}`);
+          while (span !== undefined) {
+            const result = mvccScan(engine, span.start, span.end, ts(at), { reverse, maxKeys: probe.maxKeys });
+            if (probe.maxKeys > 0) {
+              expect(result.rows.length).toBeLessThanOrEqual(probe.maxKeys);
+            }
+            rows = rows.concat(result.rows.map((r) => `${r.key}=${r.value}`));
+            span = result.resumeSpan;
+          }
         } catch (err) {
           expect(err).toBeInstanceOf(WriteIntentError);
           conflicts = (err as WriteIntentError).intents.map((i) => i.key.toString());
         }
         if (expectedConflicts.length > 0) {
-          expect(conflicts).toEqual(reverse ? [...expectedConflicts].reverse() : expectedConflicts);
+          // A paged scan stops at the first page that meets a conflict.
+          expect(conflicts.length).toBeGreaterThan(0);
+          const all = reverse ? [...expectedConflicts].reverse() : expectedConflicts;
+          expect(all).toEqual(expect.arrayContaining(conflicts));
+          if (probe.maxKeys === 0) {
+            expect(conflicts).toEqual(all);
+          }
         } else {
           expect(rows).toEqual(reverse ? [...expectedRows].reverse() : expectedRows);
         }
@@ -639,7 +679,7 @@ describe('MVCC against a model', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(opArb, { minLength: 1, maxLength: 60 }),
-        fc.array(tsArb, { minLength: 1, maxLength: 5 }),
+        fc.array(probeArb, { minLength: 1, maxLength: 5 }),
         async (ops, probes) => {
           const engine = await openEngine();
           try {

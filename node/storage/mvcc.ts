@@ -11,27 +11,36 @@ import {
 } from './errors';
 import {
   decodeLockTableKey,
-  decodeVersionKey,
-  lockTableKey,
-  lockTableSpan,
+  decodeMvccUserKey,
+  isOlderVersionOf,
   isVersionOf,
+  lockTableSpan,
+  mvccKeysOf,
   readTimestampSuffix,
-  samePrefix,
-  versionKey,
-  versionPrefix,
+  versionKeyFromPrefix,
   versionPrefixLength,
   versionSpan,
 } from './mvcc-key';
 import type { Intent, TxnMeta } from './mvcc-value';
-import { decodeIntent, decodeVersionValue, encodeIntent, encodeVersionValue, isTombstoneValue } from './mvcc-value';
+import {
+  decodeIntent,
+  decodeVersionValue,
+  encodeIntent,
+  encodeNewestVersion,
+  isTombstoneValue,
+  newestVersionTimestamp,
+  newestVersionValue,
+} from './mvcc-value';
 
 /*
  * MVCC evaluation: pure synchronous functions over an EngineReader (what is there) and
  * a WriteBatch (what to change). They never write to the engine themselves: the caller
  * (later, a replica applying a Raft command) decides when and how the batch is written.
+ * They read the engine, not the batch: a batch must not carry two writes to one key.
  *
- * Each user key has committed versions, newest first, in the MVCC keyspace, and at most
- * one intent (a transaction's provisional value) in the lock table keyspace.
+ * Each user key has committed versions, newest first, in the MVCC keyspace (the newest
+ * at the bare version prefix, see mvcc-key.ts), and at most one intent (a transaction's
+ * provisional value) in the lock table keyspace. Values returned are read-only views.
  */
 
 export interface MvccReadOptions {
@@ -94,6 +103,10 @@ function validateSpan(start: Uint8Array, end: Uint8Array): void {
   }
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
+}
+
 function sameTxn(a: TxnMeta | undefined, b: TxnMeta): boolean {
   return a !== undefined && a.id.equals(b.id);
 }
@@ -140,9 +153,19 @@ function readLimit(ts: Timestamp, options: MvccReadOptions): Timestamp {
   return limit !== undefined && compareTimestamps(limit, ts) > 0 ? limit : ts;
 }
 
-function readIntent(reader: EngineReader, key: Uint8Array): Intent | undefined {
-  const raw = reader.get(lockTableKey(key));
-  return raw === undefined ? undefined : decodeIntent(raw);
+/** The timestamp of a version entry met by iteration: newest (bare key) or older. */
+function entryTimestamp(raw: Buffer, value: Buffer, prefixLength: number): Timestamp {
+  return raw.length === prefixLength ? newestVersionTimestamp(value) : readTimestampSuffix(raw, prefixLength);
+}
+
+/** The version value (tag and bytes) of a version entry met by iteration. */
+function entryVersionValue(raw: Buffer, value: Buffer, prefixLength: number): Buffer {
+  return raw.length === prefixLength ? newestVersionValue(value) : value;
+}
+
+function visibleRow(key: Buffer, versionValue: Buffer, timestamp: Timestamp): MvccKeyValue | undefined {
+  const value = decodeVersionValue(versionValue);
+  return value === undefined ? undefined : { key, value, timestamp };
 }
 
 /**
@@ -157,10 +180,11 @@ export function mvccGet(
   options: MvccReadOptions = {},
 ): MvccKeyValue | undefined {
   validateUserKey(key, 'get');
-  const userKey = Buffer.from(key);
-  const intent = readIntent(reader, userKey);
-  if (intent !== undefined) {
-    const verdict = judgeIntent(userKey, intent, ts, options);
+  const userKey = asBuffer(key);
+  const { lockKey, versionPrefix: prefix } = mvccKeysOf(userKey);
+  const rawIntent = reader.get(lockKey);
+  if (rawIntent !== undefined) {
+    const verdict = judgeIntent(userKey, decodeIntent(rawIntent), ts, options);
     if (verdict.kind === 'own') {
       const value = verdict.intent.value;
       return value === undefined ? undefined : { key: userKey, value, timestamp: verdict.intent.txn.writeTimestamp };
@@ -169,26 +193,31 @@ export function mvccGet(
       throw new WriteIntentError([verdict.conflict]);
     }
   }
+  const newest = reader.get(prefix);
+  if (newest === undefined) {
+    return undefined;
+  }
+  const newestTs = newestVersionTimestamp(newest);
+  if (compareTimestamps(newestTs, ts) <= 0) {
+    return visibleRow(userKey, newestVersionValue(newest), newestTs);
+  }
   const limit = readLimit(ts, options);
-  const prefix = versionPrefix(userKey);
+  if (compareTimestamps(newestTs, limit) <= 0) {
+    throw new ReadWithinUncertaintyIntervalError(userKey, ts, newestTs, limit);
+  }
+  // A read in the past: the seek lands on the newest older version at or below the
+  // limit. Above the read timestamp it is uncertain; otherwise it is the answer.
   const cursor = reader.cursor({ expectedEntries: 1 });
   try {
-    // The seek lands on the newest version at or below the limit: if it is above the
-    // read timestamp it is uncertain, otherwise it is the answer.
-    cursor.seek(versionKey(userKey, limit));
-    if (!cursor.valid()) {
+    cursor.seek(versionKeyFromPrefix(prefix, limit));
+    if (!cursor.valid() || !isOlderVersionOf(cursor.key(), prefix)) {
       return undefined;
     }
-    const raw = cursor.key();
-    if (!isVersionOf(raw, prefix)) {
-      return undefined;
-    }
-    const versionTs = readTimestampSuffix(raw, prefix.length);
+    const versionTs = readTimestampSuffix(cursor.key(), prefix.length);
     if (compareTimestamps(versionTs, ts) > 0) {
       throw new ReadWithinUncertaintyIntervalError(userKey, ts, versionTs, limit);
     }
-    const value = decodeVersionValue(cursor.value());
-    return value === undefined ? undefined : { key: userKey, value: Buffer.from(value), timestamp: versionTs };
+    return visibleRow(userKey, cursor.value(), versionTs);
   } finally {
     cursor.close();
   }
@@ -199,23 +228,24 @@ export interface MvccWriteOptions {
   readonly txn?: TxnMeta;
 }
 
-/** The timestamp of the newest committed version of `key`, if any. */
-function newestVersionTimestamp(reader: EngineReader, key: Buffer): Timestamp | undefined {
-  const prefix = versionPrefix(key);
-  const cursor = reader.cursor({ expectedEntries: 1 });
-  try {
-    cursor.seek(prefix);
-    if (!cursor.valid()) {
-      return undefined;
-    }
-    const raw = cursor.key();
-    if (!isVersionOf(raw, prefix)) {
-      return undefined;
-    }
-    return readTimestampSuffix(raw, prefix.length);
-  } finally {
-    cursor.close();
+/**
+ * Adds a committed version at `ts` to the batch: the previous newest version (raw
+ * entry `newest`, if any) moves down to its timestamped key, and the new one takes
+ * the bare key.
+ */
+function writeCommittedVersion(
+  batch: WriteBatch,
+  prefix: Buffer,
+  newest: Buffer | undefined,
+  ts: Timestamp,
+  value: Uint8Array | undefined,
+): void {
+  if (newest !== undefined) {
+    const newestTs = newestVersionTimestamp(newest);
+    assert(compareTimestamps(newestTs, ts) < 0, 'a new version is newer than the newest one');
+    batch.put(versionKeyFromPrefix(prefix, newestTs), newestVersionValue(newest));
   }
+  batch.put(prefix, encodeNewestVersion(ts, value));
 }
 
 /**
@@ -233,10 +263,12 @@ export function mvccPut(
   options: MvccWriteOptions = {},
 ): void {
   validateUserKey(key, 'put');
-  const userKey = Buffer.from(key);
+  const userKey = asBuffer(key);
+  const { lockKey, versionPrefix: prefix } = mvccKeysOf(userKey);
   const txn = options.txn;
-  const intent = readIntent(reader, userKey);
-  if (intent !== undefined) {
+  const rawIntent = reader.get(lockKey);
+  if (rawIntent !== undefined) {
+    const intent = decodeIntent(rawIntent);
     if (txn === undefined || !sameTxn(txn, intent.txn)) {
       throw new WriteIntentError([conflictOf(userKey, intent)]);
     }
@@ -244,15 +276,18 @@ export function mvccPut(
       throw new TxnEpochMismatchError(userKey, intent.txn.epoch, txn.epoch);
     }
   }
-  const newest = newestVersionTimestamp(reader, userKey);
-  if (newest !== undefined && compareTimestamps(newest, ts) >= 0) {
-    throw new WriteTooOldError(userKey, ts, newest, nextTimestamp(newest));
+  const newest = reader.get(prefix);
+  if (newest !== undefined) {
+    const newestTs = newestVersionTimestamp(newest);
+    if (compareTimestamps(newestTs, ts) >= 0) {
+      throw new WriteTooOldError(userKey, ts, newestTs, nextTimestamp(newestTs));
+    }
   }
   if (txn === undefined) {
-    batch.put(versionKey(userKey, ts), encodeVersionValue(value));
+    writeCommittedVersion(batch, prefix, newest, ts, value);
   } else {
     const provisional = value === undefined ? undefined : Buffer.from(value);
-    batch.put(lockTableKey(userKey), encodeIntent({ txn: { ...txn, writeTimestamp: ts }, value: provisional }));
+    batch.put(lockKey, encodeIntent({ txn: { ...txn, writeTimestamp: ts }, value: provisional }));
   }
 }
 
@@ -268,39 +303,43 @@ export function mvccDelete(
 }
 
 /** Applies a resolution to one decoded intent. Returns whether anything changed. */
-function resolveDecodedIntent(batch: WriteBatch, userKey: Buffer, intent: Intent, resolution: IntentResolution): boolean {
+function resolveDecodedIntent(
+  reader: EngineReader,
+  batch: WriteBatch,
+  userKey: Buffer,
+  intent: Intent,
+  resolution: IntentResolution,
+): boolean {
   if (!intent.txn.id.equals(resolution.txnId)) {
     return false;
   }
+  const { lockKey, versionPrefix: prefix } = mvccKeysOf(userKey);
   switch (resolution.status) {
     case 'committed': {
-      batch.delete(lockTableKey(userKey));
+      batch.delete(lockKey);
       if (intent.txn.epoch === resolution.epoch) {
         assert(
           compareTimestamps(resolution.commitTimestamp, intent.txn.writeTimestamp) >= 0,
           'a transaction commits at or above the timestamps of its intents',
         );
-        batch.put(versionKey(userKey, resolution.commitTimestamp), encodeVersionValue(intent.value));
+        writeCommittedVersion(batch, prefix, reader.get(prefix), resolution.commitTimestamp, intent.value);
       }
       // An intent of an earlier epoch was overwritten in the epoch that committed, or
       // not written again: it is not part of the committed transaction.
       return true;
     }
     case 'aborted':
-      batch.delete(lockTableKey(userKey));
+      batch.delete(lockKey);
       return true;
     case 'pending': {
       if (intent.txn.epoch < resolution.epoch) {
-        batch.delete(lockTableKey(userKey));
+        batch.delete(lockKey);
         return true;
       }
       if (compareTimestamps(resolution.pushedTo, intent.txn.writeTimestamp) <= 0) {
         return false;
       }
-      batch.put(
-        lockTableKey(userKey),
-        encodeIntent({ txn: { ...intent.txn, writeTimestamp: resolution.pushedTo }, value: intent.value }),
-      );
+      batch.put(lockKey, encodeIntent({ txn: { ...intent.txn, writeTimestamp: resolution.pushedTo }, value: intent.value }));
       return true;
     }
   }
@@ -319,9 +358,9 @@ export function mvccResolveIntent(
   resolution: IntentResolution,
 ): boolean {
   validateUserKey(key, 'resolve intent');
-  const userKey = Buffer.from(key);
-  const intent = readIntent(reader, userKey);
-  return intent !== undefined && resolveDecodedIntent(batch, userKey, intent, resolution);
+  const userKey = asBuffer(key);
+  const rawIntent = reader.get(mvccKeysOf(userKey).lockKey);
+  return rawIntent !== undefined && resolveDecodedIntent(reader, batch, userKey, decodeIntent(rawIntent), resolution);
 }
 
 export interface ResolveRangeResult {
@@ -340,27 +379,27 @@ export function mvccResolveIntentRange(
 ): ResolveRangeResult {
   validateSpan(start, end);
   const maxKeys = options.maxKeys ?? 0;
-  const [lockStart, lockEnd] = lockTableSpan(start, end);
-  const cursor = reader.cursor({ expectedEntries: 64 });
-  let resolved = 0;
-  try {
-    for (cursor.seek(lockStart); cursor.valid(); cursor.next()) {
-      const raw = cursor.key();
-      if (Buffer.compare(raw, lockEnd) >= 0) {
-        break;
-      }
-      const userKey = decodeLockTableKey(raw);
-      if (maxKeys > 0 && resolved >= maxKeys) {
-        return { resolved, resumeSpan: { start: userKey, end: Buffer.from(end) } };
-      }
-      if (resolveDecodedIntent(batch, userKey, decodeIntent(cursor.value()), resolution)) {
-        resolved++;
-      }
+  // Gather first, resolve after: resolving reads the engine, which a snapshot reader
+  // cannot do while its cursor is open.
+  const owned: IntentEntry[] = [];
+  let resumeKey: Buffer | undefined;
+  for (const entry of intentsInSpan(reader, start, end)) {
+    if (!entry.intent.txn.id.equals(resolution.txnId)) {
+      continue;
     }
-  } finally {
-    cursor.close();
+    if (maxKeys > 0 && owned.length >= maxKeys) {
+      resumeKey = entry.key;
+      break;
+    }
+    owned.push(entry);
   }
-  return { resolved, resumeSpan: undefined };
+  let resolved = 0;
+  for (const { key, intent } of owned) {
+    if (resolveDecodedIntent(reader, batch, key, intent, resolution)) {
+      resolved++;
+    }
+  }
+  return { resolved, resumeSpan: resumeKey === undefined ? undefined : { start: resumeKey, end: asBuffer(end) } };
 }
 
 interface IntentEntry {
@@ -408,6 +447,8 @@ export function mvccScan(
   const maxKeys = options.maxKeys ?? 0;
   const targetBytes = options.targetBytes ?? 0;
   const limit = readLimit(ts, options);
+  // Intents before versions: an intent resolved in between is then seen as a conflict
+  // (safe) or, gone, with its committed version already in place.
   const intents = intentsInSpan(reader, start, end);
   const conflicts: IntentConflict[] = [];
   const rows: MvccKeyValue[] = [];
@@ -418,45 +459,47 @@ export function mvccScan(
   const cursor = reader.cursor({ reverse, expectedEntries: maxKeys > 0 ? maxKeys : 256 });
   // Intents are merged in by key; `intentIndex` walks them in the scan's direction.
   let intentIndex = reverse ? intents.length - 1 : 0;
-  const pendingIntent = (): IntentEntry | undefined => intents[intentIndex];
-  const advanceIntent = (): void => {
-    intentIndex += reverse ? -1 : 1;
-  };
+  const step = reverse ? -1 : 1;
 
   try {
-    cursor.seek(reverse ? rawEnd : rawStart);
+    if (reverse) {
+      // The last entry at or before the end bound may be the end key's own newest one.
+      cursor.seek(rawEnd);
+      if (cursor.valid() && Buffer.compare(cursor.key(), rawEnd) >= 0) {
+        cursor.next();
+      }
+    } else {
+      cursor.seek(rawStart);
+    }
     while (true) {
       const versionInRange = cursor.valid() && inRawSpan(cursor.key(), rawStart, rawEnd);
-      const intentEntry = pendingIntent();
+      const intentEntry = intents[intentIndex];
       if (!versionInRange && intentEntry === undefined) {
         break;
       }
       // The next user key to visit: the nearer of the next version's and next intent's.
       let userKey: Buffer;
-      let versionPrefixBytes: Buffer | undefined;
+      let prefix: Buffer | undefined;
       if (versionInRange) {
         const raw = cursor.key();
         const prefixLength = versionPrefixLength(raw);
-        versionPrefixBytes = Buffer.from(raw.subarray(0, prefixLength));
-        userKey = decodeVersionKey(raw).userKey;
+        prefix = raw.subarray(0, prefixLength);
+        userKey = decodeMvccUserKey(raw, prefixLength);
         if (intentEntry !== undefined) {
           const order = Buffer.compare(intentEntry.key, userKey);
           if (reverse ? order > 0 : order < 0) {
             userKey = intentEntry.key;
-            versionPrefixBytes = undefined;
+            prefix = undefined;
           }
         }
       } else {
         userKey = (intentEntry as IntentEntry).key;
       }
 
-      if (
-        resumeSpan === undefined &&
-        ((maxKeys > 0 && rows.length >= maxKeys) || (targetBytes > 0 && bytes >= targetBytes))
-      ) {
+      if ((maxKeys > 0 && rows.length >= maxKeys) || (targetBytes > 0 && bytes >= targetBytes)) {
         resumeSpan = reverse
-          ? { start: Buffer.from(start), end: keyAfter(userKey) }
-          : { start: userKey, end: Buffer.from(end) };
+          ? { start: asBuffer(start), end: keyAfter(userKey) }
+          : { start: userKey, end: asBuffer(end) };
         break;
       }
 
@@ -464,7 +507,7 @@ export function mvccScan(
       let row: MvccKeyValue | undefined;
       let decided = false;
       if (intentEntry !== undefined && intentEntry.key.equals(userKey)) {
-        advanceIntent();
+        intentIndex += step;
         const verdict = judgeIntent(userKey, intentEntry.intent, ts, options);
         if (verdict.kind === 'own') {
           decided = true;
@@ -476,10 +519,10 @@ export function mvccScan(
         }
       }
 
-      if (versionPrefixBytes !== undefined) {
+      if (prefix !== undefined) {
         const visible = reverse
-          ? visibleVersionReverse(cursor, versionPrefixBytes, userKey, ts, limit)
-          : visibleVersionForward(cursor, versionPrefixBytes, userKey, ts, limit);
+          ? visibleVersionReverse(cursor, prefix, userKey, ts, limit)
+          : visibleVersionForward(cursor, prefix, userKey, ts, limit);
         if (!decided) {
           row = visible;
         }
@@ -504,7 +547,7 @@ function inRawSpan(raw: Buffer, rawStart: Buffer, rawEnd: Buffer): boolean {
 
 /**
  * With the cursor on the newest version of a key, returns the version visible at
- * `ts` and leaves the cursor on the first version of the next key.
+ * `ts` and leaves the cursor on the first entry of the next key.
  */
 function visibleVersionForward(
   cursor: EngineCursor,
@@ -522,24 +565,21 @@ function visibleVersionForward(
       return found;
     }
     if (searching) {
-      const versionTs = readTimestampSuffix(raw, prefix.length);
+      const versionTs = entryTimestamp(raw, cursor.value(), prefix.length);
       if (compareTimestamps(versionTs, ts) <= 0) {
         searching = false;
-        const value = decodeVersionValue(cursor.value());
-        if (value !== undefined) {
-          found = { key: userKey, value: Buffer.from(value), timestamp: versionTs };
-        }
+        found = visibleRow(userKey, entryVersionValue(raw, cursor.value(), prefix.length), versionTs);
       } else if (compareTimestamps(versionTs, limit) <= 0) {
         throw new ReadWithinUncertaintyIntervalError(userKey, ts, versionTs, limit);
       } else if (++nexts > NEXTS_BEFORE_SEEK) {
         // Many versions above the read: jump to the newest one within the limit.
-        cursor.seek(versionKey(userKey, limit));
+        cursor.seek(versionKeyFromPrefix(prefix, limit));
         continue;
       }
     } else if (++nexts > NEXTS_BEFORE_SEEK) {
-      // Many older versions left: jump to the next key.
-      cursor.seek(versionKey(userKey, ZERO_TIMESTAMP));
-      if (cursor.valid() && isVersionOf(cursor.key(), prefix)) {
+      // Many older versions left: jump past the oldest possible one.
+      cursor.seek(versionKeyFromPrefix(prefix, ZERO_TIMESTAMP));
+      if (cursor.valid() && isOlderVersionOf(cursor.key(), prefix)) {
         cursor.next();
       }
       return found;
@@ -550,8 +590,9 @@ function visibleVersionForward(
 }
 
 /**
- * Reverse iteration meets a key's versions oldest first: the visible one is the last
- * at or below `ts`. Leaves the cursor on the newest version of the previous key.
+ * Reverse iteration meets a key's versions oldest first, the newest (bare) entry
+ * last: the visible one is the last at or below `ts`. Leaves the cursor on the oldest
+ * version of the previous key.
  */
 function visibleVersionReverse(
   cursor: EngineCursor,
@@ -567,25 +608,26 @@ function visibleVersionReverse(
     if (!isVersionOf(raw, prefix)) {
       break;
     }
-    const versionTs = readTimestampSuffix(raw, prefix.length);
+    const versionTs = entryTimestamp(raw, cursor.value(), prefix.length);
     if (compareTimestamps(versionTs, ts) <= 0) {
       candidateTs = versionTs;
-      candidateValue = isTombstoneValue(cursor.value()) ? undefined : Buffer.from(cursor.value());
+      candidateValue = entryVersionValue(raw, cursor.value(), prefix.length);
     } else if (compareTimestamps(versionTs, limit) <= 0) {
       throw new ReadWithinUncertaintyIntervalError(userKey, ts, versionTs, limit);
     } else {
-      // Newer still: every version left for this key is above the limit. The last
-      // entry at or before the bare prefix is the oldest version of the previous key.
+      // Every newer entry of this key is above the limit too: jump to the newest
+      // (bare) entry, the last at or before the prefix, and step past it.
       cursor.seek(prefix);
+      if (cursor.valid() && isVersionOf(cursor.key(), prefix)) {
+        cursor.next();
+      }
       break;
     }
     cursor.next();
   }
-  if (candidateTs === undefined || candidateValue === undefined) {
-    return undefined;
-  }
-  const value = decodeVersionValue(candidateValue);
-  return value === undefined ? undefined : { key: userKey, value, timestamp: candidateTs };
+  return candidateTs === undefined || candidateValue === undefined
+    ? undefined
+    : visibleRow(userKey, candidateValue, candidateTs);
 }
 
 export interface GcResult {
@@ -624,26 +666,28 @@ export function mvccGarbageCollect(
         break;
       }
       const prefixLength = versionPrefixLength(raw);
-      if (currentPrefix === undefined || !samePrefix(raw, prefixLength, currentPrefix)) {
-        currentPrefix = Buffer.from(raw.subarray(0, prefixLength));
+      if (currentPrefix === undefined || !isVersionOf(raw, currentPrefix)) {
+        currentPrefix = raw.subarray(0, prefixLength);
         passedVisible = false;
         if (maxVersions > 0 && versionsRemoved >= maxVersions) {
-          return { versionsRemoved, bytesRemoved, resumeKey: decodeVersionKey(raw).userKey };
+          return { versionsRemoved, bytesRemoved, resumeKey: decodeMvccUserKey(raw, prefixLength) };
         }
       }
-      const versionTs = readTimestampSuffix(raw, prefixLength);
-      if (compareTimestamps(versionTs, threshold) > 0) {
+      const value = cursor.value();
+      if (compareTimestamps(entryTimestamp(raw, value, prefixLength), threshold) > 0) {
         continue;
       }
       let remove = passedVisible;
       if (!passedVisible) {
         passedVisible = true;
-        remove = isTombstoneValue(cursor.value());
+        // When the newest entry goes, it is a tombstone and every older one goes too,
+        // so no key is left with older versions and no newest one.
+        remove = isTombstoneValue(entryVersionValue(raw, value, prefixLength));
       }
       if (remove) {
-        batch.delete(Buffer.from(raw));
+        batch.delete(raw);
         versionsRemoved++;
-        bytesRemoved += raw.length + cursor.value().length;
+        bytesRemoved += raw.length + value.length;
       }
     }
   } finally {
@@ -700,7 +744,6 @@ export function computeStats(reader: EngineReader, start: Uint8Array, end: Uint8
 
   const [rawStart, rawEnd] = versionSpan(start, end);
   const versions = reader.cursor({ expectedEntries: 256 });
-  let currentPrefix: Buffer | undefined;
   try {
     for (versions.seek(rawStart); versions.valid(); versions.next()) {
       const raw = versions.key();
@@ -712,10 +755,10 @@ export function computeStats(reader: EngineReader, start: Uint8Array, end: Uint8
       versionCount++;
       keyBytes += raw.length;
       valueBytes += value.length;
-      if (currentPrefix === undefined || !samePrefix(raw, prefixLength, currentPrefix)) {
-        currentPrefix = Buffer.from(raw.subarray(0, prefixLength));
+      if (raw.length === prefixLength) {
+        // The newest version of a new key.
         keyCount++;
-        if (!isTombstoneValue(value)) {
+        if (!isTombstoneValue(newestVersionValue(value))) {
           liveCount++;
           liveBytes += raw.length + value.length;
         }

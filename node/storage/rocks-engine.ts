@@ -20,15 +20,34 @@ import {
   StorageLockedError,
   ValueTooLargeError,
 } from './errors';
-import type { RocksChainedBatch, RocksIterator, RocksIteratorOptions, RocksLevel } from './rocks-binding';
-import { createRocksLevel } from './rocks-binding';
+import { LockTableIndex } from './lock-table-index';
+import { LOCK_TABLE_PREFIX } from './mvcc-key';
+import type { RocksIterator, RocksIteratorKind, RocksOpenOptions } from './rocks-binding';
+import { RocksBatch, RocksDatabase } from './rocks-binding';
 
 export interface RocksEngineOptions {
   readonly limits?: Partial<EngineLimits>;
   /** Create the store when the folder holds none (default true). */
   readonly createIfMissing?: boolean;
-  /** Block cache size in bytes. */
+  /** Block cache size in bytes (default 256 MiB). */
   readonly cacheSizeBytes?: number;
+}
+
+export const DEFAULT_CACHE_SIZE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * How a node's RocksDB is configured: a block cache big enough for a working set,
+ * leveled compaction with the hot upper levels uncompressed (a read of recent data
+ * should not pay for decompression), bloom filters (the binding's default).
+ */
+export function rocksOpenOptions(options: RocksEngineOptions = {}): RocksOpenOptions {
+  return {
+    createIfMissing: options.createIfMissing ?? true,
+    infoLogLevel: 'warn',
+    cacheSize: options.cacheSizeBytes ?? DEFAULT_CACHE_SIZE_BYTES,
+    compaction: 'level',
+    memtableMemoryBudget: 256 * 1024 * 1024,
+  };
 }
 
 export interface CheckpointProgress {
@@ -44,11 +63,6 @@ export interface CheckpointOptions {
 
 export type CheckpointResult = CheckpointProgress;
 
-const FORWARD: RocksIteratorOptions = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
-const REVERSE: RocksIteratorOptions = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer', reverse: true });
-const TAILING: RocksIteratorOptions = Object.freeze({ keyEncoding: 'buffer', valueEncoding: 'buffer', tailing: true });
-const NO_OPTIONS = Object.freeze({});
-const GET_OPTIONS = Object.freeze({ valueEncoding: 'buffer' as const });
 const SCAN_CHUNK_ENTRIES = 256;
 const SMALLEST_KEY = Buffer.from([0x00]);
 
@@ -56,7 +70,7 @@ const SMALLEST_KEY = Buffer.from([0x00]);
 export function toStorageError(err: unknown, location: string, doing: string): Error {
   const cause = (err as { cause?: { message?: string; code?: string } }).cause;
   const message = cause?.message ?? (err as Error).message ?? String(err);
-  if (cause?.code === 'LEVEL_LOCKED' || /lock/i.test(message) && /LOCK/.test(message)) {
+  if (cause?.code === 'LEVEL_LOCKED' || (/lock/i.test(message) && /LOCK/.test(message))) {
     return new StorageLockedError(location, err);
   }
   if (/Corruption/i.test(message)) {
@@ -76,9 +90,12 @@ export class RocksEngine implements Engine {
   private closed = false;
   /** A tailing iterator kept for point seeks on the latest data; see `cursor`. */
   private idleTailing: RocksIterator | undefined;
+  /** Every native iterator still open: closed before the database, never used after. */
+  private readonly openIterators = new Set<RocksIterator>();
+  private readonly lockTable = new LockTableIndex();
 
   private constructor(
-    private readonly db: RocksLevel,
+    private readonly db: RocksDatabase,
     readonly path: string,
     limits: EngineLimits,
   ) {
@@ -88,7 +105,6 @@ export class RocksEngine implements Engine {
   static async open(location: string, options: RocksEngineOptions = {}): Promise<RocksEngine> {
     const limits = { ...DEFAULT_ENGINE_LIMITS, ...options.limits };
     const resolved = path.resolve(location);
-    const createIfMissing = options.createIfMissing ?? true;
     let stat: fs.Stats | undefined;
     try {
       stat = fs.statSync(resolved);
@@ -98,26 +114,41 @@ export class RocksEngine implements Engine {
     if (stat !== undefined && !stat.isDirectory()) {
       throw new StorageIoError(`cannot open store ${resolved}: it is not a directory`);
     }
-    if (stat === undefined && !createIfMissing) {
+    if (stat === undefined && options.createIfMissing === false) {
       throw new StorageIoError(`cannot open store ${resolved}: no such directory`);
     }
-    const db = createRocksLevel(resolved);
+    let db: RocksDatabase;
     try {
-      await db.open({
-        createIfMissing,
-        infoLogLevel: 'warn',
-        ...(options.cacheSizeBytes === undefined ? {} : { cacheSize: options.cacheSizeBytes }),
-      });
+      db = await RocksDatabase.open(resolved, rocksOpenOptions(options));
     } catch (err) {
       throw toStorageError(err, resolved, 'cannot open store');
     }
-    return new RocksEngine(db, resolved, limits);
+    const engine = new RocksEngine(db, resolved, limits);
+    engine.loadLockTableIndex();
+    return engine;
+  }
+
+  private loadLockTableIndex(): void {
+    const cursor = this.cursor({ expectedEntries: SCAN_CHUNK_ENTRIES });
+    try {
+      for (cursor.seek(Buffer.from([LOCK_TABLE_PREFIX])); cursor.valid(); cursor.next()) {
+        if (!LockTableIndex.isLockTableKey(cursor.key())) {
+          break;
+        }
+        this.lockTable.add(cursor.key());
+      }
+    } finally {
+      cursor.close();
+    }
   }
 
   get(key: Uint8Array): Buffer | undefined {
     this.checkOpen();
+    if (LockTableIndex.isLockTableKey(key) && !this.lockTable.mayContain(key)) {
+      return undefined;
+    }
     try {
-      return this.db._getManySync([key], GET_OPTIONS)[0] ?? undefined;
+      return this.db.get(key);
     } catch (err) {
       throw toStorageError(err, this.path, 'cannot read from store');
     }
@@ -132,15 +163,16 @@ export class RocksEngine implements Engine {
   cursor(options: CursorOptions = {}): EngineCursor {
     this.checkOpen();
     if (options.reverse === true) {
-      return new RocksCursor(this.newIterator(REVERSE), options, this.path, (it) => it._closeSync());
+      const iterator = this.newIterator('reverse');
+      return new RocksCursor(iterator, options, this, () => this.closeIterator(iterator));
     }
-    const tailing = this.idleTailing ?? this.newIterator(TAILING);
+    const tailing = this.idleTailing ?? this.newIterator('tailing');
     this.idleTailing = undefined;
-    return new RocksCursor(tailing, options, this.path, (it) => {
+    return new RocksCursor(tailing, options, this, () => {
       if (this.idleTailing === undefined && !this.closed) {
-        this.idleTailing = it;
+        this.idleTailing = tailing;
       } else {
-        it._closeSync();
+        this.closeIterator(tailing);
       }
     });
   }
@@ -148,9 +180,9 @@ export class RocksEngine implements Engine {
   snapshot(): EngineSnapshot {
     this.checkOpen();
     // Both iterators are created in one synchronous stretch, so they see the same data.
-    const forward = this.newIterator(FORWARD);
-    const reverse = this.newIterator(REVERSE);
-    return new RocksSnapshot(forward, reverse, this.path);
+    const forward = this.newIterator('forward');
+    const reverse = this.newIterator('reverse');
+    return new RocksSnapshot(forward, reverse, this);
   }
 
   newBatch(): WriteBatch {
@@ -161,7 +193,7 @@ export class RocksEngine implements Engine {
   async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.checkOpen();
     assert(batch instanceof RocksWriteBatch, 'a RocksEngine writes only its own batches');
-    batch.writeTo(options.sync === true, this.path);
+    batch.writeTo(this.db, options.sync === true, this.path, this.lockTable);
   }
 
   /**
@@ -178,12 +210,12 @@ export class RocksEngine implements Engine {
     }
     const chunkBytes = options.chunkBytes ?? 4 * 1024 * 1024;
     const snapshot = this.snapshot();
-    const copy = createRocksLevel(target);
+    let copy: RocksDatabase | undefined;
     let entries = 0;
     let bytes = 0;
     try {
       try {
-        await copy.open({ createIfMissing: true, errorIfExists: true, infoLogLevel: 'warn' });
+        copy = await RocksDatabase.open(target, { ...rocksOpenOptions(), errorIfExists: true });
       } catch (err) {
         throw toStorageError(err, target, 'cannot create checkpoint');
       }
@@ -194,16 +226,12 @@ export class RocksEngine implements Engine {
           const batch = copy.batch();
           let batchBytes = 0;
           while (cursor.valid() && batchBytes < chunkBytes) {
-            batch._put(cursor.key(), cursor.value(), NO_OPTIONS);
+            batch.put(cursor.key(), cursor.value());
             batchBytes += cursor.key().length + cursor.value().length;
             entries++;
             cursor.next();
           }
-          try {
-            batch._writeSync({ sync: false });
-          } finally {
-            batch._closeSync();
-          }
+          copy.write(batch, false);
           bytes += batchBytes;
           options.onProgress?.({ entries, bytes });
           // Let the node serve other work between chunks.
@@ -214,17 +242,10 @@ export class RocksEngine implements Engine {
         cursor.close();
       }
       // One synced empty write makes everything before it durable in the WAL.
-      const syncBatch = copy.batch();
-      try {
-        syncBatch._writeSync({ sync: true });
-      } finally {
-        syncBatch._closeSync();
-      }
+      copy.write(copy.batch(), true);
     } finally {
       snapshot.close();
-      if (copy.status === 'open') {
-        await copy.close();
-      }
+      await copy?.close();
     }
     return { entries, bytes };
   }
@@ -240,22 +261,34 @@ export class RocksEngine implements Engine {
       return;
     }
     this.closed = true;
-    this.idleTailing?._closeSync();
     this.idleTailing = undefined;
+    for (const iterator of this.openIterators) {
+      iterator.close();
+    }
+    this.openIterators.clear();
     await this.db.close();
   }
 
-  private newIterator(options: RocksIteratorOptions): RocksIterator {
+  /** Throws StorageClosedError once the engine is closed. */
+  checkOpen(): void {
+    if (this.closed || !this.db.isOpen) {
+      throw new StorageClosedError(this.path);
+    }
+  }
+
+  private newIterator(kind: RocksIteratorKind): RocksIterator {
     try {
-      return this.db.iterator(options);
+      const iterator = this.db.iterator(kind);
+      this.openIterators.add(iterator);
+      return iterator;
     } catch (err) {
       throw toStorageError(err, this.path, 'cannot read from store');
     }
   }
 
-  private checkOpen(): void {
-    if (this.closed || this.db.status !== 'open') {
-      throw new StorageClosedError(this.path);
+  closeIterator(iterator: RocksIterator): void {
+    if (this.openIterators.delete(iterator)) {
+      iterator.close();
     }
   }
 }
@@ -264,9 +297,11 @@ class RocksWriteBatch implements WriteBatch {
   count = 0;
   byteSize = 0;
   private written = false;
+  /** Lock table keys this batch puts (true) or deletes (false), in order. */
+  private lockTableChanges: [Uint8Array, boolean][] | undefined;
 
   constructor(
-    private readonly batch: RocksChainedBatch,
+    private readonly batch: RocksBatch,
     private readonly limits: EngineLimits,
   ) {}
 
@@ -276,24 +311,38 @@ class RocksWriteBatch implements WriteBatch {
       throw new ValueTooLargeError(value.length, this.limits.maxValueBytes);
     }
     this.grow(key.length + value.length);
-    this.batch._put(key, value, NO_OPTIONS);
+    this.batch.put(key, value);
+    if (LockTableIndex.isLockTableKey(key)) {
+      (this.lockTableChanges ??= []).push([key, true]);
+    }
   }
 
   delete(key: Uint8Array): void {
     this.checkKey(key);
     this.grow(key.length);
-    this.batch._del(key, NO_OPTIONS);
+    this.batch.delete(key);
+    if (LockTableIndex.isLockTableKey(key)) {
+      (this.lockTableChanges ??= []).push([key, false]);
+    }
   }
 
-  writeTo(sync: boolean, location: string): void {
+  writeTo(db: RocksDatabase, sync: boolean, location: string, lockTable: LockTableIndex): void {
     assert(!this.written, 'a write batch is written once');
     this.written = true;
     try {
-      this.batch._writeSync({ sync });
+      db.write(this.batch, sync);
     } catch (err) {
       throw toStorageError(err, location, 'cannot write to store');
     } finally {
-      this.batch._closeSync();
+      this.batch.clear();
+    }
+    // Only after the write: the index may never claim a key is absent while it is there.
+    for (const [key, present] of this.lockTableChanges ?? []) {
+      if (present) {
+        lockTable.add(key);
+      } else {
+        lockTable.remove(key);
+      }
     }
   }
 
@@ -330,8 +379,8 @@ class RocksCursor implements EngineCursor {
   constructor(
     private readonly iterator: RocksIterator,
     options: CursorOptions,
-    private readonly location: string,
-    private readonly release: (iterator: RocksIterator) => void,
+    private readonly engine: RocksEngine,
+    private readonly release: () => void,
   ) {
     this.firstChunk = Math.max(1, Math.min(options.expectedEntries ?? 1, SCAN_CHUNK_ENTRIES));
     this.reverse = options.reverse === true;
@@ -339,6 +388,7 @@ class RocksCursor implements EngineCursor {
 
   seek(target: Uint8Array): void {
     assert(this.open, 'cursor is closed');
+    this.engine.checkOpen();
     this.rows = [];
     this.position = 0;
     if (target.length === 0) {
@@ -350,9 +400,9 @@ class RocksCursor implements EngineCursor {
       target = SMALLEST_KEY;
     }
     try {
-      this.iterator._seekSync(target);
+      this.iterator.seek(target);
     } catch (err) {
-      throw toStorageError(err, this.location, 'cannot read from store');
+      throw toStorageError(err, this.engine.path, 'cannot read from store');
     }
     this.finished = false;
     this.nextChunk = this.firstChunk;
@@ -382,7 +432,7 @@ class RocksCursor implements EngineCursor {
     if (this.open) {
       this.open = false;
       this.rows = [];
-      this.release(this.iterator);
+      this.release();
     }
   }
 
@@ -392,12 +442,13 @@ class RocksCursor implements EngineCursor {
     if (this.finished) {
       return;
     }
+    this.engine.checkOpen();
     try {
-      const result = this.iterator._nextvSync(this.nextChunk, NO_OPTIONS);
+      const result = this.iterator.next(this.nextChunk);
       this.rows = result.rows;
       this.finished = result.finished;
     } catch (err) {
-      throw toStorageError(err, this.location, 'cannot read from store');
+      throw toStorageError(err, this.engine.path, 'cannot read from store');
     }
     this.nextChunk = Math.min(this.nextChunk * 8, SCAN_CHUNK_ENTRIES);
   }
@@ -411,7 +462,7 @@ class RocksSnapshot implements EngineSnapshot {
   constructor(
     private readonly forward: RocksIterator,
     private readonly reverse: RocksIterator,
-    private readonly location: string,
+    private readonly engine: RocksEngine,
   ) {}
 
   get(key: Uint8Array): Buffer | undefined {
@@ -430,13 +481,13 @@ class RocksSnapshot implements EngineSnapshot {
     if (options.reverse === true) {
       assert(!this.reverseInUse, 'a snapshot has one reverse cursor open at a time');
       this.reverseInUse = true;
-      return new RocksCursor(this.reverse, options, this.location, () => {
+      return new RocksCursor(this.reverse, options, this.engine, () => {
         this.reverseInUse = false;
       });
     }
     assert(!this.forwardInUse, 'a snapshot has one forward cursor open at a time');
     this.forwardInUse = true;
-    return new RocksCursor(this.forward, options, this.location, () => {
+    return new RocksCursor(this.forward, options, this.engine, () => {
       this.forwardInUse = false;
     });
   }
@@ -444,8 +495,8 @@ class RocksSnapshot implements EngineSnapshot {
   close(): void {
     if (!this.closed) {
       this.closed = true;
-      this.forward._closeSync();
-      this.reverse._closeSync();
+      this.engine.closeIterator(this.forward);
+      this.engine.closeIterator(this.reverse);
     }
   }
 }
