@@ -1,3 +1,6 @@
+import { assert } from '../../common/errors';
+import { BatchTooLargeError, KeyTooLargeError, ValueTooLargeError } from './errors';
+
 /**
  * The raw ordered key-value engine under MVCC: byte-string keys compared bytewise.
  * Two implementations share one compliance suite (engine.compliance.ts): RocksDB for
@@ -85,6 +88,76 @@ export interface Engine extends EngineReader {
   /** A consistent point-in-time view. */
   snapshot(): EngineSnapshot;
   close(): Promise<void>;
+}
+
+/**
+ * Visits the raw entries of [start, end) in key order, in one synchronous stretch;
+ * `visit` returns false to stop early. Key and value buffers are read-only.
+ */
+export function forEachInSpan(
+  reader: EngineReader,
+  start: Uint8Array,
+  end: Uint8Array,
+  visit: (key: Buffer, value: Buffer) => boolean | void,
+): void {
+  const cursor = reader.cursor({ expectedEntries: 256 });
+  try {
+    for (cursor.seek(start); cursor.valid(); cursor.next()) {
+      const key = cursor.key();
+      if (Buffer.compare(key, end) >= 0 || visit(key, cursor.value()) === false) {
+        break;
+      }
+    }
+  } finally {
+    cursor.close();
+  }
+}
+
+/**
+ * The size accounting and limits every WriteBatch applies as operations are added,
+ * so that an oversized key, value or batch fails before anything is written.
+ */
+export class BatchAdmission {
+  count = 0;
+  byteSize = 0;
+  written = false;
+
+  constructor(private readonly limits: EngineLimits) {}
+
+  admitPut(key: Uint8Array, value: Uint8Array): void {
+    this.checkKey(key);
+    if (value.length > this.limits.maxValueBytes) {
+      throw new ValueTooLargeError(value.length, this.limits.maxValueBytes);
+    }
+    this.grow(key.length + value.length);
+  }
+
+  admitDelete(key: Uint8Array): void {
+    this.checkKey(key);
+    this.grow(key.length);
+  }
+
+  /** Marks the batch written; a batch is written once. */
+  markWritten(): void {
+    assert(!this.written, 'a write batch is written once');
+    this.written = true;
+  }
+
+  private checkKey(key: Uint8Array): void {
+    assert(!this.written, 'cannot add to a written batch');
+    if (key.length === 0 || key.length > this.limits.maxKeyBytes) {
+      throw new KeyTooLargeError(key.length, this.limits.maxKeyBytes);
+    }
+  }
+
+  private grow(bytes: number): void {
+    const next = this.byteSize + bytes;
+    if (next > this.limits.maxBatchBytes) {
+      throw new BatchTooLargeError(next, this.limits.maxBatchBytes);
+    }
+    this.byteSize = next;
+    this.count++;
+  }
 }
 
 /** The smallest key greater than every key that starts with `prefix` (undefined: none). */

@@ -9,8 +9,8 @@ import type {
   WriteBatch,
   WriteOptions,
 } from './engine';
-import { DEFAULT_ENGINE_LIMITS } from './engine';
-import { BatchTooLargeError, KeyTooLargeError, StorageClosedError, ValueTooLargeError } from './errors';
+import { BatchAdmission, DEFAULT_ENGINE_LIMITS } from './engine';
+import { StorageClosedError } from './errors';
 
 /** Sorted parallel arrays of keys and values; shared by snapshots until the next write. */
 interface Table {
@@ -99,43 +99,28 @@ type BatchOp = { readonly key: Buffer; readonly value: Buffer | undefined };
 
 class MemoryWriteBatch implements WriteBatch {
   readonly ops: BatchOp[] = [];
-  byteSize = 0;
-  written = false;
+  readonly admission: BatchAdmission;
 
-  constructor(private readonly limits: EngineLimits) {}
+  constructor(limits: EngineLimits) {
+    this.admission = new BatchAdmission(limits);
+  }
 
   get count(): number {
-    return this.ops.length;
+    return this.admission.count;
+  }
+
+  get byteSize(): number {
+    return this.admission.byteSize;
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    this.checkKey(key);
-    if (value.length > this.limits.maxValueBytes) {
-      throw new ValueTooLargeError(value.length, this.limits.maxValueBytes);
-    }
-    this.grow(key.length + value.length);
+    this.admission.admitPut(key, value);
     this.ops.push({ key: Buffer.from(key), value: Buffer.from(value) });
   }
 
   delete(key: Uint8Array): void {
-    this.checkKey(key);
-    this.grow(key.length);
+    this.admission.admitDelete(key);
     this.ops.push({ key: Buffer.from(key), value: undefined });
-  }
-
-  private checkKey(key: Uint8Array): void {
-    assert(!this.written, 'cannot add to a written batch');
-    if (key.length === 0 || key.length > this.limits.maxKeyBytes) {
-      throw new KeyTooLargeError(key.length, this.limits.maxKeyBytes);
-    }
-  }
-
-  private grow(bytes: number): void {
-    const next = this.byteSize + bytes;
-    if (next > this.limits.maxBatchBytes) {
-      throw new BatchTooLargeError(next, this.limits.maxBatchBytes);
-    }
-    this.byteSize = next;
   }
 }
 
@@ -183,8 +168,7 @@ export class MemoryEngine extends MemoryReader implements Engine {
   async write(batch: WriteBatch, _options: WriteOptions = {}): Promise<void> {
     this.checkOpen();
     assert(batch instanceof MemoryWriteBatch, 'a MemoryEngine writes only its own batches');
-    assert(!batch.written, 'a write batch is written once');
-    batch.written = true;
+    batch.admission.markWritten();
     if (this.shared) {
       this.current = { keys: this.current.keys.slice(), values: this.current.values.slice() };
       this.shared = false;

@@ -2,6 +2,7 @@ import { assert, InvalidArgumentError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import { compareTimestamps, nextTimestamp, ZERO_TIMESTAMP } from '../../common/hlc';
 import type { EngineCursor, EngineReader, WriteBatch } from './engine';
+import { forEachInSpan } from './engine';
 import type { IntentConflict } from './errors';
 import {
   ReadWithinUncertaintyIntervalError,
@@ -409,19 +410,10 @@ interface IntentEntry {
 
 function intentsInSpan(reader: EngineReader, start: Uint8Array, end: Uint8Array): IntentEntry[] {
   const [lockStart, lockEnd] = lockTableSpan(start, end);
-  const cursor = reader.cursor({ expectedEntries: 16 });
   const entries: IntentEntry[] = [];
-  try {
-    for (cursor.seek(lockStart); cursor.valid(); cursor.next()) {
-      const raw = cursor.key();
-      if (Buffer.compare(raw, lockEnd) >= 0) {
-        break;
-      }
-      entries.push({ key: decodeLockTableKey(raw), intent: decodeIntent(cursor.value()) });
-    }
-  } finally {
-    cursor.close();
-  }
+  forEachInSpan(reader, lockStart, lockEnd, (key, value) => {
+    entries.push({ key: decodeLockTableKey(key), intent: decodeIntent(value) });
+  });
   return entries;
 }
 
@@ -653,47 +645,40 @@ export function mvccGarbageCollect(
   validateSpan(start, end);
   const maxVersions = options.maxVersions ?? 0;
   const [rawStart, rawEnd] = versionSpan(start, end);
-  const cursor = reader.cursor({ expectedEntries: 256 });
   let versionsRemoved = 0;
   let bytesRemoved = 0;
+  let resumeKey: Buffer | undefined;
   let currentPrefix: Buffer | undefined;
   // Per key: whether the version visible at the threshold has been passed.
   let passedVisible = false;
-  try {
-    for (cursor.seek(rawStart); cursor.valid(); cursor.next()) {
-      const raw = cursor.key();
-      if (Buffer.compare(raw, rawEnd) >= 0) {
-        break;
-      }
-      const prefixLength = versionPrefixLength(raw);
-      if (currentPrefix === undefined || !isVersionOf(raw, currentPrefix)) {
-        currentPrefix = raw.subarray(0, prefixLength);
-        passedVisible = false;
-        if (maxVersions > 0 && versionsRemoved >= maxVersions) {
-          return { versionsRemoved, bytesRemoved, resumeKey: decodeMvccUserKey(raw, prefixLength) };
-        }
-      }
-      const value = cursor.value();
-      if (compareTimestamps(entryTimestamp(raw, value, prefixLength), threshold) > 0) {
-        continue;
-      }
-      let remove = passedVisible;
-      if (!passedVisible) {
-        passedVisible = true;
-        // When the newest entry goes, it is a tombstone and every older one goes too,
-        // so no key is left with older versions and no newest one.
-        remove = isTombstoneValue(entryVersionValue(raw, value, prefixLength));
-      }
-      if (remove) {
-        batch.delete(raw);
-        versionsRemoved++;
-        bytesRemoved += raw.length + value.length;
+  forEachInSpan(reader, rawStart, rawEnd, (raw, value) => {
+    const prefixLength = versionPrefixLength(raw);
+    if (currentPrefix === undefined || !isVersionOf(raw, currentPrefix)) {
+      currentPrefix = raw.subarray(0, prefixLength);
+      passedVisible = false;
+      if (maxVersions > 0 && versionsRemoved >= maxVersions) {
+        resumeKey = decodeMvccUserKey(raw, prefixLength);
+        return false;
       }
     }
-  } finally {
-    cursor.close();
-  }
-  return { versionsRemoved, bytesRemoved, resumeKey: undefined };
+    if (compareTimestamps(entryTimestamp(raw, value, prefixLength), threshold) > 0) {
+      return true;
+    }
+    let remove = passedVisible;
+    if (!passedVisible) {
+      passedVisible = true;
+      // When the newest entry goes, it is a tombstone and every older one goes too,
+      // so no key is left with older versions and no newest one.
+      remove = isTombstoneValue(entryVersionValue(raw, value, prefixLength));
+    }
+    if (remove) {
+      batch.delete(raw);
+      versionsRemoved++;
+      bytesRemoved += raw.length + value.length;
+    }
+    return true;
+  });
+  return { versionsRemoved, bytesRemoved, resumeKey };
 }
 
 /** What a span holds: the basis of range size estimates (splits) and of GC decisions. */
@@ -729,44 +714,26 @@ export function computeStats(reader: EngineReader, start: Uint8Array, end: Uint8
   let intentBytes = 0;
 
   const [lockStart, lockEnd] = lockTableSpan(start, end);
-  const locks = reader.cursor({ expectedEntries: 256 });
-  try {
-    for (locks.seek(lockStart); locks.valid(); locks.next()) {
-      if (Buffer.compare(locks.key(), lockEnd) >= 0) {
-        break;
-      }
-      intentCount++;
-      intentBytes += locks.key().length + locks.value().length;
-    }
-  } finally {
-    locks.close();
-  }
+  forEachInSpan(reader, lockStart, lockEnd, (key, value) => {
+    intentCount++;
+    intentBytes += key.length + value.length;
+  });
 
   const [rawStart, rawEnd] = versionSpan(start, end);
-  const versions = reader.cursor({ expectedEntries: 256 });
-  try {
-    for (versions.seek(rawStart); versions.valid(); versions.next()) {
-      const raw = versions.key();
-      if (Buffer.compare(raw, rawEnd) >= 0) {
-        break;
-      }
-      const value = versions.value();
-      const prefixLength = versionPrefixLength(raw);
-      versionCount++;
-      keyBytes += raw.length;
-      valueBytes += value.length;
-      if (raw.length === prefixLength) {
-        // The newest version of a new key.
-        keyCount++;
-        if (!isTombstoneValue(newestVersionValue(value))) {
-          liveCount++;
-          liveBytes += raw.length + value.length;
-        }
+  forEachInSpan(reader, rawStart, rawEnd, (raw, value) => {
+    const prefixLength = versionPrefixLength(raw);
+    versionCount++;
+    keyBytes += raw.length;
+    valueBytes += value.length;
+    if (raw.length === prefixLength) {
+      // The newest version of a new key.
+      keyCount++;
+      if (!isTombstoneValue(newestVersionValue(value))) {
+        liveCount++;
+        liveBytes += raw.length + value.length;
       }
     }
-  } finally {
-    versions.close();
-  }
+  });
   return {
     keyCount,
     liveCount,

@@ -10,16 +10,8 @@ import type {
   WriteBatch,
   WriteOptions,
 } from './engine';
-import { DEFAULT_ENGINE_LIMITS } from './engine';
-import {
-  BatchTooLargeError,
-  KeyTooLargeError,
-  StorageClosedError,
-  StorageCorruptionError,
-  StorageIoError,
-  StorageLockedError,
-  ValueTooLargeError,
-} from './errors';
+import { BatchAdmission, DEFAULT_ENGINE_LIMITS, forEachInSpan } from './engine';
+import { StorageClosedError, StorageCorruptionError, StorageIoError, StorageLockedError } from './errors';
 import { LockTableIndex } from './lock-table-index';
 import { LOCK_TABLE_PREFIX } from './mvcc-key';
 import type { RocksIterator, RocksIteratorKind, RocksOpenOptions } from './rocks-binding';
@@ -129,17 +121,9 @@ export class RocksEngine implements Engine {
   }
 
   private loadLockTableIndex(): void {
-    const cursor = this.cursor({ expectedEntries: SCAN_CHUNK_ENTRIES });
-    try {
-      for (cursor.seek(Buffer.from([LOCK_TABLE_PREFIX])); cursor.valid(); cursor.next()) {
-        if (!LockTableIndex.isLockTableKey(cursor.key())) {
-          break;
-        }
-        this.lockTable.add(cursor.key());
-      }
-    } finally {
-      cursor.close();
-    }
+    forEachInSpan(this, Buffer.from([LOCK_TABLE_PREFIX]), Buffer.from([LOCK_TABLE_PREFIX + 1]), (key) => {
+      this.lockTable.add(key);
+    });
   }
 
   get(key: Uint8Array): Buffer | undefined {
@@ -294,23 +278,27 @@ export class RocksEngine implements Engine {
 }
 
 class RocksWriteBatch implements WriteBatch {
-  count = 0;
-  byteSize = 0;
-  private written = false;
+  private readonly admission: BatchAdmission;
   /** Lock table keys this batch puts (true) or deletes (false), in order. */
   private lockTableChanges: [Uint8Array, boolean][] | undefined;
 
   constructor(
     private readonly batch: RocksBatch,
-    private readonly limits: EngineLimits,
-  ) {}
+    limits: EngineLimits,
+  ) {
+    this.admission = new BatchAdmission(limits);
+  }
+
+  get count(): number {
+    return this.admission.count;
+  }
+
+  get byteSize(): number {
+    return this.admission.byteSize;
+  }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    this.checkKey(key);
-    if (value.length > this.limits.maxValueBytes) {
-      throw new ValueTooLargeError(value.length, this.limits.maxValueBytes);
-    }
-    this.grow(key.length + value.length);
+    this.admission.admitPut(key, value);
     this.batch.put(key, value);
     if (LockTableIndex.isLockTableKey(key)) {
       (this.lockTableChanges ??= []).push([key, true]);
@@ -318,8 +306,7 @@ class RocksWriteBatch implements WriteBatch {
   }
 
   delete(key: Uint8Array): void {
-    this.checkKey(key);
-    this.grow(key.length);
+    this.admission.admitDelete(key);
     this.batch.delete(key);
     if (LockTableIndex.isLockTableKey(key)) {
       (this.lockTableChanges ??= []).push([key, false]);
@@ -327,8 +314,7 @@ class RocksWriteBatch implements WriteBatch {
   }
 
   writeTo(db: RocksDatabase, sync: boolean, location: string, lockTable: LockTableIndex): void {
-    assert(!this.written, 'a write batch is written once');
-    this.written = true;
+    this.admission.markWritten();
     try {
       db.write(this.batch, sync);
     } catch (err) {
@@ -344,22 +330,6 @@ class RocksWriteBatch implements WriteBatch {
         lockTable.remove(key);
       }
     }
-  }
-
-  private checkKey(key: Uint8Array): void {
-    assert(!this.written, 'cannot add to a written batch');
-    if (key.length === 0 || key.length > this.limits.maxKeyBytes) {
-      throw new KeyTooLargeError(key.length, this.limits.maxKeyBytes);
-    }
-  }
-
-  private grow(bytes: number): void {
-    const next = this.byteSize + bytes;
-    if (next > this.limits.maxBatchBytes) {
-      throw new BatchTooLargeError(next, this.limits.maxBatchBytes);
-    }
-    this.byteSize = next;
-    this.count++;
   }
 }
 
