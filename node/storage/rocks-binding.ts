@@ -144,6 +144,11 @@ export class RocksDatabase {
     return database;
   }
 
+  /** The native database pointer, for other threads of this process. */
+  get handle(): bigint {
+    return this.level.handle;
+  }
+
   get isOpen(): boolean {
     return this.context !== undefined && this.level.status === 'open';
   }

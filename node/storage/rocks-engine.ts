@@ -16,6 +16,7 @@ import { LockTableIndex } from './lock-table-index';
 import { LOCK_TABLE_PREFIX } from './mvcc-key';
 import type { RocksIterator, RocksIteratorKind, RocksOpenOptions } from './rocks-binding';
 import { RocksBatch, RocksDatabase } from './rocks-binding';
+import { WalSyncer } from './wal-syncer';
 
 export interface RocksEngineOptions {
   readonly limits?: Partial<EngineLimits>;
@@ -85,6 +86,7 @@ export class RocksEngine implements Engine {
   /** Every native iterator still open: closed before the database, never used after. */
   private readonly openIterators = new Set<RocksIterator>();
   private readonly lockTable = new LockTableIndex();
+  private readonly walSyncer: WalSyncer;
 
   private constructor(
     private readonly db: RocksDatabase,
@@ -92,6 +94,7 @@ export class RocksEngine implements Engine {
     limits: EngineLimits,
   ) {
     this.limits = limits;
+    this.walSyncer = new WalSyncer(db.handle, path);
   }
 
   static async open(location: string, options: RocksEngineOptions = {}): Promise<RocksEngine> {
@@ -174,10 +177,24 @@ export class RocksEngine implements Engine {
     return new RocksWriteBatch(this.db.batch(), this.limits);
   }
 
+  /**
+   * Applies the batch at once, on this thread: readers see it as soon as this returns
+   * control, in order with every other write. With `sync`, the promise resolves once
+   * a worker thread has fsynced the WAL past it, so an fsync never blocks the event
+   * loop and concurrent synced writes share one.
+   */
   async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.checkOpen();
     assert(batch instanceof RocksWriteBatch, 'a RocksEngine writes only its own batches');
-    batch.writeTo(this.db, options.sync === true, this.path, this.lockTable);
+    batch.writeTo(this.db, false, this.path, this.lockTable);
+    if (options.sync === true) {
+      await this.walSyncer.sync();
+    }
+  }
+
+  /** fsyncs of the WAL so far. */
+  get walSyncCount(): number {
+    return this.walSyncer.syncCount;
   }
 
   /**
@@ -250,6 +267,7 @@ export class RocksEngine implements Engine {
       iterator.close();
     }
     this.openIterators.clear();
+    await this.walSyncer.close();
     await this.db.close();
   }
 
