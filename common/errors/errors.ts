@@ -24,7 +24,13 @@ export type ErrorCode =
   // time
   | 'CLOCK_OFFSET'
   // anything that is a bug in Cairn itself
-  | 'ASSERTION_FAILED';
+  | 'ASSERTION_FAILED'
+  // raft (node/raft)
+  | 'RAFT_PROPOSAL_DROPPED'
+  | 'RAFT_LOG_COMPACTED'
+  | 'RAFT_LOG_UNAVAILABLE'
+  | 'RAFT_TRANSPORT'
+  | 'RAFT_PROPOSAL_FAILED';
 
 export interface CairnErrorOptions {
   /** Whether the same request may succeed if retried (after backing off or refreshing). */

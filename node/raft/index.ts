@@ -1,0 +1,13 @@
+export type { ConfChange } from './conf-change';
+export { decodeConfChange, encodeConfChange } from './conf-change';
+export type { DropReason } from './errors';
+export { LogCompactedError, LogUnavailableError, ProposalDroppedError } from './errors';
+export type { Message, MessageType } from './messages';
+export { describeMessage } from './messages';
+export type { ProposalReceipt, RaftConfig } from './raft';
+export type { ProgressStatus, Ready, Status } from './raft-node';
+export { RaftNode } from './raft-node';
+export type { LogStorage } from './storage';
+export { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, limitSize, MemoryLogStorage } from './storage';
+export type { ConfState, Entry, EntryType, HardState, NodeId, ReadState, Snapshot, SnapshotMetadata, SoftState, StateType } from './types';
+export { NONE } from './types';
