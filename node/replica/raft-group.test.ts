@@ -1,0 +1,137 @@
+import type { Entry, Message } from '../raft';
+import { ProposalDroppedError, RaftNode } from '../raft';
+import type { Engine } from '../storage';
+import { MemoryEngine } from '../storage';
+import { RaftLogWriter } from '../store/raft-log-writer';
+import { RaftGroup } from './raft-group';
+import { RaftLogStore } from './raft-log-store';
+
+const CONF = { voters: [1, 2, 3], learners: [] };
+
+/** Three members in one process, messages delivered on the next turn of the event loop. */
+class LocalCluster {
+  readonly engines = new Map<number, Engine>();
+  readonly groups = new Map<number, RaftGroup>();
+  readonly applied = new Map<number, Entry[]>();
+  readonly down = new Set<number>();
+  private random = 1;
+
+  constructor() {
+    for (const id of CONF.voters) {
+      this.engines.set(id, new MemoryEngine());
+      this.start(id);
+    }
+  }
+
+  start(id: number): void {
+    const engine = this.engines.get(id) as Engine;
+    const log = RaftLogStore.open(engine, 1, CONF);
+    const applied: Entry[] = [];
+    this.applied.set(id, applied);
+    this.down.delete(id);
+    // A deterministic spread of election timeouts.
+    const random = (): number => {
+      this.random = (this.random * 48271) % 2147483647;
+      return this.random / 2147483647;
+    };
+    const group = new RaftGroup({
+      groupId: 1,
+      node: new RaftNode({ id, storage: log, random }),
+      log,
+      writer: new RaftLogWriter(engine),
+      send: (message: Message) => setImmediate(() => this.deliver(message)),
+      apply: (entries) => applied.push(...entries.filter((e) => e.type === 'normal' && e.data.length > 0)),
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    this.groups.set(id, group);
+  }
+
+  stop(id: number): void {
+    this.groups.get(id)?.stop();
+    this.down.add(id);
+  }
+
+  deliver(message: Message): void {
+    if (!this.down.has(message.to) && !this.down.has(message.from)) {
+      this.groups.get(message.to)?.step(message);
+    }
+  }
+
+  async tickUntil(condition: () => boolean, maxTicks = 500): Promise<void> {
+    for (let i = 0; i < maxTicks && !condition(); i++) {
+      for (const [id, group] of this.groups) {
+        if (!this.down.has(id)) {
+          group.tick();
+        }
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (!condition()) {
+      throw new Error(`condition not met in ${maxTicks} ticks`);
+    }
+  }
+
+  leader(): number | undefined {
+    for (const [id, group] of this.groups) {
+      if (!this.down.has(id) && group.node.status().state === 'leader') {
+        return id;
+      }
+    }
+    return undefined;
+  }
+}
+
+describe('RaftGroup', () => {
+  it('commits proposals on every member, durably, in one order', async () => {
+    const cluster = new LocalCluster();
+    await cluster.tickUntil(() => cluster.leader() !== undefined);
+    const leader = cluster.leader() as number;
+    const group = cluster.groups.get(leader) as RaftGroup;
+    const receipts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => group.propose(Buffer.from(`p${i}`))),
+    );
+    expect(new Set(receipts.map((r) => r.index)).size).toBe(20);
+    await cluster.tickUntil(() => [...cluster.applied.values()].every((a) => a.length === 20));
+    const orders = [...cluster.applied.values()].map((a) => a.map((e) => Buffer.from(e.data).toString()));
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+
+    // A restarted member recovers its log from its engine and applies it again.
+    const follower = CONF.voters.find((id) => id !== leader) as number;
+    cluster.stop(follower);
+    cluster.start(follower);
+    await cluster.tickUntil(() => (cluster.applied.get(follower) as Entry[]).length === 20);
+  });
+
+  it('refuses proposals on a follower at once, naming the leader', async () => {
+    const cluster = new LocalCluster();
+    await cluster.tickUntil(() => cluster.leader() !== undefined);
+    const leader = cluster.leader() as number;
+    await cluster.tickUntil(() => [...cluster.groups.values()].every((g) => g.node.status().lead === leader));
+    const follower = CONF.voters.find((id) => id !== leader) as number;
+    let thrown: unknown;
+    try {
+      await (cluster.groups.get(follower) as RaftGroup).propose(Buffer.from('x'));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ProposalDroppedError);
+    expect((thrown as ProposalDroppedError).leaderHint).toBe(leader);
+  });
+
+  it('fails pending proposals when the member stops', async () => {
+    const cluster = new LocalCluster();
+    await cluster.tickUntil(() => cluster.leader() !== undefined);
+    const leader = cluster.leader() as number;
+    // The followers are gone: nothing can commit.
+    for (const id of CONF.voters.filter((i) => i !== leader)) {
+      cluster.stop(id);
+    }
+    const pending = (cluster.groups.get(leader) as RaftGroup).propose(Buffer.from('never'));
+    cluster.stop(leader);
+    await expect(pending).rejects.toMatchObject({ code: 'RAFT_PROPOSAL_FAILED' });
+  });
+});

@@ -1,0 +1,216 @@
+import { CairnError } from '../../common/errors';
+import type { Entry, Message, NodeId, RaftNode, Ready, Snapshot, SoftState } from '../raft';
+import type { RaftLogWriter } from '../store/raft-log-writer';
+import type { RaftLogStore } from './raft-log-store';
+
+/** A proposal whose index ended up holding another entry: it will never apply. */
+export class ProposalFailedError extends CairnError {
+  constructor(
+    readonly index: number,
+    readonly reason: string,
+  ) {
+    super('RAFT_PROPOSAL_FAILED', `raft proposal at index ${index} failed: ${reason}`, { retryable: true });
+  }
+}
+
+export interface RaftGroupOptions {
+  readonly groupId: number;
+  readonly node: RaftNode;
+  readonly log: RaftLogStore;
+  readonly writer: RaftLogWriter;
+  /** Hands a message to the transport (after what it depends on is durable). */
+  readonly send: (message: Message) => void;
+  /**
+   * Applies committed entries (and first a snapshot, if any) to the state machine, in
+   * order. Synchronous: the next Ready waits for it.
+   */
+  readonly apply: (entries: readonly Entry[], snapshot: Snapshot | undefined) => void;
+  readonly onSoftState?: (state: SoftState) => void;
+  /** A Ready failed to persist: the group cannot go on safely. */
+  readonly onFatal: (err: unknown) => void;
+}
+
+interface PendingProposal {
+  readonly term: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Drives one Raft group member: feeds it ticks and messages, and works through its
+ * Readies in the order the Ready contract fixes — persist (group-committed with the
+ * other groups of the node), then send, then apply, then advance — one Ready at a time.
+ * A proposal's promise settles when its index applies: resolved if the entry there is
+ * the one proposed (same term), rejected otherwise.
+ */
+export class RaftGroup {
+  private processing = false;
+  private stopped = false;
+  private readonly pending = new Map<number, PendingProposal>();
+  private appliedIndex = 0;
+  private isLeader = false;
+  /** Term and vote as last persisted. */
+  private persistedTerm: number;
+  private persistedVote: NodeId;
+
+  constructor(private readonly options: RaftGroupOptions) {
+    const { hardState } = options.log.initialState();
+    this.persistedTerm = hardState.term;
+    this.persistedVote = hardState.vote;
+  }
+
+  get groupId(): number {
+    return this.options.groupId;
+  }
+
+  get node(): RaftNode {
+    return this.options.node;
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  tick(): void {
+    if (!this.stopped) {
+      this.options.node.tick();
+      this.maybeProcess();
+    }
+  }
+
+  step(message: Message): void {
+    if (!this.stopped) {
+      this.options.node.step(message);
+      this.maybeProcess();
+    }
+  }
+
+  reportUnreachable(id: NodeId): void {
+    this.options.node.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.options.node.reportSnapshot(id, ok);
+    this.maybeProcess();
+  }
+
+  /**
+   * Proposes `data`; resolves once it is committed and applied here. Throws at once
+   * (ProposalDroppedError) when this member cannot take proposals now.
+   */
+  propose(data: Uint8Array): Promise<{ readonly index: number; readonly term: number }> {
+    const receipt = this.options.node.propose(data);
+    const settled = new Promise<{ index: number; term: number }>((resolve, reject) => {
+      this.pending.set(receipt.index, { term: receipt.term, resolve: () => resolve(receipt), reject });
+    });
+    this.maybeProcess();
+    return settled;
+  }
+
+  /** Stops driving; pending proposals fail (their outcome is unknown to this member). */
+  stop(): void {
+    this.stopped = true;
+    for (const [index, proposal] of this.pending) {
+      proposal.reject(new ProposalFailedError(index, 'the member stopped before the entry applied'));
+    }
+    this.pending.clear();
+  }
+
+  private maybeProcess(): void {
+    if (this.processing || this.stopped || !this.options.node.hasReady()) {
+      return;
+    }
+    this.processing = true;
+    void this.processReadies();
+  }
+
+  private async processReadies(): Promise<void> {
+    try {
+      while (!this.stopped && this.options.node.hasReady()) {
+        const rd = this.options.node.ready();
+        await this.handle(rd);
+        this.options.node.advance(rd);
+      }
+    } catch (err) {
+      this.stopped = true;
+      this.options.onFatal(err);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handle(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) {
+      this.isLeader = rd.softState.state === 'leader';
+      this.options.onSoftState?.(rd.softState);
+    }
+    const hardState = rd.hardState;
+    const sameTermAndVote =
+      hardState === undefined || (hardState.term === this.persistedTerm && hardState.vote === this.persistedVote);
+    // A leader may replicate while it writes its own disk (Raft thesis §10.2.1): its
+    // own entries count toward a commit only once advance() reports them persisted,
+    // and its messages depend on no unpersisted term or vote.
+    const sendFirst = this.isLeader && sameTermAndVote;
+    if (sendFirst) {
+      this.sendAll(rd.messages);
+    }
+    // 1. Persist what others will learn of from our messages.
+    if (hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
+      await this.options.writer.persist((batch) =>
+        this.options.log.stage(batch, { hardState, entries: rd.entries, snapshot: rd.snapshot }),
+      );
+      if (hardState !== undefined) {
+        this.persistedTerm = hardState.term;
+        this.persistedVote = hardState.vote;
+      }
+    }
+    if (this.stopped) {
+      return;
+    }
+    // 2. Send.
+    if (!sendFirst) {
+      this.sendAll(rd.messages);
+    }
+    // 3. Apply.
+    if (rd.snapshot !== undefined || rd.committedEntries.length > 0) {
+      this.options.apply(rd.committedEntries, rd.snapshot);
+    }
+    if (rd.snapshot !== undefined) {
+      this.settleUpTo(rd.snapshot.metadata.index, 'a snapshot replaced the log before the entry applied here');
+      this.appliedIndex = Math.max(this.appliedIndex, rd.snapshot.metadata.index);
+    }
+    for (const entry of rd.committedEntries) {
+      this.settle(entry);
+      this.appliedIndex = Math.max(this.appliedIndex, entry.index);
+    }
+  }
+
+  private sendAll(messages: readonly Message[]): void {
+    for (const message of messages) {
+      this.options.send(message);
+    }
+  }
+
+  private settle(entry: Entry): void {
+    const proposal = this.pending.get(entry.index);
+    if (proposal === undefined) {
+      return;
+    }
+    this.pending.delete(entry.index);
+    if (proposal.term === entry.term) {
+      proposal.resolve();
+    } else {
+      proposal.reject(new ProposalFailedError(entry.index, `another entry (term ${entry.term}) committed there`));
+    }
+  }
+
+  private settleUpTo(index: number, reason: string): void {
+    for (const [i, proposal] of this.pending) {
+      if (i <= index) {
+        this.pending.delete(i);
+        // Whether it committed is unknown here: the caller must find out another way.
+        proposal.reject(new ProposalFailedError(i, reason));
+      }
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * A process serving one Raft group with the node's real parts: the RocksDB engine,
+ * the durable Raft log with group commit, the gRPC transport and the group driver.
+ * Its state machine is the list of applied entries. The Raft integration tests and
+ * the Raft benchmark start three of these on loopback.
+ *
+ *   raft-member --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+ *               --data-dir DIR [--tick-ms 100] [--election-ticks 10]
+ *
+ * It listens on its own peer address, prints `ready <port>` once serving, and shuts
+ * down cleanly on SIGTERM.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { CairnError } from '../../common/errors';
+import * as member from '../../proto/gen/cairn/raft/v1/member';
+import type { Entry, Message } from '../../node/raft';
+import { ProposalDroppedError, RaftNode } from '../../node/raft';
+import { RaftGroup } from '../../node/replica/raft-group';
+import { RaftLogStore } from '../../node/replica/raft-log-store';
+import { RocksEngine } from '../../node/storage';
+import { RaftLogWriter } from '../../node/store/raft-log-writer';
+import { CHANNEL_OPTIONS, RaftTransport } from '../../node/transport/raft-transport';
+
+export const GROUP_ID = 1;
+
+interface MemberArgs {
+  readonly id: number;
+  readonly peers: ReadonlyMap<number, string>;
+  readonly dataDir: string;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+}
+
+function parseArgs(argv: readonly string[]): MemberArgs {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (flag === undefined || !flag.startsWith('--') || value === undefined) {
+      throw new Error(`bad arguments near '${flag ?? ''}'`);
+    }
+    values.set(flag.slice(2), value);
+  }
+  const required = (name: string): string => {
+    const value = values.get(name);
+    if (value === undefined) {
+      throw new Error(`--${name} is required`);
+    }
+    return value;
+  };
+  const peers = new Map<number, string>();
+  for (const part of required('peers').split(',')) {
+    const [id, address] = part.split('=');
+    if (id === undefined || address === undefined) {
+      throw new Error(`bad peer '${part}' (want id=host:port)`);
+    }
+    peers.set(Number(id), address);
+  }
+  return {
+    id: Number(required('id')),
+    peers,
+    dataDir: required('data-dir'),
+    tickMs: Number(values.get('tick-ms') ?? 100),
+    electionTicks: Number(values.get('election-ticks') ?? 10),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ownAddress = args.peers.get(args.id);
+  if (ownAddress === undefined) {
+    throw new Error(`--peers does not name this member (${args.id})`);
+  }
+  const engine = await RocksEngine.open(args.dataDir);
+  const log = RaftLogStore.open(engine, GROUP_ID, { voters: [...args.peers.keys()].sort((a, b) => a - b), learners: [] });
+  const writer = new RaftLogWriter(engine);
+  const node = new RaftNode({ id: args.id, storage: log, random: Math.random, electionTicks: args.electionTicks });
+  const applied: Entry[] = [];
+
+  const group = new RaftGroup({
+    groupId: GROUP_ID,
+    node,
+    log,
+    writer,
+    send: (message: Message) => transport.send(message.to, { groupId: GROUP_ID, message }),
+    apply: (entries) => {
+      for (const entry of entries) {
+        if (entry.type === 'normal' && entry.data.length > 0) {
+          applied.push(entry);
+        }
+      }
+    },
+    onFatal: (err) => {
+      process.stderr.write(`raft group failed: ${String((err as Error).stack ?? err)}\n`);
+      process.exit(1);
+    },
+  });
+  const transport = new RaftTransport({
+    nodeId: args.id,
+    resolve: (id) => args.peers.get(id),
+    handler: {
+      deliver: (_from, envelopes) => {
+        for (const { groupId, message } of envelopes) {
+          if (groupId === GROUP_ID) {
+            group.step(message);
+          }
+        }
+      },
+      receiveSnapshot: async (_from, { message }) => {
+        group.step(message);
+      },
+      unreachable: (nodeId) => group.reportUnreachable(nodeId),
+      snapshotSent: (_to, { message }, ok) => group.reportSnapshot(message.to, ok),
+    },
+  });
+
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  transport.addTo(server);
+  server.addService(member.RaftMemberServiceService, {
+    propose: (call: grpc.ServerDuplexStream<member.ProposeRequest, member.ProposeResponse>) => {
+      call.on('data', (request: member.ProposeRequest) => {
+        const reply = (response: Partial<member.ProposeResponse>): void => {
+          call.write({ requestId: request.requestId, index: 0n, term: 0n, errorCode: '', error: '', leaderHint: 0n, ...response });
+        };
+        let proposal: Promise<{ index: number; term: number }>;
+        try {
+          proposal = group.propose(request.data);
+        } catch (err) {
+          const hint = err instanceof ProposalDroppedError ? BigInt(err.leaderHint) : 0n;
+          reply({ errorCode: (err as CairnError).code ?? 'INTERNAL', error: (err as Error).message, leaderHint: hint });
+          return;
+        }
+        proposal.then(
+          ({ index, term }) => reply({ index: BigInt(index), term: BigInt(term) }),
+          (err: unknown) => reply({ errorCode: (err as CairnError).code ?? 'INTERNAL', error: (err as Error).message }),
+        );
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+    status: (_call: grpc.ServerUnaryCall<member.StatusRequest, member.StatusResponse>, callback: grpc.sendUnaryData<member.StatusResponse>) => {
+      const status = node.status();
+      callback(null, {
+        id: BigInt(status.id),
+        term: BigInt(status.term),
+        lead: BigInt(status.lead),
+        state: status.state,
+        commit: BigInt(status.commit),
+        applied: BigInt(group.applied),
+        lastIndex: BigInt(status.lastIndex),
+        voters: status.confState.voters.map((v) => BigInt(v)),
+      });
+    },
+    appliedEntries: (
+      call: grpc.ServerUnaryCall<member.AppliedEntriesRequest, member.AppliedEntriesResponse>,
+      callback: grpc.sendUnaryData<member.AppliedEntriesResponse>,
+    ) => {
+      const from = Number(call.request.fromIndex);
+      const entries = applied.filter((e) => e.index >= from);
+      callback(null, { data: entries.map((e) => Buffer.from(e.data)), firstIndex: BigInt(entries[0]?.index ?? 0) });
+    },
+    transferLeadership: (
+      call: grpc.ServerUnaryCall<member.TransferLeadershipRequest, member.TransferLeadershipResponse>,
+      callback: grpc.sendUnaryData<member.TransferLeadershipResponse>,
+    ) => {
+      node.transferLeadership(Number(call.request.to));
+      callback(null, {});
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(ownAddress, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err === null ? resolve(bound) : reject(err),
+    );
+  });
+
+  const ticker = setInterval(() => group.tick(), args.tickMs);
+  process.stdout.write(`ready ${port}\n`);
+
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    clearInterval(ticker);
+    group.stop();
+    void (async () => {
+      await transport.stop();
+      await new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // Peers' streams stay open until they notice; do not wait on them.
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 1_000).unref();
+      });
+      await engine.close();
+      process.exit(0);
+    })();
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`raft member failed: ${String((err as Error).stack ?? err)}\n`);
+  process.exit(1);
+});
