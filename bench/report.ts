@@ -6,8 +6,8 @@
 export interface Figure {
   readonly bench: string;
   readonly op: string;
-  readonly clients: number;
-  readonly ops_per_sec: number;
+  readonly clients?: number;
+  readonly ops_per_sec?: number;
   readonly p50_ms?: number;
   readonly p99_ms?: number;
   readonly baseline?: string;
