@@ -32,6 +32,22 @@ describe('leader election (Raft §5.2)', () => {
     }
   });
 
+  test('electionJitterTicks narrows the spread of timeouts to [election, election + jitter)', () => {
+    // The first campaign after a quiet start comes at the smallest randomized timeout.
+    // (With members ticking in lockstep, two may time out in one tick and split the
+    // vote; real processes tick out of phase.)
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = new TestCluster(ids, { electionTicks: 10, electionJitterTicks: 4 }, seed);
+      let ticks = 0;
+      while (ids.every((id) => c.raft(id).status().term === 0)) {
+        c.tick(1);
+        ticks++;
+      }
+      expect(ticks).toBeGreaterThanOrEqual(10);
+      expect(ticks).toBeLessThan(14);
+    }
+  });
+
   test('each node votes for at most one candidate per term, and the vote survives a restart (§5.2, Fig. 2 persistent state)', () => {
     const c = new TestCluster(ids, { preVote: false });
     // 3 votes for 1 in term 1.

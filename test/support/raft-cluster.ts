@@ -265,10 +265,8 @@ export class RaftCluster {
       peers,
       '--data-dir',
       m.dataDir,
-      '--tick-ms',
-      String(this.options.tickMs ?? 100),
-      '--election-ticks',
-      String(this.options.electionTicks ?? 10),
+      ...(this.options.tickMs === undefined ? [] : ['--tick-ms', String(this.options.tickMs)]),
+      ...(this.options.electionTicks === undefined ? [] : ['--election-ticks', String(this.options.electionTicks)]),
     ];
     const profileDir = process.env.CAIRN_RAFT_MEMBER_PROFILE_DIR;
     const nodeArgs = profileDir === undefined ? args : ['--cpu-prof', '--cpu-prof-dir', profileDir, ...args];

@@ -7,6 +7,8 @@
  *   raft-member --id 1 --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
  *               --data-dir DIR [--tick-ms 100] [--election-ticks 10]
  *
+ * Timing defaults are a node's (node/replica/raft-timing.ts).
+ *
  * It listens on its own peer address, prints `ready <port>` once serving, and shuts
  * down cleanly on SIGTERM.
  */
@@ -17,6 +19,8 @@ import type { Entry, Message } from '../../node/raft';
 import { ProposalDroppedError, RaftNode } from '../../node/raft';
 import { RaftGroup } from '../../node/replica/raft-group';
 import { RaftLogStore } from '../../node/replica/raft-log-store';
+import type { RaftTiming } from '../../node/replica/raft-timing';
+import { DEFAULT_RAFT_TIMING } from '../../node/replica/raft-timing';
 import { RocksEngine } from '../../node/storage';
 import { RaftLogWriter } from '../../node/store/raft-log-writer';
 import { CHANNEL_OPTIONS, RaftTransport } from '../../node/transport/raft-transport';
@@ -27,8 +31,7 @@ interface MemberArgs {
   readonly id: number;
   readonly peers: ReadonlyMap<number, string>;
   readonly dataDir: string;
-  readonly tickMs: number;
-  readonly electionTicks: number;
+  readonly timing: RaftTiming;
 }
 
 function parseArgs(argv: readonly string[]): MemberArgs {
@@ -60,8 +63,11 @@ function parseArgs(argv: readonly string[]): MemberArgs {
     id: Number(required('id')),
     peers,
     dataDir: required('data-dir'),
-    tickMs: Number(values.get('tick-ms') ?? 100),
-    electionTicks: Number(values.get('election-ticks') ?? 10),
+    timing: {
+      ...DEFAULT_RAFT_TIMING,
+      ...(values.has('tick-ms') ? { tickMs: Number(values.get('tick-ms')) } : {}),
+      ...(values.has('election-ticks') ? { electionTicks: Number(values.get('election-ticks')) } : {}),
+    },
   };
 }
 
@@ -74,7 +80,15 @@ async function main(): Promise<void> {
   const engine = await RocksEngine.open(args.dataDir);
   const log = RaftLogStore.open(engine, GROUP_ID, { voters: [...args.peers.keys()].sort((a, b) => a - b), learners: [] });
   const writer = new RaftLogWriter(engine);
-  const node = new RaftNode({ id: args.id, storage: log, random: Math.random, electionTicks: args.electionTicks });
+  const { timing } = args;
+  const node = new RaftNode({
+    id: args.id,
+    storage: log,
+    random: Math.random,
+    electionTicks: timing.electionTicks,
+    electionJitterTicks: timing.electionJitterTicks,
+    heartbeatTicks: timing.heartbeatTicks,
+  });
   const applied: Entry[] = [];
 
   const group = new RaftGroup({
@@ -173,7 +187,7 @@ async function main(): Promise<void> {
     );
   });
 
-  const ticker = setInterval(() => group.tick(), args.tickMs);
+  const ticker = setInterval(() => group.tick(), timing.tickMs);
   process.stdout.write(`ready ${port}\n`);
 
   let stopping = false;
