@@ -2,13 +2,16 @@ import { MalformedEncodingError } from '../../common/errors';
 import * as pb from '../../proto/gen/cairn/raft/v1/raft';
 import type { ConfState, Entry, HardState, SnapshotMetadata } from '../raft';
 
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Raft's plain types to and from their protobuf form (proto/cairn/raft/v1/raft.proto),
  * for the log on disk and the messages on the wire.
  */
 
-function toIndex(value: bigint, what: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+/** A uint64 field as a number; Raft terms, indexes and ids stay below 2^53. */
+export function toIndex(value: bigint, what: string): number {
+  if (value > MAX_SAFE_BIGINT) {
     throw new MalformedEncodingError(what, 0, `${value} is beyond 2^53`);
   }
   return Number(value);

@@ -45,6 +45,7 @@ interface PendingProposal {
  */
 export class RaftGroup {
   private processing = false;
+  private scheduled = false;
   private stopped = false;
   private readonly pending = new Map<number, PendingProposal>();
   private appliedIndex = 0;
@@ -116,12 +117,24 @@ export class RaftGroup {
     this.pending.clear();
   }
 
+  /**
+   * Works through Readies on the next turn of the event loop, so that everything that
+   * arrives in one turn (proposals, messages) goes into one Ready: one write, one round
+   * of messages.
+   */
   private maybeProcess(): void {
-    if (this.processing || this.stopped || !this.options.node.hasReady()) {
+    if (this.processing || this.scheduled || this.stopped) {
       return;
     }
-    this.processing = true;
-    void this.processReadies();
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.processing || this.stopped || !this.options.node.hasReady()) {
+        return;
+      }
+      this.processing = true;
+      void this.processReadies();
+    });
   }
 
   private async processReadies(): Promise<void> {
