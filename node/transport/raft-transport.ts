@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CairnError, InvalidArgumentError } from '../../common/errors';
+import { CHANNEL_OPTIONS, shutdownServer } from '../../common/grpc';
 import type * as pb from '../../proto/gen/cairn/raft/v1/raft';
 import { RaftTransportServiceClient, RaftTransportServiceService } from '../../proto/gen/cairn/raft/v1/raft';
 import type { RaftEnvelope } from './raft-message-codec';
@@ -45,14 +46,6 @@ export class RaftTransportError extends CairnError {
   }
 }
 
-export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  // Detect a peer that vanished without closing its connection.
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.max_send_message_length': 64 * 1024 * 1024,
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-};
 
 /**
  * Raft traffic between nodes over gRPC: one long-lived bidirectional stream per pair
@@ -177,14 +170,7 @@ export class RaftTransport {
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) {
-      await new Promise<void>((resolve) => {
-        server.tryShutdown(() => resolve());
-        // Streams from peers stay open until they notice: do not wait for them.
-        setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 1_000).unref();
-      });
+      await shutdownServer(server);
     }
   }
 

@@ -14,6 +14,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { CairnError } from '../../common/errors';
+import { CHANNEL_OPTIONS, shutdownServer } from '../../common/grpc';
 import * as member from '../../proto/gen/cairn/raft/v1/member';
 import type { Entry, Message } from '../../node/raft';
 import { ProposalDroppedError, RaftNode } from '../../node/raft';
@@ -23,7 +24,7 @@ import type { RaftTiming } from '../../node/replica/raft-timing';
 import { DEFAULT_RAFT_TIMING } from '../../node/replica/raft-timing';
 import { RocksEngine } from '../../node/storage';
 import { RaftLogWriter } from '../../node/store/raft-log-writer';
-import { CHANNEL_OPTIONS, RaftTransport } from '../../node/transport/raft-transport';
+import { RaftTransport } from '../../node/transport/raft-transport';
 
 export const GROUP_ID = 1;
 
@@ -200,14 +201,7 @@ async function main(): Promise<void> {
     group.stop();
     void (async () => {
       await transport.stop();
-      await new Promise<void>((resolve) => {
-        server.tryShutdown(() => resolve());
-        // Peers' streams stay open until they notice; do not wait on them.
-        setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 1_000).unref();
-      });
+      await shutdownServer(server);
       await engine.close();
       process.exit(0);
     })();
