@@ -1,5 +1,6 @@
 export * from './engine';
 export * from './errors';
+export { IndexedBatch } from './indexed-batch';
 export { MemoryEngine } from './memory-engine';
 export type { CheckpointOptions, CheckpointProgress, CheckpointResult, RocksEngineOptions } from './rocks-engine';
 export { RocksEngine } from './rocks-engine';

@@ -37,7 +37,8 @@ import {
  * MVCC evaluation: pure synchronous functions over an EngineReader (what is there) and
  * a WriteBatch (what to change). They never write to the engine themselves: the caller
  * (later, a replica applying a Raft command) decides when and how the batch is written.
- * They read the engine, not the batch: a batch must not carry two writes to one key.
+ * They read only the reader they are given: to evaluate several operations on one key in
+ * one batch, pass an IndexedBatch as both reader and batch, so each sees the others.
  *
  * Each user key has committed versions, newest first, in the MVCC keyspace (the newest
  * at the bare version prefix, see mvcc-key.ts), and at most one intent (a transaction's
