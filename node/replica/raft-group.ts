@@ -2,6 +2,7 @@ import { CairnError } from '../../common/errors';
 import type { Entry, Message, NodeId, RaftNode, Ready, Snapshot, SoftState } from '../raft';
 import type { RaftLogWriter } from '../store/raft-log-writer';
 import type { RaftLogStore } from './raft-log-store';
+import type { RaftMetrics } from '../store/raft-metrics';
 
 /** A proposal whose index ended up holding another entry: it will never apply. */
 export class ProposalFailedError extends CairnError {
@@ -26,6 +27,7 @@ export interface RaftGroupOptions {
    */
   readonly apply: (entries: readonly Entry[], snapshot: Snapshot | undefined) => void;
   readonly onSoftState?: (state: SoftState) => void;
+  readonly metrics?: RaftMetrics;
   /** A Ready failed to persist: the group cannot go on safely. */
   readonly onFatal: (err: unknown) => void;
 }
@@ -50,6 +52,7 @@ export class RaftGroup {
   private readonly pending = new Map<number, PendingProposal>();
   private appliedIndex = 0;
   private isLeader = false;
+  private softState: SoftState = { lead: 0, state: 'follower' };
   /** Term and vote as last persisted. */
   private persistedTerm: number;
   private persistedVote: NodeId;
@@ -100,7 +103,13 @@ export class RaftGroup {
    * (ProposalDroppedError) when this member cannot take proposals now.
    */
   propose(data: Uint8Array): Promise<{ readonly index: number; readonly term: number }> {
-    const receipt = this.options.node.propose(data);
+    let receipt: { index: number; term: number };
+    try {
+      receipt = this.options.node.propose(data);
+    } catch (err) {
+      this.options.metrics?.proposals.inc({ outcome: 'dropped' });
+      throw err;
+    }
     const settled = new Promise<{ index: number; term: number }>((resolve, reject) => {
       this.pending.set(receipt.index, { term: receipt.term, resolve: () => resolve(receipt), reject });
     });
@@ -155,6 +164,8 @@ export class RaftGroup {
   private async handle(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) {
       this.isLeader = rd.softState.state === 'leader';
+      this.options.metrics?.observeSoftState(this.softState, rd.softState);
+      this.softState = rd.softState;
       this.options.onSoftState?.(rd.softState);
     }
     const hardState = rd.hardState;
@@ -196,6 +207,7 @@ export class RaftGroup {
       this.settle(entry);
       this.appliedIndex = Math.max(this.appliedIndex, entry.index);
     }
+    this.options.metrics?.committedEntries.inc(rd.committedEntries.length);
   }
 
   private sendAll(messages: readonly Message[]): void {
@@ -211,8 +223,10 @@ export class RaftGroup {
     }
     this.pending.delete(entry.index);
     if (proposal.term === entry.term) {
+      this.options.metrics?.proposals.inc({ outcome: 'committed' });
       proposal.resolve();
     } else {
+      this.options.metrics?.proposals.inc({ outcome: 'failed' });
       proposal.reject(new ProposalFailedError(entry.index, `another entry (term ${entry.term}) committed there`));
     }
   }
@@ -222,6 +236,7 @@ export class RaftGroup {
       if (i <= index) {
         this.pending.delete(i);
         // Whether it committed is unknown here: the caller must find out another way.
+        this.options.metrics?.proposals.inc({ outcome: 'failed' });
         proposal.reject(new ProposalFailedError(i, reason));
       }
     }

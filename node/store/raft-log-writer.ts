@@ -1,3 +1,4 @@
+import type { RaftMetrics } from './raft-metrics';
 import type { Engine, WriteBatch } from '../storage';
 
 /** Adds one group's writes to a shared batch; returns what to do once it is durable. */
@@ -12,6 +13,7 @@ interface Pending {
 export interface RaftLogWriterOptions {
   /** A merged batch is written once it holds this many bytes (default 8 MiB). */
   readonly maxBatchBytes?: number;
+  readonly metrics?: Pick<RaftMetrics, 'persistSeconds' | 'persistsPerSync'>;
 }
 
 export interface RaftLogWriterStats {
@@ -33,12 +35,14 @@ export class RaftLogWriter {
   private syncs = 0;
   private persists = 0;
   private readonly maxBatchBytes: number;
+  private readonly metrics: RaftLogWriterOptions['metrics'];
 
   constructor(
     private readonly engine: Engine,
     options: RaftLogWriterOptions = {},
   ) {
     this.maxBatchBytes = options.maxBatchBytes ?? 8 * 1024 * 1024;
+    this.metrics = options.metrics;
   }
 
   persist(stage: StageFn): Promise<void> {
@@ -103,10 +107,13 @@ export class RaftLogWriter {
     if (group.length === 0) {
       return;
     }
+    const startedAt = process.hrtime.bigint();
     this.engine.write(batch, { sync: true }).then(
       () => {
         this.syncs++;
         this.persists += group.length;
+        this.metrics?.persistSeconds.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+        this.metrics?.persistsPerSync.observe(group.length);
         for (const after of afterWrite) {
           after();
         }

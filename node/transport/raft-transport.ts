@@ -3,6 +3,7 @@ import { CairnError, InvalidArgumentError } from '../../common/errors';
 import { CHANNEL_OPTIONS, shutdownServer } from '../../common/grpc';
 import type * as pb from '../../proto/gen/cairn/raft/v1/raft';
 import { RaftTransportServiceClient, RaftTransportServiceService } from '../../proto/gen/cairn/raft/v1/raft';
+import type { RaftMetrics } from '../store/raft-metrics';
 import type { RaftEnvelope } from './raft-message-codec';
 import { batchFromProto, batchToProto, envelopeFromProto, envelopeToProto } from './raft-message-codec';
 
@@ -33,6 +34,7 @@ export interface RaftTransportOptions {
   readonly maxSnapshotBytes?: number;
   /** Called on connection events, for logs. */
   readonly onEvent?: (event: TransportEvent) => void;
+  readonly metrics?: Pick<RaftMetrics, 'messagesSent' | 'messagesReceived' | 'unreachable'>;
 }
 
 export type TransportEvent =
@@ -100,6 +102,7 @@ export class RaftTransport {
     if (this.stopped) {
       return;
     }
+    this.options.metrics?.messagesSent.inc({ type: envelope.message.type });
     if (envelope.message.type === 'MsgSnap') {
       this.sendSnapshot(toNode, envelope).then(
         () => this.options.handler.snapshotSent(toNode, envelope, true),
@@ -201,6 +204,12 @@ export class RaftTransport {
       } catch (err) {
         call.destroy(err as Error);
         return;
+      }
+      const received = this.options.metrics?.messagesReceived;
+      if (received !== undefined) {
+        for (const { message } of envelopes) {
+          received.inc({ type: message.type });
+        }
       }
       this.options.handler.deliver(Number(batch.fromNode), envelopes);
     });
@@ -361,6 +370,7 @@ class PeerConnection {
     const dropped = this.queue;
     this.queue = [];
     this.options.onEvent?.({ kind: 'dropped', nodeId: this.nodeId, messages: dropped.length, reason });
+    this.options.metrics?.unreachable.inc();
     this.options.handler.unreachable(this.nodeId, [...new Set(dropped.map((e) => e.groupId))]);
   }
 

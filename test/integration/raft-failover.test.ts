@@ -85,5 +85,29 @@ describe('Raft group of three processes', () => {
     process.stderr.write(
       `raft failover test: ${acknowledged.size} acknowledged, ${failures} not acknowledged, leader ${victim} → ${leader}\n`,
     );
+
+    // Every member reports on itself over HTTP: together, one leader and the
+    // proposals they committed.
+    const scrape = (): Promise<string[]> =>
+      Promise.all(c.members.map(async (m) => (await fetch(`http://${m.httpAddress}/metrics`)).text()));
+    const sum = (texts: string[], pattern: RegExp): number =>
+      texts.reduce((total, text) => total + Number(pattern.exec(text)?.[1] ?? 0), 0);
+    const leadersPattern = /cairn_raft_leaders\{[^}]*\} (\d+)/;
+    // Under this load and 200 ms election timeouts an election may be under way: wait
+    // for the group to settle on one leader.
+    let texts = await scrape();
+    for (let i = 0; i < 50 && sum(texts, leadersPattern) !== 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      texts = await scrape();
+    }
+    expect(sum(texts, leadersPattern)).toBe(1);
+    expect(sum(texts, /cairn_raft_proposals_total\{[^}]*outcome="committed"[^}]*\} (\d+)/)).toBeGreaterThan(0);
+    for (const text of texts) {
+      expect(text).toContain('cairn_raft_log_persist_seconds_bucket');
+    }
+    for (const m of c.members) {
+      expect((await fetch(`http://${m.httpAddress}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://${m.httpAddress}/readyz`)).status).toBe(200);
+    }
   }, 90_000);
 });

@@ -136,6 +136,8 @@ export interface RaftClusterOptions {
 interface Member {
   readonly id: number;
   readonly address: string;
+  /** Where /metrics, /healthz and /readyz are served; set once running. */
+  httpAddress: string | undefined;
   readonly dataDir: string;
   process: ChildProcess | undefined;
   client: RaftMemberClient;
@@ -160,6 +162,7 @@ export class RaftCluster {
       return {
         id: i + 1,
         address,
+        httpAddress: undefined,
         dataDir: path.join(dataRoot, `member-${i + 1}`),
         process: undefined,
         client: new RaftMemberClient(address),
@@ -280,7 +283,9 @@ export class RaftCluster {
       let out = '';
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (out.includes('ready ')) {
+        const match = /^ready (\d+) (\d+)$/m.exec(out);
+        if (match !== null) {
+          m.httpAddress = `127.0.0.1:${match[2]}`;
           resolve();
         }
       });

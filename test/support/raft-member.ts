@@ -9,12 +9,15 @@
  *
  * Timing defaults are a node's (node/replica/raft-timing.ts).
  *
- * It listens on its own peer address, prints `ready <port>` once serving, and shuts
- * down cleanly on SIGTERM.
+ * It listens on its own peer address, serves /metrics, /healthz and /readyz on
+ * --http-address (default 127.0.0.1:0), logs JSON lines to stderr, prints
+ * `ready <port> <http port>` once serving, and shuts down cleanly on SIGTERM.
  */
 import * as grpc from '@grpc/grpc-js';
 import { CairnError } from '../../common/errors';
 import { CHANNEL_OPTIONS, shutdownServer } from '../../common/grpc';
+import { createLogger } from '../../common/logging';
+import { createRegistry, startStatusServer } from '../../common/metrics';
 import * as member from '../../proto/gen/cairn/raft/v1/member';
 import type { Entry, Message } from '../../node/raft';
 import { ProposalDroppedError, RaftNode } from '../../node/raft';
@@ -24,6 +27,7 @@ import type { RaftTiming } from '../../node/replica/raft-timing';
 import { DEFAULT_RAFT_TIMING } from '../../node/replica/raft-timing';
 import { RocksEngine } from '../../node/storage';
 import { RaftLogWriter } from '../../node/store/raft-log-writer';
+import { RaftMetrics } from '../../node/store/raft-metrics';
 import { RaftTransport } from '../../node/transport/raft-transport';
 
 export const GROUP_ID = 1;
@@ -32,6 +36,7 @@ interface MemberArgs {
   readonly id: number;
   readonly peers: ReadonlyMap<number, string>;
   readonly dataDir: string;
+  readonly httpAddress: string;
   readonly timing: RaftTiming;
 }
 
@@ -64,6 +69,7 @@ function parseArgs(argv: readonly string[]): MemberArgs {
     id: Number(required('id')),
     peers,
     dataDir: required('data-dir'),
+    httpAddress: values.get('http-address') ?? '127.0.0.1:0',
     timing: {
       ...DEFAULT_RAFT_TIMING,
       ...(values.has('tick-ms') ? { tickMs: Number(values.get('tick-ms')) } : {}),
@@ -78,13 +84,16 @@ async function main(): Promise<void> {
   if (ownAddress === undefined) {
     throw new Error(`--peers does not name this member (${args.id})`);
   }
+  const log = createLogger({ name: 'raft-member', base: { member: args.id }, fd: 2 });
+  const registry = createRegistry({ process: 'raft-member', member: String(args.id) });
+  const metrics = new RaftMetrics(registry);
   const engine = await RocksEngine.open(args.dataDir);
-  const log = RaftLogStore.open(engine, GROUP_ID, { voters: [...args.peers.keys()].sort((a, b) => a - b), learners: [] });
-  const writer = new RaftLogWriter(engine);
+  const raftLog = RaftLogStore.open(engine, GROUP_ID, { voters: [...args.peers.keys()].sort((a, b) => a - b), learners: [] });
+  const writer = new RaftLogWriter(engine, { metrics });
   const { timing } = args;
   const node = new RaftNode({
     id: args.id,
-    storage: log,
+    storage: raftLog,
     random: Math.random,
     electionTicks: timing.electionTicks,
     electionJitterTicks: timing.electionJitterTicks,
@@ -95,8 +104,10 @@ async function main(): Promise<void> {
   const group = new RaftGroup({
     groupId: GROUP_ID,
     node,
-    log,
+    log: raftLog,
     writer,
+    metrics,
+    onSoftState: (state) => log.info({ lead: state.lead, state: state.state }, 'raft role changed'),
     send: (message: Message) => transport.send(message.to, { groupId: GROUP_ID, message }),
     apply: (entries) => {
       for (const entry of entries) {
@@ -106,13 +117,15 @@ async function main(): Promise<void> {
       }
     },
     onFatal: (err) => {
-      process.stderr.write(`raft group failed: ${String((err as Error).stack ?? err)}\n`);
+      log.fatal({ err }, 'raft group failed');
       process.exit(1);
     },
   });
   const transport = new RaftTransport({
     nodeId: args.id,
     resolve: (id) => args.peers.get(id),
+    metrics,
+    onEvent: (event) => log.info(event, `transport ${event.kind}`),
     handler: {
       deliver: (_from, envelopes) => {
         for (const { groupId, message } of envelopes) {
@@ -188,8 +201,14 @@ async function main(): Promise<void> {
     );
   });
 
+  const status = await startStatusServer({
+    address: args.httpAddress,
+    registry,
+    ready: () => node.status().lead !== 0,
+  });
   const ticker = setInterval(() => group.tick(), timing.tickMs);
-  process.stdout.write(`ready ${port}\n`);
+  log.info({ port, httpPort: status.port }, 'serving');
+  process.stdout.write(`ready ${port} ${status.port}\n`);
 
   let stopping = false;
   process.on('SIGTERM', () => {
@@ -197,11 +216,13 @@ async function main(): Promise<void> {
       return;
     }
     stopping = true;
+    log.info('shutting down');
     clearInterval(ticker);
     group.stop();
     void (async () => {
       await transport.stop();
       await shutdownServer(server);
+      await status.close();
       await engine.close();
       process.exit(0);
     })();
