@@ -110,6 +110,29 @@ describe('RocksEngine open', () => {
   });
 });
 
+describe('RocksEngine synced writes', () => {
+  it('keep the process alive until durable, and do not keep an idle process alive', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'test-support', 'sync-and-exit.ts'), dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (c, s) => resolve([c, s])),
+    );
+    clearTimeout(killer);
+    expect(out).toBe('synced\n');
+    expect([code, signal]).toEqual([0, null]);
+    const engine = await RocksEngine.open(dir);
+    expect(engine.get(Buffer.from('key'))?.toString()).toBe('value');
+    await engine.close();
+  });
+});
+
 describe('RocksEngine snapshots and checkpoints', () => {
   function keyOf(i: number): Buffer {
     return Buffer.from(`k/${String(i).padStart(6, '0')}`);

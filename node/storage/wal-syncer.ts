@@ -43,6 +43,7 @@ export class WalSyncer {
       eval: true,
       workerData: { handle, bindingPath: require.resolve('@nxtedition/rocksdb/binding') },
     });
+    // Idle, the thread must not keep the process alive; a sync in flight must (maybeStart).
     this.worker.unref();
     this.worker.on('message', (result: { ok: boolean; error?: string }) => {
       const done = this.inFlight ?? [];
@@ -93,11 +94,17 @@ export class WalSyncer {
   }
 
   private maybeStart(): void {
-    if (this.inFlight !== undefined || this.queued.length === 0 || this.failed !== undefined) {
+    if (this.inFlight !== undefined || this.failed !== undefined) {
+      return;
+    }
+    if (this.queued.length === 0) {
+      this.worker.unref();
       return;
     }
     this.inFlight = this.queued;
     this.queued = [];
+    // Someone awaits this fsync: the process must not exit before it answers.
+    this.worker.ref();
     this.worker.postMessage(0);
   }
 }
