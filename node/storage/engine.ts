@@ -73,8 +73,10 @@ export interface WriteBatch {
 
 export interface WriteOptions {
   /**
-   * Make the batch durable before returning: the RocksDB WAL is fsynced, so the batch
-   * survives a crash of the machine, not only of the process.
+   * Resolve only once the batch is durable (the RocksDB WAL is fsynced), so it
+   * survives a crash of the machine, not only of the process. Readers may see the
+   * batch before that: acknowledge nothing that depends on it until the promise
+   * resolves.
    */
   readonly sync?: boolean;
 }
