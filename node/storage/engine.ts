@@ -95,14 +95,17 @@ export interface Engine extends EngineReader {
 /**
  * Visits the raw entries of [start, end) in key order, in one synchronous stretch;
  * `visit` returns false to stop early. Key and value buffers are read-only.
+ * `expectedEntries` sizes the first read: small by default, since many spans walked
+ * this way (a lock table span, say) are empty, and reads grow as the walk goes on.
  */
 export function forEachInSpan(
   reader: EngineReader,
   start: Uint8Array,
   end: Uint8Array,
   visit: (key: Buffer, value: Buffer) => boolean | void,
+  expectedEntries = 4,
 ): void {
-  const cursor = reader.cursor({ expectedEntries: 256 });
+  const cursor = reader.cursor({ expectedEntries });
   try {
     for (cursor.seek(start); cursor.valid(); cursor.next()) {
       const key = cursor.key();

@@ -102,6 +102,12 @@ export function decodeMvccUserKey(raw: Uint8Array, prefixLength: number): Buffer
   if (raw.length === 0 || raw[0] !== MVCC_PREFIX) {
     throw new MalformedEncodingError('MVCC key', 0, 'missing the MVCC prefix byte');
   }
+  // Most keys hold no zero byte, so nothing is escaped: the key is a view of the raw
+  // bytes between the prefix byte and the terminator, with no copy.
+  const terminator = prefixLength - 2;
+  if (terminator >= 1 && raw[terminator] === 0x00 && raw[terminator + 1] === 0x01 && raw.indexOf(0x00, 1) === terminator) {
+    return Buffer.from(raw.buffer, raw.byteOffset + 1, terminator - 1);
+  }
   const { value, next } = decodeEscapedBytes(raw, 1, 'asc');
   if (next !== prefixLength) {
     throw new MalformedEncodingError('MVCC key', next, 'the user key does not end where its terminator is');
