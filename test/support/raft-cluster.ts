@@ -271,6 +271,7 @@ export class RaftCluster {
       ...(this.options.tickMs === undefined ? [] : ['--tick-ms', String(this.options.tickMs)]),
       ...(this.options.electionTicks === undefined ? [] : ['--election-ticks', String(this.options.electionTicks)]),
     ];
+    // CAIRN_RAFT_MEMBER_PROFILE_DIR=DIR: each member writes a V8 CPU profile there on exit.
     const profileDir = process.env.CAIRN_RAFT_MEMBER_PROFILE_DIR;
     const nodeArgs = profileDir === undefined ? args : ['--cpu-prof', '--cpu-prof-dir', profileDir, ...args];
     const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
