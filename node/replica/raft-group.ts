@@ -178,10 +178,14 @@ export class RaftGroup {
     if (sendFirst) {
       this.sendAll(rd.messages);
     }
-    // 1. Persist what others will learn of from our messages.
+    // 1. Persist what others will learn of from our messages. Only entries, a snapshot,
+    // a term or a vote must reach the disk first; a commit index alone can be learned
+    // again from the leader after a crash, so it is written without an fsync.
     if (hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
-      await this.options.writer.persist((batch) =>
-        this.options.log.stage(batch, { hardState, entries: rd.entries, snapshot: rd.snapshot }),
+      const sync = rd.entries.length > 0 || rd.snapshot !== undefined || !sameTermAndVote;
+      await this.options.writer.persist(
+        (batch) => this.options.log.stage(batch, { hardState, entries: rd.entries, snapshot: rd.snapshot }),
+        { sync },
       );
       if (hardState !== undefined) {
         this.persistedTerm = hardState.term;

@@ -37,6 +37,16 @@ describe('RaftLogWriter', () => {
     }
   });
 
+  it('writes a change that need not survive a crash at once, without an fsync', async () => {
+    const { engine, syncedWrites } = countingEngine();
+    const writer = new RaftLogWriter(engine);
+    const store = RaftLogStore.open(engine, 1);
+    await writer.persist((batch) => store.stage(batch, { hardState: { term: 0, vote: 0, commit: 5 } }), { sync: false });
+    expect(syncedWrites()).toBe(0);
+    expect(store.initialState().hardState.commit).toBe(5);
+    expect(RaftLogStore.open(engine, 1).initialState().hardState.commit).toBe(5);
+  });
+
   it('rejects only the request that failed to stage, and writes the others', async () => {
     const { engine } = countingEngine();
     const writer = new RaftLogWriter(engine);
