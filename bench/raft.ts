@@ -8,32 +8,11 @@ import { RaftCluster } from '../test/support/raft-cluster';
 import { EtcdClient, EtcdCluster, etcdVersion } from './etcd';
 import type { BenchOptions } from './main';
 import type { Measurement } from './report';
-import { LatencyRecorder, emit, progress, round } from './report';
+import { closedLoop, emit, progress, round } from './report';
 
 const CONCURRENCIES = [1, 16, 128];
 const ENTRY_BYTES = 256;
 const FAILOVER_TRIALS = 20;
-
-/** Runs `clients` loops of `op` for `seconds`, each waiting for its previous call. */
-async function closedLoop(clients: number, seconds: number, op: (i: number) => Promise<void>): Promise<Measurement> {
-  const latencies = new LatencyRecorder();
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(Math.round(seconds * 1e9));
-  let ops = 0;
-  let sequence = 0;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (process.hrtime.bigint() < deadline) {
-        const before = process.hrtime.bigint();
-        await op(sequence++);
-        latencies.record(Number(process.hrtime.bigint() - before));
-        ops++;
-      }
-    }),
-  );
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  return { opsPerSec: round(ops / elapsed), p50Ms: latencies.percentileMs(50), p99Ms: latencies.percentileMs(99), ops };
-}
 
 async function measureCairn(seconds: number): Promise<Map<number, Measurement>> {
   const results = new Map<number, Measurement>();

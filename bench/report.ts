@@ -114,3 +114,31 @@ export function compared(
     ...extra,
   };
 }
+
+/**
+ * Runs `clients` loops of `op` for `seconds`, each loop waiting for its previous call:
+ * a closed-loop load at a fixed concurrency.
+ */
+export async function closedLoop(
+  clients: number,
+  seconds: number,
+  op: (sequence: number, client: number) => Promise<void>,
+): Promise<Measurement> {
+  const latencies = new LatencyRecorder();
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(seconds * 1e9));
+  let ops = 0;
+  let sequence = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      while (process.hrtime.bigint() < deadline) {
+        const before = process.hrtime.bigint();
+        await op(sequence++, client);
+        latencies.record(Number(process.hrtime.bigint() - before));
+        ops++;
+      }
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  return { opsPerSec: round(ops / elapsed), p50Ms: latencies.percentileMs(50), p99Ms: latencies.percentileMs(99), ops };
+}

@@ -12,13 +12,14 @@ import { rocksOpenOptions } from '../node/storage/rocks-engine';
 import { RocksDatabase } from '../node/storage/rocks-binding';
 import type { BenchOptions } from './main';
 import type { Measurement } from './report';
-import { compared, emit, measure, progress } from './report';
+import { closedLoop, compared, emit, measure, progress, round } from './report';
 
 const KEYS = 100_000;
 const VALUE_BYTES = 256;
 const SCAN_KEYS = 1000;
 const BATCH_KEYS = 64;
 const FSYNC_BLOCK_BYTES = 4096;
+const CONCURRENT_WRITERS = 16;
 
 function userKey(i: number): Buffer {
   return Buffer.from(`user/${String(i).padStart(8, '0')}`);
@@ -146,10 +147,29 @@ export async function runStorageBench(options: BenchOptions): Promise<void> {
       }
       await mvcc.write(batch, { sync: true });
     });
+    // Concurrent writers share fsyncs (the engine syncs the WAL on a worker thread);
+    // each writes its own keys, so none meets another's newer versions.
+    progress(`storage: synced batches of ${BATCH_KEYS} puts from ${CONCURRENT_WRITERS} writers`);
+    const keysPerWriter = Math.floor(KEYS / CONCURRENT_WRITERS);
+    const syncsBefore = mvcc.walSyncCount;
+    const mvccBatchPutConcurrent = await closedLoop(CONCURRENT_WRITERS, seconds, async (sequence, writer) => {
+      const batch = mvcc.newBatch();
+      const at = clock.now();
+      for (let j = 0; j < BATCH_KEYS; j++) {
+        mvccPut(mvcc, batch, userKey(writer * keysPerWriter + ((sequence * BATCH_KEYS + j) % keysPerWriter)), at, value);
+      }
+      await mvcc.write(batch, { sync: true });
+    });
+    const concurrentSyncs = mvcc.walSyncCount - syncsBefore;
     progress('storage: fsync loop (write 4 KiB + fdatasync)');
     const fsync = await fsyncLoop(root, seconds);
     emit(compared('storage', 'batch-put-64-sync', mvccBatchPut, 'rocksdb', rawBatchPut));
     emit(compared('storage', 'batch-put-64-sync', mvccBatchPut, 'fsync-4k', fsync));
+    emit({
+      ...compared('storage', 'batch-put-64-sync', mvccBatchPutConcurrent, 'fsync-4k', fsync),
+      clients: CONCURRENT_WRITERS,
+      syncs_per_batch: round(concurrentSyncs / Math.max(1, mvccBatchPutConcurrent.ops)),
+    });
     emit({ bench: 'storage', op: 'fsync', clients: 1, ops_per_sec: fsync.opsPerSec, p50_ms: fsync.p50Ms, p99_ms: fsync.p99Ms });
 
   } finally {
