@@ -1,12 +1,10 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import type { ConfState, Entry } from '../raft';
 import { MemoryLogStorage } from '../raft';
 import type { LogStorageHarness } from '../raft/log-storage.compliance';
 import { describeLogStorageCompliance } from '../raft/log-storage.compliance';
 import type { Engine } from '../storage';
+import { useTempDirs } from '../storage/test-support/temp-stores';
 import { MemoryEngine, RocksEngine } from '../storage';
 import { RaftLogStore } from './raft-log-store';
 
@@ -24,14 +22,11 @@ function range(from: number, to: number, term: number): Entry[] {
   return out;
 }
 
-const dirs: string[] = [];
 const openEngines: Engine[] = [];
 afterAll(async () => {
   await Promise.all(openEngines.map((engine) => engine.close()));
-  for (const dir of dirs) {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 });
+const tempDir = useTempDirs('cairn-raftlog');
 
 async function persist(engine: Engine, store: RaftLogStore, changes: Parameters<RaftLogStore['stage']>[1]): Promise<void> {
   const batch = engine.newBatch();
@@ -84,8 +79,7 @@ describe('RaftLogStore', () => {
   });
 
   it('recovers exactly what was persisted after the engine is closed and reopened', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-raftlog-'));
-    dirs.push(dir);
+    const dir = tempDir();
     let engine = await RocksEngine.open(dir);
     let store = RaftLogStore.open(engine, 42);
     await persist(engine, store, { entries: range(1, 2000, 3), hardState: { term: 3, vote: 1, commit: 1500 } });
@@ -200,8 +194,7 @@ function harness(engine: Engine, groupId: number, confState: ConfState | undefin
 describeLogStorageCompliance('RaftLogStore on MemoryEngine', async (confState) => harness(new MemoryEngine(), 1, confState));
 
 describeLogStorageCompliance('RaftLogStore on RocksEngine', async (confState) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-raftlog-compliance-'));
-  dirs.push(dir);
+  const dir = tempDir();
   let engine: Engine = await RocksEngine.open(dir);
   openEngines.push(engine);
   const reopen = async (): Promise<Engine> => {

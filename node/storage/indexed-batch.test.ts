@@ -1,33 +1,12 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import type { Timestamp } from '../../common/hlc';
 import type { Engine } from './engine';
 import { IndexedBatch } from './indexed-batch';
-import { MemoryEngine } from './memory-engine';
 import { mvccGet, mvccPut, mvccResolveIntent, mvccScan } from './mvcc';
 import type { TxnMeta } from './mvcc-value';
-import { RocksEngine } from './rocks-engine';
+import { bothEngines, useTempDirs } from './test-support/temp-stores';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-const engines: [string, () => Promise<Engine>][] = [
-  ['MemoryEngine', async () => new MemoryEngine()],
-  [
-    'RocksEngine',
-    async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-indexed-'));
-      dirs.push(dir);
-      return RocksEngine.open(dir);
-    },
-  ],
-];
+const engines = bothEngines(useTempDirs('cairn-indexed'));
 
 const ts = (wall: number): Timestamp => ({ wallTime: BigInt(wall), logical: 0 });
 const b = (text: string): Buffer => Buffer.from(text);

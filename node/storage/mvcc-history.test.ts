@@ -15,7 +15,6 @@
  *   dump                                  every raw entry of the engine, decoded
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { CairnError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
@@ -37,6 +36,7 @@ import { decodeLockTableKey, decodeMvccUserKey, LOCK_TABLE_PREFIX, MVCC_PREFIX, 
 import type { TxnMeta } from './mvcc-value';
 import { decodeIntent, decodeVersionValue, newestVersionTimestamp, newestVersionValue } from './mvcc-value';
 import { RocksEngine } from './rocks-engine';
+import { useTempDirs } from './test-support/temp-stores';
 
 const TESTDATA = path.join(__dirname, 'testdata', 'mvcc');
 
@@ -261,12 +261,7 @@ async function runCase(engine: Engine, commands: readonly string[]): Promise<str
   return out;
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+const tempDir = useTempDirs('cairn-mvcc-history');
 
 const files = fs.readdirSync(TESTDATA).filter((f) => f.endsWith('.txt'));
 
@@ -277,10 +272,8 @@ describe.each(files)('MVCC history %s', (file) => {
     const cases = parseFile(text);
     const results: { commands: string[]; output: string[] }[] = [];
     for (const c of cases) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-mvcc-history-'));
-      dirs.push(dir);
       const memory = await runCase(new MemoryEngine(), c.commands);
-      const rocks = await RocksEngine.open(dir);
+      const rocks = await RocksEngine.open(tempDir());
       let onRocks: string[];
       try {
         onRocks = await runCase(rocks, c.commands);

@@ -1,6 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import { MalformedEncodingError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
@@ -12,7 +9,6 @@ import {
   WriteIntentError,
   WriteTooOldError,
 } from './errors';
-import { MemoryEngine } from './memory-engine';
 import type { IntentResolution } from './mvcc';
 import {
   computeStats,
@@ -26,7 +22,7 @@ import {
 } from './mvcc';
 import { lockTableKey, versionKey, versionPrefix } from './mvcc-key';
 import type { TxnMeta } from './mvcc-value';
-import { RocksEngine } from './rocks-engine';
+import { bothEngines, useTempDirs } from './test-support/temp-stores';
 
 const ts = (wall: number, logical = 0): Timestamp => ({ wallTime: BigInt(wall), logical });
 const b = (text: string): Buffer => Buffer.from(text);
@@ -43,24 +39,7 @@ function txnMeta(idByte: number, writeTs: Timestamp, epoch = 0): TxnMeta {
   };
 }
 
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs) {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-const engines: [string, () => Promise<Engine>][] = [
-  ['MemoryEngine', async () => new MemoryEngine()],
-  [
-    'RocksEngine',
-    async () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-mvcc-'));
-      tempDirs.push(dir);
-      return RocksEngine.open(dir);
-    },
-  ],
-];
+const engines = bothEngines(useTempDirs('cairn-mvcc'));
 
 describe.each(engines)('MVCC on %s', (_name, openEngine) => {
   let engine: Engine;

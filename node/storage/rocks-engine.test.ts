@@ -1,23 +1,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEngineCompliance } from './engine.compliance';
 import { RocksEngine } from './rocks-engine';
+import { useTempDirs } from './test-support/temp-stores';
 
-const dirs: string[] = [];
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-engine-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(() => {
-  for (const dir of dirs) {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+const tempDir = useTempDirs('cairn-engine');
 
 describeEngineCompliance('RocksEngine', async (limits) =>
   RocksEngine.open(path.join(tempDir(), 'store'), limits === undefined ? {} : { limits }),
