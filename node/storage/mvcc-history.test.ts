@@ -32,9 +32,9 @@ import {
   mvccResolveIntentRange,
   mvccScan,
 } from './mvcc';
-import { decodeLockTableKey, decodeMvccUserKey, LOCK_TABLE_PREFIX, MVCC_PREFIX, readTimestampSuffix, versionPrefixLength } from './mvcc-key';
+import { decodeLockTableKey, decodeMvccUserKey, LOCK_TABLE_PREFIX, MVCC_PREFIX, versionPrefixLength } from './mvcc-key';
 import type { TxnMeta } from './mvcc-value';
-import { decodeIntent, decodeVersionValue, newestVersionTimestamp, newestVersionValue } from './mvcc-value';
+import { decodeIntent, decodeVersionValue, entryTimestamp, entryVersionValue } from './mvcc-value';
 import { RocksEngine } from './rocks-engine';
 import { useTempDirs } from './test-support/temp-stores';
 
@@ -245,8 +245,8 @@ async function runCase(engine: Engine, commands: readonly string[]): Promise<str
             }
             const prefixLength = versionPrefixLength(raw);
             const newest = raw.length === prefixLength;
-            const at = newest ? newestVersionTimestamp(value) : readTimestampSuffix(raw, prefixLength);
-            const v = decodeVersionValue(newest ? newestVersionValue(value) : value);
+            const at = entryTimestamp(raw, value, prefixLength);
+            const v = decodeVersionValue(entryVersionValue(raw, value, prefixLength));
             out.push(`dump: ${newest ? 'newest' : 'older '} ${decodeMvccUserKey(raw, prefixLength).toString()} @${ts(at)} -> ${v?.toString() ?? '<tombstone>'}`);
           });
           break;

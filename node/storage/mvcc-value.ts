@@ -1,6 +1,7 @@
 import { MalformedEncodingError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import { Intent as IntentProto } from '../../proto/gen/cairn/storage/v1/mvcc';
+import { readTimestampSuffix } from './mvcc-key';
 
 /**
  * A committed version's value: one tag byte, then the value bytes.
@@ -71,6 +72,19 @@ export function newestVersionTimestamp(raw: Buffer): Timestamp {
 export function newestVersionValue(raw: Buffer): Buffer {
   checkNewest(raw);
   return raw.subarray(NEWEST_TIMESTAMP_BYTES);
+}
+
+/**
+ * The timestamp of a version entry met by iteration (raw key and value, with the
+ * length of its version prefix): the newest one (bare key) or an older one.
+ */
+export function entryTimestamp(raw: Buffer, value: Buffer, prefixLength: number): Timestamp {
+  return raw.length === prefixLength ? newestVersionTimestamp(value) : readTimestampSuffix(raw, prefixLength);
+}
+
+/** The version value (tag and bytes) of a version entry met by iteration. */
+export function entryVersionValue(raw: Buffer, value: Buffer, prefixLength: number): Buffer {
+  return raw.length === prefixLength ? newestVersionValue(value) : value;
 }
 
 /** The transaction facts carried by each intent (see proto/cairn/storage/v1/mvcc.proto). */

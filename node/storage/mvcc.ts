@@ -28,6 +28,8 @@ import {
   decodeVersionValue,
   encodeIntent,
   encodeNewestVersion,
+  entryTimestamp,
+  entryVersionValue,
   isTombstoneValue,
   newestVersionTimestamp,
   newestVersionValue,
@@ -166,16 +168,6 @@ function judgeIntent(key: Buffer, intent: Intent, ts: Timestamp, options: MvccRe
 function readLimit(ts: Timestamp, options: MvccReadOptions): Timestamp {
   const limit = options.uncertaintyLimit;
   return limit !== undefined && compareTimestamps(limit, ts) > 0 ? limit : ts;
-}
-
-/** The timestamp of a version entry met by iteration: newest (bare key) or older. */
-function entryTimestamp(raw: Buffer, value: Buffer, prefixLength: number): Timestamp {
-  return raw.length === prefixLength ? newestVersionTimestamp(value) : readTimestampSuffix(raw, prefixLength);
-}
-
-/** The version value (tag and bytes) of a version entry met by iteration. */
-function entryVersionValue(raw: Buffer, value: Buffer, prefixLength: number): Buffer {
-  return raw.length === prefixLength ? newestVersionValue(value) : value;
 }
 
 function visibleRow(key: Buffer, versionValue: Buffer, timestamp: Timestamp): MvccKeyValue | undefined {
