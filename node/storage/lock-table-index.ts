@@ -14,7 +14,8 @@ export class LockTableIndex {
   }
 
   mayContain(key: Uint8Array): boolean {
-    return this.keys.has(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
+    // With no intents at all (common), skip making the string.
+    return this.keys.size > 0 && this.keys.has(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
   }
 
   add(key: Uint8Array): void {
