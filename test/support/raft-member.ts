@@ -147,20 +147,22 @@ async function main(): Promise<void> {
   server.addService(member.RaftMemberServiceService, {
     propose: (call: grpc.ServerDuplexStream<member.ProposeRequest, member.ProposeResponse>) => {
       call.on('data', (request: member.ProposeRequest) => {
-        const reply = (response: Partial<member.ProposeResponse>): void => {
-          call.write({ requestId: request.requestId, index: 0n, term: 0n, errorCode: '', error: '', leaderHint: 0n, ...response });
+        // Every field spelled out: object spread with overrides is slow in V8, and
+        // this runs once per proposal.
+        const reply = (index: bigint, term: bigint, errorCode: string, error: string, leaderHint: bigint): void => {
+          call.write({ requestId: request.requestId, index, term, errorCode, error, leaderHint });
         };
         let proposal: Promise<{ index: number; term: number }>;
         try {
           proposal = group.propose(request.data);
         } catch (err) {
           const hint = err instanceof ProposalDroppedError ? BigInt(err.leaderHint) : 0n;
-          reply({ errorCode: (err as CairnError).code ?? 'INTERNAL', error: (err as Error).message, leaderHint: hint });
+          reply(0n, 0n, (err as CairnError).code ?? 'INTERNAL', (err as Error).message, hint);
           return;
         }
         proposal.then(
-          ({ index, term }) => reply({ index: BigInt(index), term: BigInt(term) }),
-          (err: unknown) => reply({ errorCode: (err as CairnError).code ?? 'INTERNAL', error: (err as Error).message }),
+          ({ index, term }) => reply(BigInt(index), BigInt(term), '', '', 0n),
+          (err: unknown) => reply(0n, 0n, (err as CairnError).code ?? 'INTERNAL', (err as Error).message, 0n),
         );
       });
       call.on('end', () => call.end());
