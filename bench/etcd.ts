@@ -1,8 +1,8 @@
 /**
  * The etcd baseline: a three-member etcd cluster (Debian's etcd-server) on loopback
- * with temporary data folders, and a gRPC client for the two calls the benchmarks
- * make. The few fields used are encoded by hand from etcd's documented API
- * (etcdserverpb.KV/Put, etcdserverpb.Maintenance/Status).
+ * with temporary data folders, and a gRPC client for the calls the benchmarks make.
+ * The few fields used are encoded by hand from etcd's documented API
+ * (etcdserverpb.KV/Put, etcdserverpb.KV/Range, etcdserverpb.Maintenance/Status).
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
@@ -25,6 +25,44 @@ export function etcdVersion(): string {
 
 function encodePut(key: Uint8Array, value: Uint8Array): Buffer {
   return Buffer.from(new BinaryWriter().uint32(10).bytes(key).uint32(18).bytes(value).finish());
+}
+
+/**
+ * A TxnRequest with no comparisons whose success branch puts every pair
+ * (TxnRequest.success = 2, RequestOp.request_put = 2). etcd takes up to 128 per txn.
+ */
+function encodeTxnPuts(entries: readonly (readonly [Uint8Array, Uint8Array])[]): Buffer {
+  const writer = new BinaryWriter();
+  for (const [key, value] of entries) {
+    writer.uint32(18).bytes(new BinaryWriter().uint32(18).bytes(encodePut(key, value)).finish());
+  }
+  return Buffer.from(writer.finish());
+}
+
+/** A RangeRequest for one key; `serializable` unset, so the read is linearizable. */
+function encodeRange(key: Uint8Array): Buffer {
+  return Buffer.from(new BinaryWriter().uint32(10).bytes(key).finish());
+}
+
+/** The value of a RangeResponse's first KeyValue (kvs = 2, value = 5), if any. */
+export function decodeRangeValue(bytes: Uint8Array): Buffer | undefined {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 2 && (tag & 7) === 2) {
+      const kv = new BinaryReader(reader.bytes());
+      while (kv.pos < kv.len) {
+        const kvTag = kv.uint32();
+        if (kvTag >>> 3 === 5 && (kvTag & 7) === 2) {
+          return Buffer.from(kv.bytes());
+        }
+        kv.skip(kvTag & 7);
+      }
+      return Buffer.alloc(0);
+    }
+    reader.skip(tag & 7);
+  }
+  return undefined;
 }
 
 interface EtcdStatus {
@@ -76,6 +114,24 @@ export class EtcdClient {
     });
   }
 
+  /** Puts every pair in one transaction (one Raft entry). */
+  putMany(entries: readonly (readonly [Uint8Array, Uint8Array])[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest('/etcdserverpb.KV/Txn', identity, identity, encodeTxnPuts(entries), (err) =>
+        err === null ? resolve() : reject(err),
+      );
+    });
+  }
+
+  /** A linearizable read of one key (etcd confirms its leadership: ReadIndex). */
+  get(key: Uint8Array): Promise<Buffer | undefined> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest('/etcdserverpb.KV/Range', identity, identity, encodeRange(key), (err, response) =>
+        err === null && response !== undefined ? resolve(decodeRangeValue(response)) : reject(err),
+      );
+    });
+  }
+
   status(): Promise<EtcdStatus> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
@@ -95,6 +151,11 @@ export class EtcdClient {
   }
 }
 
+export interface EtcdClusterOptions {
+  /** The size at which etcd refuses writes (its default is 2 GiB). */
+  readonly quotaBackendBytes?: number;
+}
+
 export class EtcdCluster {
   private constructor(
     private readonly processes: ChildProcess[],
@@ -102,7 +163,7 @@ export class EtcdCluster {
     private readonly dataRoot: string,
   ) {}
 
-  static async start(size: number): Promise<EtcdCluster> {
+  static async start(size: number, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
     etcdVersion();
     const ports = await freePorts(size * 2);
     const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-etcd-'));
@@ -124,6 +185,7 @@ export class EtcdCluster {
           '--initial-cluster-state', 'new',
           '--initial-cluster-token', 'cairn-bench',
           '--log-level', 'error',
+          ...(options.quotaBackendBytes === undefined ? [] : ['--quota-backend-bytes', String(options.quotaBackendBytes)]),
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       ),
@@ -140,6 +202,11 @@ export class EtcdCluster {
       throw err;
     }
     return cluster;
+  }
+
+  /** The member processes' IDs (for their memory use). */
+  get pids(): number[] {
+    return this.processes.flatMap((p) => (p.pid === undefined ? [] : [p.pid]));
   }
 
   /** The client address of the current leader. */

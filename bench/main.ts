@@ -2,6 +2,7 @@
  * `npm run bench -- <name> [--seconds S]`: runs one benchmark (or all of them with no
  * name) and prints its figures as JSON lines (DESIGN.md §12).
  */
+import { runKvBench } from './kv';
 import { runRaftBench } from './raft';
 import { runStorageBench } from './storage';
 
@@ -13,6 +14,7 @@ export interface BenchOptions {
 const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   storage: runStorageBench,
   raft: runRaftBench,
+  kv: runKvBench,
 };
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {

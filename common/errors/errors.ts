@@ -30,7 +30,16 @@ export type ErrorCode =
   | 'RAFT_LOG_COMPACTED'
   | 'RAFT_LOG_UNAVAILABLE'
   | 'RAFT_TRANSPORT'
-  | 'RAFT_PROPOSAL_FAILED';
+  | 'RAFT_PROPOSAL_FAILED'
+  // KV routing and ranges (node/, kv/)
+  | 'NOT_LEASEHOLDER'
+  | 'RANGE_KEY_MISMATCH'
+  | 'RANGE_NOT_FOUND'
+  | 'UNAVAILABLE'
+  | 'CONDITION_FAILED'
+  | 'CLUSTER_ALREADY_INITIALIZED'
+  | 'CLUSTER_NOT_INITIALIZED'
+  | 'NODE_DRAINING';
 
 export interface CairnErrorOptions {
   /** Whether the same request may succeed if retried (after backing off or refreshing). */

@@ -1,5 +1,6 @@
 import { CairnError } from '../../common/errors';
-import type { Entry, Message, NodeId, RaftNode, Ready, Snapshot, SoftState } from '../raft';
+import type { ConfChange, Entry, Message, NodeId, RaftNode, Ready, ReadState, Snapshot, SoftState } from '../raft';
+import type { WriteBatch } from '../storage';
 import type { RaftLogWriter } from '../store/raft-log-writer';
 import type { RaftLogStore } from './raft-log-store';
 import type { RaftMetrics } from '../store/raft-metrics';
@@ -27,6 +28,14 @@ export interface RaftGroupOptions {
    */
   readonly apply: (entries: readonly Entry[], snapshot: Snapshot | undefined) => void;
   readonly onSoftState?: (state: SoftState) => void;
+  /** ReadIndex answers, once the entries up to their indexes have applied here. */
+  readonly onReadStates?: (states: readonly ReadState[]) => void;
+  /**
+   * Stages the state machine's side of a snapshot from the leader into the same batch
+   * as the log's, so that a crash leaves both or neither (the log would otherwise say
+   * the snapshot is applied while the data is not).
+   */
+  readonly stageSnapshot?: (batch: WriteBatch, snapshot: Snapshot) => void;
   readonly metrics?: RaftMetrics;
   /** A Ready failed to persist: the group cannot go on safely. */
   readonly onFatal: (err: unknown) => void;
@@ -51,6 +60,7 @@ export class RaftGroup {
   private stopped = false;
   private readonly pending = new Map<number, PendingProposal>();
   private appliedIndex = 0;
+  private lastProposed = 0;
   private isLeader = false;
   private softState: SoftState = { lead: 0, state: 'follower' };
   /** Term and vote as last persisted. */
@@ -103,13 +113,38 @@ export class RaftGroup {
    * (ProposalDroppedError) when this member cannot take proposals now.
    */
   propose(data: Uint8Array): Promise<{ readonly index: number; readonly term: number }> {
+    return this.track(() => this.options.node.propose(data));
+  }
+
+  /** Proposes a membership change; resolves once it applied here (and took effect). */
+  proposeConfChange(cc: ConfChange): Promise<{ readonly index: number; readonly term: number }> {
+    return this.track(() => this.options.node.proposeConfChange(cc));
+  }
+
+  /** The index of the last proposal accepted, set synchronously by propose(). */
+  get lastProposedIndex(): number {
+    return this.lastProposed;
+  }
+
+  campaign(): void {
+    this.options.node.campaign();
+    this.maybeProcess();
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.options.node.transferLeadership(to);
+    this.maybeProcess();
+  }
+
+  private track(proposeNow: () => { index: number; term: number }): Promise<{ readonly index: number; readonly term: number }> {
     let receipt: { index: number; term: number };
     try {
-      receipt = this.options.node.propose(data);
+      receipt = proposeNow();
     } catch (err) {
       this.options.metrics?.proposals.inc({ outcome: 'dropped' });
       throw err;
     }
+    this.lastProposed = receipt.index;
     const settled = new Promise<{ index: number; term: number }>((resolve, reject) => {
       this.pending.set(receipt.index, { term: receipt.term, resolve: () => resolve(receipt), reject });
     });
@@ -183,8 +218,15 @@ export class RaftGroup {
     // again from the leader after a crash, so it is written without an fsync.
     if (hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
       const sync = rd.entries.length > 0 || rd.snapshot !== undefined || !sameTermAndVote;
+      const snapshot = rd.snapshot;
+      const stageSnapshot = this.options.stageSnapshot;
       await this.options.writer.persist(
-        (batch) => this.options.log.stage(batch, { hardState, entries: rd.entries, snapshot: rd.snapshot }),
+        (batch) => {
+          if (snapshot !== undefined && stageSnapshot !== undefined) {
+            stageSnapshot(batch, snapshot);
+          }
+          return this.options.log.stage(batch, { hardState, entries: rd.entries, snapshot });
+        },
         { sync },
       );
       if (hardState !== undefined) {
@@ -212,6 +254,9 @@ export class RaftGroup {
       this.appliedIndex = Math.max(this.appliedIndex, entry.index);
     }
     this.options.metrics?.committedEntries.inc(rd.committedEntries.length);
+    if (rd.readStates.length > 0) {
+      this.options.onReadStates?.(rd.readStates);
+    }
   }
 
   private sendAll(messages: readonly Message[]): void {

@@ -69,6 +69,7 @@ export class RaftLogStore implements LogStorage {
   /** Decoded entries [tailStart, lastIndex]; tail[i - tailStart]. */
   private tail: Entry[] = [];
   private tailStart: number;
+  private snapshotSource: (() => Snapshot) | undefined;
 
   private constructor(
     private readonly engine: Engine,
@@ -177,7 +178,21 @@ export class RaftLogStore implements LogStorage {
   }
 
   snapshot(): Snapshot {
-    return this.snapshotState;
+    return this.snapshotSource?.() ?? this.snapshotState;
+  }
+
+  /**
+   * Makes snapshots come from the state machine: `source` builds one of the applied
+   * state when Raft needs to send it, and the log keeps only snapshot metadata, never
+   * the data (a range's data lives in the engine already).
+   */
+  useSnapshotSource(source: () => Snapshot): void {
+    this.snapshotSource = source;
+  }
+
+  /** Writes the current (bootstrap) snapshot's metadata, so a restart needs no initial conf state. */
+  stageBootstrap(batch: WriteBatch): void {
+    this.stageLogState(batch, this.snapshotState, this.truncated);
   }
 
   /**
@@ -273,7 +288,10 @@ export class RaftLogStore implements LogStorage {
   ): void {
     const logState: pb.LogState = {
       snapshot: snapshotMetadataToProto(snapshot.metadata),
-      snapshotData: Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength),
+      snapshotData:
+        this.snapshotSource === undefined
+          ? Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength)
+          : Buffer.alloc(0),
       truncatedIndex: BigInt(truncated.index),
       truncatedTerm: BigInt(truncated.term),
     };

@@ -7,12 +7,14 @@ export { RocksEngine } from './rocks-engine';
 export {
   decodeMvccUserKey,
   lockTableKey,
+  lockTableSpan,
   LOCK_TABLE_PREFIX,
   MVCC_PREFIX,
   STORE_LOCAL_PREFIX,
   storeLocalKey,
   versionKey,
   versionPrefix,
+  versionSpan,
 } from './mvcc-key';
 export type { Intent, TxnMeta } from './mvcc-value';
 export { TXN_ID_BYTES } from './mvcc-value';

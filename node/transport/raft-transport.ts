@@ -84,12 +84,36 @@ export class RaftTransport {
 
   /** Serves the transport on a gRPC server the caller owns (and binds and stops). */
   addTo(server: grpc.Server): void {
+    RaftTransport.addLateTo(server, () => this);
+  }
+
+  /**
+   * Serves the transport of `current()` on `server`, for a server that must start
+   * before the transport exists (a node learns its ID only once it joins a cluster).
+   * Calls that arrive while there is none fail with UNAVAILABLE; the peer retries.
+   */
+  static addLateTo(server: grpc.Server, current: () => RaftTransport | undefined): void {
+    const unavailable = { code: grpc.status.UNAVAILABLE, details: 'this node has not joined a cluster yet' };
     server.addService(RaftTransportServiceService, {
-      messages: (call: grpc.ServerDuplexStream<pb.MessagesRequest, pb.MessagesResponse>) => this.serveMessages(call),
+      messages: (call: grpc.ServerDuplexStream<pb.MessagesRequest, pb.MessagesResponse>) => {
+        const transport = current();
+        if (transport === undefined) {
+          call.destroy(Object.assign(new Error(unavailable.details), unavailable));
+          return;
+        }
+        transport.serveMessages(call);
+      },
       sendSnapshot: (
         call: grpc.ServerReadableStream<pb.SendSnapshotRequest, pb.SendSnapshotResponse>,
         callback: grpc.sendUnaryData<pb.SendSnapshotResponse>,
-      ) => this.serveSnapshot(call, callback),
+      ) => {
+        const transport = current();
+        if (transport === undefined) {
+          callback(unavailable);
+          return;
+        }
+        transport.serveSnapshot(call, callback);
+      },
     });
   }
 

@@ -1,0 +1,9 @@
+/**
+ * What other folders (tests, benchmarks) use of the CLI: the local cluster and the
+ * admin client.
+ */
+export { AdminClient, isAlreadyInitialized } from './admin-client';
+export type { ClusterFile, ClusterFileNode } from './cluster-file';
+export { readClusterFile } from './cluster-file';
+export type { LocalClusterOptions, LocalNode, NodeExit } from './local-cluster';
+export { childExecArgv, freePorts, LocalCluster, LocalClusterError, tsxLoaderUrl } from './local-cluster';

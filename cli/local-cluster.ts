@@ -1,0 +1,604 @@
+/**
+ * A cluster of cairn-node processes on 127.0.0.1, each with its data in
+ * `<dataDir>/node<k>` and its log (stdout and stderr) in `<dataDir>/node<k>/cairn-node.log`.
+ * `cairn start`, the cross-process tests and the KV benchmark run one.
+ *
+ * Nodes are numbered 1..N by their place here (their `index`); the cluster gives them
+ * node IDs of its own (node 1 gets ID 1 by bootstrapping, the others in the order they
+ * join), which `nodes[k].nodeId` reports once started.
+ *
+ * The first start picks ports (fixed: gRPC 26258 + k - 1 and HTTP 8080 + k - 1, or
+ * free ones), records them in `<dataDir>/cluster.json`, and sends Init to node 1; a
+ * later start reads the file and restarts the same nodes on the same ports, from their
+ * own disks.
+ *
+ * Environment: CAIRN_NODE_PROFILE_DIR=DIR makes every node write a V8 CPU profile
+ * there on exit; CAIRN_NODE_ARGS="--flag value ..." adds cairn-node flags.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AdminClient, isAlreadyInitialized, isUnavailable } from './admin-client';
+import type { ClusterFile, ClusterFileNode } from './cluster-file';
+import {
+  DEFAULT_BASE_PORT,
+  DEFAULT_HTTP_BASE_PORT,
+  fixedPortNodes,
+  readClusterFile,
+  writeClusterFile,
+} from './cluster-file';
+
+export const DEFAULT_NODE_COUNT = 3;
+export const DEFAULT_START_TIMEOUT_MS = 90_000;
+/** Long enough for a node to hand its leases off before it exits. */
+export const DEFAULT_STOP_TIMEOUT_MS = 20_000;
+const POLL_INTERVAL_MS = 100;
+const LOG_TAIL_LINES = 20;
+
+export interface LocalClusterOptions {
+  readonly dataDir: string;
+  /** How many nodes; default: as many as `cluster.json` records, else 3. */
+  readonly nodes?: number;
+  /**
+   * Ports of a new cluster: `fixed` (default) gRPC 26258 + k - 1 and HTTP 8080 + k - 1
+   * for node k, or `free` ones found by binding port 0 (tests, benchmarks). A recorded
+   * cluster keeps its ports.
+   */
+  readonly ports?: 'fixed' | 'free';
+  readonly basePort?: number;
+  readonly httpBasePort?: number;
+  /** `--locality` of node k at [k - 1], e.g. `region=r1,zone=z1`. */
+  readonly localities?: readonly string[];
+  /** More cairn-node flags, for every node. */
+  readonly extraNodeArgs?: readonly string[];
+  /** More environment for the node processes. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** How long `start` and `restart` wait for nodes to serve. */
+  readonly startTimeoutMs?: number;
+  /** How long `stop` waits after SIGTERM before SIGKILL. */
+  readonly stopTimeoutMs?: number;
+  /**
+   * Each node in its own process group, so that a terminal's Ctrl-C reaches only the
+   * parent, which then stops the nodes cleanly (`cairn start`). Off by default, so an
+   * interrupted test or benchmark takes its nodes down with it.
+   */
+  readonly detached?: boolean;
+  /** Progress messages. */
+  readonly log?: (message: string) => void;
+  /** A node exited without being asked to. */
+  readonly onNodeExit?: (node: LocalNode, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface LocalNode {
+  /** 1-based place in the cluster; the data folder is `node<index>`. */
+  readonly index: number;
+  /** The cluster's ID for the node; known once `start` returned. */
+  readonly nodeId: number | undefined;
+  readonly address: string;
+  readonly httpAddress: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** The running process's ID; undefined while the node is down. */
+  readonly pid: number | undefined;
+}
+
+export interface NodeExit {
+  readonly index: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Whether it had to be SIGKILLed after the stop timeout. */
+  readonly forced: boolean;
+}
+
+export class LocalClusterError extends Error {
+  override readonly name = 'LocalClusterError';
+}
+
+interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Set once it exited. */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** We sent the signal that ends it: its exit is no news. */
+  stopping: boolean;
+}
+
+interface NodeState {
+  readonly spec: ClusterFileNode;
+  readonly dataDir: string;
+  readonly logFile: string;
+  nodeId: number | undefined;
+  process: RunningProcess | undefined;
+}
+
+/** The node process's entry: sources under tsx, compiled JavaScript under dist/. */
+export function nodeEntry(dir: string = __dirname, file: string = __filename): string {
+  const compiled = !file.endsWith('.ts');
+  return path.join(dir, '..', 'node', 'server', compiled ? 'main.js' : 'main.ts');
+}
+
+/**
+ * Node flags for a child: the parent's own (so a tsx loader carries over) without
+ * debugger flags, whose port would clash; a TypeScript entry gets the tsx loader if
+ * the parent has none (under jest, say).
+ */
+export function childExecArgv(entry: string, execArgv: readonly string[], tsxLoaderUrl: () => string): string[] {
+  const inherited = execArgv.filter((arg) => !/^--(inspect|inspect-brk|inspect-port|debug-port)(=|$)/.test(arg));
+  if (entry.endsWith('.ts') && !inherited.some((arg) => arg.includes('tsx'))) {
+    inherited.push('--import', tsxLoaderUrl());
+  }
+  return inherited;
+}
+
+export function tsxLoaderUrl(): string {
+  return pathToFileURL(require.resolve('tsx')).href;
+}
+
+/** The cairn-node flags of one node. */
+export function nodeFlags(
+  node: ClusterFileNode,
+  dataDir: string,
+  all: readonly ClusterFileNode[],
+  locality: string | undefined,
+): string[] {
+  return [
+    '--data-dir', dataDir,
+    '--listen-addr', node.address,
+    '--http-addr', node.httpAddress,
+    '--join', all.map((n) => n.address).join(','),
+    ...(locality === undefined ? [] : ['--locality', locality]),
+  ];
+}
+
+/** Extra flags from an environment variable: split on white space. */
+export function splitFlags(text: string | undefined): string[] {
+  return text === undefined ? [] : text.split(/\s+/).filter((part) => part !== '');
+}
+
+/** Free loopback ports, found by binding port 0. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+/** Whether something already listens on `address`. */
+function portInUse(address: string): Promise<boolean> {
+  const { host, port } = splitHostPort(address);
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(true));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+/** The HTTP status of GET http://address/path, or undefined if nothing answered. */
+export function httpStatus(address: string, urlPath: string, timeoutMs = 1_000): Promise<number | undefined> {
+  const { host, port } = splitHostPort(address);
+  return new Promise((resolve) => {
+    const request = http.get({ host, port, path: urlPath, timeout: timeoutMs }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.once('timeout', () => request.destroy());
+    request.once('error', () => resolve(undefined));
+  });
+}
+
+/** The last lines of a log file, indented, for an error message. */
+export function logTail(file: string, lines = LOG_TAIL_LINES): string {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const length = Math.min(size, 16 * 1024);
+      const buffer = Buffer.alloc(length);
+      fs.readSync(fd, buffer, 0, length, size - length);
+      text = buffer.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return `  (no log at ${file})`;
+  }
+  const tail = text.split('\n').filter((line) => line.trim() !== '').slice(-lines);
+  return tail.length === 0 ? `  (${file} is empty)` : tail.map((line) => `  ${line}`).join('\n');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class LocalCluster {
+  readonly dataDir: string;
+  private states: NodeState[] = [];
+  private readonly exitHook = (): void => this.killAllNow();
+  private hooked = false;
+  /** Grows with every `stop`, so that a `start` under way gives up. */
+  private stops = 0;
+
+  constructor(private readonly options: LocalClusterOptions) {
+    this.dataDir = path.resolve(options.dataDir);
+  }
+
+  get nodes(): LocalNode[] {
+    return this.states.map((s) => ({
+      index: s.spec.index,
+      nodeId: s.nodeId,
+      address: s.spec.address,
+      httpAddress: s.spec.httpAddress,
+      dataDir: s.dataDir,
+      logFile: s.logFile,
+      pid: s.process?.exit === undefined ? s.process?.child.pid : undefined,
+    }));
+  }
+
+  /** Every node's gRPC address (what a KV client connects to). */
+  get addresses(): string[] {
+    return this.states.map((s) => s.spec.address);
+  }
+
+  node(index: number): LocalNode {
+    const found = this.nodes.find((n) => n.index === index);
+    if (found === undefined) {
+      throw new LocalClusterError(`no node ${index}: the cluster has nodes 1..${this.states.length}`);
+    }
+    return found;
+  }
+
+  /**
+   * Starts every node, bootstraps a new cluster, and returns once every node serves
+   * (`/readyz`). On failure, stops what it started and throws with the tail of the
+   * failing node's log.
+   */
+  async start(): Promise<void> {
+    if (this.states.some((s) => s.process !== undefined)) {
+      throw new LocalClusterError('the cluster is already running');
+    }
+    const entry = nodeEntry();
+    if (!fs.existsSync(entry)) {
+      throw new LocalClusterError(`no cairn-node at ${entry}${entry.endsWith('.js') ? ' (run npm run build)' : ''}`);
+    }
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    const stops = this.stops;
+    const checkNotStopped = (): void => {
+      if (this.stops !== stops) {
+        throw new LocalClusterError('the cluster was stopped while it started');
+      }
+    };
+    let file = await this.loadOrCreateClusterFile();
+    this.states = file.nodes.map((spec) => {
+      const dataDir = path.join(this.dataDir, `node${spec.index}`);
+      return { spec, dataDir, logFile: path.join(dataDir, 'cairn-node.log'), nodeId: undefined, process: undefined };
+    });
+    await this.checkPortsFree();
+    checkNotStopped();
+    try {
+      for (const state of this.states) {
+        this.launch(state, entry);
+      }
+      this.log(`waiting for ${this.states.length} nodes to come up (logs in ${this.dataDir}/node*/cairn-node.log)`);
+      await Promise.all(this.states.map((s) => this.waitFor(s, '/healthz', deadline)));
+      checkNotStopped();
+      if (!file.initialized) {
+        await this.initialize(this.states[0] as NodeState, deadline, checkNotStopped);
+        file = { ...file, initialized: true };
+        writeClusterFile(this.dataDir, file);
+      }
+      checkNotStopped();
+      await Promise.all(this.states.map((s) => this.waitFor(s, '/readyz', deadline)));
+      checkNotStopped();
+      await this.learnNodeIds(deadline, checkNotStopped);
+      checkNotStopped();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** SIGTERM to every node; SIGKILL to those still up after the stop timeout. */
+  async stop(): Promise<NodeExit[]> {
+    this.stops++;
+    const exits = await Promise.all(
+      this.states.filter((s) => s.process !== undefined).map((s) => this.stopNode(s)),
+    );
+    this.unhookExit();
+    return exits;
+  }
+
+  /**
+   * Sends `signal` to node `index` and waits for it to exit; SIGSTOP and SIGCONT
+   * return at once (the process stays).
+   */
+  async kill(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const state = this.state(index);
+    const running = state.process;
+    if (running === undefined) {
+      return;
+    }
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT' || signal === 'SIGTSTP') {
+      running.child.kill(signal);
+      return;
+    }
+    running.stopping = true;
+    running.child.kill(signal);
+    await running.exited;
+  }
+
+  /** Starts node `index` again on its data and ports; waits until it serves. */
+  async restart(index: number, options: { readonly waitReady?: boolean } = {}): Promise<void> {
+    const state = this.state(index);
+    if (state.process !== undefined) {
+      throw new LocalClusterError(`node ${index} is running (pid ${state.process.child.pid})`);
+    }
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    this.launch(state, nodeEntry());
+    await this.waitFor(state, options.waitReady === false ? '/healthz' : '/readyz', deadline);
+  }
+
+  private state(index: number): NodeState {
+    const state = this.states.find((s) => s.spec.index === index);
+    if (state === undefined) {
+      throw new LocalClusterError(`no node ${index}: the cluster has nodes 1..${this.states.length}`);
+    }
+    return state;
+  }
+
+  private log(message: string): void {
+    this.options.log?.(message);
+  }
+
+  private async loadOrCreateClusterFile(): Promise<ClusterFile> {
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    const recorded = readClusterFile(this.dataDir);
+    if (recorded !== undefined) {
+      if (this.options.nodes !== undefined && this.options.nodes !== recorded.nodes.length) {
+        throw new LocalClusterError(
+          `${this.dataDir} holds a cluster of ${recorded.nodes.length} nodes, not ${this.options.nodes}; ` +
+            'use another data directory for a different cluster',
+        );
+      }
+      return recorded;
+    }
+    const count = this.options.nodes ?? DEFAULT_NODE_COUNT;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new LocalClusterError(`a cluster needs at least one node, not ${count}`);
+    }
+    let nodes: ClusterFileNode[];
+    if (this.options.ports === 'free') {
+      const ports = await freePorts(count * 2);
+      nodes = Array.from({ length: count }, (_, i) => ({
+        index: i + 1,
+        address: `127.0.0.1:${ports[2 * i]}`,
+        httpAddress: `127.0.0.1:${ports[2 * i + 1]}`,
+      }));
+    } else {
+      nodes = fixedPortNodes(
+        count,
+        this.options.basePort ?? DEFAULT_BASE_PORT,
+        this.options.httpBasePort ?? DEFAULT_HTTP_BASE_PORT,
+      );
+    }
+    // Recorded before anything starts, so that a start cut short keeps its ports.
+    const file: ClusterFile = { version: 1, initialized: false, nodes };
+    writeClusterFile(this.dataDir, file);
+    return file;
+  }
+
+  private async checkPortsFree(): Promise<void> {
+    for (const state of this.states) {
+      for (const [what, address] of [
+        ['gRPC', state.spec.address],
+        ['HTTP', state.spec.httpAddress],
+      ] as const) {
+        if (await portInUse(address)) {
+          throw new LocalClusterError(
+            `${address} (node ${state.spec.index}'s ${what} port) is in use: is a cluster already running ` +
+              `from ${this.dataDir}? Stop it, or use another data directory`,
+          );
+        }
+      }
+    }
+  }
+
+  private launch(state: NodeState, entry: string): void {
+    fs.mkdirSync(state.dataDir, { recursive: true });
+    const profileDir = process.env.CAIRN_NODE_PROFILE_DIR;
+    const args = [
+      ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
+      ...(profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+      entry,
+      ...nodeFlags(state.spec, state.dataDir, this.states.map((s) => s.spec), this.options.localities?.[state.spec.index - 1]),
+      ...(this.options.extraNodeArgs ?? []),
+      ...splitFlags(process.env.CAIRN_NODE_ARGS),
+    ];
+    const logFd = fs.openSync(state.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, args, {
+        stdio: ['ignore', logFd, logFd],
+        detached: this.options.detached === true,
+        env: { ...process.env, ...this.options.env },
+      });
+    } finally {
+      fs.closeSync(logFd);
+    }
+    const running: RunningProcess = {
+      child,
+      exit: undefined,
+      stopping: false,
+      exited: new Promise((resolve) => {
+        let settled = false;
+        const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
+          if (settled) {
+            return;
+          }
+          settled = true;
+          running.exit = { code, signal };
+          if (state.process === running) {
+            state.process = undefined;
+          }
+          if (!running.stopping) {
+            const node = this.nodes.find((n) => n.index === state.spec.index) as LocalNode;
+            this.options.onNodeExit?.(node, code, signal);
+          }
+          resolve({ code, signal });
+        };
+        child.once('exit', settle);
+        child.once('error', (err) => {
+          fs.appendFileSync(state.logFile, `cairn: could not start the node process: ${err.message}\n`);
+          settle(null, null);
+        });
+      }),
+    };
+    state.process = running;
+    this.hookExit();
+  }
+
+  /** Polls `urlPath` on the node's HTTP server until it answers 200. */
+  private async waitFor(state: NodeState, urlPath: string, deadline: number): Promise<void> {
+    const running = state.process;
+    let last: number | undefined;
+    while (true) {
+      if (running === undefined || running.exit !== undefined) {
+        const exit = running?.exit;
+        const how = exit === undefined ? 'is not running' : `exited (${exit.code ?? exit.signal ?? 'could not start'})`;
+        throw new LocalClusterError(
+          `node ${state.spec.index} (${state.spec.address}) ${how} before ${urlPath} answered; ` +
+            `last lines of ${state.logFile}:\n${logTail(state.logFile)}`,
+        );
+      }
+      last = await httpStatus(state.spec.httpAddress, urlPath);
+      if (last === 200) {
+        return;
+      }
+      if (Date.now() > deadline) {
+        throw new LocalClusterError(
+          `node ${state.spec.index} (${state.spec.address}): http://${state.spec.httpAddress}${urlPath} ` +
+            `${last === undefined ? 'did not answer' : `answered ${last}`} in time; ` +
+            `last lines of ${state.logFile}:\n${logTail(state.logFile)}`,
+        );
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
+
+  /** Init on the first node; a node that already belongs to a cluster is fine. */
+  private async initialize(first: NodeState, deadline: number, checkNotStopped: () => void): Promise<void> {
+    const client = new AdminClient(first.spec.address, 5_000);
+    try {
+      while (true) {
+        try {
+          const response = await client.init();
+          this.log(`initialized cluster ${response.clusterId} on node ${first.spec.index} (${first.spec.address})`);
+          return;
+        } catch (err) {
+          if (isAlreadyInitialized(err)) {
+            return;
+          }
+          if (!isUnavailable(err) || Date.now() > deadline || first.process === undefined) {
+            throw new LocalClusterError(
+              `Init on node ${first.spec.index} (${first.spec.address}) failed: ${(err as Error).message}; ` +
+                `last lines of ${first.logFile}:\n${logTail(first.logFile)}`,
+            );
+          }
+          await sleep(POLL_INTERVAL_MS);
+          checkNotStopped();
+        }
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The cluster's node IDs, matched to our nodes by address. */
+  private async learnNodeIds(deadline: number, checkNotStopped: () => void): Promise<void> {
+    const first = this.states[0] as NodeState;
+    const client = new AdminClient(first.spec.address, 5_000);
+    try {
+      while (true) {
+        let problem: string;
+        try {
+          const status = await client.nodeStatus();
+          const byAddress = new Map(status.nodes.map((n) => [n.descriptor?.address, Number(n.descriptor?.nodeId)]));
+          for (const state of this.states) {
+            state.nodeId = byAddress.get(state.spec.address);
+          }
+          const missing = this.states.filter((s) => s.nodeId === undefined).map((s) => s.spec.address);
+          if (missing.length === 0) {
+            return;
+          }
+          problem = `NodeStatus does not list ${missing.join(', ')}`;
+        } catch (err) {
+          problem = `NodeStatus failed: ${(err as Error).message}`;
+        }
+        if (Date.now() > deadline) {
+          throw new LocalClusterError(`the nodes serve, but ${problem}`);
+        }
+        await sleep(POLL_INTERVAL_MS);
+        checkNotStopped();
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  private async stopNode(state: NodeState): Promise<NodeExit> {
+    const running = state.process as RunningProcess;
+    running.stopping = true;
+    running.child.kill('SIGTERM');
+    // A paused node would keep the SIGTERM pending.
+    running.child.kill('SIGCONT');
+    let forced = false;
+    const timer = setTimeout(() => {
+      forced = true;
+      this.log(`node ${state.spec.index} still up ${this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS} ms after SIGTERM: SIGKILL`);
+      running.child.kill('SIGKILL');
+    }, this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    const { code, signal } = await running.exited;
+    clearTimeout(timer);
+    return { index: state.spec.index, code, signal, forced };
+  }
+
+  /** If the parent exits without stopping the cluster, its nodes go with it. */
+  private hookExit(): void {
+    if (!this.hooked) {
+      process.on('exit', this.exitHook);
+      this.hooked = true;
+    }
+  }
+
+  private unhookExit(): void {
+    if (this.hooked) {
+      process.off('exit', this.exitHook);
+      this.hooked = false;
+    }
+  }
+
+  private killAllNow(): void {
+    for (const state of this.states) {
+      if (state.process !== undefined && state.process.exit === undefined) {
+        state.process.child.kill('SIGKILL');
+      }
+    }
+  }
+}

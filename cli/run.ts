@@ -1,0 +1,175 @@
+/**
+ * Runs a parsed command against a cluster: the admin service for `init`, `node status`
+ * and `debug ranges`, the KV client for `kv ...`. Returns the exit status.
+ */
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { KvClient } from '../kv';
+import { AdminClient, isAlreadyInitialized, isServiceError } from './admin-client';
+import type { Command } from './args';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, readClusterFile } from './cluster-file';
+import type { Output, ScanRow } from './format';
+import { displayBytes, formatDelete, formatGet, formatNodeStatus, formatPut, formatRanges, formatScan } from './format';
+import { runStart } from './start';
+
+const KV_REQUEST_TIMEOUT_MS = 10_000;
+
+/** --host's addresses, else those of the cluster in ./cairn-data, else 127.0.0.1:26258. */
+export function resolveHosts(hosts: readonly string[] | undefined, cwd: string): readonly string[] {
+  if (hosts !== undefined) {
+    return hosts;
+  }
+  const local = readClusterFile(path.join(cwd, DEFAULT_DATA_DIR));
+  return local === undefined ? [DEFAULT_HOST] : local.nodes.map((n) => n.address);
+}
+
+/** An error as one line for stderr, with a hint where one helps. */
+export function describeError(err: unknown, hosts: readonly string[]): string {
+  let message: string;
+  if (isServiceError(err)) {
+    const details = err.details === '' ? err.message : err.details;
+    switch (err.code) {
+      case grpc.status.UNAVAILABLE:
+        message = `cannot reach ${hosts.join(',')} (${details}); is the cluster running? ('cairn start' runs one)`;
+        break;
+      case grpc.status.DEADLINE_EXCEEDED:
+        message = `${hosts.join(',')} did not answer in time (${details})`;
+        break;
+      case grpc.status.ALREADY_EXISTS:
+        message = `the cluster is already initialized (${details})`;
+        break;
+      case grpc.status.UNIMPLEMENTED:
+        message = `${hosts.join(',')} does not serve this call (${details}); is it a cairn-node?`;
+        break;
+      default:
+        message = `${grpc.status[err.code] ?? err.code}: ${details}`;
+    }
+  } else if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    message = typeof code === 'string' && /^[A-Z_]+$/.test(code) ? `${code}: ${err.message}` : err.message;
+    if (code === 'UNAVAILABLE') {
+      message += `; is the cluster running? ('cairn start' runs one)`;
+    }
+  } else {
+    message = String(err);
+  }
+  // grpc-js ends its connection errors with an empty "Resolution note: ".
+  return message.replace(/\.?\s*Resolution note:\s*(?=\)|;|$)/g, '').replace(/\s*\n\s*/g, ' ');
+}
+
+async function withAdmin<T>(hosts: readonly string[], use: (client: AdminClient) => Promise<T>): Promise<T> {
+  const client = new AdminClient(hosts[0] as string);
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+async function withKv<T>(hosts: readonly string[], use: (client: KvClient) => Promise<T>): Promise<T> {
+  const client = await KvClient.connect({ addresses: hosts, requestTimeoutMs: KV_REQUEST_TIMEOUT_MS });
+  try {
+    return await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Up to `limit` rows of [start, end), following the client's resume spans. */
+async function scanAll(
+  client: KvClient,
+  start: Buffer,
+  end: Buffer,
+  limit: number,
+): Promise<{ rows: ScanRow[]; more: boolean }> {
+  const rows: ScanRow[] = [];
+  let from = start;
+  while (true) {
+    const page = await client.scan(from, end, { maxKeys: limit - rows.length });
+    rows.push(...page.rows);
+    const resume = page.resumeSpan;
+    if (resume === undefined) {
+      return { rows, more: false };
+    }
+    if (rows.length >= limit) {
+      return { rows, more: true };
+    }
+    if (page.rows.length === 0 && Buffer.compare(resume.startKey, from) <= 0) {
+      throw new Error(`the scan made no progress at ${from.toString('hex')}`);
+    }
+    from = resume.startKey;
+  }
+}
+
+export interface Io {
+  readonly cwd: string;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, hosts: readonly string[], io: Io): Promise<Output> {
+  switch (command.kind) {
+    case 'init':
+      return withAdmin(hosts, async (admin) => {
+        try {
+          const response = await admin.init();
+          return { text: `initialized cluster ${response.clusterId} (this is node ${response.nodeId})`, exitCode: 0 };
+        } catch (err) {
+          if (isAlreadyInitialized(err)) {
+            io.err(`cairn: ${hosts[0]} already belongs to an initialized cluster`);
+            return { text: '', exitCode: 1 };
+          }
+          throw err;
+        }
+      });
+    case 'node-status':
+      return withAdmin(hosts, async (admin) => ({ text: formatNodeStatus(await admin.nodeStatus(), command.format), exitCode: 0 }));
+    case 'debug-ranges':
+      return withAdmin(hosts, async (admin) => ({ text: formatRanges(await admin.ranges(), command.format), exitCode: 0 }));
+    case 'kv-get':
+      return withKv(hosts, async (kv) => {
+        const value = await kv.get(command.key);
+        if (value === undefined) {
+          io.err(`cairn: key '${displayBytes(command.key)}' not found`);
+        }
+        return formatGet(command.key, value, command.format);
+      });
+    case 'kv-put':
+      return withKv(hosts, async (kv) => {
+        await kv.put(command.key, command.value);
+        return formatPut(command.key, command.format);
+      });
+    case 'kv-del':
+      return withKv(hosts, async (kv) => formatDelete(command.key, await kv.delete(command.key), command.format));
+    case 'kv-scan':
+      return withKv(hosts, async (kv) => {
+        const { rows, more } = await scanAll(kv, command.start, command.end, command.limit);
+        return formatScan(rows, more, command.format);
+      });
+  }
+}
+
+export async function runCommand(command: Command, io: Io): Promise<number> {
+  switch (command.kind) {
+    case 'help':
+      io.out(command.text);
+      return 0;
+    case 'start':
+      return runStart(command, io);
+    default: {
+      let hosts: readonly string[] = command.hosts ?? [];
+      try {
+        hosts = resolveHosts(command.hosts, io.cwd);
+        const output = await runRemote(command, hosts, io);
+        if (output.text !== '') {
+          io.out(output.text);
+        }
+        return output.exitCode;
+      } catch (err) {
+        io.err(`cairn: ${describeError(err, hosts)}`);
+        return 1;
+      }
+    }
+  }
+}
+

@@ -1,0 +1,80 @@
+import type * as pb from '../proto/gen/cairn/kv/v1/kv';
+import type { IndexedRequest, PartialResponse, Request } from './batch-split';
+import { combineResponses, nextKey, previousEnd, truncateBatch, unreadResponse, validateBatch } from './batch-split';
+
+const k = (...bytes: number[]): Buffer => Buffer.from(bytes);
+const scan = (start: Buffer, end: Buffer): Request => ({ $case: 'scan', value: { startKey: start, endKey: end } });
+const reverseScan = (start: Buffer, end: Buffer): Request => ({ $case: 'reverseScan', value: { startKey: start, endKey: end } });
+const get = (key: Buffer): Request => ({ $case: 'get', value: { key } });
+const row = (key: Buffer): pb.KeyValue => ({ key, value: Buffer.from('v') });
+
+describe('batch-split', () => {
+  const batch: IndexedRequest[] = [
+    { index: 0, request: get(k(0x12)) },
+    { index: 1, request: scan(k(0x11), k(0x45)) },
+    { index: 2, request: get(k(0x50)) },
+  ];
+
+  it('cuts requests to a range, keeping their batch positions', () => {
+    expect(truncateBatch(batch, k(0x10), k(0x40))).toEqual([
+      { index: 0, request: get(k(0x12)) },
+      { index: 1, request: scan(k(0x11), k(0x40)) },
+    ]);
+    expect(truncateBatch(batch, k(0x40), k(0xff, 0xff))).toEqual([
+      { index: 1, request: scan(k(0x40), k(0x45)) },
+      { index: 2, request: get(k(0x50)) },
+    ]);
+    expect(truncateBatch(batch, k(0x46), k(0x50))).toEqual([]);
+  });
+
+  it('finds the next key a batch touches, and the previous end', () => {
+    expect(nextKey(batch, Buffer.alloc(0))).toEqual(k(0x11));
+    expect(nextKey(batch, k(0x40))).toEqual(k(0x40));
+    expect(nextKey(batch, k(0x45))).toEqual(k(0x50));
+    expect(nextKey(batch, k(0x51))).toBeUndefined();
+    expect(previousEnd(batch, k(0xff, 0xff))).toEqual(k(0x50, 0x00));
+    expect(previousEnd(batch, k(0x50))).toEqual(k(0x45));
+    expect(previousEnd(batch, k(0x11))).toBeUndefined();
+  });
+
+  it('rejects an admin request that is not alone, and keys at or above KEY_MAX', () => {
+    expect(() =>
+      validateBatch([{ request: { $case: 'rangeStats', value: { key: k(0x10) } } }, { request: get(k(0x10)) }]),
+    ).toThrow(/alone/);
+    expect(() => validateBatch([{ request: get(k(0xff, 0xff)) }])).toThrow(/KEY_MAX/);
+    expect(() => validateBatch([{ request: scan(k(0x10), k(0xff, 0xff, 0x00)) }])).toThrow(/KEY_MAX/);
+    expect(() => validateBatch([{ request: scan(k(0x10), k(0xff, 0xff)) }])).not.toThrow();
+  });
+
+  it('joins scan pieces in key order, and reverse scan pieces in descending order', () => {
+    const requests: pb.RequestUnion[] = [{ request: scan(k(0x10), k(0x50)) }, { request: reverseScan(k(0x10), k(0x50)) }];
+    const partials: PartialResponse[] = [
+      { index: 0, span: { start: k(0x40), end: k(0x50) }, response: { response: { $case: 'scan', value: { rows: [row(k(0x41))] } } } },
+      { index: 0, span: { start: k(0x10), end: k(0x40) }, response: { response: { $case: 'scan', value: { rows: [row(k(0x11)), row(k(0x12))] } } } },
+      { index: 1, span: { start: k(0x10), end: k(0x40) }, response: { response: { $case: 'reverseScan', value: { rows: [row(k(0x12)), row(k(0x11))] } } } },
+      { index: 1, span: { start: k(0x40), end: k(0x50) }, response: { response: { $case: 'reverseScan', value: { rows: [row(k(0x41))] } } } },
+    ];
+    const [forward, reverse] = combineResponses(requests, partials);
+    expect(forward?.response?.$case === 'scan' && forward.response.value.rows.map((r) => r.key[0])).toEqual([0x11, 0x12, 0x41]);
+    expect(reverse?.response?.$case === 'reverseScan' && reverse.response.value.rows.map((r) => r.key[0])).toEqual([0x41, 0x12, 0x11]);
+  });
+
+  it('ends a span request at its first resume span, which then runs to the end of the request', () => {
+    const requests: pb.RequestUnion[] = [{ request: scan(k(0x10), k(0x50)) }];
+    const partials: PartialResponse[] = [
+      {
+        index: 0,
+        span: { start: k(0x10), end: k(0x40) },
+        response: { response: { $case: 'scan', value: { rows: [row(k(0x11))], resumeSpan: { startKey: k(0x12), endKey: k(0x40) } } } },
+      },
+      { index: 0, span: { start: k(0x40), end: k(0x50) }, response: unreadResponse(scan(k(0x40), k(0x50))) },
+    ];
+    expect(combineResponses(requests, partials)).toEqual([
+      { response: { $case: 'scan', value: { rows: [row(k(0x11))], resumeSpan: { startKey: k(0x12), endKey: k(0x50) } } } },
+    ]);
+  });
+
+  it('answers an empty span without asking anyone', () => {
+    expect(combineResponses([{ request: scan(k(0x20), k(0x20)) }], [])).toEqual([{ response: { $case: 'scan', value: { rows: [] } } }]);
+  });
+});

@@ -1,0 +1,301 @@
+import { KEY_MAX } from '../common/keys';
+import type * as pb from '../proto/gen/cairn/kv/v1/kv';
+import { ConditionFailedError, DeadlineExceededError, UnavailableError } from './errors';
+import type { KvClientOptions, KvRow } from './kv-client';
+import { KvClient } from './kv-client';
+import type { FakeClusterOptions } from './test-support/fake-kv-cluster';
+import { FakeKvCluster } from './test-support/fake-kv-cluster';
+
+/**
+ * DistSender against an in-process fake cluster (test-support/fake-kv-cluster.ts):
+ * ranges r1 [KEY_MIN, 0x04) (meta), r2 [0x04, 0x10), r3 [0x10, 0x40), r4 [0x40, KEY_MAX),
+ * leaseholders 1, 2, 3, 1, every node a voter of every range.
+ */
+
+const k = (...bytes: number[]): Buffer => Buffer.from(bytes);
+const v = (text: string): Buffer => Buffer.from(text);
+
+/** Keys in r2, r3 and r4: 4 + 5 + 4. */
+const KEYS = [
+  k(0x05, 0x01), k(0x05, 0x02), k(0x06), k(0x0f, 0xff),
+  k(0x10), k(0x11), k(0x20), k(0x30, 0x00), k(0x3f),
+  k(0x40), k(0x41), k(0x50), k(0xfe),
+];
+
+let cluster: FakeKvCluster;
+let client: KvClient;
+
+async function setup(options: FakeClusterOptions = {}, clientOptions: Partial<KvClientOptions> = {}): Promise<void> {
+  cluster = await FakeKvCluster.start(options);
+  client = await KvClient.connect({ addresses: cluster.addresses(), requestTimeoutMs: 2_000, ...clientOptions });
+}
+
+async function load(): Promise<void> {
+  await client.batch(KEYS.map((key) => ({ request: { $case: 'put', value: { key, value: v(`value-of-${key.toString('hex')}`) } } })));
+}
+
+/** Batches the nodes served for user data (meta lookups go to r1). */
+function dataBatches(): { nodeId: number; rangeId: number; requests: readonly string[]; error: string | undefined }[] {
+  return cluster.log.filter((b) => b.rangeId !== 1);
+}
+
+const bytesOf = (rows: readonly KvRow[]): number => rows.reduce((n, r) => n + r.key.length + r.value.length, 0);
+const hex = (rows: readonly KvRow[]): string[] => rows.map((r) => r.key.toString('hex'));
+const all = KEYS.map((key) => key.toString('hex'));
+
+afterEach(async () => {
+  await client?.close();
+  await cluster?.stop();
+});
+
+describe('DistSender routing', () => {
+  it('sends each request of a batch to the range holding its key, at its leaseholder', async () => {
+    await setup();
+    await load();
+    const puts = dataBatches().filter((b) => b.requests.includes('put'));
+    // Leaseholders unknown yet: the first replica tried may redirect with a hint.
+    expect(puts.filter((b) => b.error === undefined).map((b) => [b.rangeId, b.nodeId, b.requests.length]).sort()).toEqual([
+      [2, 2, 4],
+      [3, 3, 5],
+      [4, 1, 4],
+    ]);
+    expect(puts.filter((b) => b.error !== undefined).every((b) => b.error === 'NOT_LEASEHOLDER')).toBe(true);
+    // Now cached: one batch per range, straight to the leaseholder.
+    cluster.log.length = 0;
+    await load();
+    expect(dataBatches().map((b) => [b.rangeId, b.nodeId, b.error]).sort()).toEqual([
+      [2, 2, undefined],
+      [3, 3, undefined],
+      [4, 1, undefined],
+    ]);
+    const responses = await client.batch([
+      { request: { $case: 'get', value: { key: k(0x41) } } },
+      { request: { $case: 'get', value: { key: k(0x06) } } },
+      { request: { $case: 'get', value: { key: k(0x12) } } },
+    ]);
+    expect(responses.map((r) => (r.response?.$case === 'get' ? r.response.value.value?.value.toString() : 'x'))).toEqual([
+      'value-of-41',
+      'value-of-06',
+      undefined,
+    ]);
+  });
+
+  it('scans across three ranges in parallel and merges the rows in key order', async () => {
+    await setup();
+    await load();
+    cluster.log.length = 0;
+    cluster.responseDelayMs = 50;
+    const result = await client.scan(k(0x05), KEY_MAX);
+    expect(hex(result.rows)).toEqual(all);
+    expect(result.resumeSpan).toBeUndefined();
+    expect(dataBatches().map((b) => b.rangeId).sort()).toEqual([2, 3, 4]);
+    expect(cluster.maxConcurrent).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reverse-scans across ranges in descending key order', async () => {
+    await setup();
+    await load();
+    const result = await client.reverseScan(k(0x05, 0x02), k(0x50));
+    expect(hex(result.rows)).toEqual(all.slice(1, 11).reverse());
+  });
+
+  it('gives exactly the first N rows and the rest as the resume span, forward and reverse, across ranges', async () => {
+    await setup();
+    await load();
+    for (const reverse of [false, true]) {
+      const expected = reverse ? [...all].reverse() : all;
+      for (let n = 1; n <= KEYS.length + 1; n++) {
+        const scan = reverse ? client.reverseScan.bind(client) : client.scan.bind(client);
+        const page = await scan(k(0x05), KEY_MAX, { maxKeys: n });
+        expect(hex(page.rows)).toEqual(expected.slice(0, n));
+        if (n < KEYS.length) {
+          expect(page.resumeSpan).toBeDefined();
+        }
+        if (page.resumeSpan !== undefined) {
+          // The resume span is exactly what was not returned.
+          const { startKey, endKey } = page.resumeSpan;
+          expect(reverse ? startKey : endKey).toEqual(reverse ? k(0x05) : KEY_MAX);
+          const rest = await scan(startKey, endKey);
+          expect(hex(rest.rows)).toEqual(expected.slice(n));
+        }
+      }
+    }
+  });
+
+  it('honours maxBytes across ranges the same way', async () => {
+    await setup();
+    await load();
+    let collected: string[] = [];
+    let start = k(0x05);
+    let pages = 0;
+    for (; pages < 20; pages++) {
+      const page = await client.scan(start, KEY_MAX, { maxBytes: 40 });
+      expect(page.rows.length).toBeGreaterThan(0);
+      // Rows until they reach maxBytes: all but the last are below it; a page cut short has reached it.
+      expect(bytesOf(page.rows.slice(0, -1))).toBeLessThan(40);
+      if (page.resumeSpan !== undefined) {
+        expect(bytesOf(page.rows)).toBeGreaterThanOrEqual(40);
+      }
+      collected = [...collected, ...hex(page.rows)];
+      if (page.resumeSpan === undefined) {
+        break;
+      }
+      start = page.resumeSpan.startKey;
+    }
+    expect(collected).toEqual(all);
+    expect(pages + 1).toBeGreaterThanOrEqual(3); // ~170 bytes in pages of ~40
+  });
+
+  it('visits ranges one at a time under a limit and asks no range past it', async () => {
+    await setup();
+    await load();
+    cluster.log.length = 0;
+    const page = await client.scan(k(0x05), KEY_MAX, { maxKeys: 4 }); // exactly r2's rows
+    expect(hex(page.rows)).toEqual(all.slice(0, 4));
+    expect(page.resumeSpan).toEqual({ startKey: k(0x10), endKey: KEY_MAX });
+    expect(dataBatches().map((b) => [b.rangeId, b.requests])).toEqual([[2, ['scan']]]);
+    cluster.log.length = 0;
+    const reverse = await client.reverseScan(k(0x05), KEY_MAX, { maxKeys: 5 }); // r4's 4 rows and one of r3
+    expect(hex(reverse.rows)).toEqual([...all].reverse().slice(0, 5));
+    expect(reverse.resumeSpan).toEqual({ startKey: k(0x05), endKey: k(0x30, 0x00, 0x00) });
+    expect(dataBatches().map((b) => b.rangeId)).toEqual([4, 3]);
+  });
+});
+
+describe('DistSender recovery', () => {
+  it('follows a NOT_LEASEHOLDER hint and remembers the new leaseholder', async () => {
+    await setup();
+    await load();
+    cluster.setLeaseholder(3, 2);
+    cluster.log.length = 0;
+    expect((await client.get(k(0x20)))?.toString()).toBe('value-of-20');
+    expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([
+      [3, 'NOT_LEASEHOLDER'],
+      [2, undefined],
+    ]);
+    expect(client.distSender.rangeCache.get(3)?.leaseholderNodeId).toBe(2);
+    cluster.log.length = 0;
+    await client.get(k(0x21));
+    expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([[2, undefined]]);
+  });
+
+  it('tries the other replicas when NOT_LEASEHOLDER carries no hint', async () => {
+    await setup();
+    await load();
+    cluster.hintless = true;
+    cluster.setLeaseholder(3, 1);
+    cluster.log.length = 0;
+    expect((await client.get(k(0x20)))?.toString()).toBe('value-of-20');
+    expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([
+      [3, 'NOT_LEASEHOLDER'],
+      [1, undefined],
+    ]);
+  });
+
+  it('recovers from a stale cache after a split it did not see (RANGE_KEY_MISMATCH)', async () => {
+    await setup();
+    await load();
+    await client.scan(k(0x10), k(0x40)); // caches r3 [0x10, 0x40)
+    const { right } = cluster.split(k(0x20));
+    cluster.log.length = 0;
+    const result = await client.scan(k(0x05), KEY_MAX);
+    expect(hex(result.rows)).toEqual(all);
+    expect(dataBatches().some((b) => b.rangeId === 3 && b.error === 'RANGE_KEY_MISMATCH')).toBe(true);
+    expect(dataBatches().some((b) => b.rangeId === Number(right.rangeId) && b.error === undefined)).toBe(true);
+    expect(await client.lookupRange(k(0x30))).toEqual(right);
+    // Limited scans (sequential) recover the same way.
+    cluster.split(k(0x11));
+    cluster.log.length = 0;
+    const page = await client.scan(k(0x10), KEY_MAX, { maxKeys: 3 });
+    expect(hex(page.rows)).toEqual(all.slice(4, 7));
+    expect(page.resumeSpan?.startKey).toEqual(k(0x30, 0x00));
+    expect(dataBatches().map((b) => [b.rangeId, b.error])).toEqual([
+      [3, 'RANGE_KEY_MISMATCH'],
+      [3, undefined], // r3's leaseholder carried over to its new descriptor
+      [6, undefined], // the new range's leaseholder guessed from its parent's
+      [5, undefined],
+    ]);
+  });
+
+  it('finds ranges through meta1 once meta2 has split off the first range', async () => {
+    await setup();
+    await load();
+    await client.adminSplit(k(0x03, 0x40)); // r1 -> [KEY_MIN, 0x03 0x40) + [0x03 0x40, 0x04)
+    const fresh = await KvClient.connect({ addresses: cluster.addresses(), requestTimeoutMs: 2_000 });
+    try {
+      // A limited reverse scan looks ranges up from their end keys: r4, r3, r2.
+      expect(hex((await fresh.reverseScan(k(0x05), KEY_MAX, { maxKeys: 20 })).rows)).toEqual([...all].reverse());
+      fresh.distSender.rangeCache.clear();
+      expect((await fresh.get(k(0x50)))?.toString()).toBe('value-of-50'); // r4's record is in the new meta2 range
+      expect((await fresh.get(k(0x06)))?.toString()).toBe('value-of-06'); // r2's record stayed in r1
+      expect(hex((await fresh.scan(k(0x05), KEY_MAX)).rows)).toEqual(all);
+      expect(cluster.log.some((b) => b.rangeId === 5 && b.requests[0] === 'scan')).toBe(true); // meta2 read in r5
+      const ids = fresh.distSender.rangeCache.all().map((e) => Number(e.desc.rangeId));
+      expect(ids).toEqual([1, 5, 2, 3, 4]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('tries other replicas when a node lacks the range, looks the range up again and learns new nodes from ClusterInfo', async () => {
+    await setup({ nodes: 4, unlistedNodes: [4] });
+    cluster.setReplicas(4, [1, 2, 3], 1);
+    await client.put(k(0x45), v('x'));
+    cluster.setReplicas(4, [4], 4); // the range moved to a node the client has never heard of
+    cluster.listNode(4);
+    cluster.log.length = 0;
+    expect((await client.get(k(0x45)))?.toString()).toBe('x');
+    const notFound = dataBatches().filter((b) => b.error === 'RANGE_NOT_FOUND').map((b) => b.nodeId);
+    expect(notFound.sort()).toEqual([1, 2, 3]);
+    expect(dataBatches().at(-1)).toMatchObject({ nodeId: 4, rangeId: 4, error: undefined });
+    expect(client.distSender.nodeAddress(4)).toBe(cluster.address(4));
+  });
+
+  it('goes to another replica when the leaseholder node is down', async () => {
+    await setup();
+    await load();
+    cluster.stopNode(3);
+    cluster.setLeaseholder(3, 1); // the survivors elected a new leader
+    expect((await client.get(k(0x20)))?.toString()).toBe('value-of-20');
+    expect(hex((await client.scan(k(0x05), KEY_MAX)).rows)).toEqual(all);
+  });
+
+  it('fails with UnavailableError by the deadline when a range cannot serve, and other ranges still work', async () => {
+    await setup({}, { requestTimeoutMs: 300 });
+    await load();
+    cluster.setFault(3, 'unavailable');
+    const started = Date.now();
+    await expect(client.get(k(0x20))).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(Date.now() - started).toBeLessThan(300 + 1_000);
+    await expect(client.scan(k(0x05), KEY_MAX)).rejects.toBeInstanceOf(UnavailableError);
+    expect((await client.get(k(0x41)))?.toString()).toBe('value-of-41');
+  });
+
+  it('fails by the deadline when a node never answers, or every node is down', async () => {
+    await setup({}, { requestTimeoutMs: 300 });
+    await load();
+    cluster.setFault(4, 'blackhole');
+    let started = Date.now();
+    await expect(client.put(k(0x45), v('y'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(300 + 1_000);
+    for (const node of [1, 2, 3]) {
+      cluster.stopNode(node);
+    }
+    started = Date.now();
+    await expect(client.get(k(0x20))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(client.get(k(0x99))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(2 * (300 + 1_000));
+  });
+
+  it('fails the whole batch with a piece’s non-retryable error', async () => {
+    await setup();
+    await load();
+    const requests: pb.RequestUnion[] = [
+      { request: { $case: 'put', value: { key: k(0x46), value: v('ok') } } },
+      { request: { $case: 'conditionalPut', value: { key: k(0x20), value: v('new'), expectedValue: v('wrong') } } },
+    ];
+    const error = await client.batch(requests).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ConditionFailedError);
+    expect((error as ConditionFailedError).actualValue?.toString()).toBe('value-of-20');
+  });
+});

@@ -1,0 +1,748 @@
+import { AssertionFailedError, assert, CairnError, InvalidArgumentError } from '../common/errors';
+import type { Timestamp } from '../common/hlc';
+import { compareTimestamps } from '../common/hlc';
+import {
+  isAddressedByFirstRange,
+  KEY_MAX,
+  KEY_MIN,
+  META_END,
+  META2_PREFIX,
+  metaLookupEnd,
+  metaLookupKey,
+  prettyKey,
+  rangeMetaKey,
+} from '../common/keys';
+import * as pb from '../proto/gen/cairn/kv/v1/kv';
+import type { IndexedRequest, PartialResponse } from './batch-split';
+import {
+  combineResponses,
+  countTowardLimits,
+  isEmptyRequest,
+  isSpanRequest,
+  nextKey,
+  previousEnd,
+  requestSpan,
+  resumeSpanOf,
+  truncateBatch,
+  unreadResponse,
+  validateBatch,
+} from './batch-split';
+import {
+  DeadlineExceededError,
+  errorFromProto,
+  NodeUnavailableError,
+  NotLeaseholderError,
+  RangeKeyMismatchError,
+  RangeNotFoundError,
+  UnavailableError,
+} from './errors';
+import type { KvTransport } from './kv-transport';
+import type { RangeCacheEntry } from './range-cache';
+import { RangeCache } from './range-cache';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
+/** A batch's options: kv.proto's BatchHeader less the range ID, which DistSender fills in. */
+export interface KvBatchHeader {
+  /** Read timestamp; unset means "now" on each leaseholder's clock. */
+  readonly timestamp?: Timestamp;
+  /** Limits over the batch's Scan, ReverseScan and DeleteRange requests together; 0 = none. */
+  readonly maxKeys?: number;
+  readonly maxBytes?: number;
+  /** Give up at this Unix time (ms)... */
+  readonly deadlineUnixMs?: number;
+  /** ...or this long from now, whichever is sooner (default: the sender's request timeout). */
+  readonly timeoutMs?: number;
+}
+
+export interface KvBatchResult {
+  /** One per request, in request order. */
+  readonly responses: pb.ResponseUnion[];
+  /** The latest timestamp any range read or wrote the batch at. */
+  readonly timestamp: Timestamp | undefined;
+}
+
+export interface DistSenderOptions {
+  /** Owned by the DistSender: closed with it. */
+  readonly transport: KvTransport;
+  /** Where to ask for ClusterInfo before any node is known (host:port). */
+  readonly bootstrapAddresses: readonly string[];
+  /** How long a batch may take, retries included (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Retry back-off: starts here, doubles, with jitter (default 10 ms)... */
+  readonly backoffInitialMs?: number;
+  /** ...up to this (default 1 s). */
+  readonly backoffMaxMs?: number;
+  /** Unix milliseconds; injected for tests. */
+  readonly now?: () => number;
+  /** In [0, 1); the back-off's jitter. */
+  readonly random?: () => number;
+  readonly onEvent?: (event: DistSenderEvent) => void;
+}
+
+/** What DistSender tells an optional observer (for logs and metrics). */
+export type DistSenderEvent =
+  | { readonly kind: 'rangeLookup'; readonly key: Buffer; readonly reverse: boolean; readonly desc: pb.RangeDescriptor }
+  | { readonly kind: 'clusterInfo'; readonly address: string; readonly nodeCount: number }
+  | { readonly kind: 'replicaError'; readonly rangeId: number; readonly nodeId: number; readonly error: CairnError }
+  | {
+      readonly kind: 'retry';
+      readonly rangeId: number | undefined;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: CairnError;
+    };
+
+/** One batch on its way: its deadline, and whether a sibling piece already failed it. */
+interface SendContext {
+  readonly deadlineUnixMs: number;
+  readonly timeoutMs: number;
+  readonly timestamp: Timestamp | undefined;
+  aborted: boolean;
+  latestTimestamp: Timestamp | undefined;
+}
+
+/** How asking a range's replicas ended. */
+type ReplicaOutcome =
+  | { readonly kind: 'ok'; readonly response: pb.BatchResponse }
+  /** The node knows better descriptors: update the cache and divide again. */
+  | { readonly kind: 'mismatch'; readonly error: RangeKeyMismatchError }
+  /** Worth another try after a back-off; `evict` when the descriptor is likely stale. */
+  | { readonly kind: 'retry'; readonly error: CairnError; readonly evict: boolean }
+  | { readonly kind: 'fail'; readonly error: Error };
+
+interface Limits {
+  readonly maxKeys: number;
+  readonly maxBytes: number;
+}
+
+const NO_LIMITS: Limits = { maxKeys: 0, maxBytes: 0 };
+
+/**
+ * Routes batches of KV requests to the leaseholders of the ranges holding their keys
+ * (DESIGN.md §2, §6). A batch is divided at range bounds; the pieces go to their ranges
+ * in parallel, or — when the batch has a key or byte limit — one range after another in
+ * the scan's direction, so the limit and the resume span are exact. Each piece goes to
+ * the cached leaseholder, else to the replicas in turn (voters first), follows
+ * NOT_LEASEHOLDER hints, re-divides on RANGE_KEY_MISMATCH, and backs off (exponential,
+ * jittered) on what may pass, until the batch's deadline: then it fails with
+ * DeadlineExceededError (an UnavailableError). Ranges are found through the RangeCache,
+ * else by a Scan of meta2 (meta1 for meta2's own ranges) sent through this same
+ * DistSender; the first range comes from ClusterInfo.
+ */
+export class DistSender {
+  readonly rangeCache = new RangeCache();
+  readonly requestTimeoutMs: number;
+  private readonly nodeAddresses = new Map<number, string>();
+  private clusterInfoInFlight: Promise<pb.ClusterInfoResponse> | undefined;
+  private readonly lookupsInFlight = new Map<string, Promise<pb.RangeDescriptor>>();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private closed = false;
+
+  constructor(private readonly options: DistSenderOptions) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!(this.requestTimeoutMs > 0)) {
+      throw new InvalidArgumentError(`requestTimeoutMs must be positive, got ${this.requestTimeoutMs}`);
+    }
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The address of a node, if known. */
+  nodeAddress(nodeId: number): string | undefined {
+    return this.nodeAddresses.get(nodeId);
+  }
+
+  /** Sends a batch; resolves with one response per request, in order, or throws a typed error. */
+  async send(requests: readonly pb.RequestUnion[], header: KvBatchHeader = {}): Promise<KvBatchResult> {
+    this.throwIfClosed();
+    validateBatch(requests);
+    const maxKeys = header.maxKeys ?? 0;
+    const maxBytes = header.maxBytes ?? 0;
+    for (const [name, value] of [['maxKeys', maxKeys], ['maxBytes', maxBytes]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${value}`);
+      }
+    }
+    const ctx = this.context(header);
+    const indexed: IndexedRequest[] = [];
+    requests.forEach((union, index) => {
+      const request = union.request;
+      if (request !== undefined && !isEmptyRequest(request)) {
+        indexed.push({ index, request });
+      }
+    });
+    let partials: PartialResponse[] = [];
+    if (indexed.length > 0) {
+      partials =
+        maxKeys > 0 || maxBytes > 0
+          ? await this.sendLimited(indexed, { maxKeys, maxBytes }, ctx)
+          : await this.sendParallel(indexed, ctx, 0);
+    }
+    return { responses: combineResponses(requests, partials), timestamp: ctx.latestTimestamp };
+  }
+
+  /** The descriptor of the range holding `key`: from the cache, else from meta. */
+  async lookupRange(key: Uint8Array, options: { readonly timeoutMs?: number } = {}): Promise<pb.RangeDescriptor> {
+    this.throwIfClosed();
+    const k = asBuffer(key);
+    if (Buffer.compare(k, KEY_MAX) >= 0) {
+      throw new InvalidArgumentError(`key ${prettyKey(k)} is not below KEY_MAX`);
+    }
+    const entry = await this.rangeFor(k, false, this.context(options));
+    return entry.desc;
+  }
+
+  /**
+   * Asks the nodes (the bootstrap addresses and every node known) for ClusterInfo; the
+   * first to answer wins. Learns node addresses and the first range. Concurrent calls
+   * share one round.
+   */
+  refreshClusterInfo(deadlineUnixMs = this.now() + this.requestTimeoutMs): Promise<pb.ClusterInfoResponse> {
+    this.throwIfClosed();
+    if (this.clusterInfoInFlight === undefined) {
+      const round = this.fetchClusterInfo(deadlineUnixMs).finally(() => {
+        this.clusterInfoInFlight = undefined;
+      });
+      this.clusterInfoInFlight = round;
+    }
+    return this.clusterInfoInFlight;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.options.transport.close();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Dividing and sending
+
+  /**
+   * Without limits: one piece per range, all in flight at once. A piece that meets a
+   * stale descriptor is divided again, on its own.
+   */
+  private async sendParallel(requests: readonly IndexedRequest[], ctx: SendContext, attempt: number): Promise<PartialResponse[]> {
+    const pieces: Promise<PartialResponse[]>[] = [];
+    const failures: unknown[] = [];
+    try {
+      let key = nextKey(requests, KEY_MIN);
+      while (key !== undefined) {
+        if (ctx.aborted) {
+          // A sibling piece failed the batch; its error is what the caller sees.
+          throw new UnavailableError('the batch was abandoned');
+        }
+        const { desc } = await this.rangeFor(key, false, ctx);
+        const clipped = truncateBatch(requests, desc.startKey, desc.endKey);
+        assert(clipped.length > 0, `range ${desc.rangeId} holds ${prettyKey(key)} but no request`);
+        const piece = this.sendPiece(desc, clipped, ctx, attempt);
+        // Handled at once, so a piece failing while the loop still looks up ranges is
+        // not an unhandled rejection; Promise.all below reports it.
+        piece.catch((error: unknown) => {
+          failures.push(error);
+          ctx.aborted = true;
+        });
+        pieces.push(piece);
+        key = nextKey(requests, desc.endKey);
+      }
+    } catch (err) {
+      ctx.aborted = true;
+      // A piece's own failure explains the batch better than the abandonment it caused.
+      throw failures.length > 0 ? failures[0] : err;
+    }
+    const results = await Promise.all(pieces);
+    return results.flat();
+  }
+
+  private async sendPiece(
+    desc: pb.RangeDescriptor,
+    requests: IndexedRequest[],
+    ctx: SendContext,
+    attempt: number,
+  ): Promise<PartialResponse[]> {
+    const outcome = await this.sendToReplicas(desc, requests, NO_LIMITS, ctx);
+    switch (outcome.kind) {
+      case 'ok':
+        this.learnFromAdminResponse(desc, requests, outcome.response);
+        return partialsOf(desc, requests, outcome.response);
+      case 'mismatch':
+        this.learnFromMismatch(desc, outcome.error);
+        if (attempt > 0) {
+          await this.backoff(ctx, attempt - 1, desc, outcome.error);
+        }
+        return this.sendParallel(requests, ctx, attempt + 1);
+      case 'retry':
+        if (outcome.evict) {
+          this.rangeCache.evict(desc);
+        }
+        await this.backoff(ctx, attempt, desc, outcome.error);
+        return this.sendParallel(requests, ctx, attempt + 1);
+      case 'fail':
+        throw outcome.error;
+    }
+  }
+
+  /**
+   * With limits: one range at a time in the batch's direction, each asked for what is
+   * left of the limits. Once a range stops early (a resume span) or the limits are
+   * used up, the rest of every request is returned as its resume span, unread.
+   */
+  private async sendLimited(requests: readonly IndexedRequest[], limits: Limits, ctx: SendContext): Promise<PartialResponse[]> {
+    const reverse = requests.some((r) => r.request.$case === 'reverseScan');
+    for (const { request } of requests) {
+      if (!isSpanRequest(request.$case)) {
+        throw new InvalidArgumentError(`a batch with maxKeys or maxBytes may hold only Scan, ReverseScan and DeleteRange, not ${request.$case}`);
+      }
+      if (reverse && request.$case !== 'reverseScan') {
+        throw new InvalidArgumentError('a batch with maxKeys or maxBytes cannot mix ReverseScan with other requests');
+      }
+    }
+    let keysLeft = limits.maxKeys > 0 ? limits.maxKeys : Infinity;
+    let bytesLeft = limits.maxBytes > 0 ? limits.maxBytes : Infinity;
+    const partials: PartialResponse[] = [];
+    let attempt = 0;
+    let key = reverse ? previousEnd(requests, KEY_MAX) : nextKey(requests, KEY_MIN);
+    while (key !== undefined) {
+      const { desc } = await this.rangeFor(key, reverse, ctx);
+      const clipped = reverse ? truncateBatch(requests, desc.startKey, key) : truncateBatch(requests, key, desc.endKey);
+      assert(clipped.length > 0, `range ${desc.rangeId} was looked up for ${prettyKey(key)} but holds no request`);
+      const pieceLimits: Limits = {
+        maxKeys: Number.isFinite(keysLeft) ? keysLeft : 0,
+        maxBytes: Number.isFinite(bytesLeft) ? bytesLeft : 0,
+      };
+      const outcome = await this.sendToReplicas(desc, clipped, pieceLimits, ctx);
+      switch (outcome.kind) {
+        case 'ok':
+          break;
+        case 'mismatch':
+          this.learnFromMismatch(desc, outcome.error);
+          if (attempt > 0) {
+            await this.backoff(ctx, attempt - 1, desc, outcome.error);
+          }
+          attempt++;
+          continue;
+        case 'retry':
+          if (outcome.evict) {
+            this.rangeCache.evict(desc);
+          }
+          await this.backoff(ctx, attempt, desc, outcome.error);
+          attempt++;
+          continue;
+        case 'fail':
+          throw outcome.error;
+      }
+      attempt = 0;
+      let stopped = false;
+      for (const partial of partialsOf(desc, clipped, outcome.response)) {
+        partials.push(partial);
+        const used = countTowardLimits(partial.response);
+        keysLeft -= used.keys;
+        bytesLeft -= used.bytes;
+        stopped ||= resumeSpanOf(partial.response) !== undefined;
+      }
+      stopped ||= keysLeft <= 0 || bytesLeft <= 0;
+      key = reverse ? previousEnd(requests, desc.startKey) : nextKey(requests, desc.endKey);
+      if (stopped && key !== undefined) {
+        const unread = reverse ? truncateBatch(requests, KEY_MIN, desc.startKey) : truncateBatch(requests, desc.endKey, KEY_MAX);
+        for (const { index, request } of unread) {
+          partials.push({ index, span: requestSpan(request), response: unreadResponse(request) });
+        }
+        break;
+      }
+    }
+    return partials;
+  }
+
+  /**
+   * Asks the range's replicas in turn: the cached leaseholder first, then voters, then
+   * learners, and any node a NOT_LEASEHOLDER hint names. Stops at the first answer that
+   * settles the piece.
+   */
+  private async sendToReplicas(
+    desc: pb.RangeDescriptor,
+    requests: readonly IndexedRequest[],
+    limits: Limits,
+    ctx: SendContext,
+  ): Promise<ReplicaOutcome> {
+    const rangeId = Number(desc.rangeId);
+    const batch: pb.BatchRequest = {
+      header: {
+        rangeId: desc.rangeId,
+        timestamp: ctx.timestamp,
+        maxKeys: BigInt(limits.maxKeys),
+        maxBytes: BigInt(limits.maxBytes),
+        deadlineUnixMs: BigInt(ctx.deadlineUnixMs),
+      },
+      requests: requests.map(({ request }) => ({ request })),
+    };
+    const leaseholder = this.rangeCache.get(rangeId)?.leaseholderNodeId;
+    const queue = replicaOrder(desc, leaseholder);
+    const tried = new Set<number>();
+    let lastError: CairnError | undefined;
+    // Stays true while every replica asked lacks the range or cannot be reached: the
+    // range has likely moved, so the descriptor should be looked up again.
+    let evict = true;
+    while (queue.length > 0) {
+      if (this.closed) {
+        return { kind: 'fail', error: closedError() };
+      }
+      if (ctx.aborted || this.now() >= ctx.deadlineUnixMs) {
+        break;
+      }
+      const nodeId = queue.shift() as number;
+      if (tried.has(nodeId)) {
+        continue;
+      }
+      tried.add(nodeId);
+      const address = await this.addressOf(nodeId, ctx);
+      if (address === undefined) {
+        lastError = new UnavailableError(`range ${rangeId}: no address known for node ${nodeId}`);
+        continue;
+      }
+      let response: pb.BatchResponse;
+      try {
+        response = await this.options.transport.sendBatch(address, batch, ctx.deadlineUnixMs);
+      } catch (err) {
+        lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
+        this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
+        if (this.rangeCache.get(rangeId)?.leaseholderNodeId === nodeId) {
+          this.rangeCache.setLeaseholder(rangeId, undefined);
+        }
+        continue;
+      }
+      if (response.error === undefined) {
+        this.rangeCache.setLeaseholder(rangeId, nodeId);
+        observeTimestamp(ctx, response.timestamp);
+        return { kind: 'ok', response };
+      }
+      const error = errorFromProto(response.error);
+      this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error });
+      if (error instanceof RangeKeyMismatchError) {
+        return { kind: 'mismatch', error };
+      }
+      if (error instanceof NotLeaseholderError) {
+        evict = false;
+        lastError = error;
+        const hint = error.leaseholder;
+        if (hint !== undefined && hint.nodeId !== 0n) {
+          const hintId = Number(hint.nodeId);
+          if (hint.address !== '') {
+            this.nodeAddresses.set(hintId, hint.address);
+          }
+          this.rangeCache.setLeaseholder(rangeId, hintId);
+          if (!tried.has(hintId)) {
+            queue.unshift(hintId);
+          }
+        } else if (this.rangeCache.get(rangeId)?.leaseholderNodeId === nodeId) {
+          this.rangeCache.setLeaseholder(rangeId, undefined);
+        }
+        continue;
+      }
+      if (error instanceof RangeNotFoundError) {
+        lastError = error;
+        continue;
+      }
+      if (error.retryable) {
+        evict = false;
+        lastError = error;
+        continue;
+      }
+      return { kind: 'fail', error };
+    }
+    return {
+      kind: 'retry',
+      error: lastError ?? new UnavailableError(`range ${rangeId}: no replica could be asked before the deadline`),
+      evict,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Finding ranges
+
+  /**
+   * The range holding `key` — or, for `reverse`, the keys just below it — from the
+   * cache, else from meta (retried until the deadline).
+   */
+  private async rangeFor(key: Buffer, reverse: boolean, ctx: SendContext): Promise<RangeCacheEntry> {
+    let attempt = 0;
+    while (true) {
+      const cached = reverse ? this.rangeCache.lookupBefore(key) : this.rangeCache.lookup(key);
+      if (cached !== undefined) {
+        return cached;
+      }
+      let desc: pb.RangeDescriptor;
+      try {
+        desc = await this.lookupUncached(key, reverse, ctx);
+      } catch (err) {
+        if (!(err instanceof CairnError) || !err.retryable || err instanceof DeadlineExceededError) {
+          throw err;
+        }
+        await this.backoff(ctx, attempt++, undefined, err);
+        continue;
+      }
+      this.options.onEvent?.({ kind: 'rangeLookup', key, reverse, desc });
+      this.rangeCache.insert(desc);
+      // The cache may hold something newer than what meta said.
+      return (reverse ? this.rangeCache.lookupBefore(key) : this.rangeCache.lookup(key)) ?? { desc, leaseholderNodeId: undefined };
+    }
+  }
+
+  /** Reads the meta record of the range holding `key` (the first range from ClusterInfo). */
+  private lookupUncached(key: Buffer, reverse: boolean, ctx: SendContext): Promise<pb.RangeDescriptor> {
+    const inFirstRange = reverse ? Buffer.compare(key, META2_PREFIX) <= 0 : isAddressedByFirstRange(key);
+    if (inFirstRange) {
+      return this.refreshClusterInfo(ctx.deadlineUnixMs).then((info) => {
+        if (info.firstRange === undefined) {
+          throw new UnavailableError('ClusterInfo did not name the first range (is the cluster initialized?)');
+        }
+        return info.firstRange;
+      });
+    }
+    // Records sit under their range's end key: the first record at or after `from` is
+    // the range holding `key` (forward: from = key\0; reverse: from = key).
+    const from = reverse ? rangeMetaKey(key) : metaLookupKey(key);
+    const to = reverse ? (Buffer.compare(key, META_END) <= 0 ? META2_PREFIX : META_END) : metaLookupEnd(key);
+    const lookupId = from.toString('hex');
+    let lookup = this.lookupsInFlight.get(lookupId);
+    if (lookup === undefined) {
+      lookup = this.scanMeta(from, to, ctx).finally(() => this.lookupsInFlight.delete(lookupId));
+      this.lookupsInFlight.set(lookupId, lookup);
+    }
+    return lookup.then((desc) => {
+      const holds = reverse
+        ? Buffer.compare(desc.startKey, key) < 0 && Buffer.compare(key, desc.endKey) <= 0
+        : Buffer.compare(desc.startKey, key) <= 0 && Buffer.compare(key, desc.endKey) < 0;
+      if (!holds) {
+        throw new UnavailableError(
+          `meta record of range ${desc.rangeId} [${prettyKey(desc.startKey)}, ${prettyKey(desc.endKey)}) ` +
+            `does not hold ${prettyKey(key)} (a split or merge in progress?)`,
+        );
+      }
+      return desc;
+    });
+  }
+
+  private async scanMeta(from: Buffer, to: Buffer, ctx: SendContext): Promise<pb.RangeDescriptor> {
+    const { responses } = await this.send([{ request: { $case: 'scan', value: { startKey: from, endKey: to } } }], {
+      maxKeys: 1,
+      deadlineUnixMs: ctx.deadlineUnixMs,
+      timeoutMs: ctx.timeoutMs,
+    });
+    const r = responses[0]?.response;
+    assert(r?.$case === 'scan', 'a meta scan is answered by a scan');
+    const row = r.value.rows[0];
+    if (row === undefined) {
+      throw new UnavailableError(`no meta record in [${prettyKey(from)}, ${prettyKey(to)})`);
+    }
+    return pb.RangeDescriptor.decode(row.value);
+  }
+
+  private async fetchClusterInfo(deadlineUnixMs: number): Promise<pb.ClusterInfoResponse> {
+    const addresses = [...new Set([...this.options.bootstrapAddresses, ...this.nodeAddresses.values()])];
+    if (addresses.length === 0) {
+      throw new InvalidArgumentError('no node address to ask for ClusterInfo');
+    }
+    let winner: { readonly address: string; readonly info: pb.ClusterInfoResponse };
+    try {
+      winner = await Promise.any(
+        addresses.map((address) => this.options.transport.clusterInfo(address, deadlineUnixMs).then((info) => ({ address, info }))),
+      );
+    } catch (err) {
+      const errors = err instanceof AggregateError ? (err.errors as unknown[]) : [err];
+      const first = errors[0];
+      throw new UnavailableError(
+        `no node answered ClusterInfo (asked ${addresses.join(', ')})` + (first instanceof Error ? `: ${first.message}` : ''),
+        { cause: first },
+      );
+    }
+    const { address, info } = winner;
+    for (const node of info.nodes) {
+      if (node.address !== '') {
+        this.nodeAddresses.set(Number(node.nodeId), node.address);
+      }
+    }
+    if (info.firstRange !== undefined) {
+      this.rangeCache.insert(info.firstRange);
+    }
+    this.options.onEvent?.({ kind: 'clusterInfo', address, nodeCount: info.nodes.length });
+    return info;
+  }
+
+  /** A node's address; an unknown node sends us to ClusterInfo once. */
+  private async addressOf(nodeId: number, ctx: SendContext): Promise<string | undefined> {
+    const known = this.nodeAddresses.get(nodeId);
+    if (known !== undefined) {
+      return known;
+    }
+    try {
+      await this.refreshClusterInfo(ctx.deadlineUnixMs);
+    } catch {
+      return undefined;
+    }
+    return this.nodeAddresses.get(nodeId);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Learning from answers
+
+  /**
+   * Takes the node's current descriptors (a newer descriptor of the same range keeps the
+   * cached leaseholder; a range split off it starts with the same guess, as the lease
+   * stays put through a split), then drops the stale one if it is still there.
+   */
+  private learnFromMismatch(desc: pb.RangeDescriptor, error: RangeKeyMismatchError): void {
+    const leaseholder = this.rangeCache.get(Number(desc.rangeId))?.leaseholderNodeId;
+    for (const current of error.ranges) {
+      const rangeId = Number(current.rangeId);
+      const known = this.rangeCache.get(rangeId)?.leaseholderNodeId;
+      if (this.rangeCache.insert(current) && known === undefined && leaseholder !== undefined) {
+        if (current.replicas.some((r) => Number(r.nodeId) === leaseholder)) {
+          this.rangeCache.setLeaseholder(rangeId, leaseholder);
+        }
+      }
+    }
+    this.rangeCache.evict(desc);
+  }
+
+  /** Admin answers name the new descriptors and leaseholders: keep the cache current. */
+  private learnFromAdminResponse(desc: pb.RangeDescriptor, requests: readonly IndexedRequest[], response: pb.BatchResponse): void {
+    const request = requests[0]?.request;
+    const r = response.responses[0]?.response;
+    if (requests.length !== 1 || request === undefined || r === undefined) {
+      return;
+    }
+    switch (r.$case) {
+      case 'adminSplit':
+        for (const side of [r.value.left, r.value.right]) {
+          if (side !== undefined) {
+            this.rangeCache.insert(side);
+          }
+        }
+        break;
+      case 'adminChangeReplicas':
+        if (r.value.descriptor !== undefined) {
+          this.rangeCache.insert(r.value.descriptor);
+        }
+        break;
+      case 'adminTransferLease':
+        if (request.$case === 'adminTransferLease') {
+          this.rangeCache.setLeaseholder(Number(desc.rangeId), Number(request.value.targetNodeId));
+        }
+        break;
+      case 'rangeStats':
+        if (r.value.descriptor !== undefined) {
+          this.rangeCache.insert(r.value.descriptor);
+        }
+        if (r.value.lease !== undefined && r.value.lease.nodeId !== 0n) {
+          this.rangeCache.setLeaseholder(Number(desc.rangeId), Number(r.value.lease.nodeId));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Time
+
+  private context(header: { readonly deadlineUnixMs?: number; readonly timeoutMs?: number; readonly timestamp?: Timestamp }): SendContext {
+    const now = this.now();
+    const timeoutMs = header.timeoutMs ?? this.requestTimeoutMs;
+    const deadlineUnixMs = Math.min(now + timeoutMs, header.deadlineUnixMs ?? Infinity);
+    return {
+      deadlineUnixMs,
+      timeoutMs: Math.max(0, deadlineUnixMs - now),
+      timestamp: header.timestamp,
+      aborted: false,
+      latestTimestamp: undefined,
+    };
+  }
+
+  /** Waits before retry `attempt` (from 0); throws instead once the deadline would pass. */
+  private async backoff(ctx: SendContext, attempt: number, desc: pb.RangeDescriptor | undefined, error: CairnError): Promise<void> {
+    this.throwIfClosed();
+    if (ctx.aborted) {
+      throw error;
+    }
+    const remainingMs = ctx.deadlineUnixMs - this.now();
+    if (remainingMs <= 0) {
+      throw deadlineError(ctx, error);
+    }
+    const initialMs = this.options.backoffInitialMs ?? 10;
+    const maxMs = this.options.backoffMaxMs ?? 1_000;
+    const baseMs = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+    const delayMs = Math.min(remainingMs, Math.round(baseMs * (0.5 + this.random() / 2)));
+    this.options.onEvent?.({
+      kind: 'retry',
+      rangeId: desc === undefined ? undefined : Number(desc.rangeId),
+      attempt,
+      delayMs,
+      error,
+    });
+    await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+    this.throwIfClosed();
+    if (ctx.aborted) {
+      throw error;
+    }
+    if (this.now() >= ctx.deadlineUnixMs) {
+      throw deadlineError(ctx, error);
+    }
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) {
+      throw closedError();
+    }
+  }
+}
+
+/** The replicas to ask, in order: the leaseholder, voters, learners. */
+function replicaOrder(desc: pb.RangeDescriptor, leaseholder: number | undefined): number[] {
+  const voters: number[] = [];
+  const learners: number[] = [];
+  for (const replica of desc.replicas) {
+    const nodeId = Number(replica.nodeId);
+    if (nodeId === leaseholder) {
+      continue;
+    }
+    (replica.type === pb.ReplicaType.REPLICA_TYPE_LEARNER ? learners : voters).push(nodeId);
+  }
+  const first = leaseholder !== undefined && desc.replicas.some((r) => Number(r.nodeId) === leaseholder) ? [leaseholder] : [];
+  return [...first, ...voters, ...learners];
+}
+
+function partialsOf(desc: pb.RangeDescriptor, requests: readonly IndexedRequest[], response: pb.BatchResponse): PartialResponse[] {
+  if (response.responses.length !== requests.length) {
+    throw new AssertionFailedError(
+      `range ${desc.rangeId} answered ${response.responses.length} responses to a batch of ${requests.length}`,
+    );
+  }
+  return requests.map(({ index, request }, i) => ({
+    index,
+    span: requestSpan(request),
+    response: response.responses[i] as pb.ResponseUnion,
+  }));
+}
+
+function observeTimestamp(ctx: SendContext, timestamp: Timestamp | undefined): void {
+  if (timestamp !== undefined && (ctx.latestTimestamp === undefined || compareTimestamps(timestamp, ctx.latestTimestamp) > 0)) {
+    ctx.latestTimestamp = timestamp;
+  }
+}
+
+function deadlineError(ctx: SendContext, error: CairnError): DeadlineExceededError {
+  if (error instanceof DeadlineExceededError) {
+    return error;
+  }
+  return new DeadlineExceededError(ctx.timeoutMs, `the batch did not complete within ${ctx.timeoutMs} ms: ${error.message}`, {
+    cause: error,
+  });
+}
+
+function closedError(): UnavailableError {
+  return new UnavailableError('the KV client is closed');
+}
+
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

@@ -1,0 +1,876 @@
+import { assert, CairnError, InvalidArgumentError } from '../../common/errors';
+import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
+import { META2_PREFIX, prettyKey } from '../../common/keys';
+import type { Logger } from '../../common/logging';
+import { NotLeaseholderError, RangeKeyMismatchError, UnavailableError } from '../../kv/errors';
+import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
+import * as cmdpb from '../../proto/gen/cairn/node/v1/command';
+import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState } from '../raft';
+import { decodeConfChange, ProposalDroppedError, RaftNode } from '../raft';
+import type { Engine, WriteBatch } from '../storage';
+import { computeStats, forEachInSpan, lockTableSpan, versionSpan } from '../storage';
+import type { RaftLogWriter } from '../store/raft-log-writer';
+import type { RaftMetrics } from '../store/raft-metrics';
+import { declareSpans, evaluateBatch } from './evaluate-batch';
+import { LatchManager } from './latch-manager';
+import type { LatchGuard } from './latch-manager';
+import { RaftGroup } from './raft-group';
+import { RaftLogStore } from './raft-log-store';
+import type { RaftTiming } from './raft-timing';
+import { appliedIndexKey, decodeAppliedIndex, descriptorKey, encodeAppliedIndex, leaseKey } from './range-keys';
+
+/** What a replica needs from the store that hosts it. */
+export interface ReplicaHost {
+  readonly nodeId: number;
+  readonly engine: Engine;
+  readonly clock: HybridLogicalClock;
+  readonly writer: RaftLogWriter;
+  readonly timing: RaftTiming;
+  readonly raftMetrics: RaftMetrics;
+  readonly log: Logger;
+  sendRaft(toNode: number, rangeId: number, message: Message): void;
+  nodeDescriptor(nodeId: number): kvpb.NodeDescriptor | undefined;
+  /** The split at `right.startKey` applied here: host the new right-hand range. */
+  onSplitApplied(left: kvpb.RangeDescriptor, right: kvpb.RangeDescriptor, campaign: boolean): void;
+  /** This replica was removed from its range: destroy it. */
+  onRemoved(replica: Replica): void;
+  onLeaseChanged(replica: Replica): void;
+  onFatal(err: unknown): void;
+}
+
+/** How long a request waits for a lease to appear before telling the client to look elsewhere. */
+const LEASE_WAIT_MS = 2_000;
+/** Raft entries kept behind the applied index when the log is truncated. */
+const LOG_ENTRIES_KEPT = 200;
+const LOG_TRUNCATE_EVERY = 1_000;
+
+interface Waiter {
+  readonly resolve: () => void;
+}
+
+export interface ReplicaStats {
+  readonly liveBytes: number;
+  readonly liveCount: number;
+  readonly totalBytes: number;
+}
+
+function descriptorContains(desc: kvpb.RangeDescriptor, key: Uint8Array): boolean {
+  return Buffer.compare(key, desc.startKey) >= 0 && Buffer.compare(key, desc.endKey) < 0;
+}
+
+function voters(desc: kvpb.RangeDescriptor): number[] {
+  return desc.replicas.filter((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER).map((r) => Number(r.nodeId));
+}
+
+function learners(desc: kvpb.RangeDescriptor): number[] {
+  return desc.replicas.filter((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_LEARNER).map((r) => Number(r.nodeId));
+}
+
+export function confStateOf(desc: kvpb.RangeDescriptor): ConfState {
+  return { voters: voters(desc).sort((a, b) => a - b), learners: learners(desc).sort((a, b) => a - b) };
+}
+
+/** The descriptor after a membership change: the same rule on every replica. */
+export function applyConfChangeToDescriptor(desc: kvpb.RangeDescriptor, cc: ConfChange): kvpb.RangeDescriptor {
+  const others = desc.replicas.filter((r) => Number(r.nodeId) !== cc.node);
+  const replicas =
+    cc.type === 'removeNode'
+      ? others
+      : [
+          ...others,
+          {
+            nodeId: BigInt(cc.node),
+            type: cc.type === 'addVoter' ? kvpb.ReplicaType.REPLICA_TYPE_VOTER : kvpb.ReplicaType.REPLICA_TYPE_LEARNER,
+          },
+        ].sort((a, b) => Number(a.nodeId - b.nodeId));
+  return { rangeId: desc.rangeId, startKey: desc.startKey, endKey: desc.endKey, replicas, generation: desc.generation + 1n };
+}
+
+/**
+ * One replica of a range on this node: a Raft group member whose state machine is the
+ * range's slice of the MVCC engine. The Raft leader takes the range's lease (a leader
+ * lease, see OVERVIEW.md) and is the only replica that evaluates requests: it turns a
+ * batch into the engine writes it makes, proposes them, and answers once they apply.
+ * Overlapping requests are serialized by latches from evaluation until their writes
+ * apply.
+ */
+export class Replica {
+  private descriptorValue: kvpb.RangeDescriptor | undefined;
+  private leaseValue: kvpb.Lease | undefined;
+  private appliedIndexValue: number;
+  private readonly raftLog: RaftLogStore;
+  private readonly node: RaftNode;
+  private readonly group: RaftGroup;
+  private readonly latches = new LatchManager();
+  private softState: SoftState = { lead: 0, state: 'follower' };
+  private leaderTerm = 0;
+  /** The lease is valid until this Date.now() value (the last quorum confirmation, plus the safe window). */
+  private leaseConfirmedUntilMs = 0;
+  private leaseProposalPending = false;
+  private readonly leaseChecks = new Map<string, number>();
+  private nextLeaseCheck = 1;
+  private waiters: Waiter[] = [];
+  /** Proposals of this replica whose commands were rejected as they applied, by index. */
+  private readonly rejected = new Map<number, string>();
+  private readonly proposedIndexes = new Set<number>();
+  private pendingSnapshot: cmdpb.RangeSnapshot | undefined;
+  private lastTruncateIndex = 0;
+  private destroyed = false;
+
+  private constructor(
+    private readonly host: ReplicaHost,
+    readonly rangeId: number,
+    initialConfState: ConfState | undefined,
+  ) {
+    const engine = host.engine;
+    const rawDesc = engine.get(descriptorKey(rangeId));
+    this.descriptorValue = rawDesc === undefined ? undefined : kvpb.RangeDescriptor.decode(rawDesc);
+    const rawLease = engine.get(leaseKey(rangeId));
+    this.leaseValue = rawLease === undefined ? undefined : kvpb.Lease.decode(rawLease);
+    const rawApplied = engine.get(appliedIndexKey(rangeId));
+    this.appliedIndexValue = rawApplied === undefined ? 0 : decodeAppliedIndex(rawApplied);
+    this.raftLog = RaftLogStore.open(engine, rangeId, initialConfState);
+    this.raftLog.useSnapshotSource(() => this.buildSnapshot());
+    this.lastTruncateIndex = this.raftLog.firstIndex();
+    const { timing } = host;
+    this.node = new RaftNode({
+      id: host.nodeId,
+      storage: this.raftLog,
+      random: Math.random,
+      electionTicks: timing.electionTicks,
+      electionJitterTicks: timing.electionJitterTicks,
+      heartbeatTicks: timing.heartbeatTicks,
+    });
+    this.group = new RaftGroup({
+      groupId: rangeId,
+      node: this.node,
+      log: this.raftLog,
+      writer: host.writer,
+      metrics: host.raftMetrics,
+      send: (message) => host.sendRaft(message.to, rangeId, message),
+      apply: (entries, snapshot) => this.apply(entries, snapshot),
+      stageSnapshot: (batch, snapshot) => this.stageSnapshot(batch, snapshot),
+      onSoftState: (state) => this.onSoftState(state),
+      onReadStates: (states) => this.onReadStates(states),
+      onFatal: (err) => host.onFatal(err),
+    });
+  }
+
+  /** Opens a replica from what the engine holds (possibly nothing: an uninitialized replica). */
+  static load(host: ReplicaHost, rangeId: number): Replica {
+    return new Replica(host, rangeId, undefined);
+  }
+
+  /**
+   * Stages the state of a new range (at bootstrap or on the right of a split): its
+   * descriptor, an empty lease, the applied index of the bootstrap entry, and a Raft log
+   * that starts from a snapshot holding the initial membership.
+   */
+  static stageNewRange(engine: Engine, batch: WriteBatch, desc: kvpb.RangeDescriptor): void {
+    const rangeId = Number(desc.rangeId);
+    batch.put(descriptorKey(rangeId), kvpb.RangeDescriptor.encode(desc).finish());
+    batch.put(appliedIndexKey(rangeId), encodeAppliedIndex(1));
+    RaftLogStore.open(engine, rangeId, confStateOf(desc)).stageBootstrap(batch);
+  }
+
+  get descriptor(): kvpb.RangeDescriptor | undefined {
+    return this.descriptorValue;
+  }
+
+  get lease(): kvpb.Lease | undefined {
+    return this.leaseValue;
+  }
+
+  get appliedIndex(): number {
+    return this.appliedIndexValue;
+  }
+
+  get isInitialized(): boolean {
+    return this.descriptorValue !== undefined;
+  }
+
+  get raftStatus(): { readonly lead: number; readonly state: string; readonly term: number } {
+    return { lead: this.softState.lead, state: this.softState.state, term: this.leaderTerm };
+  }
+
+  containsKey(key: Uint8Array): boolean {
+    return this.descriptorValue !== undefined && descriptorContains(this.descriptorValue, key);
+  }
+
+  /** Whether this replica holds a valid lease now. */
+  isLeaseholder(nowMs = Date.now()): boolean {
+    const lease = this.leaseValue;
+    return (
+      this.softState.state === 'leader' &&
+      lease !== undefined &&
+      Number(lease.nodeId) === this.host.nodeId &&
+      Number(lease.term) === this.leaderTerm &&
+      nowMs < this.leaseConfirmedUntilMs
+    );
+  }
+
+  tick(): void {
+    this.group.tick();
+    if (this.softState.state !== 'leader' || this.destroyed) {
+      return;
+    }
+    // Confirm leadership with a quorum every tick: the lease stays valid for a safe
+    // window after each confirmation (see leaseWindowMs).
+    const context = `lease:${this.nextLeaseCheck++}`;
+    this.leaseChecks.set(context, Date.now());
+    try {
+      this.node.readIndex(context);
+    } catch {
+      this.leaseChecks.delete(context);
+    }
+    if (this.leaseChecks.size > 64) {
+      const oldest = this.leaseChecks.keys().next().value;
+      if (oldest !== undefined) this.leaseChecks.delete(oldest);
+    }
+    this.maybeAcquireLease();
+  }
+
+  step(message: Message): void {
+    this.group.step(message);
+  }
+
+  reportUnreachable(nodeId: number): void {
+    this.group.reportUnreachable(nodeId);
+  }
+
+  reportSnapshot(nodeId: number, ok: boolean): void {
+    this.group.reportSnapshot(nodeId, ok);
+  }
+
+  campaign(): void {
+    this.group.campaign();
+  }
+
+  /**
+   * How long a confirmed leader may serve from its lease: no other member can win an
+   * election before its election timeout has passed since it last heard from this
+   * leader, less one tick for timer granularity and the clock offset allowance.
+   */
+  private leaseWindowMs(): number {
+    const { timing } = this.host;
+    const electionMs = timing.electionTicks * timing.tickMs;
+    return electionMs - timing.tickMs - Number(this.host.clock.maxOffsetNanos / 1_000_000n);
+  }
+
+  private onReadStates(states: readonly ReadState[]): void {
+    let confirmed = false;
+    for (const state of states) {
+      const sentAt = this.leaseChecks.get(state.requestContext);
+      if (sentAt !== undefined) {
+        // A confirmation of one check confirms every earlier one too.
+        for (const [context, at] of this.leaseChecks) {
+          this.leaseChecks.delete(context);
+          if (context === state.requestContext) break;
+          void at;
+        }
+        this.leaseConfirmedUntilMs = Math.max(this.leaseConfirmedUntilMs, sentAt + this.leaseWindowMs());
+        confirmed = true;
+      }
+    }
+    if (confirmed) {
+      this.notifyWaiters();
+    }
+  }
+
+  private onSoftState(state: SoftState): void {
+    const wasLeader = this.softState.state === 'leader';
+    this.softState = state;
+    if (state.state === 'leader' && !wasLeader) {
+      this.leaderTerm = this.node.status().term;
+      this.leaseConfirmedUntilMs = 0;
+      this.leaseChecks.clear();
+      this.maybeAcquireLease();
+    } else if (state.state !== 'leader') {
+      this.leaseConfirmedUntilMs = 0;
+      this.leaseChecks.clear();
+    }
+    this.host.onLeaseChanged(this);
+    this.notifyWaiters();
+  }
+
+  /** A new leader proposes a lease for its term; once it applies, the leader serves. */
+  private maybeAcquireLease(): void {
+    const lease = this.leaseValue;
+    if (
+      this.softState.state !== 'leader' ||
+      this.leaseProposalPending ||
+      (lease !== undefined && Number(lease.term) === this.leaderTerm && Number(lease.nodeId) === this.host.nodeId)
+    ) {
+      return;
+    }
+    const command: cmdpb.RaftCommand = {
+      leaseSequence: 0n,
+      writes: [],
+      lease: { nodeId: BigInt(this.host.nodeId), term: BigInt(this.leaderTerm), start: this.host.clock.now(), sequence: 0n },
+    };
+    this.leaseProposalPending = true;
+    let proposal: Promise<unknown>;
+    try {
+      proposal = this.group.propose(cmdpb.RaftCommand.encode(command).finish());
+    } catch {
+      this.leaseProposalPending = false;
+      return;
+    }
+    proposal.then(
+      () => {
+        this.leaseProposalPending = false;
+      },
+      () => {
+        this.leaseProposalPending = false;
+      },
+    );
+  }
+
+  private notifyWaiters(): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Resolves on the next change of lease or Raft role, or after `ms`. */
+  private waitForChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.waiters.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private notLeaseholder(): NotLeaseholderError {
+    const lead = this.softState.lead;
+    const hint = lead !== 0 && lead !== this.host.nodeId ? this.host.nodeDescriptor(lead) : undefined;
+    return new NotLeaseholderError(this.rangeId, hint);
+  }
+
+  /** Waits until this replica holds a valid lease, or throws where to go instead. */
+  private async waitForLease(deadlineMs: number): Promise<void> {
+    const giveUpAt = Math.min(deadlineMs, Date.now() + LEASE_WAIT_MS);
+    for (;;) {
+      if (this.destroyed) {
+        throw new UnavailableError(`range ${this.rangeId}: the replica was removed from this node`);
+      }
+      if (this.isLeaseholder()) return;
+      const lead = this.softState.lead;
+      if (lead !== 0 && lead !== this.host.nodeId) {
+        throw this.notLeaseholder();
+      }
+      const now = Date.now();
+      if (now >= giveUpAt) {
+        if (now >= deadlineMs) {
+          throw new UnavailableError(`range ${this.rangeId}: no lease could be obtained before the deadline (no quorum?)`);
+        }
+        throw this.notLeaseholder();
+      }
+      await this.waitForChange(giveUpAt - now);
+    }
+  }
+
+  private checkKeys(requests: readonly kvpb.RequestUnion[]): void {
+    const desc = this.descriptorValue;
+    assert(desc !== undefined, 'an uninitialized replica serves no requests');
+    for (const { request } of requests) {
+      if (request === undefined) {
+        throw new InvalidArgumentError('empty request in batch');
+      }
+      let start: Uint8Array;
+      let end: Uint8Array | undefined;
+      switch (request.$case) {
+        case 'get':
+        case 'put':
+        case 'conditionalPut':
+        case 'delete':
+          start = request.value.key;
+          break;
+        case 'deleteRange':
+        case 'scan':
+        case 'reverseScan':
+          start = request.value.startKey;
+          end = request.value.endKey;
+          break;
+        case 'adminSplit':
+          start = request.value.splitKey;
+          break;
+        case 'adminChangeReplicas':
+        case 'adminTransferLease':
+        case 'rangeStats':
+          start = request.value.key;
+          break;
+      }
+      const inside =
+        Buffer.compare(start, desc.startKey) >= 0 &&
+        (end === undefined ? Buffer.compare(start, desc.endKey) < 0 : Buffer.compare(end, desc.endKey) <= 0);
+      if (!inside) {
+        throw new RangeKeyMismatchError(this.rangeId, [desc]);
+      }
+    }
+  }
+
+  /** Serves a batch whose keys all lie in this range. Throws typed KV errors. */
+  async send(request: kvpb.BatchRequest, deadlineMs: number): Promise<kvpb.BatchResponse> {
+    if (this.descriptorValue === undefined) {
+      throw new UnavailableError(`range ${this.rangeId} is not initialized on this node yet`);
+    }
+    this.checkKeys(request.requests);
+    const first = request.requests[0]?.request;
+    if (first !== undefined && (first.$case.startsWith('admin') || first.$case === 'rangeStats')) {
+      if (request.requests.length !== 1) {
+        throw new InvalidArgumentError(`${first.$case} must be alone in its batch`);
+      }
+      return this.sendAdmin(first, deadlineMs);
+    }
+    await this.waitForLease(deadlineMs);
+    const spans = declareSpans(request.requests);
+    const guard = await this.acquireLatches(spans, deadlineMs);
+    let releaseNow = true;
+    try {
+      if (!this.isLeaseholder()) {
+        throw this.notLeaseholder();
+      }
+      const header = request.header;
+      const timestamp: Timestamp = header?.timestamp ?? this.host.clock.now();
+      const result = evaluateBatch(this.host.engine, request.requests, {
+        timestamp,
+        maxKeys: Number(header?.maxKeys ?? 0n),
+        maxBytes: Number(header?.maxBytes ?? 0n),
+      });
+      if (result.writes.length > 0) {
+        const lease = this.leaseValue;
+        assert(lease !== undefined, 'a leaseholder has a lease');
+        const command: cmdpb.RaftCommand = {
+          leaseSequence: lease.sequence,
+          writes: result.writes,
+          timestamp: result.timestamp,
+        };
+        const applied = this.proposeCommand(command);
+        // Latches stay held until the command applies or fails, even when the caller
+        // stops waiting: a later request must see the outcome.
+        releaseNow = false;
+        applied.then(
+          () => guard.release(),
+          () => guard.release(),
+        );
+        await withDeadline(applied, deadlineMs, () =>
+          new UnavailableError(`range ${this.rangeId}: the write was not replicated before the deadline (no quorum?); its outcome is unknown`),
+        );
+      }
+      return { responses: result.responses, timestamp: result.timestamp };
+    } finally {
+      if (releaseNow) {
+        guard.release();
+      }
+    }
+  }
+
+  private async acquireLatches(spans: ReturnType<typeof declareSpans>, deadlineMs: number): Promise<LatchGuard> {
+    const pending = this.latches.acquire(spans);
+    try {
+      return await withDeadline(pending, deadlineMs, () =>
+        new UnavailableError(`range ${this.rangeId}: waited past the deadline for conflicting requests`),
+      );
+    } catch (err) {
+      void pending.then((guard) => guard.release());
+      throw err;
+    }
+  }
+
+  /** Proposes a command; resolves once it applied here, rejects if it did not take effect. */
+  private async proposeCommand(command: cmdpb.RaftCommand): Promise<void> {
+    let receipt: Promise<{ readonly index: number }>;
+    try {
+      receipt = this.group.propose(cmdpb.RaftCommand.encode(command).finish());
+    } catch (err) {
+      if (err instanceof ProposalDroppedError) {
+        throw this.notLeaseholder();
+      }
+      throw err;
+    }
+    const index = this.group.lastProposedIndex;
+    this.proposedIndexes.add(index);
+    try {
+      const { index: appliedAt } = await receipt;
+      const rejection = this.rejected.get(appliedAt);
+      if (rejection !== undefined) {
+        this.rejected.delete(appliedAt);
+        throw new NotLeaseholderError(this.rangeId, undefined, `range ${this.rangeId}: ${rejection}`);
+      }
+    } catch (err) {
+      if (err instanceof CairnError && err.code === 'RAFT_PROPOSAL_FAILED') {
+        throw new NotLeaseholderError(this.rangeId, undefined, `range ${this.rangeId}: the proposal was lost in a leadership change`);
+      }
+      throw err;
+    } finally {
+      this.proposedIndexes.delete(index);
+      this.rejected.delete(index);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Applying the log
+
+  private apply(entries: readonly Entry[], snapshot: Snapshot | undefined): void {
+    if (snapshot !== undefined) {
+      const state = this.pendingSnapshot;
+      this.pendingSnapshot = undefined;
+      if (state !== undefined) {
+        this.descriptorValue = state.descriptor;
+        this.leaseValue = state.lease;
+        this.appliedIndexValue = snapshot.metadata.index;
+        this.host.log.info({ range: this.rangeId, index: snapshot.metadata.index }, 'applied a snapshot');
+        this.host.onLeaseChanged(this);
+      }
+    }
+    if (entries.length === 0) return;
+    const engine = this.host.engine;
+    const batch = engine.newBatch();
+    let desc = this.descriptorValue;
+    let lease = this.leaseValue;
+    let applied = this.appliedIndexValue;
+    const splits: { left: kvpb.RangeDescriptor; right: kvpb.RangeDescriptor }[] = [];
+    let leaseChanged = false;
+    let removed = false;
+    for (const entry of entries) {
+      if (entry.index <= applied) continue;
+      applied = entry.index;
+      if (entry.type === 'confChange') {
+        if (desc === undefined) continue;
+        const cc = decodeConfChange(entry.data);
+        desc = applyConfChangeToDescriptor(desc, cc);
+        batch.put(descriptorKey(this.rangeId), kvpb.RangeDescriptor.encode(desc).finish());
+        if (cc.type === 'removeNode' && cc.node === this.host.nodeId) {
+          removed = true;
+        }
+        continue;
+      }
+      if (entry.data.length === 0) continue;
+      const command = cmdpb.RaftCommand.decode(entry.data);
+      if (command.lease !== undefined) {
+        if (lease === undefined || command.lease.term >= lease.term) {
+          lease = {
+            nodeId: command.lease.nodeId,
+            term: command.lease.term,
+            start: command.lease.start,
+            sequence: (lease?.sequence ?? 0n) + 1n,
+          };
+          batch.put(leaseKey(this.rangeId), kvpb.Lease.encode(lease).finish());
+          leaseChanged = true;
+        } else if (this.proposedIndexes.has(entry.index)) {
+          this.rejected.set(entry.index, 'a newer lease was already in place');
+        }
+        continue;
+      }
+      if (lease === undefined || command.leaseSequence !== lease.sequence) {
+        // Evaluated under another lease: its reads may be stale. No replica applies it.
+        if (this.proposedIndexes.has(entry.index)) {
+          this.rejected.set(entry.index, 'the lease changed before the command applied');
+        }
+        continue;
+      }
+      if (command.timestamp !== undefined) {
+        try {
+          this.host.clock.update(command.timestamp);
+        } catch (err) {
+          this.host.log.warn({ err, range: this.rangeId }, 'a command carries a timestamp beyond the clock offset');
+        }
+      }
+      for (const op of command.writes) {
+        if (op.delete) {
+          batch.delete(op.key);
+        } else {
+          batch.put(op.key, op.value);
+        }
+      }
+      if (command.split !== undefined && desc !== undefined) {
+        const { left, right } = command.split;
+        assert(left !== undefined && right !== undefined, 'a split trigger names both sides');
+        desc = left;
+        batch.put(descriptorKey(this.rangeId), kvpb.RangeDescriptor.encode(left).finish());
+        Replica.stageNewRange(engine, batch, right);
+        splits.push({ left, right });
+      }
+    }
+    batch.put(appliedIndexKey(this.rangeId), encodeAppliedIndex(applied));
+    // The write is applied synchronously; its durability rests on the Raft log, which
+    // is replayed from the applied index after a crash.
+    void engine.write(batch).catch((err: unknown) => this.host.onFatal(err));
+    this.descriptorValue = desc;
+    this.leaseValue = lease;
+    this.appliedIndexValue = applied;
+    if (leaseChanged) {
+      this.host.onLeaseChanged(this);
+      this.notifyWaiters();
+    }
+    const isLeaseholder = this.softState.state === 'leader';
+    for (const { left, right } of splits) {
+      this.host.log.info({ range: this.rangeId, right: Number(right.rangeId), splitKey: prettyKey(right.startKey) }, 'split applied');
+      this.host.onSplitApplied(left, right, isLeaseholder);
+    }
+    if (removed) {
+      this.host.onRemoved(this);
+    }
+    this.maybeTruncateLog();
+  }
+
+  private maybeTruncateLog(): void {
+    const applied = this.appliedIndexValue;
+    if (applied - this.lastTruncateIndex < LOG_TRUNCATE_EVERY) return;
+    this.lastTruncateIndex = applied;
+    const confState = this.node.status().confState;
+    void this.host.writer
+      .persist((batch) => this.raftLog.stageSnapshotAndCompact(batch, applied, confState, new Uint8Array(0), LOG_ENTRIES_KEPT))
+      .catch((err: unknown) => this.host.log.warn({ err, range: this.rangeId }, 'raft log truncation failed'));
+  }
+
+  /** The range's state at the applied index, for a member too far behind for the log. */
+  private buildSnapshot(): Snapshot {
+    const desc = this.descriptorValue;
+    assert(desc !== undefined, 'an uninitialized replica has no snapshot to send');
+    const entries: cmdpb.WriteOp[] = [];
+    const engine = this.host.engine;
+    for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
+      forEachInSpan(
+        engine,
+        start,
+        end,
+        (key, value) => {
+          entries.push({ key: Buffer.from(key), value: Buffer.from(value), delete: false });
+        },
+        256,
+      );
+    }
+    const data = cmdpb.RangeSnapshot.encode({ descriptor: desc, lease: this.leaseValue, entries }).finish();
+    const index = this.appliedIndexValue;
+    return {
+      metadata: { index, term: this.raftLog.term(index), confState: this.node.status().confState },
+      data,
+    };
+  }
+
+  /** Stages a snapshot from the leader: the range's data and state replaced whole. */
+  private stageSnapshot(batch: WriteBatch, snapshot: Snapshot): void {
+    const state = cmdpb.RangeSnapshot.decode(snapshot.data);
+    assert(state.descriptor !== undefined, 'a range snapshot carries its descriptor');
+    const engine = this.host.engine;
+    const spans = [state.descriptor];
+    if (this.descriptorValue !== undefined) spans.push(this.descriptorValue);
+    for (const desc of spans) {
+      for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
+        forEachInSpan(engine, start, end, (key) => {
+          batch.delete(Buffer.from(key));
+        }, 256);
+      }
+    }
+    for (const op of state.entries) {
+      batch.put(op.key, op.value);
+    }
+    batch.put(descriptorKey(this.rangeId), kvpb.RangeDescriptor.encode(state.descriptor).finish());
+    if (state.lease !== undefined) {
+      batch.put(leaseKey(this.rangeId), kvpb.Lease.encode(state.lease).finish());
+    } else {
+      batch.delete(leaseKey(this.rangeId));
+    }
+    batch.put(appliedIndexKey(this.rangeId), encodeAppliedIndex(snapshot.metadata.index));
+    this.pendingSnapshot = state;
+  }
+
+  /** The descriptor a snapshot message would install, if it is one. */
+  static snapshotDescriptor(message: Message): kvpb.RangeDescriptor | undefined {
+    if (message.type !== 'MsgSnap') return undefined;
+    return cmdpb.RangeSnapshot.decode(message.snapshot.data).descriptor;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Admin
+
+  private async sendAdmin(request: NonNullable<kvpb.RequestUnion['request']>, deadlineMs: number): Promise<kvpb.BatchResponse> {
+    await this.waitForLease(deadlineMs);
+    switch (request.$case) {
+      case 'rangeStats': {
+        const stats = this.stats();
+        return {
+          responses: [
+            {
+              response: {
+                $case: 'rangeStats',
+                value: {
+                  descriptor: this.descriptorValue,
+                  lease: this.leaseValue,
+                  liveBytes: BigInt(stats.liveBytes),
+                  liveCount: BigInt(stats.liveCount),
+                  totalBytes: BigInt(stats.totalBytes),
+                  raftAppliedIndex: BigInt(this.appliedIndexValue),
+                },
+              },
+            },
+          ],
+        };
+      }
+      case 'adminTransferLease': {
+        await this.transferLease(Number(request.value.targetNodeId), deadlineMs);
+        return { responses: [{ response: { $case: 'adminTransferLease', value: {} } }] };
+      }
+      default:
+        // Splits and replica changes are run by the store: they allocate IDs and
+        // update meta records through KV.
+        throw new InvalidArgumentError(`${request.$case} is not an admin request`);
+    }
+  }
+
+  stats(): ReplicaStats {
+    const desc = this.descriptorValue;
+    if (desc === undefined) return { liveBytes: 0, liveCount: 0, totalBytes: 0 };
+    const start = desc.startKey.length === 0 ? Buffer.from([0x00]) : desc.startKey;
+    const stats = computeStats(this.host.engine, start, desc.endKey);
+    return { liveBytes: stats.liveBytes, liveCount: stats.liveCount, totalBytes: stats.totalBytes };
+  }
+
+  /** Hands the lease (with Raft leadership) to `target`; resolves once this replica let go. */
+  async transferLease(target: number, deadlineMs: number): Promise<void> {
+    const desc = this.descriptorValue;
+    if (desc === undefined || !voters(desc).includes(target)) {
+      throw new InvalidArgumentError(`range ${this.rangeId}: node ${target} holds no voting replica`);
+    }
+    if (target === this.host.nodeId) return;
+    this.group.transferLeadership(target);
+    while (this.softState.state === 'leader' && Date.now() < deadlineMs) {
+      await this.waitForChange(Math.min(200, deadlineMs - Date.now()));
+      if (this.softState.state === 'leader' && this.node.status().leadTransferee === 0) {
+        this.group.transferLeadership(target);
+      }
+    }
+    if (this.softState.state === 'leader') {
+      throw new UnavailableError(`range ${this.rangeId}: the lease did not move to node ${target} before the deadline`);
+    }
+  }
+
+  /**
+   * Splits this range at `splitKey` into [start, splitKey) (this range) and
+   * [splitKey, end) (a new range `newRangeId` on the same replicas). Resolves with
+   * both descriptors once the split applied here.
+   */
+  async split(splitKey: Buffer, newRangeId: number, deadlineMs: number): Promise<{ left: kvpb.RangeDescriptor; right: kvpb.RangeDescriptor }> {
+    await this.waitForLease(deadlineMs);
+    const desc = this.descriptorValue;
+    assert(desc !== undefined, 'a leaseholder is initialized');
+    if (Buffer.compare(splitKey, desc.startKey) <= 0 || Buffer.compare(splitKey, desc.endKey) >= 0) {
+      throw new InvalidArgumentError(
+        `split key ${prettyKey(splitKey)} is not inside range ${this.rangeId} [${prettyKey(desc.startKey)}, ${prettyKey(desc.endKey)})`,
+      );
+    }
+    if (Buffer.compare(splitKey, META2_PREFIX) < 0) {
+      throw new InvalidArgumentError('meta1 cannot split: split keys start at the meta2 keyspace');
+    }
+    // No request may evaluate across the split point while it is in flight.
+    const guard = await this.acquireLatches([{ start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey), write: true }], deadlineMs);
+    try {
+      const current = this.descriptorValue;
+      assert(current !== undefined, 'a leaseholder is initialized');
+      if (current.generation !== desc.generation) {
+        throw new UnavailableError(`range ${this.rangeId} changed while the split waited; retry`);
+      }
+      const left: kvpb.RangeDescriptor = { ...current, endKey: splitKey, generation: current.generation + 1n };
+      const right: kvpb.RangeDescriptor = {
+        rangeId: BigInt(newRangeId),
+        startKey: splitKey,
+        endKey: current.endKey,
+        replicas: current.replicas,
+        generation: current.generation + 1n,
+      };
+      const lease = this.leaseValue;
+      assert(lease !== undefined, 'a leaseholder has a lease');
+      await withDeadline(
+        this.proposeCommand({ leaseSequence: lease.sequence, writes: [], split: { left, right } }),
+        deadlineMs,
+        () => new UnavailableError(`range ${this.rangeId}: the split did not commit before the deadline`),
+      );
+      return { left, right };
+    } finally {
+      guard.release();
+    }
+  }
+
+  /**
+   * Proposes one membership change and resolves with the descriptor once it applied.
+   */
+  async changeReplicas(cc: ConfChange, deadlineMs: number): Promise<kvpb.RangeDescriptor> {
+    await this.waitForLease(deadlineMs);
+    const before = this.descriptorValue;
+    assert(before !== undefined, 'a leaseholder is initialized');
+    let receipt: Promise<unknown>;
+    try {
+      receipt = this.group.proposeConfChange(cc);
+    } catch (err) {
+      if (err instanceof ProposalDroppedError) {
+        throw new UnavailableError(`range ${this.rangeId}: cannot change replicas now (${err.message})`);
+      }
+      throw err;
+    }
+    await withDeadline(receipt, deadlineMs, () => new UnavailableError(`range ${this.rangeId}: the replica change did not commit before the deadline`));
+    const after = this.descriptorValue;
+    assert(after !== undefined, 'a leaseholder is initialized');
+    if (after.generation === before.generation) {
+      throw new InvalidArgumentError(`range ${this.rangeId}: the change ${cc.type} ${cc.node} did not apply`);
+    }
+    return after;
+  }
+
+  /** The Raft progress of `nodeId` (how much of the log it holds), as the leader sees it. */
+  followerMatch(nodeId: number): number {
+    return this.node.status().progress.get(nodeId)?.match ?? 0;
+  }
+
+  /** Stops the replica; with `destroy`, deletes its data and Raft state too. */
+  async stop(options: { readonly destroy?: boolean } = {}): Promise<void> {
+    this.destroyed = true;
+    this.group.stop();
+    this.notifyWaiters();
+    if (options.destroy === true) {
+      const engine = this.host.engine;
+      const batch = engine.newBatch();
+      const desc = this.descriptorValue;
+      if (desc !== undefined) {
+        for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
+          forEachInSpan(engine, start, end, (key) => {
+            batch.delete(Buffer.from(key));
+          }, 256);
+        }
+      }
+      batch.delete(descriptorKey(this.rangeId));
+      batch.delete(leaseKey(this.rangeId));
+      batch.delete(appliedIndexKey(this.rangeId));
+      this.raftLog.stageDestroy(batch);
+      await engine.write(batch, { sync: true });
+    }
+  }
+}
+
+/** Races `promise` against a deadline (Unix ms); `onTimeout` builds the error. */
+export function withDeadline<T>(promise: Promise<T>, deadlineMs: number, onTimeout: () => Error): Promise<T> {
+  const remaining = deadlineMs - Date.now();
+  if (remaining <= 0) {
+    void promise.catch(() => undefined);
+    return Promise.reject(onTimeout());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), remaining);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

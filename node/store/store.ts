@@ -1,0 +1,445 @@
+import { InvalidArgumentError } from '../../common/errors';
+import type { HybridLogicalClock } from '../../common/hlc';
+import { rangeMetaKey, RANGE_ID_COUNTER_KEY } from '../../common/keys';
+import type { Logger } from '../../common/logging';
+import type { KvClient } from '../../kv';
+import { ConditionFailedError, NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
+import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
+import type { Message } from '../raft';
+import type { ReplicaHost } from '../replica/replica';
+import { Replica } from '../replica/replica';
+import type { RaftTiming } from '../replica/raft-timing';
+import { RANGE_LOCAL_END, RANGE_LOCAL_PREFIX, rangeIdOfDescriptorKey } from '../replica/range-keys';
+import type { Engine } from '../storage';
+import { forEachInSpan } from '../storage';
+import type { RaftEnvelope } from '../transport/raft-message-codec';
+import type { RaftTransport, RaftTransportHandler } from '../transport/raft-transport';
+import type { NodeDirectory } from './node-directory';
+import { RaftLogWriter } from './raft-log-writer';
+import type { RaftMetrics } from './raft-metrics';
+import type { StoreMetrics } from './store-metrics';
+
+export interface StoreOptions {
+  readonly nodeId: number;
+  readonly engine: Engine;
+  readonly clock: HybridLogicalClock;
+  readonly timing: RaftTiming;
+  readonly raftMetrics: RaftMetrics;
+  readonly metrics: StoreMetrics;
+  readonly log: Logger;
+  readonly directory: NodeDirectory;
+  /** Called when the store cannot go on safely (a Raft write failed). */
+  readonly onFatal: (err: unknown) => void;
+  /** How many voters each range should have (capped by the live nodes). */
+  readonly replicationFactor?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** A removed replica's range ignores Raft traffic this long, so stale messages do not recreate it. */
+const TOMBSTONE_MS = 10_000;
+const REPLICATE_QUEUE_INTERVAL_MS = 2_000;
+
+/**
+ * All replicas of one node: it routes KV batches to them, carries their Raft traffic
+ * to and from the transport, ticks them, creates them (at bootstrap, from a split,
+ * from a message of a range this node newly belongs to) and destroys them when they
+ * are removed. It also runs the range operations that need the KV client: splits
+ * (allocate a range ID, update meta), replica changes (learner, catch up, promote,
+ * update meta), and the replicate queue that brings every range it leads to the
+ * replication factor.
+ */
+export class Store implements ReplicaHost, RaftTransportHandler {
+  readonly nodeId: number;
+  readonly engine: Engine;
+  readonly clock: HybridLogicalClock;
+  readonly timing: RaftTiming;
+  readonly raftMetrics: RaftMetrics;
+  readonly writer: RaftLogWriter;
+  readonly log: Logger;
+  private readonly replicas = new Map<number, Replica>();
+  private readonly tombstones = new Map<number, number>();
+  private transport: RaftTransport | undefined;
+  private kv: KvClient | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private replicateTimer: NodeJS.Timeout | undefined;
+  private replicating = false;
+  private stopped = false;
+
+  constructor(private readonly options: StoreOptions) {
+    this.nodeId = options.nodeId;
+    this.engine = options.engine;
+    this.clock = options.clock;
+    this.timing = options.timing;
+    this.raftMetrics = options.raftMetrics;
+    this.log = options.log;
+    this.writer = new RaftLogWriter(options.engine, { metrics: options.raftMetrics });
+  }
+
+  /** Loads every replica the engine holds and starts ticking them. */
+  start(transport: RaftTransport): void {
+    this.transport = transport;
+    const rangeIds: number[] = [];
+    forEachInSpan(this.engine, RANGE_LOCAL_PREFIX, RANGE_LOCAL_END, (key) => {
+      const rangeId = rangeIdOfDescriptorKey(key);
+      if (rangeId !== undefined) rangeIds.push(rangeId);
+    });
+    for (const rangeId of rangeIds) {
+      this.replicas.set(rangeId, Replica.load(this, rangeId));
+    }
+    this.log.info({ replicas: rangeIds.length }, 'store started');
+    this.updateGauges();
+    this.ticker = setInterval(() => {
+      for (const replica of this.replicas.values()) replica.tick();
+    }, this.timing.tickMs);
+    this.replicateTimer = setInterval(() => void this.runReplicateQueue(), REPLICATE_QUEUE_INTERVAL_MS);
+  }
+
+  /** The client for what the store does through KV: ID allocation, meta records. */
+  setKv(kv: KvClient): void {
+    this.kv = kv;
+  }
+
+  get replicaCount(): number {
+    return this.replicas.size;
+  }
+
+  /** The replicas this node holds, initialized ones only. */
+  listReplicas(): Replica[] {
+    return [...this.replicas.values()].filter((r) => r.isInitialized);
+  }
+
+  replica(rangeId: number): Replica | undefined {
+    return this.replicas.get(rangeId);
+  }
+
+  leaseCount(): number {
+    let leases = 0;
+    const now = Date.now();
+    for (const replica of this.replicas.values()) if (replica.isLeaseholder(now)) leases++;
+    return leases;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // ReplicaHost
+
+  sendRaft(toNode: number, rangeId: number, message: Message): void {
+    this.transport?.send(toNode, { groupId: rangeId, message });
+  }
+
+  nodeDescriptor(nodeId: number): kvpb.NodeDescriptor | undefined {
+    return this.options.directory.descriptor(nodeId);
+  }
+
+  onSplitApplied(_left: kvpb.RangeDescriptor, right: kvpb.RangeDescriptor, campaign: boolean): void {
+    const rangeId = Number(right.rangeId);
+    const existing = this.replicas.get(rangeId);
+    if (existing !== undefined) {
+      // Raft traffic for the new range arrived before the split applied here: the
+      // placeholder replica (uninitialized) gives way to the one the split created.
+      void existing.stop();
+    }
+    const replica = Replica.load(this, rangeId);
+    this.replicas.set(rangeId, replica);
+    this.options.metrics.splits.inc();
+    this.updateGauges();
+    if (campaign) {
+      // The left side's leader leads the right side at once rather than after an
+      // election timeout.
+      replica.campaign();
+    }
+  }
+
+  onRemoved(replica: Replica): void {
+    if (this.replicas.get(replica.rangeId) !== replica) return;
+    this.replicas.delete(replica.rangeId);
+    this.tombstones.set(replica.rangeId, Date.now() + TOMBSTONE_MS);
+    this.log.info({ range: replica.rangeId }, 'replica removed from this node; destroying it');
+    // After the Ready that removed it has been handled.
+    setImmediate(() => {
+      replica.stop({ destroy: true }).catch((err: unknown) => this.log.error({ err, range: replica.rangeId }, 'destroying a replica failed'));
+    });
+    this.updateGauges();
+  }
+
+  onLeaseChanged(): void {
+    this.updateGauges();
+  }
+
+  onFatal(err: unknown): void {
+    this.options.onFatal(err);
+  }
+
+  private updateGauges(): void {
+    this.options.metrics.replicas.set(this.replicas.size);
+    this.options.metrics.leases.set(this.leaseCount());
+  }
+
+  // ---------------------------------------------------------------------------------
+  // RaftTransportHandler
+
+  private replicaForMessage(rangeId: number): Replica | undefined {
+    const existing = this.replicas.get(rangeId);
+    if (existing !== undefined) return existing;
+    const tombstone = this.tombstones.get(rangeId);
+    if (tombstone !== undefined) {
+      if (Date.now() < tombstone) return undefined;
+      this.tombstones.delete(rangeId);
+    }
+    if (this.stopped) return undefined;
+    // A range this node was added to: a placeholder until a snapshot (or the split
+    // that creates it) initializes it.
+    const replica = Replica.load(this, rangeId);
+    this.replicas.set(rangeId, replica);
+    this.updateGauges();
+    return replica;
+  }
+
+  deliver(_fromNode: number, envelopes: readonly RaftEnvelope[]): void {
+    for (const { groupId, message } of envelopes) {
+      this.replicaForMessage(groupId)?.step(message);
+    }
+  }
+
+  async receiveSnapshot(_fromNode: number, { groupId, message }: RaftEnvelope): Promise<void> {
+    const desc = Replica.snapshotDescriptor(message);
+    if (desc === undefined) {
+      throw new InvalidArgumentError('a snapshot without a range descriptor');
+    }
+    for (const other of this.replicas.values()) {
+      const otherDesc = other.descriptor;
+      if (other.rangeId === groupId || otherDesc === undefined) continue;
+      if (Buffer.compare(desc.startKey, otherDesc.endKey) < 0 && Buffer.compare(otherDesc.startKey, desc.endKey) < 0) {
+        // The split that makes room for it has not applied here yet.
+        throw new RangeKeyMismatchError(Number(desc.rangeId), [otherDesc], `snapshot of range ${groupId} overlaps range ${other.rangeId} here`);
+      }
+    }
+    const replica = this.replicaForMessage(groupId);
+    if (replica === undefined) {
+      throw new RangeNotFoundError(groupId, `range ${groupId} was removed from this node`);
+    }
+    replica.step(message);
+  }
+
+  unreachable(nodeId: number, groupIds: readonly number[]): void {
+    for (const groupId of groupIds) this.replicas.get(groupId)?.reportUnreachable(nodeId);
+  }
+
+  snapshotSent(_toNode: number, { groupId, message }: RaftEnvelope, ok: boolean): void {
+    this.replicas.get(groupId)?.reportSnapshot(message.to, ok);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Requests
+
+  /** Serves one KV batch; throws typed KV errors. */
+  async send(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
+    const header = request.header;
+    const rangeId = Number(header?.rangeId ?? 0n);
+    const deadline = Number(header?.deadlineUnixMs ?? 0n);
+    const deadlineMs = deadline > 0 ? deadline : Date.now() + DEFAULT_REQUEST_TIMEOUT_MS;
+    const replica = this.replicas.get(rangeId);
+    if (replica === undefined || !replica.isInitialized) {
+      throw new RangeNotFoundError(rangeId);
+    }
+    const first = request.requests[0]?.request;
+    if (first?.$case === 'adminSplit' || first?.$case === 'adminChangeReplicas') {
+      if (request.requests.length !== 1) {
+        throw new InvalidArgumentError(`${first.$case} must be alone in its batch`);
+      }
+      const key = first.$case === 'adminSplit' ? first.value.splitKey : first.value.key;
+      if (!replica.containsKey(key)) {
+        throw new RangeKeyMismatchError(rangeId, replica.descriptor === undefined ? [] : [replica.descriptor]);
+      }
+      if (first.$case === 'adminSplit') {
+        const { left, right } = await this.adminSplit(replica, Buffer.from(first.value.splitKey), deadlineMs);
+        return { responses: [{ response: { $case: 'adminSplit', value: { left, right } } }] };
+      }
+      const change = first.value.change;
+      if (change === undefined) {
+        throw new InvalidArgumentError('adminChangeReplicas names no change');
+      }
+      const descriptor =
+        change.$case === 'addNodeId'
+          ? await this.addReplica(replica, Number(change.value), deadlineMs)
+          : await this.removeReplica(replica, Number(change.value), deadlineMs);
+      return { responses: [{ response: { $case: 'adminChangeReplicas', value: { descriptor } } }] };
+    }
+    return replica.send(request, deadlineMs);
+  }
+
+  private requireKv(): KvClient {
+    if (this.kv === undefined) throw new UnavailableError('the store is not started');
+    return this.kv;
+  }
+
+  /** A new range ID from the cluster-wide counter. */
+  private async allocateRangeId(): Promise<number> {
+    const kv = this.requireKv();
+    for (;;) {
+      const current = await kv.get(RANGE_ID_COUNTER_KEY);
+      const next = Buffer.alloc(8);
+      next.writeBigUInt64BE((current === undefined ? 0n : current.readBigUInt64BE(0)) + 1n);
+      try {
+        await kv.conditionalPut(RANGE_ID_COUNTER_KEY, next, current);
+        return Number(next.readBigUInt64BE(0));
+      } catch (err) {
+        if (!(err instanceof ConditionFailedError)) throw err;
+      }
+    }
+  }
+
+  private async writeMetaRecords(descriptors: readonly kvpb.RangeDescriptor[]): Promise<void> {
+    const kv = this.requireKv();
+    await kv.batch(
+      descriptors.map((desc) => ({
+        request: {
+          $case: 'put' as const,
+          value: { key: rangeMetaKey(desc.endKey), value: Buffer.from(kvpb.RangeDescriptor.encode(desc).finish()) },
+        },
+      })),
+    );
+  }
+
+  async adminSplit(replica: Replica, splitKey: Buffer, deadlineMs: number): Promise<{ left: kvpb.RangeDescriptor; right: kvpb.RangeDescriptor }> {
+    if (!replica.isLeaseholder()) {
+      throw new NotLeaseholderError(replica.rangeId, this.leaderHint(replica));
+    }
+    const newRangeId = await this.allocateRangeId();
+    const result = await replica.split(splitKey, newRangeId, deadlineMs);
+    // The left record is new (keyed by the split key); the right one replaces the old
+    // record under the old end key.
+    await this.writeMetaRecords([result.left, result.right]);
+    this.log.info({ range: replica.rangeId, right: newRangeId }, 'range split');
+    return result;
+  }
+
+  private leaderHint(replica: Replica): kvpb.NodeDescriptor | undefined {
+    const lead = replica.raftStatus.lead;
+    return lead !== 0 && lead !== this.nodeId ? this.nodeDescriptor(lead) : undefined;
+  }
+
+  /** Adds a voter on `nodeId`: a learner first, caught up (by snapshot), then promoted. */
+  async addReplica(replica: Replica, nodeId: number, deadlineMs: number): Promise<kvpb.RangeDescriptor> {
+    const desc = replica.descriptor;
+    if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
+    const existing = desc.replicas.find((r) => Number(r.nodeId) === nodeId);
+    if (existing?.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER) {
+      throw new InvalidArgumentError(`range ${replica.rangeId} already has a replica on node ${nodeId}`);
+    }
+    if (this.nodeDescriptor(nodeId) === undefined) {
+      throw new InvalidArgumentError(`node ${nodeId} is not a member of the cluster`);
+    }
+    if (existing === undefined) {
+      await replica.changeReplicas({ type: 'addLearner', node: nodeId }, deadlineMs);
+      this.log.info({ range: replica.rangeId, target: nodeId }, 'learner added');
+    }
+    // Catch up before voting, so that the new voter does not stall the quorum.
+    const target = replica.appliedIndex;
+    while (replica.followerMatch(nodeId) < target) {
+      if (Date.now() >= deadlineMs) {
+        throw new UnavailableError(`range ${replica.rangeId}: the learner on node ${nodeId} did not catch up before the deadline`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const after = await replica.changeReplicas({ type: 'addVoter', node: nodeId }, deadlineMs);
+    await this.writeMetaRecords([after]);
+    this.log.info({ range: replica.rangeId, target: nodeId }, 'replica added');
+    return after;
+  }
+
+  async removeReplica(replica: Replica, nodeId: number, deadlineMs: number): Promise<kvpb.RangeDescriptor> {
+    const desc = replica.descriptor;
+    if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
+    if (!desc.replicas.some((r) => Number(r.nodeId) === nodeId)) {
+      throw new InvalidArgumentError(`range ${replica.rangeId} has no replica on node ${nodeId}`);
+    }
+    if (nodeId === this.nodeId) {
+      // A leader cannot remove itself safely: hand the lease over and let the new
+      // leaseholder do it.
+      const other = desc.replicas.find(
+        (r) => Number(r.nodeId) !== nodeId && r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER && this.options.directory.isLive(Number(r.nodeId)),
+      );
+      if (other === undefined) {
+        throw new InvalidArgumentError(`range ${replica.rangeId}: no other live voter to take over from node ${nodeId}`);
+      }
+      await replica.transferLease(Number(other.nodeId), deadlineMs);
+      throw new NotLeaseholderError(replica.rangeId, this.nodeDescriptor(Number(other.nodeId)));
+    }
+    const after = await replica.changeReplicas({ type: 'removeNode', node: nodeId }, deadlineMs);
+    await this.writeMetaRecords([after]);
+    this.log.info({ range: replica.rangeId, target: nodeId }, 'replica removed');
+    return after;
+  }
+
+  /**
+   * Brings every range this node leads to the replication factor (or as many live
+   * nodes as there are), one replica at a time.
+   */
+  private async runReplicateQueue(): Promise<void> {
+    if (this.replicating || this.stopped || this.kv === undefined) return;
+    this.replicating = true;
+    try {
+      const directory = this.options.directory;
+      const live = directory.liveNodeIds();
+      const factor = this.options.replicationFactor ?? 3;
+      for (const replica of this.replicas.values()) {
+        if (this.stopped) return;
+        const desc = replica.descriptor;
+        if (desc === undefined || !replica.isLeaseholder()) continue;
+        const want = Math.min(factor, Math.max(live.length, 1));
+        const votersNow = desc.replicas.filter((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER).length;
+        const learner = desc.replicas.find((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_LEARNER);
+        let target: number | undefined;
+        if (learner !== undefined) {
+          target = Number(learner.nodeId);
+        } else if (votersNow < want) {
+          target = live.find((id) => !desc.replicas.some((r) => Number(r.nodeId) === id));
+        }
+        if (target === undefined) continue;
+        try {
+          await this.addReplica(replica, target, Date.now() + 30_000);
+          this.options.metrics.replicasAdded.inc();
+        } catch (err) {
+          this.log.warn({ err, range: replica.rangeId, target }, 'up-replication failed; will retry');
+        }
+      }
+    } finally {
+      this.replicating = false;
+    }
+  }
+
+  /**
+   * Moves every lease this node holds to another live voter, so that stopping the
+   * node costs clients no election timeout. Resolves when none is left or at the
+   * deadline.
+   */
+  async drainLeases(deadlineMs: number): Promise<number> {
+    const moves: Promise<void>[] = [];
+    for (const replica of this.replicas.values()) {
+      const desc = replica.descriptor;
+      if (desc === undefined || !replica.isLeaseholder()) continue;
+      const target = desc.replicas.find(
+        (r) =>
+          Number(r.nodeId) !== this.nodeId &&
+          r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER &&
+          this.options.directory.isLive(Number(r.nodeId)),
+      );
+      if (target === undefined) continue;
+      moves.push(
+        replica.transferLease(Number(target.nodeId), deadlineMs).catch((err: unknown) => {
+          this.log.warn({ err, range: replica.rangeId }, 'lease transfer on drain failed');
+        }),
+      );
+    }
+    await Promise.all(moves);
+    return this.leaseCount();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    if (this.replicateTimer !== undefined) clearInterval(this.replicateTimer);
+    await Promise.all([...this.replicas.values()].map((r) => r.stop()));
+    this.replicas.clear();
+  }
+}

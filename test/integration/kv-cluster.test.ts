@@ -1,0 +1,175 @@
+/**
+ * A three-node cluster of real cairn-node processes on loopback, driven through the KV
+ * client (DistSender) and the admin API: bootstrap and join, up-replication, a split
+ * and routing across it, a node killed while a client writes, and a lost quorum.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AdminClient } from '../../cli/admin-client';
+import { LocalCluster } from '../../cli/local-cluster';
+import { KvClient } from '../../kv';
+import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
+
+jest.setTimeout(180_000);
+
+const key = (i: number): Buffer => Buffer.from(`user/${String(i).padStart(5, '0')}`);
+
+async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+}
+
+describe('a three-node cluster', () => {
+  let dataDir: string;
+  let cluster: LocalCluster;
+  let kv: KvClient;
+  let admin: AdminClient;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-kv-cluster-'));
+    cluster = new LocalCluster({ dataDir, nodes: 3, ports: 'free' });
+    await cluster.start();
+    kv = await KvClient.connect({ addresses: cluster.addresses, requestTimeoutMs: 15_000 });
+    admin = new AdminClient(cluster.addresses[0] as string);
+  });
+
+  afterAll(async () => {
+    await kv?.close();
+    admin?.close();
+    await cluster?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('bootstraps, joins every node, and replicates every range three ways', async () => {
+    const status = await eventually('three live nodes', async () => {
+      const response = await admin.nodeStatus();
+      return response.nodes.length === 3 && response.nodes.every((n) => n.live) ? response : undefined;
+    });
+    expect(status.nodes.map((n) => Number(n.descriptor?.nodeId)).sort()).toEqual([1, 2, 3]);
+    const ranges = await eventually('every range on three voters', async () => {
+      const response = await admin.ranges();
+      const full = response.ranges.every(
+        (r) => r.descriptor?.replicas.filter((rep) => rep.type === ReplicaType.REPLICA_TYPE_VOTER).length === 3,
+      );
+      return response.ranges.length >= 4 && full ? response : undefined;
+    }, 90_000);
+    // meta, liveness, system, user.
+    expect(ranges.ranges.length).toBeGreaterThanOrEqual(4);
+    expect(ranges.ranges.every((r) => r.leaseholderNodeId > 0n)).toBe(true);
+  });
+
+  test('writes and reads through DistSender, across a split made by the admin API', async () => {
+    for (let i = 0; i < 40; i++) {
+      await kv.put(key(i), Buffer.from(`value-${i}`));
+    }
+    const { left, right } = await kv.adminSplit(key(20));
+    expect(Buffer.from(left.endKey)).toEqual(key(20));
+    expect(Buffer.from(right.startKey)).toEqual(key(20));
+    expect(right.rangeId).not.toEqual(left.rangeId);
+
+    // A scan over both ranges comes back whole and in order, both ways.
+    const all = await kv.scan(key(0), key(40));
+    expect(all.rows.map((r) => r.key.toString())).toEqual(Array.from({ length: 40 }, (_, i) => key(i).toString()));
+    const reversed = await kv.reverseScan(key(0), key(40));
+    expect(reversed.rows.map((r) => r.key.toString())).toEqual(
+      Array.from({ length: 40 }, (_, i) => key(39 - i).toString()),
+    );
+    // A limit that ends inside the right range resumes exactly there.
+    const limited = await kv.scan(key(10), key(40), { maxKeys: 15 });
+    expect(limited.rows.map((r) => r.key.toString())).toEqual(Array.from({ length: 15 }, (_, i) => key(10 + i).toString()));
+    expect(limited.resumeSpan?.startKey.toString()).toBe(key(25).toString());
+    // Writes land on both sides and a conditional put sees them.
+    await kv.put(key(5), Buffer.from('left-new'));
+    await kv.put(key(35), Buffer.from('right-new'));
+    expect((await kv.get(key(5)))?.toString()).toBe('left-new');
+    expect((await kv.get(key(35)))?.toString()).toBe('right-new');
+    await expect(kv.conditionalPut(key(35), Buffer.from('x'), Buffer.from('stale'))).rejects.toMatchObject({ code: 'CONDITION_FAILED' });
+    await kv.conditionalPut(key(35), Buffer.from('cput'), Buffer.from('right-new'));
+    expect((await kv.get(key(35)))?.toString()).toBe('cput');
+
+    const ranges = await admin.ranges();
+    const spans = ranges.ranges.map((r) => Buffer.from(r.descriptor?.startKey ?? []).toString());
+    expect(spans).toContain(key(20).toString());
+  });
+
+  test('keeps every acknowledged write when a node is killed mid-workload, and the node catches up', async () => {
+    const acknowledged = new Map<string, string>();
+    let stop = false;
+    let failures = 0;
+    const writer = async (worker: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const k = `kill/${worker}/${String(i).padStart(6, '0')}`;
+        try {
+          await kv.put(Buffer.from(k), Buffer.from(`v${i}`));
+          acknowledged.set(k, `v${i}`);
+        } catch {
+          failures++;
+        }
+      }
+    };
+    const writers = [0, 1, 2, 3].map((w) => writer(w));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Kill the node that holds the user data's lease (node 1 holds it at bootstrap).
+    const userRange = (await admin.ranges()).ranges.find((r) => Buffer.from(r.descriptor?.startKey ?? []).toString().startsWith('kill') || Buffer.compare(Buffer.from(r.descriptor?.startKey ?? []), Buffer.from('kill')) <= 0 && Buffer.compare(Buffer.from(r.descriptor?.endKey ?? []), Buffer.from('kill')) > 0);
+    const victimId = Number(userRange?.leaseholderNodeId ?? 2n);
+    const victim = cluster.nodes.find((n) => n.nodeId === victimId) ?? cluster.node(2);
+    const before = acknowledged.size;
+    await cluster.kill(victim.index, 'SIGKILL');
+    // Writes go on after failover.
+    await eventually('writes after the failover', async () => (acknowledged.size > before + 50 ? true : undefined), 30_000);
+    stop = true;
+    await Promise.all(writers);
+    expect(acknowledged.size).toBeGreaterThan(before + 50);
+
+    await cluster.restart(victim.index);
+    for (const [k, v] of acknowledged) {
+      expect((await kv.get(Buffer.from(k)))?.toString()).toBe(v);
+    }
+    // The restarted node holds the data again: its replicas reach the leaders' applied index.
+    const nodeAdmin = new AdminClient(victim.address);
+    try {
+      await eventually('the restarted node to catch up', async () => {
+        const ranges = await admin.ranges();
+        const local = await nodeAdmin.nodeStatus();
+        const self = local.nodes.find((n) => Number(n.descriptor?.nodeId) === victimId);
+        return self?.live === true && Number(self.ranges) === ranges.ranges.length ? true : undefined;
+      });
+    } finally {
+      nodeAdmin.close();
+    }
+    void failures;
+  });
+
+  test('fails with UNAVAILABLE within the deadline when quorum is lost, and recovers with it', async () => {
+    const shortKv = await KvClient.connect({ addresses: cluster.addresses, requestTimeoutMs: 3_000 });
+    try {
+      await shortKv.put(Buffer.from('quorum/before'), Buffer.from('1'));
+      const [survivor, ...others] = cluster.nodes;
+      void survivor;
+      for (const node of others) await cluster.kill(node.index, 'SIGKILL');
+      const startedAt = Date.now();
+      await expect(shortKv.put(Buffer.from('quorum/during'), Buffer.from('2'))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(Date.now() - startedAt).toBeLessThan(3_000 + 2_000);
+      for (const node of others) await cluster.restart(node.index, { waitReady: false });
+      await eventually('writes after quorum returns', async () => {
+        await shortKv.put(Buffer.from('quorum/after'), Buffer.from('3'));
+        return true;
+      });
+      expect((await shortKv.get(Buffer.from('quorum/before')))?.toString()).toBe('1');
+      expect((await shortKv.get(Buffer.from('quorum/after')))?.toString()).toBe('3');
+    } finally {
+      await shortKv.close();
+    }
+  });
+});
