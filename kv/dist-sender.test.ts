@@ -217,6 +217,20 @@ describe('DistSender recovery', () => {
     ]);
   });
 
+  it('asks another replica when one answers RANGE_KEY_MISMATCH with an older descriptor than ours (it lags)', async () => {
+    await setup({}, { requestTimeoutMs: 1_000 });
+    cluster.setReplicas(3, [1, 2, 3], 2); // r3 generation 1, lease on node 2
+    await client.put(k(0x30), v('x'));
+    cluster.setStaleView(1, { ...cluster.rangeAt(k(0x30)), endKey: k(0x20), generation: 0n });
+    client.distSender.rangeCache.setLeaseholder(3, undefined);
+    cluster.log.length = 0;
+    expect(await client.get(k(0x30))).toEqual(v('x'));
+    expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([
+      [1, 'RANGE_KEY_MISMATCH'],
+      [2, undefined],
+    ]);
+  });
+
   it('finds ranges through meta1 once meta2 has split off the first range', async () => {
     await setup();
     await load();

@@ -418,6 +418,12 @@ export class DistSender {
       const error = errorFromProto(response.error);
       this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error });
       if (error instanceof RangeKeyMismatchError) {
+        if (isBehind(desc, error)) {
+          // A replica that has not applied the change we already know of: ask another.
+          evict = false;
+          lastError = error;
+          continue;
+        }
         return { kind: 'mismatch', error };
       }
       if (error instanceof NotLeaseholderError) {
@@ -492,9 +498,7 @@ export class DistSender {
     const inFirstRange = reverse ? Buffer.compare(key, META2_PREFIX) <= 0 : isAddressedByFirstRange(key);
     if (inFirstRange) {
       return this.refreshClusterInfo(ctx.deadlineUnixMs).then((info) => {
-        if (info.firstRange === undefined) {
-          throw new UnavailableError('ClusterInfo did not name the first range (is the cluster initialized?)');
-        }
+        assert(info.firstRange !== undefined, 'fetchClusterInfo takes only answers that name the first range');
         return info.firstRange;
       });
     }
@@ -545,7 +549,14 @@ export class DistSender {
     let winner: { readonly address: string; readonly info: pb.ClusterInfoResponse };
     try {
       winner = await Promise.any(
-        addresses.map((address) => this.options.transport.clusterInfo(address, deadlineUnixMs).then((info) => ({ address, info }))),
+        addresses.map(async (address) => {
+          const info = await this.options.transport.clusterInfo(address, deadlineUnixMs);
+          if (info.firstRange === undefined) {
+            // Not part of an initialized cluster yet: another node may answer better.
+            throw new UnavailableError(`node at ${address} does not know the first range (is the cluster initialized?)`);
+          }
+          return { address, info };
+        }),
       );
     } catch (err) {
       const errors = err instanceof AggregateError ? (err.errors as unknown[]) : [err];
@@ -709,6 +720,14 @@ function replicaOrder(desc: pb.RangeDescriptor, leaseholder: number | undefined)
   }
   const first = leaseholder !== undefined && desc.replicas.some((r) => Number(r.nodeId) === leaseholder) ? [leaseholder] : [];
   return [...first, ...voters, ...learners];
+}
+
+/** Every descriptor the replica knows for our span is older than ours: it lags behind. */
+function isBehind(desc: pb.RangeDescriptor, error: RangeKeyMismatchError): boolean {
+  const overlapping = error.ranges.filter(
+    (r) => Buffer.compare(r.startKey, desc.endKey) < 0 && Buffer.compare(desc.startKey, r.endKey) < 0,
+  );
+  return overlapping.length > 0 && overlapping.every((r) => r.generation < desc.generation);
 }
 
 function partialsOf(desc: pb.RangeDescriptor, requests: readonly IndexedRequest[], response: pb.BatchResponse): PartialResponse[] {

@@ -63,6 +63,7 @@ export class FakeKvCluster {
   private readonly listed = new Set<number>();
   private ranges: FakeRange[] = [];
   private readonly faults = new Map<number, RangeFault>();
+  private readonly staleViews = new Map<string, pb.RangeDescriptor>();
   private nextRangeId = 1;
   private keys: Buffer[] = [];
   private values = new Map<string, Buffer>();
@@ -177,6 +178,11 @@ export class FakeKvCluster {
     }
   }
 
+  /** The node checks keys against this (older) descriptor of the range, as a lagging replica would. */
+  setStaleView(nodeId: number, desc: pb.RangeDescriptor): void {
+    this.staleViews.set(`${nodeId}/${desc.rangeId}`, desc);
+  }
+
   /** ClusterInfo lists the node from now on. */
   listNode(nodeId: number): void {
     this.listed.add(nodeId);
@@ -286,7 +292,8 @@ export class FakeKvCluster {
     if (range === undefined || !range.desc.replicas.some((r) => Number(r.nodeId) === nodeId)) {
       return failure(new RangeNotFoundError(rangeId));
     }
-    const mismatch = this.checkKeys(range, batch.requests);
+    const view = this.staleViews.get(`${nodeId}/${rangeId}`);
+    const mismatch = this.checkKeys(view === undefined ? range : { ...range, desc: view }, batch.requests, view);
     if (mismatch !== undefined) {
       return failure(mismatch);
     }
@@ -314,7 +321,11 @@ export class FakeKvCluster {
     }
   }
 
-  private checkKeys(range: FakeRange, requests: readonly pb.RequestUnion[]): RangeKeyMismatchError | undefined {
+  private checkKeys(
+    range: FakeRange,
+    requests: readonly pb.RequestUnion[],
+    staleView: pb.RangeDescriptor | undefined,
+  ): RangeKeyMismatchError | undefined {
     let lo: Buffer | undefined;
     let hi: Buffer | undefined;
     for (const union of requests) {
@@ -348,6 +359,9 @@ export class FakeKvCluster {
     const { startKey, endKey } = range.desc;
     if (Buffer.compare(lo, startKey) >= 0 && Buffer.compare(hi, endKey) <= 0) {
       return undefined;
+    }
+    if (staleView !== undefined) {
+      return new RangeKeyMismatchError(Number(range.desc.rangeId), [staleView]);
     }
     const overlapping = this.ranges
       .filter((r) => Buffer.compare(r.desc.startKey, hi as Buffer) < 0 && Buffer.compare(lo as Buffer, r.desc.endKey) < 0)

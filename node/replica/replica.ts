@@ -471,16 +471,15 @@ export class Replica {
     }
   }
 
-  private async acquireLatches(spans: ReturnType<typeof declareSpans>, deadlineMs: number): Promise<LatchGuard> {
-    const pending = this.latches.acquire(spans);
-    try {
-      return await withDeadline(pending, deadlineMs, () =>
-        new UnavailableError(`range ${this.rangeId}: waited past the deadline for conflicting requests`),
-      );
-    } catch (err) {
-      void pending.then((guard) => guard.release());
-      throw err;
-    }
+  private acquireLatches(spans: ReturnType<typeof declareSpans>, deadlineMs: number): Promise<LatchGuard> | LatchGuard {
+    const granted = this.latches.tryAcquire(spans);
+    if (granted !== undefined) return granted;
+    const remaining = deadlineMs - Date.now();
+    const timeout = new UnavailableError(`range ${this.rangeId}: waited past the deadline for conflicting requests`);
+    // Leaves the line at the deadline, so a timed-out request holds nobody up.
+    return this.latches.acquire(spans, AbortSignal.timeout(Math.max(1, remaining))).catch((err: unknown) => {
+      throw err instanceof DOMException || (err as Error)?.name === 'TimeoutError' ? timeout : err;
+    });
   }
 
   /** Proposes a command; resolves once it applied here, rejects if it did not take effect. */

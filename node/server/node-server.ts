@@ -12,6 +12,7 @@ import { KvClient } from '../../kv';
 import { ConditionFailedError, errorToProto, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as adminpb from '../../proto/gen/cairn/node/v1/admin';
+import { failedRequestIndex } from '../replica/evaluate-batch';
 import type { RaftTiming } from '../replica/raft-timing';
 import type { Engine } from '../storage';
 import { NodeDirectory } from '../store/node-directory';
@@ -258,7 +259,7 @@ export class NodeServer {
       }
       return await serving.store.send(request);
     } catch (err) {
-      const error = errorToProto(err);
+      const error = errorToProto(err, failedRequestIndex(err));
       outcome = error.code;
       if (error.code === 'ASSERTION_FAILED') {
         this.options.log.error({ err }, 'a KV batch failed');

@@ -35,8 +35,8 @@ export interface StoreOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** A removed replica's range ignores Raft traffic this long, so stale messages do not recreate it. */
-const TOMBSTONE_MS = 10_000;
+/** A removed replica's range ignores Raft traffic this long, so messages already in flight do not recreate it. */
+const TOMBSTONE_MS = 1_000;
 const REPLICATE_QUEUE_INTERVAL_MS = 2_000;
 
 /**

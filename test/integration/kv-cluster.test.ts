@@ -103,6 +103,41 @@ describe('a three-node cluster', () => {
     expect(spans).toContain(key(20).toString());
   });
 
+  test('removes a replica and the replicate queue adds it back as a learner, then a voter; moves a lease', async () => {
+    const probe = key(30);
+    const before = await kv.lookupRange(probe);
+    const removed = await kv.adminChangeReplicas(probe, { remove: 3 });
+    expect(removed.replicas.map((r) => Number(r.nodeId))).not.toContain(3);
+    expect(removed.generation).toBeGreaterThan(before.generation);
+    // Data stays readable on the two remaining voters.
+    expect((await kv.get(key(30)))?.toString()).toBe('value-30');
+    await eventually('the range back on three voters', async () => {
+      const stats = await kv.rangeStats(probe);
+      const voters = stats.descriptor?.replicas.filter((r) => r.type === ReplicaType.REPLICA_TYPE_VOTER) ?? [];
+      return voters.length === 3 && voters.some((r) => Number(r.nodeId) === 3) ? true : undefined;
+    });
+    const stats = await kv.rangeStats(probe);
+    const holder = Number(stats.lease?.nodeId ?? 0n);
+    const target = [1, 2, 3].find((id) => id !== holder) as number;
+    await kv.adminTransferLease(probe, target);
+    await eventually(`the lease on node ${target}`, async () => {
+      const now = await kv.rangeStats(probe);
+      return Number(now.lease?.nodeId ?? 0n) === target ? true : undefined;
+    }, 15_000);
+    expect((await kv.get(key(31)))?.toString()).toBe('value-31');
+  });
+
+  test('serves /metrics, /healthz and /readyz on every node', async () => {
+    for (const node of cluster.nodes) {
+      const metrics = await (await fetch(`http://${node.httpAddress}/metrics`)).text();
+      for (const name of ['cairn_kv_request_duration_seconds', 'cairn_raft_proposals_total', 'cairn_replicas', 'cairn_leases']) {
+        expect(metrics).toContain(name);
+      }
+      expect((await fetch(`http://${node.httpAddress}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://${node.httpAddress}/readyz`)).status).toBe(200);
+    }
+  });
+
   test('keeps every acknowledged write when a node is killed mid-workload, and the node catches up', async () => {
     const acknowledged = new Map<string, string>();
     let stop = false;
@@ -131,6 +166,17 @@ describe('a three-node cluster', () => {
     stop = true;
     await Promise.all(writers);
     expect(acknowledged.size).toBeGreaterThan(before + 50);
+    // The others see the dead node's liveness expire.
+    const survivorAdmin = new AdminClient(cluster.nodes.find((n) => n.index !== victim.index)?.address as string);
+    try {
+      await eventually('the killed node seen as dead', async () => {
+        const status = await survivorAdmin.nodeStatus();
+        const dead = status.nodes.find((n) => Number(n.descriptor?.nodeId) === victimId);
+        return dead?.live === false ? true : undefined;
+      }, 20_000);
+    } finally {
+      survivorAdmin.close();
+    }
 
     await cluster.restart(victim.index);
     for (const [k, v] of acknowledged) {
