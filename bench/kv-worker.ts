@@ -128,7 +128,11 @@ export function seededRandom(seed: number): () => number {
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
-async function writeAll(store: Store, task: Extract<WorkerTask, { kind: 'write-all' }>): Promise<WriteAllResult> {
+async function writeAll(
+  store: Store,
+  target: WorkerConfig['target'],
+  task: Extract<WorkerTask, { kind: 'write-all' }>,
+): Promise<WriteAllResult> {
   const values = new Values(task.valueBytes);
   const random = seededRandom(1);
   const start = now();
@@ -153,7 +157,7 @@ async function writeAll(store: Store, task: Extract<WorkerTask, { kind: 'write-a
         }
         if (now() - lastReport > 10) {
           lastReport = now();
-          process.stderr.write(`kv-worker: wrote ${next}/${task.count} keys\n`);
+          process.stderr.write(`kv-worker (${target}): wrote ${next}/${task.count} keys\n`);
         }
       }
     }),
@@ -233,7 +237,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig;
   const store = await openStore(config);
   try {
-    const result = config.task.kind === 'write-all' ? await writeAll(store, config.task) : await run(store, config.task);
+    const result = config.task.kind === 'write-all' ? await writeAll(store, config.target, config.task) : await run(store, config.task);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await store.close();

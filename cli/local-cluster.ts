@@ -326,22 +326,25 @@ export class LocalCluster {
   }
 
   /**
-   * Sends `signal` to node `index` and waits for it to exit; SIGSTOP and SIGCONT
-   * return at once (the process stays).
+   * Sends `signal` to node `index` and waits for it to exit, resolving with how it
+   * exited; SIGSTOP and SIGCONT return at once (the process stays).
    */
-  async kill(index: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  async kill(
+    index: number,
+    signal: NodeJS.Signals = 'SIGKILL',
+  ): Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined> {
     const state = this.state(index);
     const running = state.process;
     if (running === undefined) {
-      return;
+      return undefined;
     }
     if (signal === 'SIGSTOP' || signal === 'SIGCONT' || signal === 'SIGTSTP') {
       running.child.kill(signal);
-      return;
+      return undefined;
     }
     running.stopping = true;
     running.child.kill(signal);
-    await running.exited;
+    return running.exited;
   }
 
   /** Starts node `index` again on its data and ports; waits until it serves. */

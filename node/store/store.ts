@@ -264,7 +264,54 @@ export class Store implements ReplicaHost, RaftTransportHandler {
           : await this.removeReplica(replica, Number(change.value), deadlineMs);
       return { responses: [{ response: { $case: 'adminChangeReplicas', value: { descriptor } } }] };
     }
-    return replica.send(request, deadlineMs);
+    try {
+      return await replica.send(request, deadlineMs);
+    } catch (err) {
+      if (err instanceof RangeKeyMismatchError) {
+        // Tell the client about every range here that the batch touches, so a stale
+        // cache (or a stale meta record) is repaired in one round.
+        throw new RangeKeyMismatchError(rangeId, this.descriptorsOverlapping(request.requests), err.message);
+      }
+      throw err;
+    }
+  }
+
+  private descriptorsOverlapping(requests: readonly kvpb.RequestUnion[]): kvpb.RangeDescriptor[] {
+    let start: Buffer | undefined;
+    let end: Buffer | undefined;
+    for (const { request } of requests) {
+      if (request === undefined) continue;
+      const value = request.value as { key?: Uint8Array; startKey?: Uint8Array; endKey?: Uint8Array; splitKey?: Uint8Array };
+      const from = Buffer.from(value.key ?? value.startKey ?? value.splitKey ?? Buffer.alloc(0));
+      const to = value.endKey === undefined ? Buffer.concat([from, Buffer.from([0])]) : Buffer.from(value.endKey);
+      if (start === undefined || Buffer.compare(from, start) < 0) start = from;
+      if (end === undefined || Buffer.compare(to, end) > 0) end = to;
+    }
+    if (start === undefined || end === undefined) return [];
+    const out: kvpb.RangeDescriptor[] = [];
+    for (const replica of this.replicas.values()) {
+      const desc = replica.descriptor;
+      if (desc !== undefined && Buffer.compare(desc.startKey, end) < 0 && Buffer.compare(start, desc.endKey) < 0) {
+        out.push(desc);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Rewrites the meta record of a range this node leads when it is missing or older
+   * than the range's descriptor: meta is updated after a split or replica change
+   * applies, not in the same step, so a crash or timeout in between leaves it stale.
+   */
+  private async maybeRepairMetaRecord(replica: Replica): Promise<void> {
+    const desc = replica.descriptor;
+    if (desc === undefined || this.kv === undefined) return;
+    const raw = await this.kv.get(rangeMetaKey(desc.endKey));
+    const recorded = raw === undefined ? undefined : kvpb.RangeDescriptor.decode(raw);
+    if (recorded === undefined || recorded.rangeId !== desc.rangeId || recorded.generation < desc.generation) {
+      this.log.info({ range: replica.rangeId, recordedGeneration: Number(recorded?.generation ?? 0n) }, 'repairing a stale meta record');
+      await this.writeMetaRecords([desc]);
+    }
   }
 
   private requireKv(): KvClient {
@@ -373,7 +420,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
 
   /**
    * Brings every range this node leads to the replication factor (or as many live
-   * nodes as there are), one replica at a time.
+   * nodes as there are), one replica at a time, and keeps its meta record current.
    */
   private async runReplicateQueue(): Promise<void> {
     if (this.replicating || this.stopped || this.kv === undefined) return;
@@ -386,6 +433,9 @@ export class Store implements ReplicaHost, RaftTransportHandler {
         if (this.stopped) return;
         const desc = replica.descriptor;
         if (desc === undefined || !replica.isLeaseholder()) continue;
+        await this.maybeRepairMetaRecord(replica).catch((err: unknown) => {
+          this.log.warn({ err, range: replica.rangeId }, 'checking the meta record failed');
+        });
         const want = Math.min(factor, Math.max(live.length, 1));
         const votersNow = desc.replicas.filter((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER).length;
         const learner = desc.replicas.find((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_LEARNER);

@@ -138,6 +138,32 @@ describe('a three-node cluster', () => {
     }
   });
 
+  test('a node stopped with SIGTERM hands its leases off first and exits cleanly', async () => {
+    const holder = await eventually('a node holding leases', async () => {
+      const status = await admin.nodeStatus();
+      return status.nodes.find((n) => n.leases > 0n && Number(n.descriptor?.nodeId) !== 1);
+    });
+    const holderId = Number(holder.descriptor?.nodeId);
+    const node = cluster.nodes.find((n) => n.nodeId === holderId);
+    expect(node).toBeDefined();
+    const index = (node as { index: number }).index;
+    const exit = await cluster.kill(index, 'SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Its leases moved before it left.
+    const drained = fs
+      .readFileSync((node as { logFile: string }).logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('leases drained'))
+      .map((line) => JSON.parse(line) as { leasesLeft: number });
+    expect(drained.at(-1)?.leasesLeft).toBe(0);
+    const ranges = await eventually('every lease on the other nodes', async () => {
+      const response = await admin.ranges();
+      return response.ranges.every((r) => r.leaseholderNodeId !== 0n) ? response : undefined;
+    }, 10_000);
+    expect(ranges.ranges.some((r) => Number(r.leaseholderNodeId) === holderId)).toBe(false);
+    await cluster.restart(index);
+  });
+
   test('keeps every acknowledged write when a node is killed mid-workload, and the node catches up', async () => {
     const acknowledged = new Map<string, string>();
     let stop = false;
