@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { freePorts } from '../test/support/raft-cluster';
+import { freePorts } from '../cli/local-cluster';
 
 export function etcdVersion(): string {
   try {

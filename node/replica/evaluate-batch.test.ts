@@ -12,6 +12,7 @@ import { bothEngines, useTempDirs } from '../storage/test-support/temp-stores';
 import type { EvaluateOptions, EvaluateResult } from './evaluate-batch';
 import { declareSpans, evaluateBatch, failedRequestIndex, isReadOnly } from './evaluate-batch';
 import { applyWriteOps } from './recording-batch';
+import { parseDataDrivenFile } from '../../test/support/data-driven';
 
 const b = (text: string): Buffer => Buffer.from(text);
 const at = (wall: number, logical = 0): Timestamp => ({ wallTime: BigInt(wall), logical });
@@ -699,42 +700,7 @@ function parseTs(text: string): Timestamp {
   return at(Number(wall), Number(logical ?? 0));
 }
 
-interface Case {
-  readonly commands: string[];
-  readonly expected: string[];
-}
-
-function parseFile(text: string): { header: string[]; cases: Case[] } {
-  const lines = text.split('\n');
-  const header: string[] = [];
-  let i = 0;
-  while (i < lines.length && (lines[i] as string).startsWith('#')) {
-    header.push(lines[i] as string);
-    i++;
-  }
-  const cases: Case[] = [];
-  while (i < lines.length) {
-    while (i < lines.length && ((lines[i] as string).trim() === '' || (lines[i] as string).startsWith('#'))) {
-      i++;
-    }
-    if (i >= lines.length) {
-      break;
-    }
-    const commands: string[] = [];
-    while (i < lines.length && lines[i] !== '----') {
-      commands.push(lines[i] as string);
-      i++;
-    }
-    i++;
-    const expected: string[] = [];
-    while (i < lines.length && lines[i] !== '') {
-      expected.push(lines[i] as string);
-      i++;
-    }
-    cases.push({ commands, expected });
-  }
-  return { header, cases };
-}
+const parseFile = parseDataDrivenFile;
 
 function parseArgs(words: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();

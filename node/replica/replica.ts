@@ -658,15 +658,9 @@ export class Replica {
   private stageSnapshot(batch: WriteBatch, snapshot: Snapshot): void {
     const state = cmdpb.RangeSnapshot.decode(snapshot.data);
     assert(state.descriptor !== undefined, 'a range snapshot carries its descriptor');
-    const engine = this.host.engine;
-    const spans = [state.descriptor];
-    if (this.descriptorValue !== undefined) spans.push(this.descriptorValue);
-    for (const desc of spans) {
-      for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
-        forEachInSpan(engine, start, end, (key) => {
-          batch.delete(Buffer.from(key));
-        }, 256);
-      }
+    stageClearRangeData(this.host.engine, batch, state.descriptor);
+    if (this.descriptorValue !== undefined) {
+      stageClearRangeData(this.host.engine, batch, this.descriptorValue);
     }
     for (const op of state.entries) {
       batch.put(op.key, op.value);
@@ -835,13 +829,8 @@ export class Replica {
     if (options.destroy === true) {
       const engine = this.host.engine;
       const batch = engine.newBatch();
-      const desc = this.descriptorValue;
-      if (desc !== undefined) {
-        for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
-          forEachInSpan(engine, start, end, (key) => {
-            batch.delete(Buffer.from(key));
-          }, 256);
-        }
+      if (this.descriptorValue !== undefined) {
+        stageClearRangeData(engine, batch, this.descriptorValue);
       }
       batch.delete(descriptorKey(this.rangeId));
       batch.delete(leaseKey(this.rangeId));
@@ -849,6 +838,21 @@ export class Replica {
       this.raftLog.stageDestroy(batch);
       await engine.write(batch, { sync: true });
     }
+  }
+}
+
+/** Stages the deletion of every MVCC version and intent in the range's span. */
+function stageClearRangeData(engine: Engine, batch: WriteBatch, desc: kvpb.RangeDescriptor): void {
+  for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
+    forEachInSpan(
+      engine,
+      start,
+      end,
+      (key) => {
+        batch.delete(Buffer.from(key));
+      },
+      256,
+    );
   }
 }
 

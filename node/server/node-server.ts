@@ -429,10 +429,11 @@ export class NodeServer {
 
   private localReplicas(): adminpb.LocalReplicasResponse {
     const serving = this.serving;
-    if (serving === undefined) return { nodeId: 0n, replicas: [] };
+    if (serving === undefined) return { nodeId: 0n, replicas: [], startedAtUnixMs: BigInt(this.startedAtMs) };
     const now = Date.now();
     return {
       nodeId: BigInt(serving.ident.nodeId),
+      startedAtUnixMs: BigInt(this.startedAtMs),
       replicas: serving.store.listReplicas().map((replica) => {
         const leaseholder = replica.isLeaseholder(now);
         const stats = leaseholder ? replica.stats() : { liveBytes: 0, liveCount: 0 };
@@ -484,7 +485,7 @@ export class NodeServer {
           live: this.directory.isLive(id),
           ranges: BigInt(local?.replicas.length ?? 0),
           leases: BigInt(local?.replicas.filter((r) => r.leaseholder).length ?? 0),
-          startedAtUnixMs: id === this.nodeId ? BigInt(this.startedAtMs) : 0n,
+          startedAtUnixMs: local?.startedAtUnixMs ?? 0n,
         };
       }),
     };

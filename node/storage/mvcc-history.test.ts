@@ -37,39 +37,13 @@ import type { TxnMeta } from './mvcc-value';
 import { decodeIntent, decodeVersionValue, entryTimestamp, entryVersionValue } from './mvcc-value';
 import { RocksEngine } from './rocks-engine';
 import { useTempDirs } from './test-support/temp-stores';
+import type { DataDrivenCase } from '../../test/support/data-driven';
+import { parseDataDrivenFile } from '../../test/support/data-driven';
 
 const TESTDATA = path.join(__dirname, 'testdata', 'mvcc');
 
-interface Case {
-  readonly commands: string[];
-  readonly expected: string[];
-}
-
-function parseFile(text: string): Case[] {
-  const cases: Case[] = [];
-  const lines = text.split('\n');
-  let i = 0;
-  while (i < lines.length) {
-    while (i < lines.length && (lines[i]?.trim() === '' || lines[i]?.startsWith('#'))) {
-      i++;
-    }
-    if (i >= lines.length) {
-      break;
-    }
-    const commands: string[] = [];
-    while (i < lines.length && lines[i] !== '----') {
-      commands.push(lines[i] as string);
-      i++;
-    }
-    i++;
-    const expected: string[] = [];
-    while (i < lines.length && lines[i] !== '') {
-      expected.push(lines[i] as string);
-      i++;
-    }
-    cases.push({ commands, expected });
-  }
-  return cases;
+function parseFile(text: string): DataDrivenCase[] {
+  return parseDataDrivenFile(text).cases;
 }
 
 function formatFile(header: readonly string[], cases: readonly { commands: string[]; output: string[] }[]): string {

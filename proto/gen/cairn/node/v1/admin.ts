@@ -90,6 +90,7 @@ export interface LocalReplicasRequest {
 export interface LocalReplicasResponse {
   nodeId: bigint;
   replicas: ReplicaInfo[];
+  startedAtUnixMs: bigint;
 }
 
 export interface RangesRequest {
@@ -813,7 +814,7 @@ export const LocalReplicasRequest: MessageFns<LocalReplicasRequest> = {
 };
 
 function createBaseLocalReplicasResponse(): LocalReplicasResponse {
-  return { nodeId: 0n, replicas: [] };
+  return { nodeId: 0n, replicas: [], startedAtUnixMs: 0n };
 }
 
 export const LocalReplicasResponse: MessageFns<LocalReplicasResponse> = {
@@ -826,6 +827,12 @@ export const LocalReplicasResponse: MessageFns<LocalReplicasResponse> = {
     }
     for (const v of message.replicas) {
       ReplicaInfo.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.startedAtUnixMs !== 0n) {
+      if (BigInt.asUintN(64, message.startedAtUnixMs) !== message.startedAtUnixMs) {
+        throw new globalThis.Error("value provided for field message.startedAtUnixMs of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.startedAtUnixMs);
     }
     return writer;
   },
@@ -857,6 +864,14 @@ export const LocalReplicasResponse: MessageFns<LocalReplicasResponse> = {
             }
 
             message.replicas.push(ReplicaInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.startedAtUnixMs = reader.uint64() as bigint;
             continue;
           }
         }
