@@ -623,7 +623,11 @@ export class Replica {
     const applied = this.appliedIndexValue;
     if (applied - this.lastTruncateIndex < LOG_TRUNCATE_EVERY) return;
     this.lastTruncateIndex = applied;
-    const confState = this.node.status().confState;
+    const desc = this.descriptorValue;
+    if (desc === undefined) return;
+    // The membership as of the applied index: the descriptor changes with each applied
+    // conf change, before Raft's own view does (at advance).
+    const confState = confStateOf(desc);
     void this.host.writer
       .persist((batch) => this.raftLog.stageSnapshotAndCompact(batch, applied, confState, new Uint8Array(0), LOG_ENTRIES_KEPT))
       .catch((err: unknown) => this.host.log.warn({ err, range: this.rangeId }, 'raft log truncation failed'));
@@ -649,7 +653,7 @@ export class Replica {
     const data = cmdpb.RangeSnapshot.encode({ descriptor: desc, lease: this.leaseValue, entries }).finish();
     const index = this.appliedIndexValue;
     return {
-      metadata: { index, term: this.raftLog.term(index), confState: this.node.status().confState },
+      metadata: { index, term: this.raftLog.term(index), confState: confStateOf(desc) },
       data,
     };
   }
