@@ -3,7 +3,7 @@
  *
  *   cairn-node --data-dir DIR --listen-addr HOST:PORT --http-addr HOST:PORT
  *              [--join HOST:PORT,...] [--locality region=r1,zone=z1]
- *              [--tick-ms 100] [--log-level info]
+ *              [--tick-ms 100] [--dead-node-timeout-ms 300000] [--log-level info]
  *
  * Serves gRPC (KV, admin, Raft) on --listen-addr and /metrics, /healthz, /readyz on
  * --http-addr; logs JSON lines to stderr; shuts down cleanly on SIGTERM or SIGINT
@@ -29,6 +29,14 @@ export function parseLocality(text: string): kvpb.LocalityTier[] {
   });
 }
 
+function positiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`${flag} wants a positive number, not '${text}'`);
+  }
+  return value;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
       join: { type: 'string', default: '' },
       locality: { type: 'string', default: '' },
       'tick-ms': { type: 'string' },
+      'dead-node-timeout-ms': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -61,6 +70,7 @@ async function main(): Promise<void> {
     join: values.join.split(',').filter((a) => a !== ''),
     locality: parseLocality(values.locality),
     timing,
+    ...(values['dead-node-timeout-ms'] === undefined ? {} : { deadNodeTimeoutMs: positiveNumber('--dead-node-timeout-ms', values['dead-node-timeout-ms']) }),
     registry,
     log,
     onFatal: fatal,

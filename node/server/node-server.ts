@@ -32,6 +32,8 @@ export interface NodeServerOptions {
   readonly join: readonly string[];
   readonly locality: readonly kvpb.LocalityTier[];
   readonly timing: RaftTiming;
+  /** How long a node stays dead before its replicas are replaced (default 5 min). */
+  readonly deadNodeTimeoutMs?: number;
   readonly registry: Registry;
   readonly log: Logger;
   readonly onFatal: (err: unknown) => void;
@@ -155,6 +157,7 @@ export class NodeServer {
       log,
       directory: this.directory,
       onFatal: this.options.onFatal,
+      ...(this.options.deadNodeTimeoutMs === undefined ? {} : { deadNodeTimeoutMs: this.options.deadNodeTimeoutMs }),
     });
     const transport = new RaftTransport({
       nodeId: ident.nodeId,

@@ -52,6 +52,14 @@ export class NodeDirectory {
     return record?.expiration !== undefined && !record.draining && compareTimestamps(record.expiration, this.clock.now()) > 0;
   }
 
+  /** Whether the node's liveness expired more than `ms` ago (unknown nodes are not dead). */
+  isDeadFor(nodeId: number, ms: number): boolean {
+    const expiration = this.liveness.get(nodeId)?.expiration;
+    if (expiration === undefined) return false;
+    const deadline = { wallTime: expiration.wallTime + BigInt(ms) * 1_000_000n, logical: expiration.logical };
+    return compareTimestamps(deadline, this.clock.now()) < 0;
+  }
+
   liveNodeIds(): number[] {
     return [...this.descriptors.keys()].filter((id) => this.isLive(id)).sort((a, b) => a - b);
   }

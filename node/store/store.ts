@@ -32,12 +32,15 @@ export interface StoreOptions {
   readonly onFatal: (err: unknown) => void;
   /** How many voters each range should have (capped by the live nodes). */
   readonly replicationFactor?: number;
+  /** How long a node's liveness must have been expired before its replicas are replaced elsewhere. */
+  readonly deadNodeTimeoutMs?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** A removed replica's range ignores Raft traffic this long, so messages already in flight do not recreate it. */
 const TOMBSTONE_MS = 1_000;
 const REPLICATE_QUEUE_INTERVAL_MS = 2_000;
+export const DEFAULT_DEAD_NODE_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * All replicas of one node: it routes KV batches to them, carries their Raft traffic
@@ -420,7 +423,8 @@ export class Store implements ReplicaHost, RaftTransportHandler {
 
   /**
    * Brings every range this node leads to the replication factor (or as many live
-   * nodes as there are), one replica at a time, and keeps its meta record current.
+   * nodes as there are), one replica at a time; replaces the replicas of nodes dead
+   * for longer than the dead-node timeout; keeps each range's meta record current.
    */
   private async runReplicateQueue(): Promise<void> {
     if (this.replicating || this.stopped || this.kv === undefined) return;
@@ -439,18 +443,38 @@ export class Store implements ReplicaHost, RaftTransportHandler {
         const want = Math.min(factor, Math.max(live.length, 1));
         const votersNow = desc.replicas.filter((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER).length;
         const learner = desc.replicas.find((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_LEARNER);
+        const deadMs = this.options.deadNodeTimeoutMs ?? DEFAULT_DEAD_NODE_TIMEOUT_MS;
+        const spare = live.find((id) => !desc.replicas.some((r) => Number(r.nodeId) === id));
         let target: number | undefined;
+        let replace: number | undefined;
         if (learner !== undefined) {
-          target = Number(learner.nodeId);
+          if (directory.isDeadFor(Number(learner.nodeId), deadMs)) {
+            replace = Number(learner.nodeId);
+          } else {
+            target = Number(learner.nodeId);
+          }
         } else if (votersNow < want) {
-          target = live.find((id) => !desc.replicas.some((r) => Number(r.nodeId) === id));
+          target = spare;
+        } else if (spare !== undefined) {
+          // A voter on a node dead for longer than the timeout is replaced: the new
+          // replica first, so the range never has fewer live voters than now.
+          const dead = desc.replicas.find((r) => Number(r.nodeId) !== this.nodeId && directory.isDeadFor(Number(r.nodeId), deadMs));
+          if (dead !== undefined) {
+            target = spare;
+            replace = Number(dead.nodeId);
+          }
         }
-        if (target === undefined) continue;
         try {
-          await this.addReplica(replica, target, Date.now() + 30_000);
-          this.options.metrics.replicasAdded.inc();
+          if (target !== undefined) {
+            await this.addReplica(replica, target, Date.now() + 30_000);
+            this.options.metrics.replicasAdded.inc();
+          }
+          if (replace !== undefined) {
+            await this.removeReplica(replica, replace, Date.now() + 30_000);
+            this.log.info({ range: replica.rangeId, dead: replace, replacement: target }, 'replaced the replica of a dead node');
+          }
         } catch (err) {
-          this.log.warn({ err, range: replica.rangeId, target }, 'up-replication failed; will retry');
+          this.log.warn({ err, range: replica.rangeId, target, replace }, 'replication change failed; will retry');
         }
       }
     } finally {

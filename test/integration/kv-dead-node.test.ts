@@ -1,0 +1,89 @@
+/**
+ * Four cairn-node processes with a short dead-node timeout: when a node dies, the
+ * leaseholders of its ranges replace its replicas on the spare node, so every range
+ * is back at three live voters without anyone stepping in.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AdminClient } from '../../cli/admin-client';
+import { LocalCluster } from '../../cli/local-cluster';
+import { KvClient } from '../../kv';
+import type { RangesResponse } from '../../proto/gen/cairn/node/v1/admin';
+import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
+
+jest.setTimeout(180_000);
+
+async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+}
+
+function voterNodes(ranges: RangesResponse): number[][] {
+  return ranges.ranges.map((r) =>
+    (r.descriptor?.replicas ?? []).filter((rep) => rep.type === ReplicaType.REPLICA_TYPE_VOTER).map((rep) => Number(rep.nodeId)),
+  );
+}
+
+describe('a dead node', () => {
+  let dataDir: string;
+  let cluster: LocalCluster;
+  let kv: KvClient;
+  let admin: AdminClient;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-dead-node-'));
+    cluster = new LocalCluster({ dataDir, nodes: 4, ports: 'free', extraNodeArgs: ['--dead-node-timeout-ms', '2000'] });
+    await cluster.start();
+    kv = await KvClient.connect({ addresses: cluster.addresses, requestTimeoutMs: 15_000 });
+    admin = new AdminClient(cluster.addresses[0] as string);
+  });
+
+  afterAll(async () => {
+    await kv?.close();
+    admin?.close();
+    await cluster?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('has its replicas replaced on the spare node once the timeout passes', async () => {
+    await kv.put(Buffer.from('dead/before'), Buffer.from('1'));
+    const settled = await eventually(
+      'every range on three voters',
+      async () => {
+        const ranges = await admin.ranges();
+        return ranges.ranges.length >= 4 && voterNodes(ranges).every((v) => v.length === 3) ? ranges : undefined;
+      },
+      90_000,
+    );
+    // A node (not the first, which the admin client talks to) that holds replicas.
+    const victimId = [2, 3, 4].find((id) => voterNodes(settled).some((v) => v.includes(id))) as number;
+    const victim = cluster.nodes.find((n) => n.nodeId === victimId);
+    expect(victim).toBeDefined();
+    await cluster.kill((victim as { index: number }).index, 'SIGKILL');
+
+    const healed = await eventually(
+      `node ${victimId}'s replicas replaced`,
+      async () => {
+        const ranges = await admin.ranges();
+        const voters = voterNodes(ranges);
+        return voters.every((v) => v.length === 3 && !v.includes(victimId)) ? ranges : undefined;
+      },
+      120_000,
+    );
+    expect(healed.ranges.every((r) => r.leaseholderNodeId !== 0n && Number(r.leaseholderNodeId) !== victimId)).toBe(true);
+    expect((await kv.get(Buffer.from('dead/before')))?.toString()).toBe('1');
+    await kv.put(Buffer.from('dead/after'), Buffer.from('2'));
+    expect((await kv.get(Buffer.from('dead/after')))?.toString()).toBe('2');
+  });
+});
