@@ -10,7 +10,8 @@
  * concurrent clients; a warm-up, then `--seconds` measured (at least 5). Then a bulk
  * load of 1 GiB more and each node's resident memory.
  *
- * Environment: CAIRN_BENCH_KV_KEYS (default 100000), CAIRN_BENCH_KV_LOAD_BYTES (default
+ * Environment: CAIRN_BENCH_KV_RANGES (ranges the keys are split into, default 1),
+ * CAIRN_BENCH_KV_KEYS (default 100000), CAIRN_BENCH_KV_LOAD_BYTES (default
  * 1 GiB; 0 skips the load), CAIRN_BENCH_KV_CONCURRENCIES (default "16,128").
  */
 import type { ChildProcess } from 'node:child_process';
@@ -21,7 +22,9 @@ import * as path from 'node:path';
 import { AdminClient, childExecArgv, LocalCluster, tsxLoaderUrl } from '../cli';
 import { ReplicaType } from '../proto/gen/cairn/kv/v1/kv';
 import { EtcdCluster, etcdVersion } from './etcd';
+import { KvClient } from '../kv';
 import type { RunResult, WorkerConfig, WorkerResult, WorkerTask, Workload } from './kv-worker';
+import { benchKey } from './kv-worker';
 import type { BenchOptions } from './main';
 import type { Figure } from './report';
 import { emit, progress, round } from './report';
@@ -43,6 +46,8 @@ const MAX_ERROR_SHARE = 0.01;
 
 interface Settings {
   readonly keys: number;
+  /** Ranges the keys are split into before the workloads (cairn only). */
+  readonly splits: number;
   readonly loadBytes: number;
   readonly concurrencies: readonly number[];
   readonly seconds: number;
@@ -69,6 +74,7 @@ function settings(options: BenchOptions): Settings {
   }
   return {
     keys: Math.max(1, envNumber('CAIRN_BENCH_KV_KEYS', 100_000)),
+    splits: Math.max(1, envNumber('CAIRN_BENCH_KV_RANGES', 1)),
     loadBytes: envNumber('CAIRN_BENCH_KV_LOAD_BYTES', GIB),
     concurrencies,
     seconds,
@@ -230,6 +236,42 @@ interface Memory {
   readonly loadSeconds: number;
 }
 
+/**
+ * Splits the benchmark's keys into `ranges` ranges (as CockroachDB's `kv --splits`
+ * does) and waits until lease balancing has put their leases on as many nodes as it
+ * can, so the leaseholders' work is spread over the cluster.
+ */
+async function splitKeyspace(addresses: readonly string[], keys: number, ranges: number, timeoutMs: number): Promise<void> {
+  if (ranges <= 1) return;
+  const kv = await KvClient.connect({ addresses });
+  const admin = new AdminClient(addresses[0] as string);
+  try {
+    const splitKeys = Array.from({ length: ranges - 1 }, (_, i) => benchKey(KV_PREFIX, Math.floor(((i + 1) * keys) / ranges)));
+    for (const key of splitKeys) {
+      await kv.adminSplit(key);
+    }
+    const first = benchKey(KV_PREFIX, 0);
+    const end = benchKey(KV_PREFIX, keys);
+    const deadline = Date.now() + timeoutMs;
+    let holders: bigint[] = [];
+    while (Date.now() < deadline) {
+      const response = await admin.ranges();
+      holders = response.ranges
+        .filter((r) => Buffer.compare(r.descriptor?.endKey ?? Buffer.alloc(0), first) > 0 && Buffer.compare(r.descriptor?.startKey ?? Buffer.alloc(0), end) < 0)
+        .map((r) => r.leaseholderNodeId);
+      if (holders.every((h) => h !== 0n) && new Set(holders).size >= Math.min(ranges, addresses.length)) {
+        progress(`kv: cairn: ${ranges} ranges, leases on nodes ${holders.join(', ')}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    progress(`kv: cairn: leases not spread after ${timeoutMs} ms (on nodes ${holders.join(', ')}); going on`);
+  } finally {
+    admin.close();
+    await kv.close();
+  }
+}
+
 async function measureCairn(s: Settings): Promise<{ results: Results; memory: Memory | undefined }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-kv-'));
   const cluster = new LocalCluster({ dataDir, nodes: 3, ports: 'free', log: (m) => progress(`kv: cairn: ${m}`) });
@@ -237,6 +279,7 @@ async function measureCairn(s: Settings): Promise<{ results: Results; memory: Me
     progress(`kv: cairn: starting 3 nodes in ${dataDir}`);
     await cluster.start();
     await waitForReplication(cluster.addresses[0] as string, 120_000);
+    await splitKeyspace(cluster.addresses, s.keys, s.splits, 60_000);
     const results = await runWorkloads('cairn', cluster.addresses, s);
     let memory: Memory | undefined;
     if (s.loadBytes > 0) {

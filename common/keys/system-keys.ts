@@ -32,6 +32,7 @@ export const NODE_ID_COUNTER_KEY: Buffer = Buffer.from('\x05id/node', 'latin1');
 export const RANGE_ID_COUNTER_KEY: Buffer = Buffer.from('\x05id/range', 'latin1');
 const NODE_DESCRIPTOR_PREFIX = Buffer.from('\x05node/', 'latin1');
 const SETTING_PREFIX = Buffer.from('\x05setting/', 'latin1');
+const STORE_CAPACITY_PREFIX = Buffer.from('\x05capacity/', 'latin1');
 
 /** The split points of a new cluster: meta | liveness | system | user. */
 export const INITIAL_SPLIT_KEYS: readonly Buffer[] = [META_END, LIVENESS_END, USER_KEY_MIN];
@@ -51,6 +52,11 @@ export function nodeDescriptorKey(nodeId: number): Buffer {
   return uint64Key(NODE_DESCRIPTOR_PREFIX, nodeId);
 }
 
+export function storeCapacityKey(nodeId: number): Buffer {
+  return uint64Key(STORE_CAPACITY_PREFIX, nodeId);
+}
+
+export const STORE_CAPACITY_SPAN = { startKey: STORE_CAPACITY_PREFIX, endKey: prefixEndOf(STORE_CAPACITY_PREFIX) };
 export const NODE_DESCRIPTORS_SPAN = { startKey: NODE_DESCRIPTOR_PREFIX, endKey: prefixEndOf(NODE_DESCRIPTOR_PREFIX) };
 export const LIVENESS_SPAN = { startKey: LIVENESS_PREFIX, endKey: LIVENESS_END };
 

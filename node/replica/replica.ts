@@ -35,6 +35,8 @@ export interface ReplicaHost {
   /** This replica was removed from its range: destroy it. */
   onRemoved(replica: Replica): void;
   onLeaseChanged(replica: Replica): void;
+  /** This replica handed its lease to another. */
+  onLeaseTransferred(replica: Replica): void;
   onFatal(err: unknown): void;
 }
 
@@ -747,6 +749,7 @@ export class Replica {
     if (this.softState.state === 'leader') {
       throw new UnavailableError(`range ${this.rangeId}: the lease did not move to node ${target} before the deadline`);
     }
+    this.host.onLeaseTransferred(this);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { HybridLogicalClock } from '../../common/hlc';
-import { LIVENESS_SPAN, livenessKey, NODE_DESCRIPTORS_SPAN } from '../../common/keys';
+import { LIVENESS_SPAN, livenessKey, NODE_DESCRIPTORS_SPAN, STORE_CAPACITY_SPAN, storeCapacityKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import type { KvClient } from '../../kv';
 import { ConditionFailedError } from '../../kv/errors';
@@ -13,6 +13,8 @@ export interface LivenessOptions {
   readonly clock: HybridLogicalClock;
   readonly directory: NodeDirectory;
   readonly log: Logger;
+  /** What this node holds now, published with each heartbeat. */
+  readonly capacity: () => { readonly ranges: number; readonly leases: number };
   readonly heartbeatIntervalMs?: number;
   /** How long a heartbeat keeps the node live. */
   readonly livenessDurationMs?: number;
@@ -23,7 +25,8 @@ export interface LivenessOptions {
  * The node bumps its epoch once per start and extends the expiration on every
  * heartbeat with a conditional put (so two processes claiming one node ID cannot
  * both succeed); others see it dead once the expiration passes. Each round also
- * refreshes the node directory (addresses and liveness of every node).
+ * publishes what the node holds (ranges, leases) and refreshes the node directory
+ * (addresses, liveness and holdings of every node).
  */
 export class NodeLivenessHeartbeat {
   private timer: NodeJS.Timeout | undefined;
@@ -53,6 +56,7 @@ export class NodeLivenessHeartbeat {
     this.running = true;
     try {
       await this.heartbeat();
+      await this.publishCapacity();
       await this.refreshDirectory();
     } catch (err) {
       this.options.log.warn({ err }, 'liveness heartbeat failed');
@@ -87,20 +91,30 @@ export class NodeLivenessHeartbeat {
     }
   }
 
+  private async publishCapacity(): Promise<void> {
+    const { kv, nodeId, directory } = this.options;
+    const { ranges, leases } = this.options.capacity();
+    const capacity: adminpb.StoreCapacity = { nodeId: BigInt(nodeId), ranges: BigInt(ranges), leases: BigInt(leases) };
+    await kv.put(storeCapacityKey(nodeId), adminpb.StoreCapacity.encode(capacity).finish());
+    directory.updateCapacity([capacity]);
+  }
+
   async refreshDirectory(): Promise<void> {
     const { kv, directory } = this.options;
-    const [nodes, liveness] = await Promise.all([
+    const [nodes, liveness, capacity] = await Promise.all([
       kv.scan(NODE_DESCRIPTORS_SPAN.startKey, NODE_DESCRIPTORS_SPAN.endKey),
       kv.scan(LIVENESS_SPAN.startKey, LIVENESS_SPAN.endKey),
+      kv.scan(STORE_CAPACITY_SPAN.startKey, STORE_CAPACITY_SPAN.endKey),
     ]);
     await directory.updateDescriptors(nodes.rows.map((row) => kvpb.NodeDescriptor.decode(row.value)));
     directory.updateLiveness(liveness.rows.map((row) => adminpb.NodeLiveness.decode(row.value)));
+    directory.updateCapacity(capacity.rows.map((row) => adminpb.StoreCapacity.decode(row.value)));
   }
 
   /** Marks the node draining: others stop counting it live for new replicas. */
   async drain(): Promise<void> {
     this.draining = true;
-    await this.heartbeat().catch((err: unknown) => this.options.log.warn({ err }, 'could not record draining'));
+    await this.heartbeat();
   }
 
   stop(): void {

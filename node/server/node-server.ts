@@ -13,6 +13,7 @@ import { ConditionFailedError, errorToProto, UnavailableError } from '../../kv/e
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as adminpb from '../../proto/gen/cairn/node/v1/admin';
 import { failedRequestIndex } from '../replica/evaluate-batch';
+import { withDeadline } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
 import type { Engine } from '../storage';
 import { NodeDirectory } from '../store/node-directory';
@@ -82,6 +83,7 @@ export class NodeServer {
   private httpAdvertised = '';
   private readonly startedAtMs = Date.now();
   private stopping = false;
+  private storeStopped = false;
 
   constructor(private readonly options: NodeServerOptions) {
     this.raftMetrics = new RaftMetrics(options.registry);
@@ -179,7 +181,14 @@ export class NodeServer {
     if (kv === undefined) return;
     store.setKv(kv);
     serving.kv = kv;
-    const liveness = new NodeLivenessHeartbeat({ nodeId: ident.nodeId, kv, clock: this.clock, directory: this.directory, log });
+    const liveness = new NodeLivenessHeartbeat({
+      nodeId: ident.nodeId,
+      kv,
+      clock: this.clock,
+      directory: this.directory,
+      log,
+      capacity: () => ({ ranges: store.replicaCount, leases: store.leaseCount() }),
+    });
     serving.liveness = liveness;
     await this.retryUntilStopped('node liveness', () => liveness.start());
     await this.retryUntilStopped('node directory', () => liveness.refreshDirectory());
@@ -256,9 +265,11 @@ export class NodeServer {
     const method = request.requests[0]?.request?.$case ?? 'empty';
     let outcome = 'ok';
     try {
+      // A draining node goes on serving: it still holds leases until it has handed
+      // them off, and its replicas stop only with the store.
       const serving = this.serving;
-      if (serving === undefined || this.stopping) {
-        throw new UnavailableError(this.stopping ? 'the node is shutting down' : 'the node has not joined a cluster yet');
+      if (serving === undefined || this.storeStopped) {
+        throw new UnavailableError(this.storeStopped ? 'the node is shutting down' : 'the node has not joined a cluster yet');
       }
       return await serving.store.send(request);
     } catch (err) {
@@ -528,12 +539,17 @@ export class NodeServer {
     const serving = this.serving;
     const log = this.options.log;
     if (serving?.liveness !== undefined) {
-      await serving.liveness.drain();
-      const left = await serving.store.drainLeases(Date.now() + DRAIN_TIMEOUT_MS);
+      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      // Telling the others is worth a moment, not the whole drain.
+      await withDeadline(serving.liveness.drain(), Math.min(deadline, Date.now() + DRAIN_TIMEOUT_MS / 5), () => new UnavailableError('recording draining timed out')).catch(
+        (err: unknown) => log.warn({ err }, 'could not record draining'),
+      );
+      const left = await serving.store.drainLeases(deadline);
       log.info({ leasesLeft: left }, 'leases drained');
       serving.liveness.stop();
     }
     if (serving !== undefined) {
+      this.storeStopped = true;
       await serving.store.stop();
       await serving.transport.stop();
       await serving.kv?.close();

@@ -17,6 +17,7 @@ const DIRECTORY_KEY = storeLocalKey('node-directory');
 export class NodeDirectory {
   private readonly descriptors = new Map<number, kvpb.NodeDescriptor>();
   private readonly liveness = new Map<number, adminpb.NodeLiveness>();
+  private readonly capacities = new Map<number, adminpb.StoreCapacity>();
 
   constructor(
     private readonly engine: Engine,
@@ -79,6 +80,18 @@ export class NodeDirectory {
       const batch = this.engine.newBatch();
       batch.put(DIRECTORY_KEY, adminpb.JoinResponse.encode({ clusterId: '', nodeId: 0n, nodes: this.all() }).finish());
       await this.engine.write(batch);
+    }
+  }
+
+  /** The last published lease count of a node, if any. */
+  leaseCount(nodeId: number): number | undefined {
+    const capacity = this.capacities.get(nodeId);
+    return capacity === undefined ? undefined : Number(capacity.leases);
+  }
+
+  updateCapacity(records: readonly adminpb.StoreCapacity[]): void {
+    for (const record of records) {
+      this.capacities.set(Number(record.nodeId), record);
     }
   }
 

@@ -7,6 +7,7 @@ export class StoreMetrics {
   readonly leases: prometheus.Gauge;
   readonly splits: prometheus.Counter;
   readonly replicasAdded: prometheus.Counter;
+  readonly leaseTransfers: prometheus.Counter;
   readonly kvRequestSeconds: prometheus.Histogram<'method' | 'outcome'>;
 
   constructor(registry: Registry) {
@@ -17,6 +18,11 @@ export class StoreMetrics {
     this.replicasAdded = new prometheus.Counter({
       name: 'cairn_replicate_queue_replicas_added_total',
       help: 'Replicas the replicate queue of this node added.',
+      registers,
+    });
+    this.leaseTransfers = new prometheus.Counter({
+      name: 'cairn_lease_transfers_total',
+      help: 'Leases this node handed to another (balancing, draining, admin requests).',
       registers,
     });
     this.kvRequestSeconds = new prometheus.Histogram({

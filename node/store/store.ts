@@ -66,6 +66,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   private ticker: NodeJS.Timeout | undefined;
   private replicateTimer: NodeJS.Timeout | undefined;
   private replicating = false;
+  private draining = false;
   private stopped = false;
 
   constructor(private readonly options: StoreOptions) {
@@ -166,6 +167,10 @@ export class Store implements ReplicaHost, RaftTransportHandler {
 
   onLeaseChanged(): void {
     this.updateGauges();
+  }
+
+  onLeaseTransferred(): void {
+    this.options.metrics.leaseTransfers.inc();
   }
 
   onFatal(err: unknown): void {
@@ -427,7 +432,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
    * for longer than the dead-node timeout; keeps each range's meta record current.
    */
   private async runReplicateQueue(): Promise<void> {
-    if (this.replicating || this.stopped || this.kv === undefined) return;
+    if (this.replicating || this.stopped || this.draining || this.kv === undefined) return;
     this.replicating = true;
     try {
       const directory = this.options.directory;
@@ -477,8 +482,48 @@ export class Store implements ReplicaHost, RaftTransportHandler {
           this.log.warn({ err, range: replica.rangeId, target, replace }, 'replication change failed; will retry');
         }
       }
+      await this.maybeRebalanceLeases(live);
     } finally {
       this.replicating = false;
+    }
+  }
+
+  /**
+   * Moves one lease to a live voter on a node with at least two fewer leases, when
+   * this node holds more than its share: leaseholders do the work of their ranges, so
+   * leases spread over the nodes spread the load. One move per pass, as the others'
+   * counts (published with their heartbeats) lag.
+   */
+  private async maybeRebalanceLeases(live: readonly number[]): Promise<void> {
+    const directory = this.options.directory;
+    const mine = this.leaseCount();
+    const counts = new Map<number, number>();
+    for (const id of live) {
+      const count = id === this.nodeId ? mine : directory.leaseCount(id);
+      if (count === undefined) return;
+      counts.set(id, count);
+    }
+    if (counts.size < 2) return;
+    const mean = [...counts.values()].reduce((a, b) => a + b, 0) / counts.size;
+    if (mine <= mean) return;
+    for (const replica of this.replicas.values()) {
+      const desc = replica.descriptor;
+      if (this.stopped || desc === undefined || !replica.isLeaseholder()) continue;
+      let target: number | undefined;
+      for (const r of desc.replicas) {
+        const id = Number(r.nodeId);
+        const count = counts.get(id);
+        if (r.type !== kvpb.ReplicaType.REPLICA_TYPE_VOTER || id === this.nodeId || count === undefined || count >= mine - 1) continue;
+        if (target === undefined || count < (counts.get(target) as number)) target = id;
+      }
+      if (target === undefined) continue;
+      try {
+        await replica.transferLease(target, Date.now() + 5_000);
+        this.log.info({ range: replica.rangeId, target, leases: mine, mean }, 'lease moved to balance the load');
+      } catch (err) {
+        this.log.warn({ err, range: replica.rangeId, target }, 'lease rebalancing failed');
+      }
+      return;
     }
   }
 
@@ -488,24 +533,31 @@ export class Store implements ReplicaHost, RaftTransportHandler {
    * deadline.
    */
   async drainLeases(deadlineMs: number): Promise<number> {
-    const moves: Promise<void>[] = [];
-    for (const replica of this.replicas.values()) {
-      const desc = replica.descriptor;
-      if (desc === undefined || !replica.isLeaseholder()) continue;
-      const target = desc.replicas.find(
-        (r) =>
-          Number(r.nodeId) !== this.nodeId &&
-          r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER &&
-          this.options.directory.isLive(Number(r.nodeId)),
-      );
-      if (target === undefined) continue;
-      moves.push(
-        replica.transferLease(Number(target.nodeId), deadlineMs).catch((err: unknown) => {
-          this.log.warn({ err, range: replica.rangeId }, 'lease transfer on drain failed');
-        }),
-      );
+    this.draining = true;
+    // Repeated: a lease may still arrive (a balancing move decided before the others
+    // saw this node draining).
+    while (this.leaseCount() > 0 && Date.now() < deadlineMs) {
+      const moves: Promise<void>[] = [];
+      for (const replica of this.replicas.values()) {
+        const desc = replica.descriptor;
+        if (desc === undefined || !replica.isLeaseholder()) continue;
+        const target = desc.replicas.find(
+          (r) =>
+            Number(r.nodeId) !== this.nodeId &&
+            r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER &&
+            this.options.directory.isLive(Number(r.nodeId)),
+        );
+        if (target === undefined) continue;
+        moves.push(
+          replica.transferLease(Number(target.nodeId), deadlineMs).catch((err: unknown) => {
+            this.log.warn({ err, range: replica.rangeId }, 'lease transfer on drain failed');
+          }),
+        );
+      }
+      if (moves.length === 0) break;
+      await Promise.all(moves);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await Promise.all(moves);
     return this.leaseCount();
   }
 

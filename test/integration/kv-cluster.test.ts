@@ -62,11 +62,12 @@ describe('a three-node cluster', () => {
       const full = response.ranges.every(
         (r) => r.descriptor?.replicas.filter((rep) => rep.type === ReplicaType.REPLICA_TYPE_VOTER).length === 3,
       );
-      return response.ranges.length >= 4 && full ? response : undefined;
+      // Every range has a leaseholder (leases may be moving for balance meanwhile).
+      const held = response.ranges.every((r) => r.leaseholderNodeId > 0n);
+      return response.ranges.length >= 4 && full && held ? response : undefined;
     }, 90_000);
     // meta, liveness, system, user.
     expect(ranges.ranges.length).toBeGreaterThanOrEqual(4);
-    expect(ranges.ranges.every((r) => r.leaseholderNodeId > 0n)).toBe(true);
   });
 
   test('writes and reads through DistSender, across a split made by the admin API', async () => {
@@ -179,20 +180,23 @@ describe('a three-node cluster', () => {
     expect(node).toBeDefined();
     const index = (node as { index: number }).index;
     const exit = await cluster.kill(index, 'SIGTERM');
-    expect(exit).toEqual({ code: 0, signal: null });
-    // Its leases moved before it left.
-    const drained = fs
-      .readFileSync((node as { logFile: string }).logFile, 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('leases drained'))
-      .map((line) => JSON.parse(line) as { leasesLeft: number });
-    expect(drained.at(-1)?.leasesLeft).toBe(0);
-    const ranges = await eventually('every lease on the other nodes', async () => {
-      const response = await admin.ranges();
-      return response.ranges.every((r) => r.leaseholderNodeId !== 0n) ? response : undefined;
-    }, 10_000);
-    expect(ranges.ranges.some((r) => Number(r.leaseholderNodeId) === holderId)).toBe(false);
-    await cluster.restart(index);
+    try {
+      expect(exit).toEqual({ code: 0, signal: null });
+      // Its leases moved before it left.
+      const drained = fs
+        .readFileSync((node as { logFile: string }).logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('leases drained'))
+        .map((line) => JSON.parse(line) as { leasesLeft: number });
+      expect(drained.at(-1)?.leasesLeft).toBe(0);
+      await eventually('a lease on every range while the node is down', async () => {
+        const response = await admin.ranges();
+        return response.ranges.every((r) => r.leaseholderNodeId !== 0n && Number(r.leaseholderNodeId) !== holderId) ? true : undefined;
+      }, 10_000);
+    } finally {
+      // Back for the tests that follow, whatever this one found.
+      await cluster.restart(index);
+    }
   });
 
   test('keeps every acknowledged write when a node is killed mid-workload, and the node catches up', async () => {
@@ -211,17 +215,28 @@ describe('a three-node cluster', () => {
       }
     };
     const writers = [0, 1, 2, 3].map((w) => writer(w));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    // Kill the node that holds the user data's lease (node 1 holds it at bootstrap).
-    const userRange = (await admin.ranges()).ranges.find((r) => Buffer.from(r.descriptor?.startKey ?? []).toString().startsWith('kill') || Buffer.compare(Buffer.from(r.descriptor?.startKey ?? []), Buffer.from('kill')) <= 0 && Buffer.compare(Buffer.from(r.descriptor?.endKey ?? []), Buffer.from('kill')) > 0);
-    const victimId = Number(userRange?.leaseholderNodeId ?? 2n);
-    const victim = cluster.nodes.find((n) => n.nodeId === victimId) ?? cluster.node(2);
-    const before = acknowledged.size;
-    await cluster.kill(victim.index, 'SIGKILL');
-    // Writes go on after failover.
-    await eventually('writes after the failover', async () => (acknowledged.size > before + 50 ? true : undefined), 30_000);
-    stop = true;
-    await Promise.all(writers);
+    let victim: (typeof cluster.nodes)[number];
+    let victimId: number;
+    let before: number;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Kill the node that holds the lease of the range the writers write to.
+      const userRange = (await admin.ranges()).ranges.find(
+        (r) =>
+          Buffer.compare(Buffer.from(r.descriptor?.startKey ?? []), Buffer.from('kill')) <= 0 &&
+          Buffer.compare(Buffer.from(r.descriptor?.endKey ?? []), Buffer.from('kill')) > 0,
+      );
+      victimId = Number(userRange?.leaseholderNodeId ?? 2n);
+      victim = cluster.nodes.find((n) => n.nodeId === victimId) ?? cluster.node(2);
+      before = acknowledged.size;
+      await cluster.kill(victim.index, 'SIGKILL');
+      // Writes go on after failover.
+      await eventually('writes after the failover', async () => (acknowledged.size > before + 50 ? true : undefined), 30_000);
+    } finally {
+      // Writers stop whatever happened, so a failure does not leave them spinning.
+      stop = true;
+      await Promise.all(writers);
+    }
     expect(acknowledged.size).toBeGreaterThan(before + 50);
     // The others see the dead node's liveness expire.
     const survivorAdmin = new AdminClient(cluster.nodes.find((n) => n.index !== victim.index)?.address as string);

@@ -53,6 +53,13 @@ export interface NodeLiveness {
   draining: boolean;
 }
 
+/** What a node holds, published with its heartbeats for the others' balancing decisions. */
+export interface StoreCapacity {
+  nodeId: bigint;
+  ranges: bigint;
+  leases: bigint;
+}
+
 export interface NodeStatusRequest {
 }
 
@@ -425,6 +432,83 @@ export const NodeLiveness: MessageFns<NodeLiveness> = {
             }
 
             message.draining = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseStoreCapacity(): StoreCapacity {
+  return { nodeId: 0n, ranges: 0n, leases: 0n };
+}
+
+export const StoreCapacity: MessageFns<StoreCapacity> = {
+  encode(message: StoreCapacity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== 0n) {
+      if (BigInt.asUintN(64, message.nodeId) !== message.nodeId) {
+        throw new globalThis.Error("value provided for field message.nodeId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.nodeId);
+    }
+    if (message.ranges !== 0n) {
+      if (BigInt.asUintN(64, message.ranges) !== message.ranges) {
+        throw new globalThis.Error("value provided for field message.ranges of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.ranges);
+    }
+    if (message.leases !== 0n) {
+      if (BigInt.asUintN(64, message.leases) !== message.leases) {
+        throw new globalThis.Error("value provided for field message.leases of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.leases);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoreCapacity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoreCapacity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nodeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ranges = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leases = reader.uint64() as bigint;
             continue;
           }
         }
