@@ -9,26 +9,12 @@ import * as path from 'node:path';
 import { AdminClient } from '../../cli/admin-client';
 import { LocalCluster } from '../../cli/local-cluster';
 import { KvClient } from '../../kv';
+import { eventually } from '../support/eventually';
 import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
 
 jest.setTimeout(180_000);
 
 const key = (i: number): Buffer => Buffer.from(`user/${String(i).padStart(5, '0')}`);
-
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-}
 
 describe('a three-node cluster', () => {
   let dataDir: string;

@@ -9,25 +9,11 @@ import * as path from 'node:path';
 import { AdminClient } from '../../cli/admin-client';
 import { LocalCluster } from '../../cli/local-cluster';
 import { KvClient } from '../../kv';
+import { eventually } from '../support/eventually';
 import type { RangesResponse } from '../../proto/gen/cairn/node/v1/admin';
 import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
 
 jest.setTimeout(180_000);
-
-async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-}
 
 function voterNodes(ranges: RangesResponse): number[][] {
   return ranges.ranges.map((r) =>
