@@ -191,8 +191,14 @@ export class Replica {
     return this.descriptorValue !== undefined;
   }
 
+  /** The Raft leader this replica knows of, or 0. */
+  get raftLeader(): number {
+    return this.softState.lead;
+  }
+
+  /** Raft's view of the group here (for status pages; builds a status, so not per request). */
   get raftStatus(): { readonly lead: number; readonly state: string; readonly term: number } {
-    return { lead: this.softState.lead, state: this.softState.state, term: this.leaderTerm };
+    return { lead: this.softState.lead, state: this.softState.state, term: this.node.status().term };
   }
 
   containsKey(key: Uint8Array): boolean {
@@ -265,10 +271,9 @@ export class Replica {
       const sentAt = this.leaseChecks.get(state.requestContext);
       if (sentAt !== undefined) {
         // A confirmation of one check confirms every earlier one too.
-        for (const [context, at] of this.leaseChecks) {
+        for (const context of this.leaseChecks.keys()) {
           this.leaseChecks.delete(context);
           if (context === state.requestContext) break;
-          void at;
         }
         this.leaseConfirmedUntilMs = Math.max(this.leaseConfirmedUntilMs, sentAt + this.leaseWindowMs());
         confirmed = true;

@@ -369,7 +369,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   }
 
   private leaderHint(replica: Replica): kvpb.NodeDescriptor | undefined {
-    const lead = replica.raftStatus.lead;
+    const lead = replica.raftLeader;
     return lead !== 0 && lead !== this.nodeId ? this.nodeDescriptor(lead) : undefined;
   }
 
