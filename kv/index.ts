@@ -9,6 +9,8 @@ export { GrpcKvTransport } from './kv-transport';
 export type { NodeConnectionEvent, NodeConnectionOptions } from './node-connection';
 export { NodeConnection } from './node-connection';
 export * from './errors';
+export type { KeySpan } from './batch-split';
+export { isAdminRequest, requestSpan } from './batch-split';
 export type {
   ClusterInfoResponse,
   NodeDescriptor,

@@ -2,7 +2,7 @@ import { assert, CairnError, InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
 import { META2_PREFIX, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
-import { NotLeaseholderError, RangeKeyMismatchError, UnavailableError } from '../../kv/errors';
+import { isAdminRequest, NotLeaseholderError, RangeKeyMismatchError, requestSpan, UnavailableError } from '../../kv';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as cmdpb from '../../proto/gen/cairn/node/v1/command';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState } from '../raft';
@@ -389,34 +389,8 @@ export class Replica {
       if (request === undefined) {
         throw new InvalidArgumentError('empty request in batch');
       }
-      let start: Uint8Array;
-      let end: Uint8Array | undefined;
-      switch (request.$case) {
-        case 'get':
-        case 'put':
-        case 'conditionalPut':
-        case 'delete':
-          start = request.value.key;
-          break;
-        case 'deleteRange':
-        case 'scan':
-        case 'reverseScan':
-          start = request.value.startKey;
-          end = request.value.endKey;
-          break;
-        case 'adminSplit':
-          start = request.value.splitKey;
-          break;
-        case 'adminChangeReplicas':
-        case 'adminTransferLease':
-        case 'rangeStats':
-          start = request.value.key;
-          break;
-      }
-      const inside =
-        Buffer.compare(start, desc.startKey) >= 0 &&
-        (end === undefined ? Buffer.compare(start, desc.endKey) < 0 : Buffer.compare(end, desc.endKey) <= 0);
-      if (!inside) {
+      const { start, end } = requestSpan(request);
+      if (Buffer.compare(start, desc.startKey) < 0 || Buffer.compare(end, desc.endKey) > 0) {
         throw new RangeKeyMismatchError(this.rangeId, [desc]);
       }
     }
@@ -429,7 +403,7 @@ export class Replica {
     }
     this.checkKeys(request.requests);
     const first = request.requests[0]?.request;
-    if (first !== undefined && (first.$case.startsWith('admin') || first.$case === 'rangeStats')) {
+    if (first !== undefined && isAdminRequest(first.$case)) {
       if (request.requests.length !== 1) {
         throw new InvalidArgumentError(`${first.$case} must be alone in its batch`);
       }

@@ -3,6 +3,7 @@ import type { HybridLogicalClock } from '../../common/hlc';
 import { rangeMetaKey, RANGE_ID_COUNTER_KEY } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import type { KvClient } from '../../kv';
+import { requestSpan } from '../../kv';
 import { ConditionFailedError, NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { Message } from '../raft';
@@ -289,11 +290,9 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     let end: Buffer | undefined;
     for (const { request } of requests) {
       if (request === undefined) continue;
-      const value = request.value as { key?: Uint8Array; startKey?: Uint8Array; endKey?: Uint8Array; splitKey?: Uint8Array };
-      const from = Buffer.from(value.key ?? value.startKey ?? value.splitKey ?? Buffer.alloc(0));
-      const to = value.endKey === undefined ? Buffer.concat([from, Buffer.from([0])]) : Buffer.from(value.endKey);
-      if (start === undefined || Buffer.compare(from, start) < 0) start = from;
-      if (end === undefined || Buffer.compare(to, end) > 0) end = to;
+      const span = requestSpan(request);
+      if (start === undefined || Buffer.compare(span.start, start) < 0) start = span.start;
+      if (end === undefined || Buffer.compare(span.end, end) > 0) end = span.end;
     }
     if (start === undefined || end === undefined) return [];
     const out: kvpb.RangeDescriptor[] = [];

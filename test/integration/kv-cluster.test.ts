@@ -4,11 +4,11 @@
  * and routing across it, a node killed while a client writes, and a lost quorum.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { AdminClient } from '../../cli/admin-client';
-import { LocalCluster } from '../../cli/local-cluster';
+import type { LocalCluster } from '../../cli/local-cluster';
 import { KvClient } from '../../kv';
+import type { TestCluster } from '../support/test-cluster';
+import { startTestCluster, stopTestCluster } from '../support/test-cluster';
 import { eventually } from '../support/eventually';
 import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
 
@@ -17,24 +17,18 @@ jest.setTimeout(180_000);
 const key = (i: number): Buffer => Buffer.from(`user/${String(i).padStart(5, '0')}`);
 
 describe('a three-node cluster', () => {
-  let dataDir: string;
+  let running: TestCluster | undefined;
   let cluster: LocalCluster;
   let kv: KvClient;
   let admin: AdminClient;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-kv-cluster-'));
-    cluster = new LocalCluster({ dataDir, nodes: 3, ports: 'free' });
-    await cluster.start();
-    kv = await KvClient.connect({ addresses: cluster.addresses, requestTimeoutMs: 15_000 });
-    admin = new AdminClient(cluster.addresses[0] as string);
+    running = await startTestCluster('kv-cluster', { nodes: 3 });
+    ({ cluster, kv, admin } = running);
   });
 
   afterAll(async () => {
-    await kv?.close();
-    admin?.close();
-    await cluster?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stopTestCluster(running);
   });
 
   test('bootstraps, joins every node, and replicates every range three ways', async () => {

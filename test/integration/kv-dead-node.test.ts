@@ -3,12 +3,11 @@
  * leaseholders of its ranges replace its replicas on the spare node, so every range
  * is back at three live voters without anyone stepping in.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { AdminClient } from '../../cli/admin-client';
-import { LocalCluster } from '../../cli/local-cluster';
-import { KvClient } from '../../kv';
+import type { AdminClient } from '../../cli/admin-client';
+import type { LocalCluster } from '../../cli/local-cluster';
+import type { KvClient } from '../../kv';
+import type { TestCluster } from '../support/test-cluster';
+import { startTestCluster, stopTestCluster } from '../support/test-cluster';
 import { eventually } from '../support/eventually';
 import type { RangesResponse } from '../../proto/gen/cairn/node/v1/admin';
 import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
@@ -22,24 +21,18 @@ function voterNodes(ranges: RangesResponse): number[][] {
 }
 
 describe('a dead node', () => {
-  let dataDir: string;
+  let running: TestCluster | undefined;
   let cluster: LocalCluster;
   let kv: KvClient;
   let admin: AdminClient;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-dead-node-'));
-    cluster = new LocalCluster({ dataDir, nodes: 4, ports: 'free', extraNodeArgs: ['--dead-node-timeout-ms', '2000'] });
-    await cluster.start();
-    kv = await KvClient.connect({ addresses: cluster.addresses, requestTimeoutMs: 15_000 });
-    admin = new AdminClient(cluster.addresses[0] as string);
+    running = await startTestCluster('dead-node', { nodes: 4, extraNodeArgs: ['--dead-node-timeout-ms', '2000'] });
+    ({ cluster, kv, admin } = running);
   });
 
   afterAll(async () => {
-    await kv?.close();
-    admin?.close();
-    await cluster?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stopTestCluster(running);
   });
 
   test('has its replicas replaced on the spare node once the timeout passes', async () => {
