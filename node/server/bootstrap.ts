@@ -35,7 +35,7 @@ export async function writeStoreIdent(engine: Engine, ident: StoreIdent): Promis
   await engine.write(batch, { sync: true });
 }
 
-export function uint64Value(value: number): Buffer {
+function uint64Value(value: number): Buffer {
   const out = Buffer.alloc(8);
   out.writeBigUInt64BE(BigInt(value));
   return out;

@@ -9,20 +9,21 @@ import type { Logger } from '../../common/logging';
 import type { StatusServer } from '../../common/metrics';
 import { startStatusServer } from '../../common/metrics';
 import { KvClient } from '../../kv';
-import { ConditionFailedError, errorToProto, UnavailableError } from '../../kv/errors';
+import { errorToProto, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as adminpb from '../../proto/gen/cairn/node/v1/admin';
 import { failedRequestIndex } from '../replica/evaluate-batch';
 import { withDeadline } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
 import type { Engine } from '../storage';
+import { allocateId } from '../store/id-allocator';
 import { NodeDirectory } from '../store/node-directory';
 import { RaftMetrics } from '../store/raft-metrics';
 import { Store } from '../store/store';
 import { StoreMetrics } from '../store/store-metrics';
 import { RaftTransport } from '../transport/raft-transport';
 import type { StoreIdent } from './bootstrap';
-import { bootstrapCluster, readStoreIdent, uint64Value, writeStoreIdent } from './bootstrap';
+import { bootstrapCluster, readStoreIdent, writeStoreIdent } from './bootstrap';
 import { NodeLivenessHeartbeat } from './liveness';
 
 export interface NodeServerOptions {
@@ -415,19 +416,7 @@ export class NodeServer {
 
   private async join(request: adminpb.JoinRequest): Promise<adminpb.JoinResponse> {
     const { kv, ident } = this.requireServing();
-    // Allocate a node ID from the cluster-wide counter.
-    let nodeId = 0;
-    for (;;) {
-      const current = await kv.get(NODE_ID_COUNTER_KEY);
-      const next = (current === undefined ? 0 : Number(current.readBigUInt64BE(0))) + 1;
-      try {
-        await kv.conditionalPut(NODE_ID_COUNTER_KEY, uint64Value(next), current);
-        nodeId = next;
-        break;
-      } catch (err) {
-        if (!(err instanceof ConditionFailedError)) throw err;
-      }
-    }
+    const nodeId = await allocateId(kv, NODE_ID_COUNTER_KEY);
     const descriptor: kvpb.NodeDescriptor = {
       nodeId: BigInt(nodeId),
       address: request.address,

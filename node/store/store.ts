@@ -4,7 +4,7 @@ import { rangeMetaKey, RANGE_ID_COUNTER_KEY } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import type { KvClient } from '../../kv';
 import { requestSpan } from '../../kv';
-import { ConditionFailedError, NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
+import { NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { Message } from '../raft';
 import type { ReplicaHost } from '../replica/replica';
@@ -15,6 +15,7 @@ import type { Engine } from '../storage';
 import { forEachInSpan } from '../storage';
 import type { RaftEnvelope } from '../transport/raft-message-codec';
 import type { RaftTransport, RaftTransportHandler } from '../transport/raft-transport';
+import { allocateId } from './id-allocator';
 import type { NodeDirectory } from './node-directory';
 import { RaftLogWriter } from './raft-log-writer';
 import type { RaftMetrics } from './raft-metrics';
@@ -326,22 +327,6 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     return this.kv;
   }
 
-  /** A new range ID from the cluster-wide counter. */
-  private async allocateRangeId(): Promise<number> {
-    const kv = this.requireKv();
-    for (;;) {
-      const current = await kv.get(RANGE_ID_COUNTER_KEY);
-      const next = Buffer.alloc(8);
-      next.writeBigUInt64BE((current === undefined ? 0n : current.readBigUInt64BE(0)) + 1n);
-      try {
-        await kv.conditionalPut(RANGE_ID_COUNTER_KEY, next, current);
-        return Number(next.readBigUInt64BE(0));
-      } catch (err) {
-        if (!(err instanceof ConditionFailedError)) throw err;
-      }
-    }
-  }
-
   private async writeMetaRecords(descriptors: readonly kvpb.RangeDescriptor[]): Promise<void> {
     const kv = this.requireKv();
     await kv.batch(
@@ -358,7 +343,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     if (!replica.isLeaseholder()) {
       throw new NotLeaseholderError(replica.rangeId, this.leaderHint(replica));
     }
-    const newRangeId = await this.allocateRangeId();
+    const newRangeId = await allocateId(this.requireKv(), RANGE_ID_COUNTER_KEY);
     const result = await replica.split(splitKey, newRangeId, deadlineMs);
     // The left record is new (keyed by the split key); the right one replaces the old
     // record under the old end key.
