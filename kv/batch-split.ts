@@ -29,8 +29,16 @@ export interface PartialResponse {
   readonly response: pb.ResponseUnion;
 }
 
+/** Requests over a span that count toward a batch's limits and can be resumed. */
 export function isSpanRequest(kind: RequestCase): kind is 'scan' | 'reverseScan' | 'deleteRange' {
   return kind === 'scan' || kind === 'reverseScan' || kind === 'deleteRange';
+}
+
+type RangedCase = 'scan' | 'reverseScan' | 'deleteRange' | 'resolveIntentRange' | 'refreshRange';
+
+/** Requests over a span [startKey, endKey), cut at range bounds and answered in pieces. */
+export function isRangedRequest(kind: RequestCase): kind is RangedCase {
+  return isSpanRequest(kind) || kind === 'resolveIntentRange' || kind === 'refreshRange';
 }
 
 export function isAdminRequest(kind: RequestCase): boolean {
@@ -47,12 +55,21 @@ function pointKey(request: Request): Buffer | undefined {
     case 'adminChangeReplicas':
     case 'adminTransferLease':
     case 'rangeStats':
+    case 'heartbeatTxn':
+    case 'endTxn':
+    case 'pushTxn':
+    case 'queryTxn':
+    case 'resolveIntent':
+    case 'gcTxnRecord':
+    case 'refresh':
       return request.value.key;
     case 'adminSplit':
       return request.value.splitKey;
     case 'scan':
     case 'reverseScan':
     case 'deleteRange':
+    case 'resolveIntentRange':
+    case 'refreshRange':
       return undefined;
     default:
       return unreachable(request, 'request');
@@ -95,7 +112,7 @@ export function validateBatch(requests: readonly pb.RequestUnion[]): void {
 
 /** A span request with nothing in its span needs no range. */
 export function isEmptyRequest(request: Request): boolean {
-  if (!isSpanRequest(request.$case)) {
+  if (!isRangedRequest(request.$case)) {
     return false;
   }
   const span = requestSpan(request);
@@ -114,9 +131,11 @@ export function truncateRequest(request: Request, start: Buffer, end: Buffer): R
     case 'scan':
     case 'reverseScan':
     case 'deleteRange':
+    case 'resolveIntentRange':
+    case 'refreshRange':
       return from === span.start && to === span.end
         ? request
-        : ({ $case: request.$case, value: { startKey: from, endKey: to } } as Request);
+        : ({ $case: request.$case, value: { ...request.value, startKey: from, endKey: to } } as Request);
     default:
       return request;
   }
@@ -222,6 +241,10 @@ function emptyResponse(request: Request): pb.ResponseUnion {
       return { response: { $case: 'reverseScan', value: { rows: [] } } };
     case 'deleteRange':
       return { response: { $case: 'deleteRange', value: { deletedCount: 0n } } };
+    case 'resolveIntentRange':
+      return { response: { $case: 'resolveIntentRange', value: { resolvedCount: 0n } } };
+    case 'refreshRange':
+      return { response: { $case: 'refreshRange', value: {} } };
     default:
       throw new InvalidArgumentError(`${request.$case} got no answer`);
   }
@@ -246,7 +269,7 @@ export function combineResponses(requests: readonly pb.RequestUnion[], partials:
     const request = union.request;
     assert(request !== undefined, 'a validated batch has no empty request');
     const pieces = byRequest[index] as PartialResponse[];
-    if (!isSpanRequest(request.$case)) {
+    if (!isRangedRequest(request.$case)) {
       assert(pieces.length === 1, `request ${index} (${request.$case}) has ${pieces.length} answers, expected 1`);
       const piece = pieces[0] as PartialResponse;
       assert(
@@ -268,12 +291,17 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
   const whole = requestSpan(request);
   const rows: pb.KeyValue[] = [];
   let deleted = 0n;
+  let resolved = 0n;
   let resumeSpan: pb.Span | undefined;
   for (const piece of pieces) {
     const r = piece.response.response;
     assert(r?.$case === request.$case, `a ${request.$case} piece answered with ${r?.$case ?? 'nothing'}`);
     if (r.$case === 'deleteRange') {
       deleted += r.value.deletedCount;
+    } else if (r.$case === 'resolveIntentRange') {
+      resolved += r.value.resolvedCount;
+    } else if (r.$case === 'refreshRange') {
+      continue;
     } else if (resumeSpan === undefined) {
       for (const row of (r as Extract<typeof r, { $case: 'scan' }>).value.rows) {
         rows.push(row);
@@ -293,6 +321,10 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
       return { response: { $case: 'reverseScan', value: withResume({ rows }, resumeSpan) } };
     case 'deleteRange':
       return { response: { $case: 'deleteRange', value: withResume({ deletedCount: deleted }, resumeSpan) } };
+    case 'resolveIntentRange':
+      return { response: { $case: 'resolveIntentRange', value: { resolvedCount: resolved } } };
+    case 'refreshRange':
+      return { response: { $case: 'refreshRange', value: {} } };
     default:
       throw new InvalidArgumentError(`${request.$case} is not a span request`);
   }

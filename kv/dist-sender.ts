@@ -53,6 +53,10 @@ export interface KvBatchHeader {
   readonly deadlineUnixMs?: number;
   /** ...or this long from now, whichever is sooner (default: the sender's request timeout). */
   readonly timeoutMs?: number;
+  /** The transaction the batch belongs to (kv.proto's BatchHeader.txn). */
+  readonly txn?: pb.Transaction;
+  /** The transaction has read nothing: a pushed write may move its read timestamp along. */
+  readonly canForwardReadTimestamp?: boolean;
 }
 
 export interface KvBatchResult {
@@ -60,6 +64,8 @@ export interface KvBatchResult {
   readonly responses: pb.ResponseUnion[];
   /** The latest timestamp any range read or wrote the batch at. */
   readonly timestamp: Timestamp | undefined;
+  /** The header's transaction as the ranges left it (the highest write timestamp). */
+  readonly txn: pb.Transaction | undefined;
 }
 
 export interface DistSenderOptions {
@@ -98,6 +104,9 @@ interface SendContext {
   readonly deadlineUnixMs: number;
   readonly timeoutMs: number;
   readonly timestamp: Timestamp | undefined;
+  readonly canForwardReadTimestamp: boolean;
+  /** The batch's transaction, as updated by the pieces answered so far. */
+  txn: pb.Transaction | undefined;
   aborted: boolean;
   latestTimestamp: Timestamp | undefined;
 }
@@ -180,7 +189,7 @@ export class DistSender {
           ? await this.sendLimited(indexed, { maxKeys, maxBytes }, ctx)
           : await this.sendParallel(indexed, ctx, 0);
     }
-    return { responses: combineResponses(requests, partials), timestamp: ctx.latestTimestamp };
+    return { responses: combineResponses(requests, partials), timestamp: ctx.latestTimestamp, txn: ctx.txn };
   }
 
   /** The descriptor of the range holding `key`: from the cache, else from meta. */
@@ -225,6 +234,9 @@ export class DistSender {
   private async sendParallel(requests: readonly IndexedRequest[], ctx: SendContext, attempt: number): Promise<PartialResponse[]> {
     const pieces: Promise<PartialResponse[]>[] = [];
     const failures: unknown[] = [];
+    // A transaction's commit may go out only after its writes on other ranges are in
+    // place: the piece holding EndTxn waits for every other piece.
+    let endTxnPiece: { desc: pb.RangeDescriptor; requests: IndexedRequest[] } | undefined;
     try {
       let key = nextKey(requests, KEY_MIN);
       while (key !== undefined) {
@@ -235,6 +247,11 @@ export class DistSender {
         const { desc } = await this.rangeFor(key, false, ctx);
         const clipped = truncateBatch(requests, desc.startKey, desc.endKey);
         assert(clipped.length > 0, `range ${desc.rangeId} holds ${prettyKey(key)} but no request`);
+        key = nextKey(requests, desc.endKey);
+        if (clipped.some((r) => r.request.$case === 'endTxn') && (pieces.length > 0 || key !== undefined)) {
+          endTxnPiece = { desc, requests: clipped };
+          continue;
+        }
         const piece = this.sendPiece(desc, clipped, ctx, attempt);
         // Handled at once, so a piece failing while the loop still looks up ranges is
         // not an unhandled rejection; Promise.all below reports it.
@@ -243,7 +260,6 @@ export class DistSender {
           ctx.aborted = true;
         });
         pieces.push(piece);
-        key = nextKey(requests, desc.endKey);
       }
     } catch (err) {
       ctx.aborted = true;
@@ -251,6 +267,11 @@ export class DistSender {
       throw failures.length > 0 ? failures[0] : err;
     }
     const results = await Promise.all(pieces);
+    if (endTxnPiece !== undefined) {
+      // Sent with the transaction as the other pieces left it: it commits at or above
+      // every intent they wrote.
+      results.push(await this.sendPiece(endTxnPiece.desc, endTxnPiece.requests, ctx, attempt));
+    }
     return results.flat();
   }
 
@@ -372,6 +393,8 @@ export class DistSender {
         maxKeys: BigInt(limits.maxKeys),
         maxBytes: BigInt(limits.maxBytes),
         deadlineUnixMs: BigInt(ctx.deadlineUnixMs),
+        txn: ctx.txn,
+        canForwardReadTimestamp: ctx.canForwardReadTimestamp,
       },
       requests: requests.map(({ request }) => ({ request })),
     };
@@ -413,6 +436,7 @@ export class DistSender {
       if (response.error === undefined) {
         this.rangeCache.setLeaseholder(rangeId, nodeId);
         observeTimestamp(ctx, response.timestamp);
+        observeTxn(ctx, response.txn);
         return { kind: 'ok', response };
       }
       const error = errorFromProto(response.error);
@@ -656,7 +680,7 @@ export class DistSender {
   // ---------------------------------------------------------------------------------
   // Time
 
-  private context(header: { readonly deadlineUnixMs?: number; readonly timeoutMs?: number; readonly timestamp?: Timestamp }): SendContext {
+  private context(header: KvBatchHeader): SendContext {
     const now = this.now();
     const timeoutMs = header.timeoutMs ?? this.requestTimeoutMs;
     const deadlineUnixMs = Math.min(now + timeoutMs, header.deadlineUnixMs ?? Infinity);
@@ -664,6 +688,8 @@ export class DistSender {
       deadlineUnixMs,
       timeoutMs: Math.max(0, deadlineUnixMs - now),
       timestamp: header.timestamp,
+      canForwardReadTimestamp: header.canForwardReadTimestamp === true,
+      txn: header.txn,
       aborted: false,
       latestTimestamp: undefined,
     };
@@ -746,6 +772,17 @@ function partialsOf(desc: pb.RangeDescriptor, requests: readonly IndexedRequest[
 function observeTimestamp(ctx: SendContext, timestamp: Timestamp | undefined): void {
   if (timestamp !== undefined && (ctx.latestTimestamp === undefined || compareTimestamps(timestamp, ctx.latestTimestamp) > 0)) {
     ctx.latestTimestamp = timestamp;
+  }
+}
+
+/** Keeps the transaction with the highest write timestamp the pieces returned. */
+function observeTxn(ctx: SendContext, txn: pb.Transaction | undefined): void {
+  const current = ctx.txn;
+  if (txn?.meta?.writeTimestamp === undefined || current?.meta?.writeTimestamp === undefined) {
+    return;
+  }
+  if (compareTimestamps(txn.meta.writeTimestamp, current.meta.writeTimestamp) > 0) {
+    ctx.txn = { ...current, meta: { ...current.meta, writeTimestamp: txn.meta.writeTimestamp } };
   }
 }
 

@@ -1,5 +1,7 @@
 import type { ErrorCode } from '../common/errors';
-import { CairnError, InvalidArgumentError } from '../common/errors';
+import { CairnError, InvalidArgumentError, SqlStates } from '../common/errors';
+import type { Timestamp } from '../common/hlc';
+import { formatTimestamp } from '../common/hlc';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
 
 /**
@@ -84,6 +86,91 @@ export class ConditionFailedError extends CairnError {
   }
 }
 
+/**
+ * Why a transaction must move its timestamp (refresh) or restart:
+ * - SERIALIZABLE: its write timestamp is above its read timestamp at commit;
+ * - WRITE_TOO_OLD: a write met a newer version (one-phase commit only);
+ * - REFRESH_FAILED: a key it read was written after it read it;
+ * - PUSHED: its record was pushed to a later timestamp by a reader.
+ */
+export type TxnRetryReason = 'SERIALIZABLE' | 'WRITE_TOO_OLD' | 'REFRESH_FAILED' | 'PUSHED';
+
+/**
+ * Errors a transaction coordinator handles itself (refresh, restart or give up). They
+ * are final for DistSender: asking another replica would not help.
+ */
+export abstract class TransactionError extends CairnError {
+  abstract readonly txn: pb.Transaction | undefined;
+}
+
+/** The transaction cannot commit at its current timestamps; the coordinator refreshes or restarts. */
+export class TransactionRetryError extends TransactionError {
+  constructor(
+    readonly reason: TxnRetryReason,
+    readonly txn: pb.Transaction | undefined,
+    message = `transaction must retry (${reason})`,
+  ) {
+    super('TXN_RETRY', message, { sqlState: SqlStates.serializationFailure });
+  }
+}
+
+/** The transaction's record is ABORTED (or was just aborted): it can never commit. */
+export class TransactionAbortedError extends TransactionError {
+  constructor(
+    readonly reason: string,
+    readonly txn: pb.Transaction | undefined,
+    message = `transaction aborted (${reason})`,
+  ) {
+    super('TXN_ABORTED', message, { sqlState: SqlStates.serializationFailure });
+  }
+}
+
+/** A transactional read found a version within its uncertainty interval: it must read above it. */
+export class TransactionUncertaintyError extends TransactionError {
+  constructor(
+    readonly existingTimestamp: Timestamp,
+    readonly txn: pb.Transaction | undefined,
+    message = `read found a version at ${formatTimestamp(existingTimestamp)} within its uncertainty interval`,
+  ) {
+    super('READ_WITHIN_UNCERTAINTY_INTERVAL', message, { sqlState: SqlStates.serializationFailure });
+  }
+}
+
+/** EndTxn on a transaction whose record is already COMMITTED or ABORTED by another path. */
+export class TransactionAlreadyFinalizedError extends TransactionError {
+  constructor(
+    readonly txn: pb.Transaction | undefined,
+    message = 'the transaction is already finalized',
+  ) {
+    super('TXN_ALREADY_FINALIZED', message, { sqlState: SqlStates.invalidTransactionState });
+  }
+}
+
+/** A request waited for another transaction's lock until its deadline. */
+export class LockWaitTimeoutError extends CairnError {
+  constructor(message: string) {
+    super('LOCK_WAIT_TIMEOUT', message, { sqlState: SqlStates.lockNotAvailable });
+  }
+}
+
+/**
+ * A commit was sent but no answer came back (the node failed, or the deadline passed):
+ * the transaction may or may not have committed. Never retried blindly.
+ */
+export class AmbiguousResultError extends CairnError {
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super('AMBIGUOUS_RESULT', message, { sqlState: SqlStates.statementCompletionUnknown, ...options });
+  }
+}
+
+function transactionDetail(err: TransactionError): pb.TransactionErrorDetail {
+  return {
+    txn: err.txn,
+    reason: err instanceof TransactionRetryError || err instanceof TransactionAbortedError ? err.reason : '',
+    existingTimestamp: err instanceof TransactionUncertaintyError ? err.existingTimestamp : undefined,
+  };
+}
+
 /** The error as kv.proto carries it. */
 export function errorToProto(err: unknown, requestIndex = -1): pb.Error {
   if (err instanceof NotLeaseholderError) {
@@ -116,6 +203,15 @@ export function errorToProto(err: unknown, requestIndex = -1): pb.Error {
       detail: { $case: 'conditionFailed', value: { actualValue: err.actualValue } },
     };
   }
+  if (err instanceof TransactionError) {
+    return {
+      code: err.code,
+      message: err.message,
+      retryable: false,
+      requestIndex,
+      detail: { $case: 'transaction', value: transactionDetail(err) },
+    };
+  }
   if (err instanceof CairnError) {
     return { code: err.code, message: err.message, retryable: err.retryable, requestIndex };
   }
@@ -143,6 +239,23 @@ export function errorFromProto(error: pb.Error): CairnError {
       return new RangeKeyMismatchError(Number(detail.value.requestedRangeId), detail.value.ranges, error.message);
     case 'conditionFailed':
       return new ConditionFailedError(detail.value.actualValue, error.message);
+    case 'transaction': {
+      const { txn, reason, existingTimestamp } = detail.value;
+      switch (error.code) {
+        case 'TXN_RETRY':
+          return new TransactionRetryError(reason as TxnRetryReason, txn, error.message);
+        case 'TXN_ABORTED':
+          return new TransactionAbortedError(reason, txn, error.message);
+        case 'READ_WITHIN_UNCERTAINTY_INTERVAL':
+          if (existingTimestamp !== undefined) {
+            return new TransactionUncertaintyError(existingTimestamp, txn, error.message);
+          }
+          break;
+        case 'TXN_ALREADY_FINALIZED':
+          return new TransactionAlreadyFinalizedError(txn, error.message);
+      }
+      break;
+    }
     case undefined:
       break;
   }
@@ -153,6 +266,8 @@ export function errorFromProto(error: pb.Error): CairnError {
       return new UnavailableError(error.message);
     case 'INVALID_ARGUMENT':
       return new InvalidArgumentError(error.message);
+    case 'LOCK_WAIT_TIMEOUT':
+      return new LockWaitTimeoutError(error.message);
     default:
       return new RemoteKvError(error.code as ErrorCode, error.message, error.retryable, error.requestIndex);
   }

@@ -1,10 +1,13 @@
 import { AssertionFailedError, InvalidArgumentError } from '../common/errors';
+import { HybridLogicalClock, systemClock } from '../common/hlc';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
 import type { DistSenderEvent, KvBatchHeader } from './dist-sender';
 import { asBuffer, DistSender } from './dist-sender';
 import type { KvTransport } from './kv-transport';
 import { GrpcKvTransport } from './kv-transport';
 import type { NodeConnectionEvent } from './node-connection';
+import type { RunTxnOptions, TxnOptions } from './txn';
+import { isRetryableTxnError, Txn } from './txn';
 
 export interface KvClientOptions {
   /** host:port of one or more nodes; any of them can introduce the cluster. */
@@ -15,6 +18,8 @@ export interface KvClientOptions {
   readonly onEvent?: (event: DistSenderEvent | NodeConnectionEvent) => void;
   /** Replaces the gRPC transport (tests, simulation). */
   readonly transport?: KvTransport;
+  /** The clock transactions take their timestamps from (default: a new one on the system clock). */
+  readonly clock?: HybridLogicalClock;
 }
 
 export interface KvRow {
@@ -43,7 +48,10 @@ export type ReplicaChange = { readonly add: number } | { readonly remove: number
  * timeout with an UnavailableError; KV errors arrive as kv/errors' typed classes.
  */
 export class KvClient {
-  private constructor(readonly distSender: DistSender) {}
+  private constructor(
+    readonly distSender: DistSender,
+    readonly clock: HybridLogicalClock = new HybridLogicalClock(systemClock),
+  ) {}
 
   /** Connects: asks the first node that answers for ClusterInfo. */
   static async connect(options: KvClientOptions): Promise<KvClient> {
@@ -65,12 +73,47 @@ export class KvClient {
       await sender.close();
       throw err;
     }
-    return new KvClient(sender);
+    return new KvClient(sender, options.clock);
   }
 
   /** A client over an existing DistSender (which it then owns). */
-  static fromDistSender(sender: DistSender): KvClient {
-    return new KvClient(sender);
+  static fromDistSender(sender: DistSender, clock?: HybridLogicalClock): KvClient {
+    return new KvClient(sender, clock);
+  }
+
+  /**
+   * Runs `fn` in a serializable transaction and commits it. A retryable conflict runs
+   * `fn` again (a new epoch, or a new transaction after an abort), so `fn` must have no
+   * effects outside the transaction. Any other error rolls back and is rethrown.
+   */
+  async txn<T>(fn: (txn: Txn) => Promise<T>, options: RunTxnOptions = {}): Promise<T> {
+    const txn = this.beginTxn(options);
+    const maxAttempts = options.maxAttempts ?? 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await fn(txn);
+        await txn.commit();
+        return result;
+      } catch (err) {
+        if (isRetryableTxnError(err) && attempt < maxAttempts) {
+          options.onRetry?.(err, attempt);
+          await txn.prepareRetry(err);
+          // A little jitter, growing with the attempts, so that conflicting
+          // transactions do not meet again in lockstep.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 * attempt)));
+          continue;
+        }
+        if (txn.status === 'pending') {
+          await txn.rollback().catch(() => undefined);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** A transaction driven by the caller (the SQL gateway): commit or roll back when done. */
+  beginTxn(options: TxnOptions = {}): Txn {
+    return new Txn(this.distSender, this.clock, options);
   }
 
   async get(key: Uint8Array): Promise<Buffer | undefined> {
@@ -132,7 +175,15 @@ export class KvClient {
 
   /** Raw access: kv.proto requests in, responses out in the same order. */
   async batch(requests: pb.RequestUnion[], header: KvBatchHeader = {}): Promise<pb.ResponseUnion[]> {
-    const { responses } = await this.distSender.send(requests, header);
+    const { responses, timestamp } = await this.distSender.send(requests, header);
+    if (timestamp !== undefined) {
+      // Later transactions of this client start above what it has seen written.
+      try {
+        this.clock.update(timestamp);
+      } catch {
+        // A node's clock beyond the maximum offset: keep our own.
+      }
+    }
     return responses;
   }
 

@@ -21,6 +21,11 @@ export type ErrorCode =
   | 'WRITE_TOO_OLD'
   | 'READ_WITHIN_UNCERTAINTY_INTERVAL'
   | 'TXN_EPOCH_MISMATCH'
+  | 'TXN_RETRY'
+  | 'TXN_ABORTED'
+  | 'TXN_ALREADY_FINALIZED'
+  | 'LOCK_WAIT_TIMEOUT'
+  | 'AMBIGUOUS_RESULT'
   // time
   | 'CLOCK_OFFSET'
   // anything that is a bug in Cairn itself

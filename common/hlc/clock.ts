@@ -105,6 +105,18 @@ export class HybridLogicalClock {
     }
   }
 
+  /**
+   * Moves the clock up to `ts` without the offset check: for timestamps this process
+   * chose itself (a write placed above the timestamp cache), which later reads here
+   * must see.
+   */
+  forward(ts: Timestamp): void {
+    if (compareTimestamps(ts, { wallTime: this.wallTime, logical: this.logical }) > 0) {
+      this.wallTime = ts.wallTime;
+      this.logical = ts.logical;
+    }
+  }
+
   private tickLogical(): void {
     if (this.logical === MAX_LOGICAL) {
       // 2^32 events within one nanosecond cannot happen with a working physical

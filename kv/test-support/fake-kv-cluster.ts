@@ -339,6 +339,8 @@ export class FakeKvCluster {
         case 'scan':
         case 'reverseScan':
         case 'deleteRange':
+        case 'resolveIntentRange':
+        case 'refreshRange':
           start = r.value.startKey;
           end = r.value.endKey;
           break;
@@ -452,6 +454,9 @@ export class FakeKvCluster {
             },
           };
         }
+        default:
+          // The fake serves the non-transactional API only.
+          throw new IndexedError(index, new UnavailableError(`the fake cluster does not serve ${r.$case}`));
       }
     });
     return { responses, timestamp: { wallTime: BigInt(Date.now()) * 1_000_000n, logical: 0 } };

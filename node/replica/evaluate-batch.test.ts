@@ -471,7 +471,7 @@ describe('evaluateBatch input checks', () => {
 
   it('allows an empty start key for spans, and an empty batch', () => {
     expect(describeResult(evaluateBatch(engine, [scan('', 'z')], options(at(1))))).toEqual(['scan: <no rows>']);
-    expect(evaluateBatch(engine, [], options(at(1)))).toEqual({ responses: [], writes: [], timestamp: at(1) });
+    expect(evaluateBatch(engine, [], options(at(1)))).toEqual({ responses: [], writes: [], timestamp: at(1), highestTimestamp: at(1) });
   });
 
   it('knows no request index for errors it did not raise', () => {

@@ -1,13 +1,47 @@
 import { assert, InvalidArgumentError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import { compareTimestamps, timestampEqual } from '../../common/hlc';
-import { ConditionFailedError } from '../../kv/errors';
-import type * as kv from '../../proto/gen/cairn/kv/v1/kv';
+import { keyNext } from '../../common/keys';
+import {
+  ConditionFailedError,
+  TransactionAbortedError,
+  TransactionAlreadyFinalizedError,
+  TransactionRetryError,
+  TransactionUncertaintyError,
+} from '../../kv/errors';
+import { isFinalized, isPointSpan, mergeSpans, txnMeta, txnTimestamps } from '../../kv/transaction';
+import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { WriteOp } from '../../proto/gen/cairn/node/v1/command';
-import type { EngineLimits, EngineReader, MvccKeyValue, Span, WriteBatch } from '../storage';
-import { DEFAULT_ENGINE_LIMITS, IndexedBatch, mvccGet, mvccPut, mvccScan, WriteTooOldError } from '../storage';
+import type { EngineLimits, EngineReader, MvccKeyValue, MvccReadOptions, Span, TxnMeta, WriteBatch } from '../storage';
+import {
+  DEFAULT_ENGINE_LIMITS,
+  IndexedBatch,
+  mvccFindRefreshConflict,
+  mvccGet,
+  mvccPut,
+  mvccResolveIntent,
+  mvccResolveIntentRange,
+  mvccScan,
+  ReadWithinUncertaintyIntervalError,
+  txnRecordKey,
+  WriteTooOldError,
+} from '../storage';
 import type { LatchSpan } from './latch-manager';
 import { compactWriteOps, RecordingBatch } from './recording-batch';
+import {
+  deleteTxnRecord,
+  isPushedAbove,
+  judgePush,
+  pushedRecord,
+  readTxnRecord,
+  resolutionOf,
+  storageMeta,
+  synthesizeRecord,
+  writeTxnRecord,
+} from './txn-records';
+
+const { TRANSACTION_STATUS_PENDING: PENDING, TRANSACTION_STATUS_COMMITTED: COMMITTED, TRANSACTION_STATUS_ABORTED: ABORTED } =
+  kv.TransactionStatus;
 
 /*
  * Evaluation of a KV batch on the leaseholder (proposer-evaluated KV): the requests
@@ -30,6 +64,14 @@ import { compactWriteOps, RecordingBatch } from './recording-batch';
  *   does nothing and returns its whole span as its resume span.
  * - Any error fails the whole batch (nothing of it is applied); `failedRequestIndex`
  *   tells which request raised it.
+ *
+ * In a transaction (`txn`): reads run at its read timestamp with its uncertainty
+ * limit and see its own intents; writes become its intents at its write timestamp,
+ * which moves up past newer versions (reads stay put: the coordinator refreshes them
+ * before it commits). EndTxn resolves the intents it can here in the same batch; when
+ * the batch holds every write of the transaction it commits without a record (one
+ * phase). The record requests (HeartbeatTxn, EndTxn, PushTxn, QueryTxn, GcTxnRecord)
+ * act on the record of their anchor key.
  */
 
 export interface EvaluateOptions {
@@ -44,6 +86,27 @@ export interface EvaluateOptions {
    * DEFAULT_ENGINE_LIMITS): a write past them fails here, not on every replica.
    */
   readonly limits?: EngineLimits;
+  /** The batch's transaction (kv.proto's BatchHeader.txn). */
+  readonly txn?: kv.Transaction | undefined;
+  /** The transaction read nothing before: its read timestamp may move with its writes. */
+  readonly canForwardReadTimestamp?: boolean | undefined;
+  /**
+   * Writes of user data land above this (the timestamp cache: later than every read
+   * of the keys by others).
+   */
+  readonly minWriteTimestamp?: Timestamp | undefined;
+  /** The leaseholder's clock now: for heartbeats and record expiry (default `timestamp`). */
+  readonly now?: Timestamp | undefined;
+  /** The range's span: EndTxn resolves here the intents inside it. */
+  readonly rangeSpan?: { readonly start: Buffer; readonly end: Buffer };
+  /** A PushTxn may succeed even though the pushee is alive (a deadlock to break). */
+  readonly forcePush?: boolean | undefined;
+}
+
+/** Intents of a finalized transaction that its anchor range could not resolve itself. */
+export interface PendingResolution {
+  readonly txn: kv.Transaction;
+  readonly spans: kv.Span[];
 }
 
 export interface EvaluateResult {
@@ -53,6 +116,21 @@ export interface EvaluateResult {
   readonly writes: WriteOp[];
   /** The timestamp the batch was evaluated at: the one asked for, or above it. */
   readonly timestamp: Timestamp;
+  /** The header's transaction after the batch: its write (and read) timestamp may have moved. */
+  readonly txn?: kv.Transaction | undefined;
+  /** Spans whose intents this batch resolved or removed: waiters there may go on. */
+  readonly releasedSpans?: kv.Span[];
+  /** Records this batch finalized or pushed (their waiters may go on). */
+  readonly changedRecords?: kv.Transaction[];
+  /** Left for after the batch applies: intents of a finalized transaction on other ranges. */
+  readonly pendingResolution?: PendingResolution;
+  /** A PushTxn found its pushee alive and not to be forced: the pusher must wait. */
+  readonly pushMustWait?: boolean;
+  /**
+   * The highest timestamp the batch's writes carry (a commit timestamp it resolved
+   * intents at may lie above `timestamp`): every replica's clock moves past it.
+   */
+  readonly highestTimestamp: Timestamp;
 }
 
 const failedIndexes = new WeakMap<object, number>();
@@ -130,8 +208,23 @@ function checkRequest(union: kv.RequestUnion, index: number): boolean {
       return true;
     case 'scan':
     case 'reverseScan':
+    case 'refreshRange':
       checkSpan(request.value.startKey, request.value.endKey, index, request.$case);
       return false;
+    case 'queryTxn':
+    case 'refresh':
+      checkKey(request.value.key, index, request.$case);
+      return false;
+    case 'heartbeatTxn':
+    case 'endTxn':
+    case 'pushTxn':
+    case 'resolveIntent':
+    case 'gcTxnRecord':
+      checkKey(request.value.key, index, request.$case);
+      return true;
+    case 'resolveIntentRange':
+      checkSpan(request.value.startKey, request.value.endKey, index, request.$case);
+      return true;
     case 'adminSplit':
     case 'adminChangeReplicas':
     case 'adminTransferLease':
@@ -140,11 +233,29 @@ function checkRequest(union: kv.RequestUnion, index: number): boolean {
   }
 }
 
+/** Requests that read the transaction's own view of the data (and need its header). */
+function needsTxn(kind: RequestCase): boolean {
+  return kind === 'heartbeatTxn' || kind === 'endTxn' || kind === 'refresh' || kind === 'refreshRange';
+}
+
+/** Whether the request writes user data (and so lands above the timestamp cache). */
+export function writesUserData(kind: RequestCase): boolean {
+  return kind === 'put' || kind === 'conditionalPut' || kind === 'delete' || kind === 'deleteRange';
+}
+
 /** Whether no request of the batch writes (admin requests count as writes). */
 export function isReadOnly(requests: readonly kv.RequestUnion[]): boolean {
   for (let i = 0; i < requests.length; i++) {
     const kind = (requests[i] as kv.RequestUnion).request?.$case;
-    if (kind !== 'get' && kind !== 'scan' && kind !== 'reverseScan' && kind !== 'rangeStats') {
+    if (
+      kind !== 'get' &&
+      kind !== 'scan' &&
+      kind !== 'reverseScan' &&
+      kind !== 'rangeStats' &&
+      kind !== 'queryTxn' &&
+      kind !== 'refresh' &&
+      kind !== 'refreshRange'
+    ) {
       return false;
     }
   }
@@ -156,7 +267,7 @@ export function isReadOnly(requests: readonly kv.RequestUnion[]): boolean {
  * one per request, a write latch for each request that may write. Checks the requests
  * as `evaluateBatch` does (InvalidArgumentError).
  */
-export function declareSpans(requests: readonly kv.RequestUnion[]): LatchSpan[] {
+export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Transaction): LatchSpan[] {
   const spans: LatchSpan[] = [];
   for (let i = 0; i < requests.length; i++) {
     const union = requests[i] as kv.RequestUnion;
@@ -181,7 +292,38 @@ export function declareSpans(requests: readonly kv.RequestUnion[]): LatchSpan[] 
         break;
       case 'scan':
       case 'reverseScan':
+      case 'refreshRange':
         spans.push({ start: request.value.startKey, end: request.value.endKey, write: false });
+        break;
+      case 'refresh':
+        spans.push({ start: request.value.key, write: false });
+        break;
+      case 'resolveIntent':
+        spans.push({ start: request.value.key, write: true });
+        break;
+      case 'resolveIntentRange':
+        spans.push({ start: request.value.startKey, end: request.value.endKey, write: true });
+        break;
+      case 'heartbeatTxn':
+        // The record, under its own key: a transaction's requests on its record are
+        // serialized with pushes of it.
+        spans.push({ start: recordLatchKey(request.value.key, txnIdOf(txn, request.$case)), write: true });
+        break;
+      case 'endTxn':
+        spans.push({ start: recordLatchKey(request.value.key, txnIdOf(txn, request.$case)), write: true });
+        // What a commit may refresh here must not change while it does.
+        for (const span of request.value.refreshSpans) {
+          spans.push({ start: span.startKey, end: span.endKey, write: false });
+        }
+        break;
+      case 'pushTxn':
+        spans.push({ start: recordLatchKey(request.value.key, request.value.pushee?.id ?? Buffer.alloc(0)), write: true });
+        break;
+      case 'queryTxn':
+        spans.push({ start: recordLatchKey(request.value.key, request.value.txnId), write: false });
+        break;
+      case 'gcTxnRecord':
+        spans.push({ start: recordLatchKey(request.value.key, request.value.txnId), write: true });
         break;
       default:
         // checkRequest rejected the others.
@@ -191,11 +333,25 @@ export function declareSpans(requests: readonly kv.RequestUnion[]): LatchSpan[] 
   return spans;
 }
 
+function recordLatchKey(anchorKey: Buffer, txnId: Buffer): Buffer {
+  return txnRecordKey(anchorKey, txnId);
+}
+
+function txnIdOf(txn: kv.Transaction | undefined, what: RequestCase): Buffer {
+  if (txn?.meta === undefined) {
+    throw new InvalidArgumentError(`${what} needs the transaction in the batch header`);
+  }
+  return txn.meta.id;
+}
+
 /**
  * Evaluates the batch against `reader` (the range's data: the engine, or a snapshot).
  * Throws the first error met, typed: InvalidArgumentError (bad keys or spans, a
- * request not evaluated here), ConditionFailedError, WriteIntentError (an intent is in
- * the way: there are no transactions yet to push), or the engine's size errors.
+ * request not evaluated here), ConditionFailedError, WriteIntentError (another
+ * transaction's intent is in the way: the caller waits or pushes, then retries), the
+ * transaction errors (TransactionRetryError, TransactionAbortedError,
+ * TransactionUncertaintyError, TransactionAlreadyFinalizedError), or the engine's
+ * size errors.
  */
 export function evaluateBatch(
   reader: EngineReader,
@@ -205,11 +361,29 @@ export function evaluateBatch(
   checkLimit(options.maxKeys, 'maxKeys');
   checkLimit(options.maxBytes, 'maxBytes');
   const writeKind = checkRequests(requests);
+  const txn = options.txn;
+  for (let i = 0; i < requests.length; i++) {
+    const kind = (requests[i] as kv.RequestUnion).request?.$case;
+    if (kind !== undefined && needsTxn(kind) && txn?.meta === undefined) {
+      const err = new InvalidArgumentError(`request ${i} (${kind}) needs the transaction in the batch header`);
+      noteFailedRequest(err, i);
+      throw err;
+    }
+  }
   const limits = options.limits ?? DEFAULT_ENGINE_LIMITS;
-  let ts = options.timestamp;
+  const minWrite = options.minWriteTimestamp;
+  let timestamps: BatchTimestamps;
+  if (txn === undefined) {
+    const ts = minWrite !== undefined && writeKind !== 'none' && compareTimestamps(minWrite, options.timestamp) > 0 ? minWrite : options.timestamp;
+    timestamps = { read: ts, write: ts };
+  } else {
+    const own = txnTimestamps(txn);
+    const write = minWrite !== undefined && compareTimestamps(minWrite, own.write) > 0 ? minWrite : own.write;
+    timestamps = { read: options.canForwardReadTimestamp === true ? write : own.read, write };
+  }
   while (true) {
     const recording = writeKind === 'none' ? undefined : new RecordingBatch(limits);
-    const evaluation = new Evaluation(reader, recording, writeKind === 'some', ts, options);
+    const evaluation = new Evaluation(reader, recording, writeKind === 'some', timestamps, options);
     try {
       const responses = evaluation.run(requests);
       let writes: WriteOp[] = [];
@@ -217,17 +391,30 @@ export function evaluateBatch(
         // A key written again left ops that the later ones overwrite: Raft need not carry them.
         writes = evaluation.rewroteKeys ? compactWriteOps(recording.ops) : recording.ops;
       }
-      return { responses, writes, timestamp: ts };
+      return evaluation.result(responses, writes);
     } catch (err) {
+      if (err instanceof ReadWithinUncertaintyIntervalError && txn !== undefined) {
+        const typed = new TransactionUncertaintyError(err.existingTimestamp, evaluation.updatedTxn());
+        noteFailedRequest(typed, failedRequestIndex(err));
+        throw typed;
+      }
       if (!(err instanceof WriteTooOldError)) {
         throw err;
       }
       // Each restart lands above a version that stopped the last: it ends, since the
       // batch writes finitely many keys with finitely many versions.
-      assert(compareTimestamps(err.actualTimestamp, ts) > 0, 'a write-too-old restart moves the timestamp up');
-      ts = err.actualTimestamp;
+      assert(compareTimestamps(err.actualTimestamp, timestamps.write) > 0, 'a write-too-old restart moves the timestamp up');
+      const write = err.actualTimestamp;
+      // Outside a transaction the whole batch moves; a transaction's reads stay at its
+      // read timestamp unless it has read nothing yet.
+      timestamps = txn === undefined || options.canForwardReadTimestamp === true ? { read: write, write } : { read: timestamps.read, write };
     }
   }
+}
+
+interface BatchTimestamps {
+  readonly read: Timestamp;
+  readonly write: Timestamp;
 }
 
 function checkLimit(limit: number, what: string): void {
@@ -241,7 +428,7 @@ function toSpan(span: Span): kv.Span {
   return { startKey: span.start, endKey: span.end };
 }
 
-/** One pass over the batch at one timestamp. */
+/** One pass over the batch at one pair of timestamps. */
 class Evaluation {
   /** Reads: the reader, or (when a request follows a write) an IndexedBatch over it. */
   private readonly view: EngineReader;
@@ -253,13 +440,25 @@ class Evaluation {
   private bytesUsed = 0;
   /** Whether some key was written twice (its first write's ops are then overwritten). */
   rewroteKeys = false;
+  private readonly txn: kv.Transaction | undefined;
+  /** The transaction as intents carry it (at the write timestamp). */
+  private readonly writeMeta: TxnMeta | undefined;
+  private readonly readOptions: MvccReadOptions;
+  /** Keys this batch wrote intents on (for a one-phase commit in the same batch). */
+  private readonly written: kv.Span[] = [];
+  private readonly released: kv.Span[] = [];
+  private readonly changedRecords: kv.Transaction[] = [];
+  private pendingResolution: PendingResolution | undefined;
+  private pushMustWait = false;
+  private committedAt: Timestamp | undefined;
+  private highest: Timestamp;
 
   constructor(
     private readonly base: EngineReader,
     recording: RecordingBatch | undefined,
     readsOwnWrites: boolean,
-    private readonly ts: Timestamp,
-    options: EvaluateOptions,
+    private readonly ts: BatchTimestamps,
+    private readonly options: EvaluateOptions,
   ) {
     if (recording !== undefined && readsOwnWrites) {
       const indexed = new IndexedBatch(base, recording);
@@ -271,6 +470,15 @@ class Evaluation {
     }
     this.maxKeys = options.maxKeys;
     this.maxBytes = options.maxBytes;
+    this.highest = ts.write;
+    this.txn = options.txn;
+    if (this.txn !== undefined) {
+      this.writeMeta = storageMeta(this.txn, ts.write);
+      this.readOptions = { txn: this.writeMeta, uncertaintyLimit: txnTimestamps(this.txn).uncertaintyLimit };
+    } else {
+      this.writeMeta = undefined;
+      this.readOptions = {};
+    }
   }
 
   run(requests: readonly kv.RequestUnion[]): kv.ResponseUnion[] {
@@ -284,6 +492,29 @@ class Evaluation {
       }
     }
     return responses;
+  }
+
+  /** The header's transaction at this pass's timestamps. */
+  updatedTxn(): kv.Transaction | undefined {
+    const txn = this.txn;
+    if (txn === undefined) return undefined;
+    const meta = txnMeta(txn);
+    return { ...txn, readTimestamp: this.ts.read, meta: { ...meta, writeTimestamp: this.committedAt ?? this.ts.write } };
+  }
+
+  result(responses: kv.ResponseUnion[], writes: WriteOp[]): EvaluateResult {
+    const txn = this.updatedTxn();
+    return {
+      responses,
+      writes,
+      timestamp: txn === undefined ? this.ts.write : writes.length > 0 ? this.ts.write : this.ts.read,
+      ...(txn === undefined ? {} : { txn }),
+      ...(this.released.length === 0 ? {} : { releasedSpans: this.released }),
+      ...(this.changedRecords.length === 0 ? {} : { changedRecords: this.changedRecords }),
+      ...(this.pendingResolution === undefined ? {} : { pendingResolution: this.pendingResolution }),
+      ...(this.pushMustWait ? { pushMustWait: true } : {}),
+      highestTimestamp: this.highest,
+    };
   }
 
   private evaluate(union: kv.RequestUnion): kv.ResponseUnion {
@@ -305,19 +536,49 @@ class Evaluation {
         return { response: { $case: 'scan', value: this.scan(request.value, false) } };
       case 'reverseScan':
         return { response: { $case: 'reverseScan', value: this.scan(request.value, true) } };
+      case 'heartbeatTxn':
+        return { response: { $case: 'heartbeatTxn', value: { txn: this.heartbeat(request.value) } } };
+      case 'endTxn':
+        return { response: { $case: 'endTxn', value: this.endTxn(request.value) } };
+      case 'pushTxn':
+        return { response: { $case: 'pushTxn', value: { pushee: this.push(request.value) } } };
+      case 'queryTxn': {
+        const txn = readTxnRecord(this.view, request.value.key, request.value.txnId);
+        return { response: { $case: 'queryTxn', value: txn === undefined ? { waitingTxnIds: [] } : { txn, waitingTxnIds: [] } } };
+      }
+      case 'resolveIntent':
+        this.resolve(request.value.key, undefined, request.value.txn);
+        return { response: { $case: 'resolveIntent', value: {} } };
+      case 'resolveIntentRange': {
+        const resolved = this.resolve(request.value.startKey, request.value.endKey, request.value.txn);
+        return { response: { $case: 'resolveIntentRange', value: { resolvedCount: BigInt(resolved) } } };
+      }
+      case 'gcTxnRecord':
+        this.gcRecord(request.value);
+        return { response: { $case: 'gcTxnRecord', value: {} } };
+      case 'refresh':
+        this.refresh(request.value.key, keyNext(request.value.key), request.value.refreshFrom);
+        return { response: { $case: 'refresh', value: {} } };
+      case 'refreshRange':
+        this.refresh(request.value.startKey, request.value.endKey, request.value.refreshFrom);
+        return { response: { $case: 'refreshRange', value: {} } };
       default:
         // checkRequests rejected the others.
         assert(false, `${request.$case} is not evaluated in a batch`);
     }
   }
 
+  private read(key: Buffer): MvccKeyValue | undefined {
+    return mvccGet(this.view, key, this.ts.read, this.readOptions);
+  }
+
   private get(request: kv.GetRequest): kv.GetResponse {
-    const found = mvccGet(this.view, request.key, this.ts);
+    const found = this.read(request.key);
     return found === undefined ? {} : { value: found };
   }
 
   private conditionalPut(request: kv.ConditionalPutRequest): void {
-    const actual = mvccGet(this.view, request.key, this.ts)?.value;
+    const actual = this.read(request.key)?.value;
     // Write before judging the condition: a newer version moves the whole batch up,
     // and the condition is then judged against it (a failed condition fails the
     // batch, so the write is dropped with it).
@@ -328,13 +589,17 @@ class Evaluation {
     }
   }
 
-  /** Deleting a key with no live value writes nothing. */
+  /**
+   * Outside a transaction, deleting a key with no live value writes nothing. In one,
+   * the delete is a blind write (a tombstone intent): a value written after the
+   * transaction's read timestamp must still be deleted at its commit.
+   */
   private delete(request: kv.DeleteRequest): kv.DeleteResponse {
-    if (mvccGet(this.view, request.key, this.ts) === undefined) {
-      return { deleted: false };
+    const live = this.read(request.key) !== undefined;
+    if (live || this.writeMeta !== undefined) {
+      this.write(request.key, undefined);
     }
-    this.write(request.key, undefined);
-    return { deleted: true };
+    return { deleted: live };
   }
 
   private limitReached(): boolean {
@@ -345,7 +610,8 @@ class Evaluation {
     if (this.limitReached()) {
       return { deletedCount: 0n, resumeSpan: { startKey: request.startKey, endKey: request.endKey } };
     }
-    const live = mvccScan(this.view, request.startKey, request.endKey, this.ts, {
+    const live = mvccScan(this.view, request.startKey, request.endKey, this.ts.read, {
+      ...this.readOptions,
       maxKeys: this.maxKeys > 0 ? this.maxKeys - this.keysUsed : 0,
     });
     const rows = live.rows;
@@ -361,7 +627,8 @@ class Evaluation {
     if (this.limitReached()) {
       return { rows: [], resumeSpan: { startKey: request.startKey, endKey: request.endKey } };
     }
-    const result = mvccScan(this.view, request.startKey, request.endKey, this.ts, {
+    const result = mvccScan(this.view, request.startKey, request.endKey, this.ts.read, {
+      ...this.readOptions,
       reverse,
       maxKeys: this.maxKeys > 0 ? this.maxKeys - this.keysUsed : 0,
       targetBytes: this.maxBytes > 0 ? this.maxBytes - this.bytesUsed : 0,
@@ -378,13 +645,21 @@ class Evaluation {
     return result.resumeSpan === undefined ? { rows } : { rows, resumeSpan: toSpan(result.resumeSpan) };
   }
 
-  /** Writes a committed version of `key` at the batch's timestamp (undefined: a tombstone). */
+  /**
+   * Writes `key` (undefined: a tombstone): a committed version at the batch's
+   * timestamp, or in a transaction, its intent at its write timestamp.
+   */
   private write(key: Buffer, value: Buffer | undefined): void {
     const batch = this.batch as WriteBatch;
+    if (this.writeMeta !== undefined) {
+      mvccPut(this.view, batch, key, this.ts.write, value, { txn: this.writeMeta });
+      this.written.push({ startKey: key, endKey: keyNext(key) });
+      return;
+    }
     try {
-      mvccPut(this.view, batch, key, this.ts, value);
+      mvccPut(this.view, batch, key, this.ts.write, value);
     } catch (err) {
-      if (this.view === this.base || !(err instanceof WriteTooOldError) || !timestampEqual(err.existingTimestamp, this.ts)) {
+      if (this.view === this.base || !(err instanceof WriteTooOldError) || !timestampEqual(err.existingTimestamp, this.ts.write)) {
         throw err;
       }
       // The version at the batch's own timestamp may be this batch's earlier write of
@@ -392,8 +667,233 @@ class Evaluation {
       // before the batch, it passes the same checks and moves the same older version
       // down, and the newest entry now holds this value. A version at this timestamp
       // from before the batch fails again, and moves the batch up.
-      mvccPut(this.base, batch, key, this.ts, value);
+      mvccPut(this.base, batch, key, this.ts.write, value);
       this.rewroteKeys = true;
     }
   }
+
+  // -------------------------------------------------------------------------------
+  // Transaction records and intents
+
+  private requireTxn(): kv.Transaction {
+    const txn = this.txn;
+    assert(txn !== undefined, 'checked before evaluation');
+    return txn;
+  }
+
+  private heartbeat(request: kv.HeartbeatTxnRequest): kv.Transaction {
+    const txn = this.requireTxn();
+    const meta = txnMeta(txn);
+    checkAnchor(request.key, meta.anchorKey, 'heartbeatTxn');
+    const now = this.options.now ?? this.options.timestamp;
+    const record = readTxnRecord(this.view, meta.anchorKey, meta.id);
+    if (record?.status === ABORTED) {
+      throw new TransactionAbortedError('ABORTED_RECORD', record);
+    }
+    if (record?.status === COMMITTED) {
+      return record;
+    }
+    const updated: kv.Transaction =
+      record === undefined
+        ? { meta, status: PENDING, readTimestamp: txn.readTimestamp, lastHeartbeat: now, lockSpans: [] }
+        : { ...record, lastHeartbeat: now };
+    writeTxnRecord(this.batch as WriteBatch, updated);
+    return updated;
+  }
+
+  private endTxn(request: kv.EndTxnRequest): kv.EndTxnResponse {
+    const txn = this.requireTxn();
+    const meta = txnMeta(txn);
+    checkAnchor(request.key, meta.anchorKey, 'endTxn');
+    const record = readTxnRecord(this.view, meta.anchorKey, meta.id);
+    if (record?.status === ABORTED) {
+      if (!request.commit) {
+        // Rolling back an aborted transaction: clean up what it left here.
+        return { txn: this.finalize(record, request.lockSpans), onePhaseCommit: false };
+      }
+      throw new TransactionAbortedError('ABORTED_RECORD', record);
+    }
+    if (record?.status === COMMITTED) {
+      if (request.commit) {
+        return { txn: record, onePhaseCommit: false };
+      }
+      throw new TransactionAlreadyFinalizedError(record, 'cannot roll back a committed transaction');
+    }
+    if (!request.commit) {
+      return { txn: this.finalize({ ...(record ?? txn), meta: record?.meta ?? meta, status: ABORTED }, request.lockSpans), onePhaseCommit: false };
+    }
+    let write = this.ts.write;
+    let reason: 'SERIALIZABLE' | 'PUSHED' = 'SERIALIZABLE';
+    const pushed = record?.meta?.writeTimestamp;
+    if (pushed !== undefined && compareTimestamps(pushed, write) > 0) {
+      // A reader pushed the record: the transaction commits above that read.
+      write = pushed;
+      reason = 'PUSHED';
+    }
+    if (
+      compareTimestamps(write, this.ts.read) > 0 &&
+      this.options.canForwardReadTimestamp !== true &&
+      !this.refreshesHere(request.refreshSpans, write)
+    ) {
+      // Its reads hold at the read timestamp only: they must be refreshed first.
+      throw new TransactionRetryError(reason, { ...txn, readTimestamp: this.ts.read, meta: { ...meta, writeTimestamp: write } });
+    }
+    this.committedAt = write;
+    const lockSpans = mergeSpans(request.lockSpans);
+    const onePhase = lockSpans.every((span) => this.written.some((w) => spanInside(span, w)));
+    const committed: kv.Transaction = {
+      meta: { ...meta, writeTimestamp: write },
+      status: COMMITTED,
+      readTimestamp: write,
+      uncertaintyLimit: txn.uncertaintyLimit,
+      lastHeartbeat: record?.lastHeartbeat,
+      lockSpans: [],
+    };
+    return { txn: this.finalize(committed, lockSpans), onePhaseCommit: onePhase };
+  }
+
+  /**
+   * Resolves the finalized transaction's intents inside this range (in this batch)
+   * and keeps its record (listing the rest) only while intents elsewhere remain.
+   */
+  private finalize(record: kv.Transaction, lockSpans: readonly kv.Span[]): kv.Transaction {
+    const meta = txnMeta(record);
+    const range = this.options.rangeSpan;
+    const remote: kv.Span[] = [];
+    for (const span of mergeSpans(lockSpans)) {
+      const local = range === undefined ? undefined : clipSpan(span, range.start, range.end);
+      if (local !== undefined) {
+        this.resolve(local.startKey, isPointSpan(local) ? undefined : local.endKey, record);
+      }
+      for (const rest of subtractSpan(span, range)) remote.push(rest);
+    }
+    // One-phase writes were intents of this very batch, resolved again just now.
+    this.rewroteKeys = true;
+    const batch = this.batch as WriteBatch;
+    const final: kv.Transaction = { ...record, lockSpans: remote };
+    if (remote.length === 0) {
+      deleteTxnRecord(batch, meta.anchorKey, meta.id);
+    } else {
+      writeTxnRecord(batch, final);
+      this.pendingResolution = { txn: final, spans: remote };
+    }
+    this.changedRecords.push(final);
+    return final;
+  }
+
+  /**
+   * Whether every read of the transaction lies in this range and still reads the same
+   * at `to`: then the commit may move up to `to` here (its latches hold the spans).
+   */
+  private refreshesHere(spans: readonly kv.Span[], to: Timestamp): boolean {
+    const range = this.options.rangeSpan;
+    if (spans.length === 0 || range === undefined) return false;
+    const txnId = txnMeta(this.requireTxn()).id;
+    for (const span of spans) {
+      if (Buffer.compare(span.startKey, range.start) < 0 || Buffer.compare(span.endKey, range.end) > 0) return false;
+      if (mvccFindRefreshConflict(this.view, span.startKey, span.endKey, this.ts.read, to, txnId) !== undefined) return false;
+    }
+    return true;
+  }
+
+  private push(request: kv.PushTxnRequest): kv.Transaction {
+    const pushee = request.pushee;
+    if (pushee === undefined) {
+      throw new InvalidArgumentError('pushTxn names no pushee');
+    }
+    checkAnchor(request.key, pushee.anchorKey, 'pushTxn');
+    const record = readTxnRecord(this.view, pushee.anchorKey, pushee.id) ?? synthesizeRecord(pushee);
+    if (isFinalized(record.status)) {
+      return record;
+    }
+    const type = request.pushType;
+    if (type === kv.PushType.PUSH_TYPE_TIMESTAMP && isPushedAbove(record, request.pushTo)) {
+      return record;
+    }
+    const now = this.options.now ?? this.options.timestamp;
+    if (judgePush(record, request.pusher, now, this.options.forcePush === true) === 'wait') {
+      this.pushMustWait = true;
+      return record;
+    }
+    const updated = pushedRecord(record, type, request.pushTo);
+    writeTxnRecord(this.batch as WriteBatch, updated);
+    this.changedRecords.push(updated);
+    return updated;
+  }
+
+  private gcRecord(request: kv.GcTxnRecordRequest): void {
+    const record = readTxnRecord(this.view, request.key, request.txnId);
+    if (record !== undefined && isFinalized(record.status)) {
+      deleteTxnRecord(this.batch as WriteBatch, request.key, request.txnId);
+    }
+  }
+
+  /** Resolves `txn`'s intent on `start` (or in [start, end)) as its status says; returns how many. */
+  private resolve(start: Buffer, end: Buffer | undefined, txn: kv.Transaction | undefined): number {
+    if (txn?.meta === undefined) {
+      throw new InvalidArgumentError('resolving intents needs the transaction');
+    }
+    const resolution = resolutionOf(txn);
+    if (resolution.status === 'committed' && compareTimestamps(resolution.commitTimestamp, this.highest) > 0) {
+      this.highest = resolution.commitTimestamp;
+    }
+    const batch = this.batch as WriteBatch;
+    let resolved = 0;
+    if (end === undefined) {
+      resolved = mvccResolveIntent(this.view, batch, start, resolution) ? 1 : 0;
+      this.released.push({ startKey: start, endKey: keyNext(start) });
+    } else {
+      resolved = mvccResolveIntentRange(this.view, batch, start, end, resolution).resolved;
+      this.released.push({ startKey: start, endKey: end });
+    }
+    return resolved;
+  }
+
+  private refresh(start: Buffer, end: Buffer, from: Timestamp | undefined): void {
+    const txn = this.requireTxn();
+    if (from === undefined) {
+      throw new InvalidArgumentError('refresh needs the timestamp the reads were made at');
+    }
+    const to = this.ts.read;
+    if (compareTimestamps(from, to) >= 0) return;
+    const conflict = mvccFindRefreshConflict(this.view, start, end, from, to, txnMeta(txn).id);
+    if (conflict !== undefined) {
+      const what =
+        conflict.kind === 'version'
+          ? `key ${conflict.key.toString('hex')} was written at ${conflict.timestamp.wallTime}`
+          : `key ${conflict.conflict.key.toString('hex')} holds an intent of another transaction`;
+      throw new TransactionRetryError('REFRESH_FAILED', this.updatedTxn(), `transaction must retry (REFRESH_FAILED): ${what}`);
+    }
+  }
+}
+
+function checkAnchor(key: Buffer, anchorKey: Buffer, what: string): void {
+  if (!key.equals(anchorKey)) {
+    throw new InvalidArgumentError(`${what} must be addressed to the transaction's anchor key`);
+  }
+}
+
+function spanInside(inner: kv.Span, outer: kv.Span): boolean {
+  return Buffer.compare(outer.startKey, inner.startKey) <= 0 && Buffer.compare(inner.endKey, outer.endKey) <= 0;
+}
+
+function clipSpan(span: kv.Span, start: Buffer, end: Buffer): kv.Span | undefined {
+  const from = Buffer.compare(span.startKey, start) >= 0 ? span.startKey : start;
+  const to = Buffer.compare(span.endKey, end) <= 0 ? span.endKey : end;
+  return Buffer.compare(from, to) < 0 ? { startKey: from, endKey: to } : undefined;
+}
+
+/** The parts of `span` outside the range (all of it when the range is unknown). */
+function subtractSpan(span: kv.Span, range: { readonly start: Buffer; readonly end: Buffer } | undefined): kv.Span[] {
+  if (range === undefined) return [span];
+  const out: kv.Span[] = [];
+  if (Buffer.compare(span.startKey, range.start) < 0) {
+    const end = Buffer.compare(span.endKey, range.start) < 0 ? span.endKey : range.start;
+    out.push({ startKey: span.startKey, endKey: end });
+  }
+  if (Buffer.compare(span.endKey, range.end) > 0) {
+    const start = Buffer.compare(span.startKey, range.end) > 0 ? span.startKey : range.end;
+    out.push({ startKey: start, endKey: span.endKey });
+  }
+  return out;
 }

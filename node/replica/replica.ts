@@ -1,23 +1,38 @@
 import { assert, CairnError, InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
+import { compareTimestamps } from '../../common/hlc';
 import { META2_PREFIX, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
-import { isAdminRequest, NotLeaseholderError, RangeKeyMismatchError, requestSpan, UnavailableError } from '../../kv';
+import {
+  isAdminRequest,
+  LockWaitTimeoutError,
+  NotLeaseholderError,
+  RangeKeyMismatchError,
+  requestSpan,
+  TransactionAbortedError,
+  UnavailableError,
+} from '../../kv';
+import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as cmdpb from '../../proto/gen/cairn/node/v1/command';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState } from '../raft';
 import { decodeConfChange, ProposalDroppedError, RaftNode } from '../raft';
-import type { Engine, WriteBatch } from '../storage';
-import { computeStats, forEachInSpan, lockTableSpan, versionSpan } from '../storage';
+import type { Engine, IntentConflict, WriteBatch } from '../storage';
+import { computeStats, forEachInSpan, replicatedSpans, WriteIntentError } from '../storage';
 import type { RaftLogWriter } from '../store/raft-log-writer';
 import type { RaftMetrics } from '../store/raft-metrics';
-import { declareSpans, evaluateBatch } from './evaluate-batch';
+import type { EvaluateResult, PendingResolution } from './evaluate-batch';
+import { declareSpans, evaluateBatch, writesUserData } from './evaluate-batch';
 import { LatchManager } from './latch-manager';
 import type { LatchGuard } from './latch-manager';
+import type { LockWait } from './lock-wait-queue';
+import { LockWaitQueue, TxnWaitQueue } from './lock-wait-queue';
 import { RaftGroup } from './raft-group';
 import { RaftLogStore } from './raft-log-store';
 import type { RaftTiming } from './raft-timing';
 import { appliedIndexKey, decodeAppliedIndex, descriptorKey, encodeAppliedIndex, leaseKey } from './range-keys';
+import { TimestampCache } from './timestamp-cache';
+import { losesDeadlockTo } from './txn-records';
 
 /** What a replica needs from the store that hosts it. */
 export interface ReplicaHost {
@@ -38,6 +53,12 @@ export interface ReplicaHost {
   /** This replica handed its lease to another. */
   onLeaseTransferred(replica: Replica): void;
   onFatal(err: unknown): void;
+  /** Sends a PushTxn to the pushee's record (wherever its range is); resolves with the pushee. */
+  pushTxn(request: kvpb.PushTxnRequest, deadlineMs: number): Promise<kvpb.Transaction>;
+  /** Reads a transaction's record and who waits on it, wherever its range is. */
+  queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse>;
+  /** A finalized transaction's intents on other ranges, to resolve in the background. */
+  resolveIntentsLater(pending: PendingResolution): void;
 }
 
 /** How long a request waits for a lease to appear before telling the client to look elsewhere. */
@@ -45,6 +66,13 @@ const LEASE_WAIT_MS = 2_000;
 /** Raft entries kept behind the applied index when the log is truncated. */
 const LOG_ENTRIES_KEPT = 200;
 const LOG_TRUNCATE_EVERY = 1_000;
+/** How often a waiting push looks again: expiry, deadlocks, its own pusher's fate. */
+const PUSH_POLL_MS = 150;
+/**
+ * A request waiting for a lock gives up this long before its deadline (a push waiting
+ * at the record, twice as long), so the typed error reaches the client in time.
+ */
+const LOCK_WAIT_MARGIN_MS = 100;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -104,6 +132,12 @@ export class Replica {
   private readonly node: RaftNode;
   private readonly group: RaftGroup;
   private readonly latches = new LatchManager();
+  private readonly lockWaits = new LockWaitQueue();
+  private readonly txnWaits = new TxnWaitQueue();
+  private readonly timestampCache: TimestampCache;
+  /** The lease sequence the timestamp cache was started for. */
+  private timestampCacheLease = -1n;
+  private nextPusherToken = 1;
   private softState: SoftState = { lead: 0, state: 'follower' };
   private leaderTerm = 0;
   /** The lease is valid until this Date.now() value (the last quorum confirmation, plus the safe window). */
@@ -131,6 +165,7 @@ export class Replica {
     this.leaseValue = rawLease === undefined ? undefined : kvpb.Lease.decode(rawLease);
     const rawApplied = engine.get(appliedIndexKey(rangeId));
     this.appliedIndexValue = rawApplied === undefined ? 0 : decodeAppliedIndex(rawApplied);
+    this.timestampCache = new TimestampCache(host.clock.now());
     this.raftLog = RaftLogStore.open(engine, rangeId, initialConfState);
     this.raftLog.useSnapshotSource(() => this.buildSnapshot());
     this.lastTruncateIndex = this.raftLog.firstIndex();
@@ -295,6 +330,9 @@ export class Replica {
     } else if (state.state !== 'leader') {
       this.leaseConfirmedUntilMs = 0;
       this.leaseChecks.clear();
+      // Waiters retry and are sent to the new leaseholder.
+      this.lockWaits.releaseAll();
+      this.txnWaits.releaseAll();
     }
     this.host.onLeaseChanged(this);
     this.notifyWaiters();
@@ -409,46 +447,301 @@ export class Replica {
       }
       return this.sendAdmin(first, deadlineMs);
     }
+    if (request.requests.length > 1 && request.requests.some((r) => r.request?.$case === 'pushTxn')) {
+      throw new InvalidArgumentError('pushTxn must be alone in its batch');
+    }
+    this.observeTimestamps(request.header);
+    let forcePush = false;
+    for (;;) {
+      const outcome = await this.evaluateAndApply(request, deadlineMs, forcePush);
+      switch (outcome.kind) {
+        case 'done':
+          return outcome.response;
+        case 'conflict':
+          await this.waitForConflict(outcome.error, outcome.waits, request, deadlineMs);
+          break;
+        case 'pushWait':
+          forcePush = await this.waitForPushee(outcome.push, outcome.wait, deadlineMs);
+          break;
+      }
+    }
+  }
+
+  /** Moves this node's clock past the request's timestamps (ignoring any beyond the offset). */
+  private observeTimestamps(header: kvpb.BatchHeader | undefined): void {
+    const ts = header?.txn?.meta?.writeTimestamp ?? header?.timestamp;
+    if (ts === undefined) return;
+    try {
+      this.host.clock.update(ts);
+    } catch (err) {
+      this.host.log.warn({ err, range: this.rangeId }, 'a request carries a timestamp beyond the clock offset');
+    }
+  }
+
+  /** One evaluation under latches; writes proposed and awaited. */
+  private async evaluateAndApply(request: kvpb.BatchRequest, deadlineMs: number, forcePush: boolean): Promise<EvaluationOutcome> {
     await this.waitForLease(deadlineMs);
-    const spans = declareSpans(request.requests);
+    const header = request.header;
+    const txn = header?.txn;
+    const spans = declareSpans(request.requests, txn);
     const guard = await this.acquireLatches(spans, deadlineMs);
     let releaseNow = true;
     try {
       if (!this.isLeaseholder()) {
         throw this.notLeaseholder();
       }
-      const header = request.header;
-      const timestamp: Timestamp = header?.timestamp ?? this.host.clock.now();
-      const result = evaluateBatch(this.host.engine, request.requests, {
-        timestamp,
-        maxKeys: Number(header?.maxKeys ?? 0n),
-        maxBytes: Number(header?.maxBytes ?? 0n),
-      });
+      this.maybeResetTimestampCache();
+      const desc = this.descriptorValue;
+      assert(desc !== undefined, 'a leaseholder is initialized');
+      const now = this.host.clock.now();
+      let result: EvaluateResult;
+      try {
+        result = evaluateBatch(this.host.engine, request.requests, {
+          timestamp: header?.timestamp ?? now,
+          maxKeys: Number(header?.maxKeys ?? 0n),
+          maxBytes: Number(header?.maxBytes ?? 0n),
+          txn,
+          canForwardReadTimestamp: header?.canForwardReadTimestamp === true,
+          minWriteTimestamp: this.minWriteTimestamp(request.requests, txn),
+          now,
+          rangeSpan: { start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey) },
+          forcePush,
+        });
+      } catch (err) {
+        if (err instanceof WriteIntentError && err.intents.length > 0) {
+          // Line up behind the lock before the latches go, so its release is not missed.
+          const key = (err.intents[0] as IntentConflict).key;
+          return { kind: 'conflict', error: err, waits: [this.lockWaits.wait(key)] };
+        }
+        throw err;
+      }
+      this.recordReads(request.requests, result, txn);
+      if (result.pushMustWait === true) {
+        const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
+        return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
+      }
+      for (const response of result.responses) {
+        if (response.response?.$case === 'queryTxn') {
+          const query = response.response.value;
+          const id = query.txn?.meta?.id;
+          if (id !== undefined) query.waitingTxnIds = this.txnWaits.waitingOn(id);
+        }
+      }
       if (result.writes.length > 0) {
         const lease = this.leaseValue;
         assert(lease !== undefined, 'a leaseholder has a lease');
         const command: cmdpb.RaftCommand = {
           leaseSequence: lease.sequence,
           writes: result.writes,
-          timestamp: result.timestamp,
+          timestamp: result.highestTimestamp,
         };
+        // A write placed above the clock (past the timestamp cache's low-water mark)
+        // must be visible to the reads this node serves after it.
+        this.host.clock.forward(result.highestTimestamp);
         const applied = this.proposeCommand(command);
         // Latches stay held until the command applies or fails, even when the caller
         // stops waiting: a later request must see the outcome.
         releaseNow = false;
         applied.then(
-          () => guard.release(),
+          () => {
+            guard.release();
+            this.afterApplied(result);
+          },
           () => guard.release(),
         );
         await withDeadline(applied, deadlineMs, () =>
           new UnavailableError(`range ${this.rangeId}: the write was not replicated before the deadline (no quorum?); its outcome is unknown`),
         );
+        if (txn === undefined || request.requests.some((r) => r.request?.$case === 'endTxn')) {
+          await commitWait(result.highestTimestamp);
+        }
       }
-      return { responses: result.responses, timestamp: result.timestamp };
+      const response: kvpb.BatchResponse = { responses: result.responses, timestamp: result.timestamp };
+      if (result.txn !== undefined) response.txn = result.txn;
+      return { kind: 'done', response };
     } finally {
       if (releaseNow) {
         guard.release();
       }
+    }
+  }
+
+  /** A batch's effects on waiters, once it applied here. */
+  private afterApplied(result: EvaluateResult): void {
+    for (const span of result.releasedSpans ?? []) {
+      this.lockWaits.release(span.startKey, span.endKey);
+    }
+    for (const record of result.changedRecords ?? []) {
+      const id = record.meta?.id;
+      if (id !== undefined) this.txnWaits.notify(id);
+    }
+    if (result.pendingResolution !== undefined) {
+      this.host.resolveIntentsLater(result.pendingResolution);
+    }
+  }
+
+  /** Starts the timestamp cache afresh under a new lease, above anything the last holder served. */
+  private maybeResetTimestampCache(): void {
+    const lease = this.leaseValue;
+    if (lease === undefined || lease.sequence === this.timestampCacheLease) return;
+    this.timestampCacheLease = lease.sequence;
+    const now = this.host.clock.now();
+    this.timestampCache.reset({ wallTime: now.wallTime + this.host.clock.maxOffsetNanos, logical: now.logical });
+  }
+
+  /** The lowest timestamp the batch's writes of user data may take. */
+  private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined): Timestamp | undefined {
+    let min: Timestamp | undefined;
+    const txnId = txn?.meta?.id;
+    for (const { request } of requests) {
+      if (request === undefined || !writesUserData(request.$case)) continue;
+      const span = requestSpan(request);
+      const point = request.$case !== 'deleteRange';
+      const ts = this.timestampCache.minWriteTimestamp(span.start, point ? undefined : span.end, txnId);
+      if (min === undefined || compareTimestamps(ts, min) > 0) min = ts;
+    }
+    return min;
+  }
+
+  /** Records the batch's reads in the timestamp cache. */
+  private recordReads(requests: readonly kvpb.RequestUnion[], result: EvaluateResult, txn: kvpb.Transaction | undefined): void {
+    const ts = result.txn?.readTimestamp ?? result.timestamp;
+    const txnId = txn?.meta?.id;
+    for (const { request } of requests) {
+      switch (request?.$case) {
+        case 'get':
+        case 'conditionalPut':
+        case 'delete':
+        case 'refresh':
+          this.timestampCache.add(request.value.key, undefined, ts, txnId);
+          break;
+        case 'scan':
+        case 'reverseScan':
+        case 'deleteRange':
+        case 'refreshRange':
+          this.timestampCache.add(request.value.startKey, request.value.endKey, ts, txnId);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private pusherToken(push: kvpb.PushTxnRequest): string {
+    const id = push.pusher?.meta?.id;
+    return id !== undefined ? id.toString('hex') : `request-${this.nextPusherToken++}`;
+  }
+
+  /**
+   * Waits behind another transaction's intent: lines up for the key and pushes the
+   * owner. Returns when the lock was released, or the owner was found finished (or
+   * pushed) and its intents here resolved; throws if this request's own transaction
+   * was aborted meanwhile or the deadline passed.
+   */
+  private async waitForConflict(error: WriteIntentError, waits: LockWait[], request: kvpb.BatchRequest, deadlineMs: number): Promise<void> {
+    const conflict = error.intents[0] as IntentConflict;
+    const txn = request.header?.txn;
+    const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request.$case));
+    const readTs = txn === undefined ? (request.header?.timestamp ?? this.host.clock.now()) : txnTimestamps(txn).read;
+    const push: kvpb.PushTxnRequest = {
+      key: conflict.txnAnchorKey,
+      pushee: {
+        id: conflict.txnId,
+        anchorKey: conflict.txnAnchorKey,
+        epoch: conflict.txnEpoch,
+        writeTimestamp: conflict.writeTimestamp,
+        priority: conflict.txnPriority,
+        sequence: 0,
+      },
+      pusher: txn,
+      pushType: writes ? kvpb.PushType.PUSH_TYPE_ABORT : kvpb.PushType.PUSH_TYPE_TIMESTAMP,
+      pushTo: readTs,
+    };
+    const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
+    const pushed = this.host.pushTxn(push, deadlineMs).then((pushee) => ({ pushee }));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs - LOCK_WAIT_MARGIN_MS - Date.now()));
+    });
+    try {
+      const outcome = await Promise.race([released, pushed, timeout]);
+      if (outcome === 'released') {
+        pushed.catch(() => undefined);
+        return;
+      }
+      if (outcome === 'timeout') {
+        pushed.catch(() => undefined);
+        throw this.lockTimeout(conflict);
+      }
+      const sameTxn = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
+      await this.resolveLocally(sameTxn, outcome.pushee, deadlineMs);
+    } catch (err) {
+      if (err instanceof TransactionAbortedError || err instanceof LockWaitTimeoutError) throw err;
+      if (err instanceof CairnError && (err.code === 'UNAVAILABLE' || err.retryable) && Date.now() >= deadlineMs) {
+        throw this.lockTimeout(conflict);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      for (const wait of waits) wait.cancel();
+    }
+  }
+
+  private lockTimeout(conflict: IntentConflict): LockWaitTimeoutError {
+    return new LockWaitTimeoutError(
+      `range ${this.rangeId}: waited until the deadline for transaction ${shortTxnId(conflict.txnId)} ` +
+        `holding a lock on key ${prettyKey(conflict.key)}`,
+    );
+  }
+
+  /** Resolves intents on keys of this range as the owner's record says. */
+  private async resolveLocally(conflicts: readonly IntentConflict[], pushee: kvpb.Transaction, deadlineMs: number): Promise<void> {
+    const requests: kvpb.RequestUnion[] = conflicts.map((c) => ({
+      request: { $case: 'resolveIntent', value: { key: c.key, txn: pushee } },
+    }));
+    await this.send({ header: undefined, requests }, deadlineMs);
+  }
+
+  /**
+   * Waits (without latches) for the pushee of a push that cannot succeed yet: until
+   * its record changes, or a poll interval passes. Each poll checks the pusher's own
+   * record: if it was aborted the push fails; if the pushee is among those waiting on
+   * the pusher, that is a deadlock, and the weaker of the two is forced out. Returns
+   * whether the next attempt should force the push.
+   */
+  private async waitForPushee(push: kvpb.PushTxnRequest, wait: ReturnType<TxnWaitQueue['wait']>, deadlineMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const remaining = deadlineMs - 2 * LOCK_WAIT_MARGIN_MS - Date.now();
+      if (remaining <= 0) {
+        throw new LockWaitTimeoutError(
+          `range ${this.rangeId}: transaction ${shortTxnId(push.pushee?.id ?? Buffer.alloc(0))} did not finish before the deadline`,
+        );
+      }
+      const poll = new Promise<'poll'>((resolve) => {
+        timer = setTimeout(() => resolve('poll'), Math.min(PUSH_POLL_MS, remaining));
+      });
+      const outcome = await Promise.race([wait.changed.then(() => 'changed' as const), poll]);
+      if (outcome === 'changed' || push.pusher?.meta === undefined) return false;
+      const pusher = txnMeta(push.pusher);
+      const query = await this.host.queryTxn(pusher.anchorKey, pusher.id, deadlineMs);
+      if (query.txn?.status === kvpb.TransactionStatus.TRANSACTION_STATUS_ABORTED) {
+        throw new TransactionAbortedError('ABORTED_WHILE_WAITING', query.txn);
+      }
+      const dependents = new Set(query.waitingTxnIds.map((id) => id.toString('hex')));
+      wait.setDependents(dependents);
+      const pushee = push.pushee;
+      if (pushee !== undefined && dependents.has(pushee.id.toString('hex')) && losesDeadlockTo(pushee, pusher)) {
+        this.host.log.info(
+          { range: this.rangeId, pusher: shortTxnId(pusher.id), pushee: shortTxnId(pushee.id) },
+          'deadlock: aborting the pushee',
+        );
+        return true;
+      }
+      return false;
+    } finally {
+      clearTimeout(timer);
+      wait.cancel();
     }
   }
 
@@ -620,7 +913,7 @@ export class Replica {
     assert(desc !== undefined, 'an uninitialized replica has no snapshot to send');
     const entries: cmdpb.WriteOp[] = [];
     const engine = this.host.engine;
-    for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
+    for (const [start, end] of replicatedSpans(desc.startKey, desc.endKey)) {
       forEachInSpan(
         engine,
         start,
@@ -812,6 +1105,8 @@ export class Replica {
     this.destroyed = true;
     this.group.stop();
     this.notifyWaiters();
+    this.lockWaits.releaseAll();
+    this.txnWaits.releaseAll();
     if (options.destroy === true) {
       const engine = this.host.engine;
       const batch = engine.newBatch();
@@ -827,9 +1122,16 @@ export class Replica {
   }
 }
 
-/** Stages the deletion of every MVCC version and intent in the range's span. */
+type EvaluationOutcome =
+  | { readonly kind: 'done'; readonly response: kvpb.BatchResponse }
+  /** Another transaction's intent is in the way; `waits` are the lines joined. */
+  | { readonly kind: 'conflict'; readonly error: WriteIntentError; readonly waits: LockWait[] }
+  /** A PushTxn whose pushee is alive: wait in its record's queue. */
+  | { readonly kind: 'pushWait'; readonly push: kvpb.PushTxnRequest; readonly wait: ReturnType<TxnWaitQueue['wait']> };
+
+/** Stages the deletion of every MVCC version, intent and transaction record in the range's span. */
 function stageClearRangeData(engine: Engine, batch: WriteBatch, desc: kvpb.RangeDescriptor): void {
-  for (const [start, end] of [lockTableSpan(desc.startKey, desc.endKey), versionSpan(desc.startKey, desc.endKey)]) {
+  for (const [start, end] of replicatedSpans(desc.startKey, desc.endKey)) {
     forEachInSpan(
       engine,
       start,
@@ -840,6 +1142,16 @@ function stageClearRangeData(engine: Engine, batch: WriteBatch, desc: kvpb.Range
       256,
     );
   }
+}
+
+/**
+ * Waits until the physical clock has passed `ts` before a write placed in the future
+ * (above the timestamp cache's low-water mark) is acknowledged: whoever hears of the
+ * write afterwards reads at or above it, or within its uncertainty interval.
+ */
+async function commitWait(ts: Timestamp): Promise<void> {
+  const aheadMs = Number(ts.wallTime / 1_000_000n) - Date.now();
+  if (aheadMs > 0) await new Promise((resolve) => setTimeout(resolve, aheadMs + 1));
 }
 
 /** Races `promise` against a deadline (Unix ms); `onTimeout` builds the error. */

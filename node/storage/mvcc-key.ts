@@ -9,6 +9,7 @@ import type { Timestamp } from '../../common/hlc';
  *   0x02 lock table: 0x02 esc(userKey) → Intent
  *   0x03 MVCC: 0x03 esc(userKey)                        → newest version: ts(12) + value
  *              0x03 esc(userKey) ~wallTime(8) ~logical(4) → each older version: value
+ *   0x04 transaction records: 0x04 esc(anchorKey) txnId(16) → Transaction (kv.proto)
  *
  * esc() is the escaped-bytes encoding (0x00 → 0x00 0xFF, terminator 0x00 0x01), so the
  * entries of one user key are contiguous and sort before those of any longer key.
@@ -22,6 +23,7 @@ import type { Timestamp } from '../../common/hlc';
 export const STORE_LOCAL_PREFIX = 0x01;
 export const LOCK_TABLE_PREFIX = 0x02;
 export const MVCC_PREFIX = 0x03;
+export const TXN_RECORD_PREFIX = 0x04;
 
 export const TIMESTAMP_SUFFIX_BYTES = 12;
 const MAX_UINT64 = (1n << 64n) - 1n;
@@ -134,6 +136,31 @@ export function lockTableSpan(start: Uint8Array, end: Uint8Array): [Buffer, Buff
 /** Raw bounds [start, end) of the versions of user keys in [start, end). */
 export function versionSpan(start: Uint8Array, end: Uint8Array): [Buffer, Buffer] {
   return [versionPrefix(start), versionPrefix(end)];
+}
+
+/**
+ * The key of a transaction's record: it sorts with its anchor key, so the record
+ * belongs to (and moves with) the range that holds the anchor.
+ */
+export function txnRecordKey(anchorKey: Uint8Array, txnId: Uint8Array): Buffer {
+  const writer = new KeyWriter(anchorKey.length + txnId.length + 3);
+  writer.appendByte(TXN_RECORD_PREFIX);
+  appendEscapedBytes(writer, anchorKey, 'asc');
+  writer.appendBytes(txnId);
+  return writer.finish();
+}
+
+/** Raw bounds [start, end) of the records of transactions anchored in [start, end). */
+export function txnRecordSpan(start: Uint8Array, end: Uint8Array): [Buffer, Buffer] {
+  return [prefixedUserKey(TXN_RECORD_PREFIX, start), prefixedUserKey(TXN_RECORD_PREFIX, end)];
+}
+
+/**
+ * Every raw span that holds replicated data of user keys in [start, end): intents,
+ * versions and transaction records. A range's snapshot and its removal cover these.
+ */
+export function replicatedSpans(start: Uint8Array, end: Uint8Array): [Buffer, Buffer][] {
+  return [lockTableSpan(start, end), versionSpan(start, end), txnRecordSpan(start, end)];
 }
 
 /**

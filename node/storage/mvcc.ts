@@ -752,3 +752,49 @@ export function computeStats(reader: EngineReader, start: Uint8Array, end: Uint8
     totalBytes: keyBytes + valueBytes + intentBytes,
   };
 }
+
+/** Why a refresh of a read span cannot move up: the first write found in the window. */
+export type RefreshConflict =
+  | { readonly kind: 'version'; readonly key: Buffer; readonly timestamp: Timestamp }
+  | { readonly kind: 'intent'; readonly conflict: IntentConflict };
+
+/**
+ * Whether a read of [start, end) at `from` still reads the same at `to`: the first
+ * committed version (tombstones included) with a timestamp in (from, to], or intent of
+ * another transaction at or below `to`, or undefined when there is none. Intents of
+ * `txnId` (the refreshing transaction's own writes) do not count.
+ */
+export function mvccFindRefreshConflict(
+  reader: EngineReader,
+  start: Uint8Array,
+  end: Uint8Array,
+  from: Timestamp,
+  to: Timestamp,
+  txnId: Buffer | undefined,
+): RefreshConflict | undefined {
+  validateSpan(start, end);
+  for (const { key, intent } of intentsInSpan(reader, start, end)) {
+    if (txnId !== undefined && intent.txn.id.equals(txnId)) continue;
+    if (compareTimestamps(intent.txn.writeTimestamp, to) <= 0) {
+      return { kind: 'intent', conflict: conflictOf(key, intent) };
+    }
+  }
+  let found: RefreshConflict | undefined;
+  const [rawStart, rawEnd] = versionSpan(start, end);
+  forEachInSpan(
+    reader,
+    rawStart,
+    rawEnd,
+    (raw, value) => {
+      const prefixLength = versionPrefixLength(raw);
+      const ts = entryTimestamp(raw, value, prefixLength);
+      if (compareTimestamps(ts, from) > 0 && compareTimestamps(ts, to) <= 0) {
+        found = { kind: 'version', key: decodeMvccUserKey(raw, prefixLength), timestamp: ts };
+        return false;
+      }
+      return undefined;
+    },
+    64,
+  );
+  return found;
+}

@@ -7,6 +7,7 @@ import { requestSpan } from '../../kv';
 import { NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { Message } from '../raft';
+import type { PendingResolution } from '../replica/evaluate-batch';
 import type { ReplicaHost } from '../replica/replica';
 import { Replica } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
@@ -16,6 +17,7 @@ import { forEachInSpan } from '../storage';
 import type { RaftEnvelope } from '../transport/raft-message-codec';
 import type { RaftTransport, RaftTransportHandler } from '../transport/raft-transport';
 import { allocateId } from './id-allocator';
+import { IntentResolver } from './intent-resolver';
 import type { NodeDirectory } from './node-directory';
 import { RaftLogWriter } from './raft-log-writer';
 import type { RaftMetrics } from './raft-metrics';
@@ -70,6 +72,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   private replicating = false;
   private draining = false;
   private stopped = false;
+  readonly intentResolver: IntentResolver;
 
   constructor(private readonly options: StoreOptions) {
     this.nodeId = options.nodeId;
@@ -79,6 +82,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     this.raftMetrics = options.raftMetrics;
     this.log = options.log;
     this.writer = new RaftLogWriter(options.engine, { metrics: options.raftMetrics });
+    this.intentResolver = new IntentResolver(() => this.kv, options.log);
   }
 
   /** Loads every replica the engine holds and starts ticking them. */
@@ -545,8 +549,36 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     return this.leaseCount();
   }
 
+  // ---------------------------------------------------------------------------------
+  // Transactions: what replicas ask of other ranges
+
+  async pushTxn(request: kvpb.PushTxnRequest, deadlineMs: number): Promise<kvpb.Transaction> {
+    const [response] = await this.requireKv().batch([{ request: { $case: 'pushTxn', value: request } }], { deadlineUnixMs: deadlineMs });
+    const r = response?.response;
+    if (r?.$case !== 'pushTxn' || r.value.pushee === undefined) {
+      throw new UnavailableError('pushTxn got no pushee back');
+    }
+    return r.value.pushee;
+  }
+
+  async queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse> {
+    const [response] = await this.requireKv().batch([{ request: { $case: 'queryTxn', value: { key: anchorKey, txnId } } }], {
+      deadlineUnixMs: deadlineMs,
+    });
+    const r = response?.response;
+    if (r?.$case !== 'queryTxn') {
+      throw new UnavailableError('queryTxn got no answer');
+    }
+    return r.value;
+  }
+
+  resolveIntentsLater(pending: PendingResolution): void {
+    this.intentResolver.enqueue(pending);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.intentResolver.stop();
     if (this.ticker !== undefined) clearInterval(this.ticker);
     if (this.replicateTimer !== undefined) clearInterval(this.replicateTimer);
     await Promise.all([...this.replicas.values()].map((r) => r.stop()));

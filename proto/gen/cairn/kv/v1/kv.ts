@@ -20,13 +20,38 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Timestamp } from "../../storage/v1/mvcc";
+import { Timestamp, TxnMeta } from "../../storage/v1/mvcc";
 
 export enum ReplicaType {
   REPLICA_TYPE_UNSPECIFIED = 0,
   REPLICA_TYPE_VOTER = 1,
   /** REPLICA_TYPE_LEARNER - Receives the log but does not vote; promoted to voter once caught up. */
   REPLICA_TYPE_LEARNER = 2,
+  UNRECOGNIZED = -1,
+}
+
+export enum TransactionStatus {
+  TRANSACTION_STATUS_UNSPECIFIED = 0,
+  /** TRANSACTION_STATUS_PENDING - Running: its intents are provisional. */
+  TRANSACTION_STATUS_PENDING = 1,
+  /**
+   * TRANSACTION_STATUS_COMMITTED - Its record says COMMITTED: every intent of its last epoch becomes a version at
+   * meta.write_timestamp. This is the commit point.
+   */
+  TRANSACTION_STATUS_COMMITTED = 2,
+  /** TRANSACTION_STATUS_ABORTED - Its intents are to be removed; it can never commit. */
+  TRANSACTION_STATUS_ABORTED = 3,
+  UNRECOGNIZED = -1,
+}
+
+/**
+ * The kind of a push: make the pushee's writes land above `push_to` (a reader), or
+ * abort it (a writer, or a deadlock victim).
+ */
+export enum PushType {
+  PUSH_TYPE_UNSPECIFIED = 0,
+  PUSH_TYPE_TIMESTAMP = 1,
+  PUSH_TYPE_ABORT = 2,
   UNRECOGNIZED = -1,
 }
 
@@ -210,6 +235,178 @@ export interface RangeStatsResponse {
   raftAppliedIndex: bigint;
 }
 
+/**
+ * A transaction as its coordinator carries it in batch headers, and as its record
+ * holds it (on the range of `meta.anchor_key`).
+ */
+export interface Transaction {
+  /**
+   * ID, anchor key, epoch, write (provisional commit) timestamp, start timestamp,
+   * priority: the part every intent carries.
+   */
+  meta?: TxnMeta | undefined;
+  status: TransactionStatus;
+  /**
+   * The timestamp the transaction reads at; at or below meta.write_timestamp. It moves
+   * up only by a successful refresh or a restart.
+   */
+  readTimestamp?:
+    | Timestamp
+    | undefined;
+  /**
+   * Reads treat versions in (read_timestamp, uncertainty_limit] as possibly earlier in
+   * real time: start timestamp plus the maximum clock offset.
+   */
+  uncertaintyLimit?:
+    | Timestamp
+    | undefined;
+  /** In a record: the last heartbeat (on the record leaseholder's clock). */
+  lastHeartbeat?:
+    | Timestamp
+    | undefined;
+  /** In a finalized record: the spans of the intents to resolve. */
+  lockSpans: Span[];
+}
+
+/**
+ * Creates the transaction record (PENDING) if it is missing, or records a heartbeat.
+ * Routed by the anchor key; fails with TXN_ABORTED when the record says ABORTED.
+ */
+export interface HeartbeatTxnRequest {
+  key: Buffer;
+}
+
+export interface HeartbeatTxnResponse {
+  txn?: Transaction | undefined;
+}
+
+/**
+ * Commits or aborts the header's transaction: writes its record as COMMITTED (the
+ * commit point) or ABORTED, and resolves the intents it can on this range. In a batch
+ * that also holds every write of the transaction, on one range, it commits in one
+ * Raft round without a record (one-phase commit).
+ */
+export interface EndTxnRequest {
+  /** The anchor key. */
+  key: Buffer;
+  commit: boolean;
+  /** Every span the transaction wrote intents in (all epochs). */
+  lockSpans: Span[];
+  /**
+   * The spans the transaction read. When its write timestamp was pushed above its read
+   * timestamp and they all lie in this range, the commit refreshes them here, under
+   * latches, instead of failing with TXN_RETRY.
+   */
+  refreshSpans: Span[];
+}
+
+export interface EndTxnResponse {
+  txn?: Transaction | undefined;
+  onePhaseCommit: boolean;
+}
+
+/**
+ * Asks the record of `pushee` (on the range of its anchor key) to give way: succeeds
+ * at once when the pushee is finalized, expired, or of lower precedence in a deadlock;
+ * otherwise waits in the record's wait queue until one of those holds or the
+ * batch's deadline passes. Alone in its batch.
+ */
+export interface PushTxnRequest {
+  /** The pushee's anchor key. */
+  key: Buffer;
+  pushee?:
+    | TxnMeta
+    | undefined;
+  /**
+   * The pusher's transaction, unset for a non-transactional request (which never
+   * holds locks, so cannot be part of a deadlock).
+   */
+  pusher?: Transaction | undefined;
+  pushType: PushType;
+  /** For PUSH_TYPE_TIMESTAMP: the pushee's writes must land above this timestamp. */
+  pushTo?: Timestamp | undefined;
+}
+
+export interface PushTxnResponse {
+  /**
+   * The pushee after the push: COMMITTED, ABORTED, or PENDING with its write
+   * timestamp above push_to.
+   */
+  pushee?: Transaction | undefined;
+}
+
+/**
+ * Reads a transaction's record and the transactions waiting on it (directly or
+ * through others): for deadlock detection and status.
+ */
+export interface QueryTxnRequest {
+  key: Buffer;
+  txnId: Buffer;
+}
+
+export interface QueryTxnResponse {
+  /** Unset when there is no record. */
+  txn?:
+    | Transaction
+    | undefined;
+  /** IDs of the transactions waiting for this one, transitively as far as known. */
+  waitingTxnIds: Buffer[];
+}
+
+/**
+ * Resolves the intents of `txn` (by ID) on a key or in a span: COMMITTED rewrites
+ * those of epoch `txn.meta.epoch` as versions at `txn.meta.write_timestamp`; ABORTED
+ * removes them; PENDING moves them up to `txn.meta.write_timestamp`. Idempotent.
+ */
+export interface ResolveIntentRequest {
+  key: Buffer;
+  txn?: Transaction | undefined;
+}
+
+export interface ResolveIntentResponse {
+}
+
+export interface ResolveIntentRangeRequest {
+  startKey: Buffer;
+  endKey: Buffer;
+  txn?: Transaction | undefined;
+}
+
+export interface ResolveIntentRangeResponse {
+  resolvedCount: bigint;
+}
+
+/** Removes the record of a finalized transaction whose intents are all resolved. */
+export interface GcTxnRecordRequest {
+  key: Buffer;
+  txnId: Buffer;
+}
+
+export interface GcTxnRecordResponse {
+}
+
+/**
+ * Moves the header transaction's reads up: checks that nothing was written to the key
+ * (or span) in (refresh_from, txn write timestamp] by anyone else, and records the
+ * read at the new timestamp. Fails with TXN_RETRY (reason REFRESH_FAILED) otherwise.
+ */
+export interface RefreshRequest {
+  key: Buffer;
+  refreshFrom?: Timestamp | undefined;
+}
+
+export interface RefreshResponse {
+}
+
+export interface RefreshRangeRequest {
+  startKey: Buffer;
+  endKey: Buffer;
+  refreshFrom?: Timestamp | undefined;
+}
+
+export interface RefreshRangeResponse {
+}
+
 export interface RequestUnion {
   request?:
     | { $case: "get"; value: GetRequest }
@@ -223,6 +420,15 @@ export interface RequestUnion {
     | { $case: "adminChangeReplicas"; value: AdminChangeReplicasRequest }
     | { $case: "adminTransferLease"; value: AdminTransferLeaseRequest }
     | { $case: "rangeStats"; value: RangeStatsRequest }
+    | { $case: "heartbeatTxn"; value: HeartbeatTxnRequest }
+    | { $case: "endTxn"; value: EndTxnRequest }
+    | { $case: "pushTxn"; value: PushTxnRequest }
+    | { $case: "queryTxn"; value: QueryTxnRequest }
+    | { $case: "resolveIntent"; value: ResolveIntentRequest }
+    | { $case: "resolveIntentRange"; value: ResolveIntentRangeRequest }
+    | { $case: "gcTxnRecord"; value: GcTxnRecordRequest }
+    | { $case: "refresh"; value: RefreshRequest }
+    | { $case: "refreshRange"; value: RefreshRangeRequest }
     | undefined;
 }
 
@@ -239,6 +445,15 @@ export interface ResponseUnion {
     | { $case: "adminChangeReplicas"; value: AdminChangeReplicasResponse }
     | { $case: "adminTransferLease"; value: AdminTransferLeaseResponse }
     | { $case: "rangeStats"; value: RangeStatsResponse }
+    | { $case: "heartbeatTxn"; value: HeartbeatTxnResponse }
+    | { $case: "endTxn"; value: EndTxnResponse }
+    | { $case: "pushTxn"; value: PushTxnResponse }
+    | { $case: "queryTxn"; value: QueryTxnResponse }
+    | { $case: "resolveIntent"; value: ResolveIntentResponse }
+    | { $case: "resolveIntentRange"; value: ResolveIntentRangeResponse }
+    | { $case: "gcTxnRecord"; value: GcTxnRecordResponse }
+    | { $case: "refresh"; value: RefreshResponse }
+    | { $case: "refreshRange"; value: RefreshRangeResponse }
     | undefined;
 }
 
@@ -260,6 +475,18 @@ export interface BatchHeader {
    * with UNAVAILABLE rather than keep it past then. 0 = the node's default timeout.
    */
   deadlineUnixMs: bigint;
+  /**
+   * The transaction the batch belongs to: reads at its read timestamp (seeing its own
+   * intents), writes intents at its write timestamp. Unset: non-transactional.
+   */
+  txn?:
+    | Transaction
+    | undefined;
+  /**
+   * The transaction has read nothing yet, so a write pushed to a later timestamp may
+   * move its read timestamp along instead of failing a one-phase commit.
+   */
+  canForwardReadTimestamp: boolean;
 }
 
 export interface BatchRequest {
@@ -277,6 +504,27 @@ export interface RangeKeyMismatchDetail {
   requestedRangeId: bigint;
   /** The node's current descriptors of the ranges that overlap the request. */
   ranges: RangeDescriptor[];
+}
+
+/**
+ * TXN_RETRY, TXN_ABORTED and READ_WITHIN_UNCERTAINTY_INTERVAL: what the coordinator
+ * needs to refresh or restart.
+ */
+export interface TransactionErrorDetail {
+  /**
+   * The transaction as the node last saw it (for TXN_RETRY: with the write timestamp
+   * it must move to).
+   */
+  txn?:
+    | Transaction
+    | undefined;
+  /**
+   * TXN_RETRY: SERIALIZABLE, WRITE_TOO_OLD, REFRESH_FAILED, PUSHED; TXN_ABORTED:
+   * ABORTED_RECORD, PUSHED_BY_DEADLOCK, EXPIRED.
+   */
+  reason: string;
+  /** READ_WITHIN_UNCERTAINTY_INTERVAL: the version found; a restart reads above it. */
+  existingTimestamp?: Timestamp | undefined;
 }
 
 export interface ConditionFailedDetail {
@@ -299,6 +547,7 @@ export interface Error {
     | { $case: "notLeaseholder"; value: NotLeaseholderDetail }
     | { $case: "rangeKeyMismatch"; value: RangeKeyMismatchDetail }
     | { $case: "conditionFailed"; value: ConditionFailedDetail }
+    | { $case: "transaction"; value: TransactionErrorDetail }
     | undefined;
 }
 
@@ -309,7 +558,14 @@ export interface BatchResponse {
     | Error
     | undefined;
   /** The timestamp the batch was read or written at. */
-  timestamp?: Timestamp | undefined;
+  timestamp?:
+    | Timestamp
+    | undefined;
+  /**
+   * The header's transaction as the batch left it: its write timestamp may have moved
+   * up (past reads of others, or newer versions).
+   */
+  txn?: Transaction | undefined;
 }
 
 export interface BatchStreamRequest {
@@ -1994,6 +2250,1088 @@ export const RangeStatsResponse: MessageFns<RangeStatsResponse> = {
   },
 };
 
+function createBaseTransaction(): Transaction {
+  return {
+    meta: undefined,
+    status: 0,
+    readTimestamp: undefined,
+    uncertaintyLimit: undefined,
+    lastHeartbeat: undefined,
+    lockSpans: [],
+  };
+}
+
+export const Transaction: MessageFns<Transaction> = {
+  encode(message: Transaction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      TxnMeta.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.status !== 0) {
+      writer.uint32(16).int32(message.status);
+    }
+    if (message.readTimestamp !== undefined) {
+      Timestamp.encode(message.readTimestamp, writer.uint32(26).fork()).join();
+    }
+    if (message.uncertaintyLimit !== undefined) {
+      Timestamp.encode(message.uncertaintyLimit, writer.uint32(34).fork()).join();
+    }
+    if (message.lastHeartbeat !== undefined) {
+      Timestamp.encode(message.lastHeartbeat, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.lockSpans) {
+      Span.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Transaction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransaction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = TxnMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.readTimestamp = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.uncertaintyLimit = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.lastHeartbeat = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lockSpans.push(Span.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHeartbeatTxnRequest(): HeartbeatTxnRequest {
+  return { key: Buffer.alloc(0) };
+}
+
+export const HeartbeatTxnRequest: MessageFns<HeartbeatTxnRequest> = {
+  encode(message: HeartbeatTxnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatTxnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatTxnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseHeartbeatTxnResponse(): HeartbeatTxnResponse {
+  return { txn: undefined };
+}
+
+export const HeartbeatTxnResponse: MessageFns<HeartbeatTxnResponse> = {
+  encode(message: HeartbeatTxnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatTxnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatTxnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEndTxnRequest(): EndTxnRequest {
+  return { key: Buffer.alloc(0), commit: false, lockSpans: [], refreshSpans: [] };
+}
+
+export const EndTxnRequest: MessageFns<EndTxnRequest> = {
+  encode(message: EndTxnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.commit !== false) {
+      writer.uint32(16).bool(message.commit);
+    }
+    for (const v of message.lockSpans) {
+      Span.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.refreshSpans) {
+      Span.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndTxnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndTxnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.commit = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lockSpans.push(Span.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.refreshSpans.push(Span.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEndTxnResponse(): EndTxnResponse {
+  return { txn: undefined, onePhaseCommit: false };
+}
+
+export const EndTxnResponse: MessageFns<EndTxnResponse> = {
+  encode(message: EndTxnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(10).fork()).join();
+    }
+    if (message.onePhaseCommit !== false) {
+      writer.uint32(16).bool(message.onePhaseCommit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndTxnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndTxnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.onePhaseCommit = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePushTxnRequest(): PushTxnRequest {
+  return { key: Buffer.alloc(0), pushee: undefined, pusher: undefined, pushType: 0, pushTo: undefined };
+}
+
+export const PushTxnRequest: MessageFns<PushTxnRequest> = {
+  encode(message: PushTxnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.pushee !== undefined) {
+      TxnMeta.encode(message.pushee, writer.uint32(18).fork()).join();
+    }
+    if (message.pusher !== undefined) {
+      Transaction.encode(message.pusher, writer.uint32(26).fork()).join();
+    }
+    if (message.pushType !== 0) {
+      writer.uint32(32).int32(message.pushType);
+    }
+    if (message.pushTo !== undefined) {
+      Timestamp.encode(message.pushTo, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushTxnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushTxnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pushee = TxnMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pusher = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pushType = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pushTo = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBasePushTxnResponse(): PushTxnResponse {
+  return { pushee: undefined };
+}
+
+export const PushTxnResponse: MessageFns<PushTxnResponse> = {
+  encode(message: PushTxnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pushee !== undefined) {
+      Transaction.encode(message.pushee, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushTxnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushTxnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pushee = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseQueryTxnRequest(): QueryTxnRequest {
+  return { key: Buffer.alloc(0), txnId: Buffer.alloc(0) };
+}
+
+export const QueryTxnRequest: MessageFns<QueryTxnRequest> = {
+  encode(message: QueryTxnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.txnId.length !== 0) {
+      writer.uint32(18).bytes(message.txnId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryTxnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryTxnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.txnId = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseQueryTxnResponse(): QueryTxnResponse {
+  return { txn: undefined, waitingTxnIds: [] };
+}
+
+export const QueryTxnResponse: MessageFns<QueryTxnResponse> = {
+  encode(message: QueryTxnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.waitingTxnIds) {
+      writer.uint32(18).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryTxnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryTxnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.waitingTxnIds.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResolveIntentRequest(): ResolveIntentRequest {
+  return { key: Buffer.alloc(0), txn: undefined };
+}
+
+export const ResolveIntentRequest: MessageFns<ResolveIntentRequest> = {
+  encode(message: ResolveIntentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveIntentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveIntentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResolveIntentResponse(): ResolveIntentResponse {
+  return {};
+}
+
+export const ResolveIntentResponse: MessageFns<ResolveIntentResponse> = {
+  encode(_: ResolveIntentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveIntentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveIntentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResolveIntentRangeRequest(): ResolveIntentRangeRequest {
+  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0), txn: undefined };
+}
+
+export const ResolveIntentRangeRequest: MessageFns<ResolveIntentRangeRequest> = {
+  encode(message: ResolveIntentRangeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startKey.length !== 0) {
+      writer.uint32(10).bytes(message.startKey);
+    }
+    if (message.endKey.length !== 0) {
+      writer.uint32(18).bytes(message.endKey);
+    }
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveIntentRangeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveIntentRangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseResolveIntentRangeResponse(): ResolveIntentRangeResponse {
+  return { resolvedCount: 0n };
+}
+
+export const ResolveIntentRangeResponse: MessageFns<ResolveIntentRangeResponse> = {
+  encode(message: ResolveIntentRangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resolvedCount !== 0n) {
+      if (BigInt.asUintN(64, message.resolvedCount) !== message.resolvedCount) {
+        throw new globalThis.Error("value provided for field message.resolvedCount of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.resolvedCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveIntentRangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveIntentRangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.resolvedCount = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGcTxnRecordRequest(): GcTxnRecordRequest {
+  return { key: Buffer.alloc(0), txnId: Buffer.alloc(0) };
+}
+
+export const GcTxnRecordRequest: MessageFns<GcTxnRecordRequest> = {
+  encode(message: GcTxnRecordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.txnId.length !== 0) {
+      writer.uint32(18).bytes(message.txnId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GcTxnRecordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGcTxnRecordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.txnId = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseGcTxnRecordResponse(): GcTxnRecordResponse {
+  return {};
+}
+
+export const GcTxnRecordResponse: MessageFns<GcTxnRecordResponse> = {
+  encode(_: GcTxnRecordResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GcTxnRecordResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGcTxnRecordResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRefreshRequest(): RefreshRequest {
+  return { key: Buffer.alloc(0), refreshFrom: undefined };
+}
+
+export const RefreshRequest: MessageFns<RefreshRequest> = {
+  encode(message: RefreshRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.refreshFrom !== undefined) {
+      Timestamp.encode(message.refreshFrom, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.refreshFrom = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRefreshResponse(): RefreshResponse {
+  return {};
+}
+
+export const RefreshResponse: MessageFns<RefreshResponse> = {
+  encode(_: RefreshResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRefreshRangeRequest(): RefreshRangeRequest {
+  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0), refreshFrom: undefined };
+}
+
+export const RefreshRangeRequest: MessageFns<RefreshRangeRequest> = {
+  encode(message: RefreshRangeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startKey.length !== 0) {
+      writer.uint32(10).bytes(message.startKey);
+    }
+    if (message.endKey.length !== 0) {
+      writer.uint32(18).bytes(message.endKey);
+    }
+    if (message.refreshFrom !== undefined) {
+      Timestamp.encode(message.refreshFrom, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshRangeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshRangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.refreshFrom = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRefreshRangeResponse(): RefreshRangeResponse {
+  return {};
+}
+
+export const RefreshRangeResponse: MessageFns<RefreshRangeResponse> = {
+  encode(_: RefreshRangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshRangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshRangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseRequestUnion(): RequestUnion {
   return { request: undefined };
 }
@@ -2033,6 +3371,33 @@ export const RequestUnion: MessageFns<RequestUnion> = {
         break;
       case "rangeStats":
         RangeStatsRequest.encode(message.request.value, writer.uint32(90).fork()).join();
+        break;
+      case "heartbeatTxn":
+        HeartbeatTxnRequest.encode(message.request.value, writer.uint32(98).fork()).join();
+        break;
+      case "endTxn":
+        EndTxnRequest.encode(message.request.value, writer.uint32(106).fork()).join();
+        break;
+      case "pushTxn":
+        PushTxnRequest.encode(message.request.value, writer.uint32(114).fork()).join();
+        break;
+      case "queryTxn":
+        QueryTxnRequest.encode(message.request.value, writer.uint32(122).fork()).join();
+        break;
+      case "resolveIntent":
+        ResolveIntentRequest.encode(message.request.value, writer.uint32(130).fork()).join();
+        break;
+      case "resolveIntentRange":
+        ResolveIntentRangeRequest.encode(message.request.value, writer.uint32(138).fork()).join();
+        break;
+      case "gcTxnRecord":
+        GcTxnRecordRequest.encode(message.request.value, writer.uint32(146).fork()).join();
+        break;
+      case "refresh":
+        RefreshRequest.encode(message.request.value, writer.uint32(154).fork()).join();
+        break;
+      case "refreshRange":
+        RefreshRangeRequest.encode(message.request.value, writer.uint32(162).fork()).join();
         break;
     }
     return writer;
@@ -2145,6 +3510,81 @@ export const RequestUnion: MessageFns<RequestUnion> = {
             message.request = { $case: "rangeStats", value: RangeStatsRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.request = { $case: "heartbeatTxn", value: HeartbeatTxnRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.request = { $case: "endTxn", value: EndTxnRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.request = { $case: "pushTxn", value: PushTxnRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.request = { $case: "queryTxn", value: QueryTxnRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.request = { $case: "resolveIntent", value: ResolveIntentRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.request = {
+              $case: "resolveIntentRange",
+              value: ResolveIntentRangeRequest.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.request = { $case: "gcTxnRecord", value: GcTxnRecordRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.request = { $case: "refresh", value: RefreshRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.request = { $case: "refreshRange", value: RefreshRangeRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2197,6 +3637,33 @@ export const ResponseUnion: MessageFns<ResponseUnion> = {
         break;
       case "rangeStats":
         RangeStatsResponse.encode(message.response.value, writer.uint32(90).fork()).join();
+        break;
+      case "heartbeatTxn":
+        HeartbeatTxnResponse.encode(message.response.value, writer.uint32(98).fork()).join();
+        break;
+      case "endTxn":
+        EndTxnResponse.encode(message.response.value, writer.uint32(106).fork()).join();
+        break;
+      case "pushTxn":
+        PushTxnResponse.encode(message.response.value, writer.uint32(114).fork()).join();
+        break;
+      case "queryTxn":
+        QueryTxnResponse.encode(message.response.value, writer.uint32(122).fork()).join();
+        break;
+      case "resolveIntent":
+        ResolveIntentResponse.encode(message.response.value, writer.uint32(130).fork()).join();
+        break;
+      case "resolveIntentRange":
+        ResolveIntentRangeResponse.encode(message.response.value, writer.uint32(138).fork()).join();
+        break;
+      case "gcTxnRecord":
+        GcTxnRecordResponse.encode(message.response.value, writer.uint32(146).fork()).join();
+        break;
+      case "refresh":
+        RefreshResponse.encode(message.response.value, writer.uint32(154).fork()).join();
+        break;
+      case "refreshRange":
+        RefreshRangeResponse.encode(message.response.value, writer.uint32(162).fork()).join();
         break;
     }
     return writer;
@@ -2312,6 +3779,81 @@ export const ResponseUnion: MessageFns<ResponseUnion> = {
             message.response = { $case: "rangeStats", value: RangeStatsResponse.decode(reader, reader.uint32()) };
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.response = { $case: "heartbeatTxn", value: HeartbeatTxnResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.response = { $case: "endTxn", value: EndTxnResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.response = { $case: "pushTxn", value: PushTxnResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.response = { $case: "queryTxn", value: QueryTxnResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.response = { $case: "resolveIntent", value: ResolveIntentResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.response = {
+              $case: "resolveIntentRange",
+              value: ResolveIntentRangeResponse.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.response = { $case: "gcTxnRecord", value: GcTxnRecordResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.response = { $case: "refresh", value: RefreshResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.response = { $case: "refreshRange", value: RefreshRangeResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2326,7 +3868,15 @@ export const ResponseUnion: MessageFns<ResponseUnion> = {
 };
 
 function createBaseBatchHeader(): BatchHeader {
-  return { rangeId: 0n, timestamp: undefined, maxKeys: 0n, maxBytes: 0n, deadlineUnixMs: 0n };
+  return {
+    rangeId: 0n,
+    timestamp: undefined,
+    maxKeys: 0n,
+    maxBytes: 0n,
+    deadlineUnixMs: 0n,
+    txn: undefined,
+    canForwardReadTimestamp: false,
+  };
 }
 
 export const BatchHeader: MessageFns<BatchHeader> = {
@@ -2357,6 +3907,12 @@ export const BatchHeader: MessageFns<BatchHeader> = {
         throw new globalThis.Error("value provided for field message.deadlineUnixMs of type uint64 too large");
       }
       writer.uint32(40).uint64(message.deadlineUnixMs);
+    }
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(50).fork()).join();
+    }
+    if (message.canForwardReadTimestamp !== false) {
+      writer.uint32(56).bool(message.canForwardReadTimestamp);
     }
     return writer;
   },
@@ -2412,6 +3968,22 @@ export const BatchHeader: MessageFns<BatchHeader> = {
             }
 
             message.deadlineUnixMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.canForwardReadTimestamp = reader.bool();
             continue;
           }
         }
@@ -2604,6 +4176,74 @@ export const RangeKeyMismatchDetail: MessageFns<RangeKeyMismatchDetail> = {
   },
 };
 
+function createBaseTransactionErrorDetail(): TransactionErrorDetail {
+  return { txn: undefined, reason: "", existingTimestamp: undefined };
+}
+
+export const TransactionErrorDetail: MessageFns<TransactionErrorDetail> = {
+  encode(message: TransactionErrorDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.existingTimestamp !== undefined) {
+      Timestamp.encode(message.existingTimestamp, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TransactionErrorDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTransactionErrorDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.existingTimestamp = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
 function createBaseConditionFailedDetail(): ConditionFailedDetail {
   return { actualValue: undefined };
 }
@@ -2677,6 +4317,9 @@ export const Error: MessageFns<Error> = {
         break;
       case "conditionFailed":
         ConditionFailedDetail.encode(message.detail.value, writer.uint32(58).fork()).join();
+        break;
+      case "transaction":
+        TransactionErrorDetail.encode(message.detail.value, writer.uint32(66).fork()).join();
         break;
     }
     return writer;
@@ -2754,6 +4397,14 @@ export const Error: MessageFns<Error> = {
             message.detail = { $case: "conditionFailed", value: ConditionFailedDetail.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.detail = { $case: "transaction", value: TransactionErrorDetail.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2768,7 +4419,7 @@ export const Error: MessageFns<Error> = {
 };
 
 function createBaseBatchResponse(): BatchResponse {
-  return { responses: [], error: undefined, timestamp: undefined };
+  return { responses: [], error: undefined, timestamp: undefined, txn: undefined };
 }
 
 export const BatchResponse: MessageFns<BatchResponse> = {
@@ -2781,6 +4432,9 @@ export const BatchResponse: MessageFns<BatchResponse> = {
     }
     if (message.timestamp !== undefined) {
       Timestamp.encode(message.timestamp, writer.uint32(26).fork()).join();
+    }
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -2820,6 +4474,14 @@ export const BatchResponse: MessageFns<BatchResponse> = {
             }
 
             message.timestamp = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
             continue;
           }
         }

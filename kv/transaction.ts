@@ -1,0 +1,119 @@
+import { assert } from '../common/errors';
+import type { Timestamp } from '../common/hlc';
+import { compareTimestamps } from '../common/hlc';
+import { keyNext } from '../common/keys';
+import * as pb from '../proto/gen/cairn/kv/v1/kv';
+
+/*
+ * The transaction message (kv.proto's Transaction) as both sides use it: the
+ * coordinator carries it in batch headers, the anchor range keeps it as the record.
+ */
+
+/** A coordinator heartbeats its record this often... */
+export const TXN_HEARTBEAT_INTERVAL_MS = 1_000;
+/** ...and a record not heartbeated for this long is abandoned: any pusher may abort it. */
+export const TXN_EXPIRY_MS = 5_000;
+
+export const TxnStatus = pb.TransactionStatus;
+
+/** The priorities a user may ask for; normal transactions get a random one between. */
+export const MIN_TXN_PRIORITY = 1;
+export const MAX_TXN_PRIORITY = 0x7fff_ffff;
+
+export interface TxnTimestamps {
+  readonly read: Timestamp;
+  readonly write: Timestamp;
+  readonly min: Timestamp;
+  readonly uncertaintyLimit: Timestamp;
+}
+
+/** A transaction's meta, which every well-formed Transaction has. */
+export function txnMeta(txn: pb.Transaction): NonNullable<pb.Transaction['meta']> {
+  const meta = txn.meta;
+  assert(meta !== undefined, 'a transaction carries its meta');
+  return meta;
+}
+
+export function txnTimestamps(txn: pb.Transaction): TxnTimestamps {
+  const meta = txnMeta(txn);
+  const write = meta.writeTimestamp;
+  assert(write !== undefined, 'a transaction has a write timestamp');
+  const read = txn.readTimestamp ?? write;
+  const min = meta.minTimestamp ?? read;
+  return { read, write, min, uncertaintyLimit: txn.uncertaintyLimit ?? read };
+}
+
+export function withWriteTimestamp(txn: pb.Transaction, ts: Timestamp): pb.Transaction {
+  return { ...txn, meta: { ...txnMeta(txn), writeTimestamp: ts } };
+}
+
+export function isFinalized(status: pb.TransactionStatus): boolean {
+  return status === pb.TransactionStatus.TRANSACTION_STATUS_COMMITTED || status === pb.TransactionStatus.TRANSACTION_STATUS_ABORTED;
+}
+
+export function statusName(status: pb.TransactionStatus): string {
+  switch (status) {
+    case pb.TransactionStatus.TRANSACTION_STATUS_PENDING:
+      return 'PENDING';
+    case pb.TransactionStatus.TRANSACTION_STATUS_COMMITTED:
+      return 'COMMITTED';
+    case pb.TransactionStatus.TRANSACTION_STATUS_ABORTED:
+      return 'ABORTED';
+    default:
+      return 'UNKNOWN';
+  }
+}
+
+/** A short form of a transaction ID, for messages and logs. */
+export function shortTxnId(id: Buffer): string {
+  return id.toString('hex').slice(0, 8);
+}
+
+/** The span [key, key\0) of one key. */
+export function pointSpan(key: Buffer): pb.Span {
+  return { startKey: key, endKey: keyNext(key) };
+}
+
+/** Whether the span holds exactly one key. */
+export function isPointSpan(span: pb.Span): boolean {
+  const { startKey, endKey } = span;
+  return endKey.length === startKey.length + 1 && endKey[startKey.length] === 0 && endKey.subarray(0, startKey.length).equals(startKey);
+}
+
+/**
+ * Sorted, merged spans: overlapping or touching spans become one. Keeps the lists a
+ * transaction carries (its locks, its reads) from growing with repeated keys.
+ */
+export function mergeSpans(spans: readonly pb.Span[]): pb.Span[] {
+  if (spans.length <= 1) return [...spans];
+  const sorted = [...spans].sort((a, b) => Buffer.compare(a.startKey, b.startKey));
+  const out: pb.Span[] = [];
+  let current = sorted[0] as pb.Span;
+  for (let i = 1; i < sorted.length; i++) {
+    const next = sorted[i] as pb.Span;
+    if (Buffer.compare(next.startKey, current.endKey) <= 0) {
+      if (Buffer.compare(next.endKey, current.endKey) > 0) {
+        current = { startKey: current.startKey, endKey: next.endKey };
+      }
+    } else {
+      out.push(current);
+      current = next;
+    }
+  }
+  out.push(current);
+  return out;
+}
+
+/** Whether every span of `inner` lies inside some span of `outer` (both merged). */
+export function spansCovered(inner: readonly pb.Span[], outer: readonly pb.Span[]): boolean {
+  return inner.every((span) =>
+    outer.some((o) => Buffer.compare(o.startKey, span.startKey) <= 0 && Buffer.compare(span.endKey, o.endKey) <= 0),
+  );
+}
+
+/** The later of two timestamps, either possibly unset. */
+export function laterTimestamp(a: Timestamp | undefined, b: Timestamp | undefined): Timestamp | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return compareTimestamps(a, b) >= 0 ? a : b;
+}

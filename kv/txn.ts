@@ -1,0 +1,581 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { CairnError, InvalidArgumentError } from '../common/errors';
+import type { HybridLogicalClock, Timestamp } from '../common/hlc';
+import { compareTimestamps, nextTimestamp } from '../common/hlc';
+import { keyNext } from '../common/keys';
+import * as pb from '../proto/gen/cairn/kv/v1/kv';
+import { requestSpan } from './batch-split';
+import type { DistSender, KvBatchHeader } from './dist-sender';
+import { asBuffer } from './dist-sender';
+import {
+  AmbiguousResultError,
+  TransactionAbortedError,
+  TransactionError,
+  TransactionRetryError,
+  TransactionUncertaintyError,
+  UnavailableError,
+} from './errors';
+import type { KvRow, ScanOptions, ScanResult } from './kv-client';
+import { MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS } from './transaction';
+
+/*
+ * The transaction coordinator (kv/OVERVIEW.md "Transactions"). A Txn carries its
+ * timestamps and ID in every batch header; writes are buffered until a read needs
+ * them or the commit, then sent as intents (or, when every write fits one range at
+ * commit, sent with the commit in one batch: a one-phase commit). Reads are tracked,
+ * so a pushed write timestamp can be reached by refreshing them instead of restarting.
+ */
+
+export type TxnPriority = 'low' | 'normal' | 'high';
+
+export interface TxnOptions {
+  readonly priority?: TxnPriority;
+  /** Off only in tests that play an abandoned coordinator. */
+  readonly heartbeat?: boolean;
+}
+
+export interface RunTxnOptions extends TxnOptions {
+  /** Attempts before giving up on retryable errors (default 100). */
+  readonly maxAttempts?: number;
+  /** Called before each retry, with the error that caused it (metrics, tests). */
+  readonly onRetry?: (err: TransactionError, attempt: number) => void;
+}
+
+/** Writes buffered before they go out as intents anyway. */
+const MAX_BUFFERED_WRITES = 1_000;
+const MAX_BUFFERED_BYTES = 4 << 20;
+/** Read spans sent with a commit for the range to refresh there; more are refreshed first. */
+const MAX_SERVER_REFRESH_SPANS = 64;
+/** Commits re-sent after being pushed before the transaction starts over. */
+const MAX_COMMIT_PUSHES = 5;
+
+type TxnState = 'pending' | 'committed' | 'aborted';
+
+/** Whether the coordinator deals with `err` by refreshing, restarting or retrying the transaction. */
+export function isRetryableTxnError(err: unknown): err is TransactionError {
+  return err instanceof TransactionRetryError || err instanceof TransactionAbortedError || err instanceof TransactionUncertaintyError;
+}
+
+export class Txn {
+  private id: Buffer = randomBytes(16);
+  private epoch = 0;
+  private readonly priorityValue: number;
+  private minTs: Timestamp;
+  private readTs: Timestamp;
+  private writeTs: Timestamp;
+  private uncertaintyLimit: Timestamp;
+  private anchorKey: Buffer | undefined;
+  /** Spans holding this transaction's intents (every epoch): resolved at the end. */
+  private lockSpans: pb.Span[] = [];
+  /** Spans read at readTs: refreshed if the transaction must move up. */
+  private refreshSpans: pb.Span[] = [];
+  private buffered: pb.RequestUnion[] = [];
+  private bufferedBytes = 0;
+  private state: TxnState = 'pending';
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private abortedByHeartbeat: TransactionAbortedError | undefined;
+  /** Operations run one at a time, in call order. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private restarts = 0;
+
+  constructor(
+    private readonly sender: DistSender,
+    private readonly clock: HybridLogicalClock,
+    private readonly options: TxnOptions = {},
+  ) {
+    this.priorityValue = priorityOf(options.priority ?? 'normal');
+    const now = clock.now();
+    this.minTs = now;
+    this.readTs = now;
+    this.writeTs = now;
+    this.uncertaintyLimit = { wallTime: now.wallTime + clock.maxOffsetNanos, logical: now.logical };
+  }
+
+  /** The transaction's ID (changes when an aborted transaction starts over). */
+  get txnId(): Buffer {
+    return this.id;
+  }
+
+  /** The timestamp the transaction reads at; its commit timestamp once committed. */
+  get readTimestamp(): Timestamp {
+    return this.readTs;
+  }
+
+  get commitTimestamp(): Timestamp | undefined {
+    return this.state === 'committed' ? this.writeTs : undefined;
+  }
+
+  get status(): TxnState {
+    return this.state;
+  }
+
+  /** How many times it restarted (a new epoch or a new transaction). */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  // -------------------------------------------------------------------------------
+  // Operations
+
+  get(key: Uint8Array): Promise<Buffer | undefined> {
+    return this.serial(async () => {
+      const [r] = await this.read([{ request: { $case: 'get', value: { key: asBuffer(key) } } }]);
+      return expect(r, 'get').value?.value;
+    });
+  }
+
+  /** Several keys read in one batch (in parallel across ranges). */
+  getMany(keys: readonly Uint8Array[]): Promise<(Buffer | undefined)[]> {
+    return this.serial(async () => {
+      const responses = await this.read(keys.map((key) => ({ request: { $case: 'get', value: { key: asBuffer(key) } } })));
+      return responses.map((r) => expect(r, 'get').value?.value);
+    });
+  }
+
+  scan(start: Uint8Array, end: Uint8Array, options: ScanOptions = {}): Promise<ScanResult> {
+    return this.serial(async () => {
+      const [r] = await this.read([{ request: { $case: 'scan', value: { startKey: asBuffer(start), endKey: asBuffer(end) } } }], options);
+      return scanResult(expect(r, 'scan'));
+    });
+  }
+
+  reverseScan(start: Uint8Array, end: Uint8Array, options: ScanOptions = {}): Promise<ScanResult> {
+    return this.serial(async () => {
+      const [r] = await this.read(
+        [{ request: { $case: 'reverseScan', value: { startKey: asBuffer(start), endKey: asBuffer(end) } } }],
+        options,
+      );
+      return scanResult(expect(r, 'reverseScan'));
+    });
+  }
+
+  /** Buffers the write; it is sent with the next read of the key, or the commit. */
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      await this.buffer({ request: { $case: 'put', value: { key: asBuffer(key), value: asBuffer(value) } } });
+    });
+  }
+
+  /** Deletes the key (blind: buffered like a put). */
+  delete(key: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      await this.buffer({ request: { $case: 'delete', value: { key: asBuffer(key) } } });
+    });
+  }
+
+  /** Writes `value` if the key holds `expected` (absent when undefined); ConditionFailedError otherwise. */
+  conditionalPut(key: Uint8Array, value: Uint8Array, expected: Uint8Array | undefined): Promise<void> {
+    return this.serial(async () => {
+      const request: pb.ConditionalPutRequest = { key: asBuffer(key), value: asBuffer(value) };
+      if (expected !== undefined) request.expectedValue = asBuffer(expected);
+      await this.read([{ request: { $case: 'conditionalPut', value: request } }]);
+    });
+  }
+
+  /** Deletes every live key in [start, end); resolves with how many. */
+  deleteRange(start: Uint8Array, end: Uint8Array): Promise<number> {
+    return this.serial(async () => {
+      const [r] = await this.read([{ request: { $case: 'deleteRange', value: { startKey: asBuffer(start), endKey: asBuffer(end) } } }]);
+      return Number(expect(r, 'deleteRange').deletedCount);
+    });
+  }
+
+  /**
+   * Commits. Throws a retryable TransactionError when the transaction must start over
+   * (the caller — `KvClient.txn` — runs it again), AmbiguousResultError when the
+   * commit's outcome is unknown.
+   */
+  commit(): Promise<void> {
+    return this.serial(() => this.commitNow());
+  }
+
+  /** Aborts: removes its intents. Safe to call in any state; never throws for a lost cause. */
+  rollback(): Promise<void> {
+    return this.serial(() => this.rollbackNow());
+  }
+
+  // -------------------------------------------------------------------------------
+  // Restarts (driven by KvClient.txn)
+
+  /**
+   * Prepares another attempt after `err`: a new epoch above the timestamp the error
+   * names, or (after an abort) a new transaction altogether.
+   */
+  async prepareRetry(err: TransactionError): Promise<void> {
+    this.restarts++;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    this.refreshSpans = [];
+    if (err instanceof TransactionAbortedError || this.abortedByHeartbeat !== undefined) {
+      // Clean up after the old transaction, in the background.
+      const old = this.snapshotForCleanup();
+      void this.cleanUp(old).catch(() => undefined);
+      this.stopHeartbeat();
+      this.id = randomBytes(16);
+      this.epoch = 0;
+      this.anchorKey = undefined;
+      this.lockSpans = [];
+      this.abortedByHeartbeat = undefined;
+      const now = this.clock.now();
+      this.minTs = now;
+      this.readTs = now;
+      this.writeTs = now;
+      this.uncertaintyLimit = { wallTime: now.wallTime + this.clock.maxOffsetNanos, logical: now.logical };
+      this.state = 'pending';
+      return;
+    }
+    this.epoch++;
+    let ts = this.writeTs;
+    const carried = err.txn?.meta?.writeTimestamp;
+    if (carried !== undefined && compareTimestamps(carried, ts) > 0) ts = carried;
+    if (err instanceof TransactionUncertaintyError) {
+      const above = nextTimestamp(err.existingTimestamp);
+      if (compareTimestamps(above, ts) > 0) ts = above;
+    }
+    this.readTs = ts;
+    this.writeTs = ts;
+    this.state = 'pending';
+  }
+
+  // -------------------------------------------------------------------------------
+  // Internals
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => {
+      this.checkUsable();
+      return op();
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkUsable(): void {
+    if (this.abortedByHeartbeat !== undefined) throw this.abortedByHeartbeat;
+    if (this.state !== 'pending') {
+      throw new InvalidArgumentError(`the transaction is ${this.state}; start a new one`);
+    }
+  }
+
+  /** The header form of the transaction. */
+  private proto(): pb.Transaction {
+    return {
+      meta: {
+        id: this.id,
+        anchorKey: this.anchorKey ?? Buffer.alloc(0),
+        epoch: this.epoch,
+        writeTimestamp: this.writeTs,
+        minTimestamp: this.minTs,
+        priority: this.priorityValue,
+        sequence: 0,
+      },
+      status: pb.TransactionStatus.TRANSACTION_STATUS_PENDING,
+      readTimestamp: this.readTs,
+      uncertaintyLimit: this.uncertaintyLimit,
+      lockSpans: [],
+    };
+  }
+
+  private async buffer(write: pb.RequestUnion): Promise<void> {
+    const request = write.request as NonNullable<pb.RequestUnion['request']>;
+    const span = requestSpan(request);
+    this.buffered.push(write);
+    this.bufferedBytes += span.start.length + (request.$case === 'put' ? request.value.value.length : 0);
+    if (this.buffered.length >= MAX_BUFFERED_WRITES || this.bufferedBytes >= MAX_BUFFERED_BYTES) {
+      await this.flush();
+    }
+  }
+
+  /** Sends the buffered writes as intents. */
+  private async flush(): Promise<void> {
+    if (this.buffered.length === 0) return;
+    const writes = this.buffered;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    await this.send(writes);
+  }
+
+  /** Whether a buffered write touches a span the requests read. */
+  private bufferOverlaps(requests: readonly pb.RequestUnion[]): boolean {
+    if (this.buffered.length === 0) return false;
+    for (const { request } of requests) {
+      if (request === undefined) continue;
+      const span = requestSpan(request);
+      for (const w of this.buffered) {
+        const ws = requestSpan(w.request as NonNullable<pb.RequestUnion['request']>);
+        if (Buffer.compare(ws.start, span.end) < 0 && Buffer.compare(span.start, ws.end) < 0) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Sends requests that read (and maybe write): buffered writes they must see go
+   * first; a version found in the uncertainty window is read past by refreshing.
+   */
+  private async read(requests: pb.RequestUnion[], options: ScanOptions = {}): Promise<pb.ResponseUnion[]> {
+    if (this.bufferOverlaps(requests)) await this.flush();
+    for (;;) {
+      try {
+        return await this.send(requests, options);
+      } catch (err) {
+        if (!(err instanceof TransactionUncertaintyError)) throw err;
+        // Read above the uncertain version if what was read so far still holds there.
+        const above = nextTimestamp(err.existingTimestamp);
+        const target = compareTimestamps(above, this.writeTs) > 0 ? above : this.writeTs;
+        if (!(await this.tryRefresh(target))) throw err;
+      }
+    }
+  }
+
+  /** One batch of this transaction through DistSender; tracks locks and reads. */
+  private async send(requests: pb.RequestUnion[], options: ScanOptions & { endTxn?: boolean } = {}): Promise<pb.ResponseUnion[]> {
+    const writes = requests.some((r) => isWrite(r.request?.$case));
+    if (writes && this.anchorKey === undefined) {
+      const first = requests.find((r) => isWrite(r.request?.$case))?.request as NonNullable<pb.RequestUnion['request']>;
+      this.anchorKey = requestSpan(first).start;
+    }
+    const reads = requests.some((r) => isRead(r.request?.$case));
+    const header: KvBatchHeader = {
+      txn: this.proto(),
+      canForwardReadTimestamp: this.refreshSpans.length === 0 && !reads,
+      ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    };
+    // Intents may be written even if the batch fails: record them first.
+    for (const { request } of requests) {
+      if (request !== undefined && isWrite(request.$case) && request.$case !== 'endTxn') {
+        const span = requestSpan(request);
+        this.lockSpans.push({ startKey: span.start, endKey: span.end });
+      }
+    }
+    if (writes && options.endTxn !== true) this.startHeartbeat();
+    const result = await this.sender.send(requests, header);
+    this.observe(result.timestamp);
+    const returned = result.txn?.meta?.writeTimestamp;
+    if (returned !== undefined && compareTimestamps(returned, this.writeTs) > 0) {
+      this.writeTs = returned;
+      if (header.canForwardReadTimestamp === true && this.refreshSpans.length === 0) this.readTs = returned;
+    }
+    requests.forEach(({ request }, i) => {
+      if (request === undefined || !isRead(request.$case)) return;
+      const span = requestSpan(request);
+      const response = result.responses[i]?.response;
+      const resume = response !== undefined && 'resumeSpan' in response.value ? (response.value as { resumeSpan?: pb.Span }).resumeSpan : undefined;
+      // Only what was read needs refreshing: the span up to where a limit stopped it.
+      if (resume !== undefined && request.$case === 'scan') {
+        if (Buffer.compare(span.start, resume.startKey) < 0) this.refreshSpans.push({ startKey: span.start, endKey: resume.startKey });
+      } else if (resume !== undefined && request.$case === 'reverseScan') {
+        if (Buffer.compare(resume.endKey, span.end) < 0) this.refreshSpans.push({ startKey: resume.endKey, endKey: span.end });
+      } else {
+        this.refreshSpans.push({ startKey: span.start, endKey: span.end });
+      }
+    });
+    if (this.refreshSpans.length > 64) this.refreshSpans = mergeSpans(this.refreshSpans);
+    if (this.lockSpans.length > 64) this.lockSpans = mergeSpans(this.lockSpans);
+    return result.responses;
+  }
+
+  /** Moves the reads up to `to` if nothing read was written since; returns whether it could. */
+  private async tryRefresh(to: Timestamp): Promise<boolean> {
+    if (compareTimestamps(to, this.readTs) <= 0) return true;
+    const spans = mergeSpans(this.refreshSpans);
+    if (spans.length > 0) {
+      const from = this.readTs;
+      const requests: pb.RequestUnion[] = spans.map((span) =>
+        isSingleKey(span)
+          ? { request: { $case: 'refresh', value: { key: span.startKey, refreshFrom: from } } }
+          : { request: { $case: 'refreshRange', value: { startKey: span.startKey, endKey: span.endKey, refreshFrom: from } } },
+      );
+      const txn = this.proto();
+      txn.readTimestamp = to;
+      if (txn.meta !== undefined && compareTimestamps(to, this.writeTs) > 0) txn.meta.writeTimestamp = to;
+      try {
+        await this.sender.send(requests, { txn });
+      } catch (err) {
+        if (err instanceof TransactionRetryError && err.reason === 'REFRESH_FAILED') return false;
+        throw err;
+      }
+    }
+    this.refreshSpans = spans;
+    this.readTs = to;
+    if (compareTimestamps(to, this.writeTs) > 0) this.writeTs = to;
+    return true;
+  }
+
+  private async commitNow(): Promise<void> {
+    if (this.buffered.length === 0 && this.lockSpans.length === 0) {
+      // Read-only: the reads stand at the read timestamp; nothing to commit.
+      this.state = 'committed';
+      this.writeTs = this.readTs;
+      return;
+    }
+    const writes = this.buffered;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    for (let pushes = 0; ; pushes++) {
+      if (pushes > MAX_COMMIT_PUSHES) {
+        throw new TransactionRetryError('SERIALIZABLE', this.proto(), 'transaction must retry: its commit kept being pushed');
+      }
+      // The first try lets the anchor range refresh the reads itself (when they are all
+      // there); after a push, they are refreshed from here.
+      const refreshFirst = pushes > 0 || this.refreshSpans.length > MAX_SERVER_REFRESH_SPANS;
+      if (refreshFirst && compareTimestamps(this.writeTs, this.readTs) > 0 && this.refreshSpans.length > 0 && !(await this.tryRefresh(this.writeTs))) {
+        throw new TransactionRetryError('REFRESH_FAILED', this.proto(), 'transaction must retry: a key it read was written since');
+      }
+      if (this.refreshSpans.length === 0 && compareTimestamps(this.writeTs, this.readTs) > 0) this.readTs = this.writeTs;
+      const anchor = this.anchorKey ?? requestSpan(writes[0]?.request as NonNullable<pb.RequestUnion['request']>).start;
+      this.anchorKey = anchor;
+      const lockSpans = mergeSpans([
+        ...this.lockSpans,
+        ...writes.map((w) => {
+          const span = requestSpan(w.request as NonNullable<pb.RequestUnion['request']>);
+          return { startKey: span.start, endKey: span.end };
+        }),
+      ]);
+      const refreshSpans = mergeSpans(this.refreshSpans);
+      const endTxn: pb.RequestUnion = {
+        request: {
+          $case: 'endTxn',
+          value: { key: anchor, commit: true, lockSpans, refreshSpans: refreshSpans.length <= MAX_SERVER_REFRESH_SPANS ? refreshSpans : [] },
+        },
+      };
+      try {
+        await this.send([...writes, endTxn], { endTxn: true });
+        this.state = 'committed';
+        this.stopHeartbeat();
+        return;
+      } catch (err) {
+        if (err instanceof TransactionRetryError && (err.reason === 'SERIALIZABLE' || err.reason === 'PUSHED')) {
+          // Pushed above its reads: refresh them to the new timestamp and commit again.
+          const pushed = err.txn?.meta?.writeTimestamp;
+          if (pushed !== undefined && compareTimestamps(pushed, this.writeTs) > 0) this.writeTs = pushed;
+          if (this.refreshSpans.length === 0) this.readTs = this.writeTs;
+          continue;
+        }
+        if (err instanceof TransactionAbortedError) {
+          this.state = 'aborted';
+          this.stopHeartbeat();
+          throw err;
+        }
+        if (err instanceof TransactionError) throw err;
+        if (err instanceof UnavailableError) {
+          this.stopHeartbeat();
+          this.state = 'aborted';
+          throw new AmbiguousResultError(`the commit's outcome is unknown: ${err.message}`, { cause: err });
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async rollbackNow(): Promise<void> {
+    this.buffered = [];
+    this.stopHeartbeat();
+    this.state = 'aborted';
+    await this.cleanUp(this.snapshotForCleanup());
+  }
+
+  private snapshotForCleanup(): { txn: pb.Transaction; lockSpans: pb.Span[] } | undefined {
+    if (this.anchorKey === undefined || this.lockSpans.length === 0) return undefined;
+    return { txn: this.proto(), lockSpans: mergeSpans(this.lockSpans) };
+  }
+
+  private async cleanUp(old: { txn: pb.Transaction; lockSpans: pb.Span[] } | undefined): Promise<void> {
+    if (old === undefined || old.txn.meta === undefined) return;
+    const endTxn: pb.RequestUnion = {
+      request: { $case: 'endTxn', value: { key: old.txn.meta.anchorKey, commit: false, lockSpans: old.lockSpans, refreshSpans: [] } },
+    };
+    try {
+      await this.sender.send([endTxn], { txn: old.txn });
+    } catch (err) {
+      // Already finalized, or unreachable: whoever meets the intents cleans them up.
+      if (!(err instanceof CairnError)) throw err;
+    }
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined || this.options.heartbeat === false) return;
+    this.heartbeatTimer = setInterval(() => void this.heartbeatOnce(), TXN_HEARTBEAT_INTERVAL_MS);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async heartbeatOnce(): Promise<void> {
+    const anchor = this.anchorKey;
+    if (anchor === undefined || this.state !== 'pending') return;
+    try {
+      await this.sender.send([{ request: { $case: 'heartbeatTxn', value: { key: anchor } } }], { txn: this.proto() });
+    } catch (err) {
+      if (err instanceof TransactionAbortedError) {
+        this.abortedByHeartbeat = err;
+        this.stopHeartbeat();
+      }
+      // Other failures: the next heartbeat tries again; the record expires only after several.
+    }
+  }
+
+  private observe(ts: Timestamp | undefined): void {
+    if (ts === undefined) return;
+    try {
+      this.clock.update(ts);
+    } catch {
+      // A node's clock beyond the maximum offset: keep our own.
+    }
+  }
+}
+
+function isWrite(kind: string | undefined): boolean {
+  return kind === 'put' || kind === 'conditionalPut' || kind === 'delete' || kind === 'deleteRange' || kind === 'endTxn';
+}
+
+function isRead(kind: string | undefined): boolean {
+  return (
+    kind === 'get' ||
+    kind === 'scan' ||
+    kind === 'reverseScan' ||
+    kind === 'conditionalPut' ||
+    kind === 'deleteRange'
+  );
+}
+
+function isSingleKey(span: pb.Span): boolean {
+  return span.endKey.equals(keyNext(span.startKey));
+}
+
+function priorityOf(priority: TxnPriority): number {
+  switch (priority) {
+    case 'low':
+      return MIN_TXN_PRIORITY;
+    case 'high':
+      return MAX_TXN_PRIORITY;
+    case 'normal':
+      // Random within the normal band: it only orders deadlock victims.
+      return randomInt(MIN_TXN_PRIORITY + 1, MAX_TXN_PRIORITY - 1);
+  }
+}
+
+type ResponseValue<C extends NonNullable<pb.ResponseUnion['response']>['$case']> = Extract<
+  NonNullable<pb.ResponseUnion['response']>,
+  { $case: C }
+>['value'];
+
+function expect<C extends NonNullable<pb.ResponseUnion['response']>['$case']>(
+  response: pb.ResponseUnion | undefined,
+  kind: C,
+): ResponseValue<C> {
+  const r = response?.response;
+  if (r?.$case !== kind) {
+    throw new UnavailableError(`expected a ${kind} response, got ${r?.$case ?? 'nothing'}`);
+  }
+  return r.value as ResponseValue<C>;
+}
+
+function scanResult(response: pb.ScanResponse): ScanResult {
+  const rows: KvRow[] = response.rows.map((row) => ({ key: row.key, value: row.value }));
+  const resume = response.resumeSpan;
+  return resume === undefined ? { rows } : { rows, resumeSpan: { startKey: resume.startKey, endKey: resume.endKey } };
+}

@@ -1,0 +1,140 @@
+import type { Timestamp } from '../../common/hlc';
+import { compareTimestamps, nextTimestamp } from '../../common/hlc';
+
+/*
+ * The timestamp cache of a leaseholder: for keys and spans read recently, the highest
+ * timestamp they were read at (and by which transaction). A write lands above every
+ * read of its key by someone else, so no read is invalidated after it was served —
+ * the heart of serializability together with refreshes.
+ *
+ * Bounded: when it holds too many entries, the oldest are dropped and the low-water
+ * mark rises to cover them (a dropped entry's timestamp is still promised to every
+ * key). A new lease starts with the low-water mark at the lease's start plus the
+ * maximum clock offset, above every read the previous holder could have served.
+ */
+
+/** An ID that matches no transaction: reads outside a transaction. */
+const NO_TXN = '';
+
+interface Entry {
+  ts: Timestamp;
+  /** The reading transaction's ID (hex), NO_TXN for several or none. */
+  txn: string;
+}
+
+interface SpanEntry extends Entry {
+  readonly start: Buffer;
+  readonly end: Buffer;
+}
+
+export interface TimestampCacheOptions {
+  /** Point entries kept before the oldest are folded into the low-water mark. */
+  readonly maxPoints?: number;
+  /** Span entries kept likewise (each is checked by every lookup). */
+  readonly maxSpans?: number;
+}
+
+export class TimestampCache {
+  private lowWater: Timestamp;
+  private readonly points = new Map<string, Entry>();
+  private spans: SpanEntry[] = [];
+  private readonly maxPoints: number;
+  private readonly maxSpans: number;
+
+  constructor(lowWater: Timestamp, options: TimestampCacheOptions = {}) {
+    this.lowWater = lowWater;
+    this.maxPoints = options.maxPoints ?? 100_000;
+    this.maxSpans = options.maxSpans ?? 256;
+  }
+
+  /** Forgets every entry and promises `lowWater` to every key (a new lease). */
+  reset(lowWater: Timestamp): void {
+    this.points.clear();
+    this.spans = [];
+    this.lowWater = lowWater;
+  }
+
+  get lowWaterMark(): Timestamp {
+    return this.lowWater;
+  }
+
+  /** Records a read of `key` (or of [key, end)) at `ts` by `txnId` (undefined: not in a transaction). */
+  add(key: Buffer, end: Buffer | undefined, ts: Timestamp, txnId: Buffer | undefined): void {
+    if (compareTimestamps(ts, this.lowWater) <= 0) return;
+    const txn = txnId === undefined ? NO_TXN : txnId.toString('hex');
+    if (end === undefined) {
+      const k = key.toString('latin1');
+      const existing = this.points.get(k);
+      if (existing !== undefined) {
+        this.points.delete(k);
+        this.points.set(k, merge(existing, ts, txn));
+      } else {
+        this.points.set(k, { ts, txn });
+        if (this.points.size > this.maxPoints) this.evictPoints();
+      }
+      return;
+    }
+    this.spans.push({ start: key, end, ts, txn });
+    if (this.spans.length > this.maxSpans) this.evictSpans();
+  }
+
+  /**
+   * The lowest timestamp a write of `key` (or of keys in [key, end)) by `txnId` may
+   * take: just above the latest read of it by anyone else.
+   */
+  minWriteTimestamp(key: Buffer, end: Buffer | undefined, txnId: Buffer | undefined): Timestamp {
+    const txn = txnId === undefined ? undefined : txnId.toString('hex');
+    let max = this.lowWater;
+    const consider = (entry: Entry): void => {
+      if (txn !== undefined && entry.txn === txn) return;
+      if (compareTimestamps(entry.ts, max) > 0) max = entry.ts;
+    };
+    if (end === undefined) {
+      const point = this.points.get(key.toString('latin1'));
+      if (point !== undefined) consider(point);
+      for (const span of this.spans) {
+        if (Buffer.compare(span.start, key) <= 0 && Buffer.compare(key, span.end) < 0) consider(span);
+      }
+    } else {
+      for (const [k, entry] of this.points) {
+        const pointKey = Buffer.from(k, 'latin1');
+        if (Buffer.compare(key, pointKey) <= 0 && Buffer.compare(pointKey, end) < 0) consider(entry);
+      }
+      for (const span of this.spans) {
+        if (Buffer.compare(span.start, end) < 0 && Buffer.compare(key, span.end) < 0) consider(span);
+      }
+    }
+    return nextTimestamp(max);
+  }
+
+  private evictPoints(): void {
+    // Oldest first (insertion order, refreshed on update): drop a quarter.
+    let toDrop = Math.max(1, Math.floor(this.points.size / 4));
+    for (const [k, entry] of this.points) {
+      if (toDrop-- <= 0) break;
+      this.raiseLowWater(entry.ts);
+      this.points.delete(k);
+    }
+  }
+
+  private evictSpans(): void {
+    const drop = Math.max(1, Math.floor(this.spans.length / 4));
+    for (const span of this.spans.slice(0, drop)) this.raiseLowWater(span.ts);
+    this.spans = this.spans.slice(drop);
+  }
+
+  private raiseLowWater(ts: Timestamp): void {
+    if (compareTimestamps(ts, this.lowWater) > 0) this.lowWater = ts;
+  }
+
+  get size(): number {
+    return this.points.size + this.spans.length;
+  }
+}
+
+function merge(existing: Entry, ts: Timestamp, txn: string): Entry {
+  const cmp = compareTimestamps(ts, existing.ts);
+  if (cmp > 0) return { ts, txn };
+  if (cmp === 0 && existing.txn !== txn) return { ts, txn: NO_TXN };
+  return existing;
+}

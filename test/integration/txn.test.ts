@@ -1,0 +1,186 @@
+/**
+ * Transactions on a three-node cluster of real cairn-node processes, over ranges split
+ * apart: atomic multi-range commits and rollbacks, the classic anomalies (lost update,
+ * write skew) prevented, readers never blocking writers, deadlocks broken, an
+ * abandoned transaction aborted by whoever meets its intents, and a bounded wait.
+ */
+import { KvClient, LockWaitTimeoutError } from '../../kv';
+import type { Txn } from '../../kv';
+import type { TestCluster } from '../support/test-cluster';
+import { startTestCluster, stopTestCluster } from '../support/test-cluster';
+
+jest.setTimeout(180_000);
+
+const key = (name: string): Buffer => Buffer.from(`user/txn/${name}`);
+const int = (value: Buffer | undefined): number => (value === undefined ? 0 : Number(value.toString()));
+const buf = (n: number | string): Buffer => Buffer.from(String(n));
+
+describe('transactions across ranges', () => {
+  let running: TestCluster | undefined;
+  let kv: KvClient;
+
+  beforeAll(async () => {
+    running = await startTestCluster('txn', { nodes: 3 });
+    kv = running.kv;
+    // Three ranges under the test's keys: [.., c), [c, m), [m, ..).
+    await kv.adminSplit(key('c'));
+    await kv.adminSplit(key('m'));
+  });
+
+  afterAll(async () => {
+    await stopTestCluster(running);
+  });
+
+  test('a transaction over three ranges commits all of its writes or none', async () => {
+    const a = key('a1');
+    const f = key('f1');
+    const t = key('t1');
+    await kv.txn(async (txn) => {
+      await txn.put(a, buf('A'));
+      await txn.put(f, buf('F'));
+      await txn.put(t, buf('T'));
+    });
+    expect((await kv.get(a))?.toString()).toBe('A');
+    expect((await kv.get(f))?.toString()).toBe('F');
+    expect((await kv.get(t))?.toString()).toBe('T');
+
+    const rolledBack = kv.beginTxn();
+    await rolledBack.put(a, buf('A2'));
+    await rolledBack.put(t, buf('T2'));
+    // Reading its own write sends the writes out as intents first.
+    expect((await rolledBack.get(t))?.toString()).toBe('T2');
+    await rolledBack.rollback();
+    expect((await kv.get(a))?.toString()).toBe('A');
+    expect((await kv.get(t))?.toString()).toBe('T');
+  });
+
+  test('a transaction reads its own writes and scans across ranges at one snapshot', async () => {
+    const keys = ['b2', 'k2', 'x2'].map(key);
+    await kv.txn(async (txn) => {
+      for (const k of keys) await txn.put(k, buf(k.toString()));
+      const rows = await txn.scan(key('b2'), key('y'));
+      expect(rows.rows.map((r) => r.key.toString())).toEqual(expect.arrayContaining(keys.map((k) => k.toString())));
+    });
+    const seen = await kv.txn((txn) => txn.scan(key('b2'), key('x3')));
+    const mine = seen.rows.map((r) => r.key.toString()).filter((k) => k.endsWith('2'));
+    expect(mine).toEqual(keys.map((k) => k.toString()));
+  });
+
+  test('concurrent increments of one counter lose no update', async () => {
+    const counter = key('d-counter');
+    const clients = 8;
+    const each = 5;
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        for (let i = 0; i < each; i++) {
+          await kv.txn(async (txn) => {
+            const value = int(await txn.get(counter));
+            await txn.put(counter, buf(value + 1));
+          });
+        }
+      }),
+    );
+    expect(int(await kv.get(counter))).toBe(clients * each);
+  });
+
+  test('write skew is prevented: two doctors cannot both go off call', async () => {
+    for (let round = 0; round < 6; round++) {
+      const alice = key(`e-doctor-alice-${round}`);
+      const bob = key(`p-doctor-bob-${round}`);
+      await kv.put(alice, buf('on'));
+      await kv.put(bob, buf('on'));
+      const goOffCall = (me: Buffer): Promise<void> =>
+        kv.txn(async (txn) => {
+          const [a, b] = await txn.getMany([alice, bob]);
+          const onCall = [a, b].filter((v) => v?.toString() === 'on').length;
+          if (onCall >= 2) await txn.put(me, buf('off'));
+        });
+      await Promise.all([goOffCall(alice), goOffCall(bob)]);
+      const states = [(await kv.get(alice))?.toString(), (await kv.get(bob))?.toString()];
+      expect(states).toContain('on');
+    }
+  });
+
+  test('a long-running reader does not block writers, and keeps its snapshot', async () => {
+    const k = key('g-reader');
+    await kv.put(k, buf(1));
+    const reader = kv.beginTxn();
+    expect(int(await reader.get(k))).toBe(1);
+    // Past the reader's uncertainty interval (the maximum clock offset), later writes
+    // are plainly after it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    for (let i = 2; i <= 5; i++) {
+      await kv.txn(async (txn) => {
+        await txn.put(k, buf(i));
+      });
+    }
+    // The writers were pushed above the reader's timestamp, not made to wait for it.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(int(await reader.get(k))).toBe(1);
+    await reader.commit();
+    expect(int(await kv.get(k))).toBe(5);
+  });
+
+  test('a deadlock between two transactions is broken and both finish', async () => {
+    const x = key('h-deadlock-x');
+    const y = key('q-deadlock-y');
+    await kv.put(x, buf(0));
+    await kv.put(y, buf(0));
+    let bothHoldOne!: () => void;
+    let holding = 0;
+    const barrier = new Promise<void>((resolve) => {
+      bothHoldOne = resolve;
+    });
+    const writeBoth = (first: Buffer, second: Buffer): Promise<void> =>
+      kv.txn(async (txn: Txn) => {
+        await txn.put(first, buf(1));
+        await txn.get(first); // sends the intent now
+        if (++holding === 2) bothHoldOne();
+        await Promise.race([barrier, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        await txn.put(second, buf(1));
+        await txn.get(second);
+      });
+    const started = Date.now();
+    await Promise.all([writeBoth(x, y), writeBoth(y, x)]);
+    // Broken by deadlock detection, well before an expiry (5 s) or deadline (10 s) would.
+    expect(Date.now() - started).toBeLessThan(9_000);
+    expect(int(await kv.get(x))).toBe(1);
+    expect(int(await kv.get(y))).toBe(1);
+  });
+
+  test('an abandoned transaction is aborted by the next writer, and its write never shows', async () => {
+    const k = key('r-abandoned');
+    await kv.put(k, buf('before'));
+    const abandoned = kv.beginTxn({ heartbeat: false });
+    await abandoned.put(k, buf('abandoned'));
+    expect((await abandoned.get(k))?.toString()).toBe('abandoned');
+    // The coordinator vanishes: no heartbeat, no commit. A writer waits for its expiry.
+    await kv.txn(async (txn) => {
+      await txn.put(k, buf('after'));
+      await txn.get(k);
+    });
+    expect((await kv.get(k))?.toString()).toBe('after');
+    await expect(abandoned.commit()).rejects.toMatchObject({ code: 'TXN_ABORTED' });
+  });
+
+  test('a request waiting on a live transaction gives up at its deadline with a clear error', async () => {
+    const k = key('s-held');
+    const holder = kv.beginTxn();
+    await holder.put(k, buf('held'));
+    await holder.get(k);
+    const impatient = await KvClient.connect({ addresses: running?.cluster.addresses ?? [], requestTimeoutMs: 1_500 });
+    try {
+      const error = await impatient.get(k).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(LockWaitTimeoutError);
+      expect((error as LockWaitTimeoutError).sqlState).toBe('55P03');
+    } finally {
+      await impatient.close();
+    }
+    await holder.commit();
+    expect((await kv.get(k))?.toString()).toBe('held');
+  });
+});
