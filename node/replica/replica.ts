@@ -722,7 +722,9 @@ export class Replica {
         timer = setTimeout(() => resolve('poll'), Math.min(PUSH_POLL_MS, remaining));
       });
       const outcome = await Promise.race([wait.changed.then(() => 'changed' as const), poll]);
-      if (outcome === 'changed' || push.pusher?.meta === undefined) return false;
+      // A pusher that has written nothing has no record and holds no locks: it cannot
+      // be part of a deadlock.
+      if (outcome === 'changed' || push.pusher?.meta === undefined || push.pusher.meta.anchorKey.length === 0) return false;
       const pusher = txnMeta(push.pusher);
       const query = await this.host.queryTxn(pusher.anchorKey, pusher.id, deadlineMs);
       if (query.txn?.status === kvpb.TransactionStatus.TRANSACTION_STATUS_ABORTED) {
