@@ -1,0 +1,39 @@
+import type { V1Job } from '@kubernetes/client-node';
+import type { DatabaseCluster } from '../api';
+import { containerSecurityContext, imageFields, podSecurityContext } from './build-common';
+import { labels, metadata, names, nodeAddress } from './names';
+
+/**
+ * The one-shot `cairn init` against the first node of the first region, created once
+ * the first nodes are ready. Init is refused by an initialised cluster, so the Job is
+ * never re-created after it succeeded (status.initialized records that).
+ */
+export function buildInitJob(cluster: DatabaseCluster): V1Job {
+  const first = cluster.spec.regions[0];
+  if (first === undefined) throw new Error('a DatabaseCluster has at least one region (CRD minItems)');
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: metadata(cluster, names.initJob(cluster.metadata.name ?? ''), 'init'),
+    spec: {
+      backoffLimit: 6,
+      template: {
+        metadata: { labels: labels(cluster, 'init') },
+        spec: {
+          restartPolicy: 'OnFailure',
+          serviceAccountName: names.serviceAccount(cluster.metadata.name ?? ''),
+          automountServiceAccountToken: false,
+          securityContext: podSecurityContext,
+          containers: [
+            {
+              name: 'cairn-init',
+              ...imageFields(cluster),
+              args: ['cairn', 'init', '--host', nodeAddress(cluster, first.name, 0)],
+              securityContext: containerSecurityContext,
+            },
+          ],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { type ObservedCluster, planCluster } from './cluster-plan';
+import { testCluster } from './test-cluster';
+
+const NOW = '2026-01-01T00:00:00Z';
+const LATER = '2026-01-01T00:01:00Z';
+
+function observed(over: Partial<ObservedCluster> = {}): ObservedCluster {
+  return { statefulSets: new Map(), readyNodes: new Map(), readyGateways: 0, initJob: undefined, ...over };
+}
+
+const conditionsOf = (status: { conditions?: readonly { type: string; status: string; reason: string }[] }) =>
+  Object.fromEntries((status.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+
+describe('planCluster', () => {
+  test('a new cluster: every object, in dependency order, and a Pending status', () => {
+    const plan = planCluster(testCluster(), observed(), NOW);
+    expect(plan.objects.map((o) => `${o.kind}/${o.metadata!.name}`)).toEqual([
+      'ServiceAccount/db-cairn',
+      'Service/db-east',
+      'StatefulSet/db-east',
+      'PodDisruptionBudget/db-east',
+      'Deployment/db-gateway',
+      'Service/db-gateway',
+      'PodDisruptionBudget/db-gateway',
+    ]);
+    expect(plan.initJob).toBeUndefined();
+    expect(plan.status).toMatchObject({ phase: 'Pending', readyNodes: '0/3', regionNames: 'east', observedGeneration: 1, initialized: false });
+    expect(conditionsOf(plan.status)).toEqual({ Ready: 'False/NotInitialized', Progressing: 'True/Initializing', Degraded: 'False/AsExpected' });
+  });
+
+  test('creates the init Job once replication-factor nodes are ready, and only once', () => {
+    const two = planCluster(testCluster(), observed({ readyNodes: new Map([['east', 2]]) }), NOW);
+    expect(two.initJob).toBeUndefined();
+    expect(two.status.phase).toBe('Initializing');
+    const three = planCluster(testCluster(), observed({ readyNodes: new Map([['east', 3]]) }), NOW);
+    expect(three.initJob?.metadata?.name).toBe('db-init');
+    expect(three.status.initJobName).toBe('db-init');
+    expect(three.events.map((e) => e.reason)).toEqual(['InitJobCreated']);
+    const running = planCluster(testCluster({}, three.status), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: false } }), NOW);
+    expect(running.initJob).toBeUndefined();
+  });
+
+  test('Ready once initialised with every node and gateway ready; the transition time is kept after', () => {
+    const all = observed({ readyNodes: new Map([['east', 3]]), readyGateways: 2, initJob: { succeeded: true, failed: false } });
+    const plan = planCluster(testCluster(), all, NOW);
+    expect(plan.status.phase).toBe('Running');
+    expect(conditionsOf(plan.status)).toEqual({ Ready: 'True/AllReady', Progressing: 'False/Stable', Degraded: 'False/AsExpected' });
+    expect(plan.events.map((e) => e.reason)).toEqual(['Initialized', 'Ready']);
+    const again = planCluster(testCluster({}, plan.status), all, LATER);
+    expect(again.status).toEqual(plan.status);
+    expect(again.events).toEqual([]);
+  });
+
+  test('refuses to scale a region down: keeps the replicas, Degraded, and one Warning', () => {
+    const cluster = testCluster({ regions: [{ name: 'east', nodes: 2 }], replicationFactor: 1 });
+    const seen = observed({ statefulSets: new Map([['east', { replicas: 3, storageSize: '10Gi' }]]), readyNodes: new Map([['east', 3]]) });
+    const plan = planCluster(cluster, seen, NOW);
+    const set = plan.objects.find((o) => o.kind === 'StatefulSet') as { spec: { replicas: number } };
+    expect(set.spec.replicas).toBe(3);
+    expect(plan.status.phase).toBe('Degraded');
+    expect(conditionsOf(plan.status).Degraded).toBe('True/ScaleDownRefused');
+    expect(plan.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'ScaleDownRefused' }));
+    expect(planCluster({ ...cluster, status: plan.status }, seen, LATER).events.filter((e) => e.type === 'Warning')).toEqual([]);
+  });
+
+  test('scaling up is applied', () => {
+    const cluster = testCluster({ regions: [{ name: 'east', nodes: 5 }] });
+    const plan = planCluster(cluster, observed({ statefulSets: new Map([['east', { replicas: 3, storageSize: '10Gi' }]]) }), NOW);
+    expect((plan.objects.find((o) => o.kind === 'StatefulSet') as { spec: { replicas: number } }).spec.replicas).toBe(5);
+    expect(plan.status.readyNodes).toBe('0/5');
+  });
+
+  test('a failed init Job degrades the cluster', () => {
+    const plan = planCluster(testCluster({}, { initJobName: 'db-init' }), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: true } }), NOW);
+    expect(conditionsOf(plan.status).Degraded).toBe('True/InitFailed');
+  });
+});

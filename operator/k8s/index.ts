@@ -1,0 +1,10 @@
+export { Applier } from './apply';
+export { apiMessage, isConflict, isNotFound, statusCode } from './errors';
+export type { EventSpec, EventType } from './events';
+export { EventRecorder } from './events';
+export type { InformerOptions } from './informer';
+export { Informer } from './informer';
+export type { LeaderElectorOptions, LeaseDecision, LeaseRecord } from './leader-election';
+export { decideLease, LeaderElector } from './leader-election';
+export type { Scheduler, WorkQueueOptions } from './work-queue';
+export { realScheduler, WorkQueue } from './work-queue';

@@ -1,0 +1,339 @@
+/**
+ * The operator against a real kube-apiserver. Nothing runs pods here (no scheduler,
+ * kubelet or controller-manager), so the tests play those parts: they create the Pods a
+ * StatefulSet would, and write Pod, Deployment and Job status.
+ */
+import * as http from 'node:http';
+import * as k8s from '@kubernetes/client-node';
+import { createLogger } from '../common/logging';
+import { createTestNamespace, installCrds, testKubeConfig } from '../test/k8s/kube';
+import { eventually } from '../test/support/eventually';
+import { API_VERSION, type DatabaseCluster, GROUP, KIND, Operator, PLURAL, VERSION } from '.';
+
+const log = createLogger({ name: 'cairn-operator-test', level: (process.env.CAIRN_TEST_OPERATOR_LOG as 'info' | undefined) ?? 'silent', fd: 2 });
+const config = testKubeConfig();
+const core = config.makeApiClient(k8s.CoreV1Api);
+const apps = config.makeApiClient(k8s.AppsV1Api);
+const batch = config.makeApiClient(k8s.BatchV1Api);
+const policy = config.makeApiClient(k8s.PolicyV1Api);
+const custom = config.makeApiClient(k8s.CustomObjectsApi);
+const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+function startOperator(namespace: string, extra: Partial<ConstructorParameters<typeof Operator>[0]> = {}): Operator {
+  return new Operator({
+    config,
+    log,
+    httpAddress: '127.0.0.1:0',
+    watchNamespace: namespace,
+    leaderElection: undefined,
+    resyncMs: 2_000,
+    onLostLeadership: () => undefined,
+    ...extra,
+  });
+}
+
+async function readCluster(namespace: string, name: string): Promise<DatabaseCluster> {
+  return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as DatabaseCluster;
+}
+
+async function createCluster(namespace: string, name: string, spec: Record<string, unknown>): Promise<DatabaseCluster> {
+  return (await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace,
+    body: { apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec },
+  })) as DatabaseCluster;
+}
+
+async function patchSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } }, mergePatch);
+}
+
+function condition(cluster: DatabaseCluster, type: string): string | undefined {
+  const c = cluster.status?.conditions?.find((x) => x.type === type);
+  return c === undefined ? undefined : `${c.status}/${c.reason}`;
+}
+
+/** What a StatefulSet controller and kubelet would do: pods from the template, then Ready. */
+async function runPods(namespace: string, setName: string, ordinals: readonly number[]): Promise<void> {
+  const set = await apps.readNamespacedStatefulSet({ namespace, name: setName });
+  for (const ordinal of ordinals) {
+    const name = `${setName}-${ordinal}`;
+    await core
+      .createNamespacedPod({
+        namespace,
+        body: {
+          metadata: {
+            name,
+            labels: set.spec!.template.metadata!.labels!,
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata!.uid!, controller: true }],
+          },
+          spec: {
+            ...set.spec!.template.spec!,
+            // The StatefulSet controller adds each pod's claim as a volume.
+            volumes: [...(set.spec!.template.spec!.volumes ?? []), { name: 'data', persistentVolumeClaim: { claimName: `data-${name}` } }],
+          },
+        },
+      })
+      .catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
+    const now = new Date();
+    await core.patchNamespacedPodStatus(
+      { namespace, name, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] } } },
+      mergePatch,
+    );
+  }
+}
+
+async function httpText(port: number, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe('cairn-operator on a real API server', () => {
+  let namespace = '';
+  let operator: Operator;
+  const name = 'alpha';
+
+  beforeAll(async () => {
+    installCrds();
+    namespace = await createTestNamespace(config, 'operator');
+    operator = startOperator(namespace);
+    await operator.start();
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  test('a new cluster: every object appears, owned by it, and the status says Pending', async () => {
+    const created = await createCluster(namespace, name, { regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 2 }] });
+    const uid = created.metadata.uid;
+    const owned = (object: { metadata?: k8s.V1ObjectMeta }): void => {
+      expect(object.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: KIND, name, uid, controller: true })]);
+      expect(object.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('cairn-operator');
+    };
+    const east = await eventually('the east StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name: 'alpha-east' }), 30_000);
+    owned(east);
+    expect(east.spec!.replicas).toBe(3);
+    expect(east.spec!.volumeClaimTemplates![0]!.spec!.resources!.requests!.storage).toBe('10Gi');
+    const west = await eventually('the west StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name: 'alpha-west' }), 30_000);
+    expect(west.spec!.replicas).toBe(2);
+    owned(await core.readNamespacedService({ namespace, name: 'alpha-east' }));
+    expect((await core.readNamespacedService({ namespace, name: 'alpha-west' })).spec!.clusterIP).toBe('None');
+    const gateway = await eventually('the gateway Deployment', () => apps.readNamespacedDeployment({ namespace, name: 'alpha-gateway' }), 30_000);
+    owned(gateway);
+    expect(gateway.spec!.replicas).toBe(2);
+    const gatewayService = await eventually('the gateway Service', () => core.readNamespacedService({ namespace, name: 'alpha-gateway' }), 30_000);
+    expect(gatewayService.spec!.ports!.map((p) => p.port)).toEqual([5432]);
+    owned(await eventually('the node PDB', () => policy.readNamespacedPodDisruptionBudget({ namespace, name: 'alpha-east' }), 30_000));
+    owned(await eventually('the gateway PDB', () => policy.readNamespacedPodDisruptionBudget({ namespace, name: 'alpha-gateway' }), 30_000));
+    owned(await core.readNamespacedServiceAccount({ namespace, name: 'alpha-cairn' }));
+
+    const cluster = await eventually('a Pending status', async () => {
+      const c = await readCluster(namespace, name);
+      return c.status?.phase === 'Pending' ? c : undefined;
+    });
+    expect(cluster.metadata.finalizers).toContain('cairn.dev/cleanup');
+    expect(cluster.status).toMatchObject({ readyNodes: '0/5', regionNames: 'east,west', observedGeneration: 1, initialized: false });
+    expect(condition(cluster, 'Ready')).toBe('False/NotInitialized');
+    expect(condition(cluster, 'Progressing')).toBe('True/Initializing');
+    expect(condition(cluster, 'Degraded')).toBe('False/AsExpected');
+    // Server-side apply: the operator owns the fields it set.
+    expect(east.metadata!.managedFields!.map((f) => f.manager)).toContain('cairn-operator');
+  });
+
+  test('ready nodes lead to the init Job, then to Ready once it succeeded and gateways are up', async () => {
+    await runPods(namespace, 'alpha-east', [0, 1]);
+    await eventually('two ready nodes in the status', async () => ((await readCluster(namespace, name)).status?.readyNodes === '2/5' ? true : undefined));
+    await expect(batch.readNamespacedJob({ namespace, name: 'alpha-init' })).rejects.toMatchObject({ code: 404 });
+    await runPods(namespace, 'alpha-east', [2]);
+    const job = await eventually('the init Job', () => batch.readNamespacedJob({ namespace, name: 'alpha-init' }), 30_000);
+    expect(job.spec!.template.spec!.containers[0]!.args).toEqual(['cairn', 'init', '--host', `alpha-east-0.alpha-east.${namespace}.svc.cluster.local:26258`]);
+    // The Job is applied before the status is written: wait for the status too.
+    await eventually('the Initializing status', async () => {
+      const c = await readCluster(namespace, name);
+      return c.status?.phase === 'Initializing' && c.status.initJobName === 'alpha-init' ? true : undefined;
+    });
+
+    const startTime = new Date();
+    await batch.patchNamespacedJobStatus(
+      {
+        namespace,
+        name: 'alpha-init',
+        body: {
+          status: {
+            startTime,
+            completionTime: new Date(),
+            succeeded: 1,
+            conditions: [
+              { type: 'SuccessCriteriaMet', status: 'True', lastTransitionTime: new Date() },
+              { type: 'Complete', status: 'True', lastTransitionTime: new Date() },
+            ],
+          },
+        },
+      },
+      mergePatch,
+    );
+    await runPods(namespace, 'alpha-west', [0, 1]);
+    await apps.patchNamespacedDeploymentStatus({ namespace, name: 'alpha-gateway', body: { status: { replicas: 2, readyReplicas: 2, availableReplicas: 2 } } }, mergePatch);
+    const ready = await eventually('a Ready cluster', async () => {
+      const c = await readCluster(namespace, name);
+      return condition(c, 'Ready') === 'True/AllReady' ? c : undefined;
+    });
+    expect(ready.status).toMatchObject({ phase: 'Running', readyNodes: '5/5', initialized: true });
+    expect(condition(ready, 'Progressing')).toBe('False/Stable');
+  });
+
+  test('spec changes are applied: more nodes, gateway replicas, image', async () => {
+    await patchSpec(namespace, name, { image: 'cairn:0.2.0', gateway: { replicas: 3 }, regions: [{ name: 'east', nodes: 4 }, { name: 'west', nodes: 2 }] });
+    const east = await eventually('the east StatefulSet at 4', async () => {
+      const s = await apps.readNamespacedStatefulSet({ namespace, name: 'alpha-east' });
+      return s.spec!.replicas === 4 ? s : undefined;
+    });
+    expect(east.spec!.template.spec!.containers[0]!.image).toBe('cairn:0.2.0');
+    // Applied after the StatefulSets in the same reconcile.
+    const gateway = await eventually('the gateway Deployment at 3', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace, name: 'alpha-gateway' });
+      return d.spec!.replicas === 3 ? d : undefined;
+    });
+    expect(gateway.spec!.template.spec!.containers[0]!.image).toBe('cairn:0.2.0');
+    const cluster = await eventually('the new generation observed', async () => {
+      const c = await readCluster(namespace, name);
+      return c.status?.observedGeneration === c.metadata.generation ? c : undefined;
+    });
+    expect(condition(cluster, 'Ready')).toBe('False/NodesNotReady');
+    expect(condition(cluster, 'Progressing')).toBe('True/NodesStarting');
+  });
+
+  test('a node-count scale-down is refused with a Degraded condition and a Warning Event', async () => {
+    await patchSpec(namespace, name, { regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 2 }] });
+    const cluster = await eventually('Degraded', async () => {
+      const c = await readCluster(namespace, name);
+      return condition(c, 'Degraded') === 'True/ScaleDownRefused' ? c : undefined;
+    });
+    expect(cluster.status?.phase).toBe('Degraded');
+    expect(cluster.status?.conditions?.find((c) => c.type === 'Degraded')?.message).toContain('region east has 4 nodes and the spec asks for 3');
+    expect((await apps.readNamespacedStatefulSet({ namespace, name: 'alpha-east' })).spec!.replicas).toBe(4);
+    const events = await eventually('the ScaleDownRefused Event', async () => {
+      const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+      return list.items.some((e) => e.reason === 'ScaleDownRefused') ? list.items : undefined;
+    });
+    const refused = events.find((e) => e.reason === 'ScaleDownRefused')!;
+    expect(refused).toMatchObject({ type: 'Warning', involvedObject: { kind: KIND, name } });
+    expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['InitJobCreated', 'Initialized', 'Ready']));
+  });
+
+  test('serves /metrics and /healthz', async () => {
+    const metrics = await httpText(operator.httpPort, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/cairn_operator_reconciles_total\{result="ok",process="cairn-operator"\} [1-9]/);
+    expect(metrics.text).toContain('cairn_operator_leader 1');
+    expect((await httpText(operator.httpPort, '/healthz')).status).toBe(200);
+  });
+
+  test('deleting the cluster deletes what it owns (the finalizer cleans up where no GC runs), then the cluster', async () => {
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+    await eventually(
+      'the cluster gone',
+      async () => {
+        try {
+          await readCluster(namespace, name);
+          return undefined;
+        } catch (err) {
+          return (err as { code?: number }).code === 404 ? true : undefined;
+        }
+      },
+      30_000,
+    );
+    const left = [
+      ...(await apps.listNamespacedStatefulSet({ namespace })).items,
+      ...(await apps.listNamespacedDeployment({ namespace })).items,
+      ...(await core.listNamespacedService({ namespace })).items,
+      ...(await policy.listNamespacedPodDisruptionBudget({ namespace })).items,
+      ...(await batch.listNamespacedJob({ namespace })).items,
+    ].map((o) => o.metadata?.name);
+    expect(left).toEqual([]);
+  });
+});
+
+describe('cairn-operator error handling', () => {
+  test('an API error is retried with back-off until it clears', async () => {
+    installCrds();
+    const namespace = await createTestNamespace(config, 'retry');
+    // A StatefulSet in the way whose selector (immutable) differs from the operator's.
+    await apps.createNamespacedStatefulSet({
+      namespace,
+      body: {
+        metadata: { name: 'beta-east' },
+        spec: {
+          serviceName: 'x',
+          selector: { matchLabels: { other: 'app' } },
+          template: { metadata: { labels: { other: 'app' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+        },
+      },
+    });
+    const operator = startOperator(namespace);
+    await operator.start();
+    try {
+      await createCluster(namespace, 'beta', { regions: [{ name: 'east', nodes: 1 }], replicationFactor: 1 });
+      const failures = async (): Promise<number> => {
+        const text = await httpText(operator.httpPort, '/metrics');
+        return Number(/cairn_operator_reconciles_total\{result="error",process="cairn-operator"\} (\d+)/.exec(text.text)?.[1] ?? 0);
+      };
+      await eventually('failed reconciles', async () => ((await failures()) >= 2 ? true : undefined), 30_000);
+      await apps.deleteNamespacedStatefulSet({ namespace, name: 'beta-east' });
+      const set = await eventually(
+        "the operator's StatefulSet",
+        async () => {
+          const s = await apps.readNamespacedStatefulSet({ namespace, name: 'beta-east' });
+          return s.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'cairn-operator' ? s : undefined;
+        },
+        30_000,
+      );
+      expect(set.spec!.selector.matchLabels).toMatchObject({ 'app.kubernetes.io/instance': 'beta' });
+    } finally {
+      await operator.stop();
+    }
+  });
+});
+
+describe('cairn-operator leader election', () => {
+  test('of two replicas one leads; when it stops, the other takes over', async () => {
+    installCrds();
+    const namespace = await createTestNamespace(config, 'election');
+    const election = { namespace, leaseName: 'cairn-operator', leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 300 };
+    const lost: string[] = [];
+    const a = startOperator(namespace, { leaderElection: { ...election, identity: 'a' }, onLostLeadership: () => lost.push('a') });
+    const b = startOperator(namespace, { leaderElection: { ...election, identity: 'b' }, onLostLeadership: () => lost.push('b') });
+    await a.start();
+    await b.start();
+    try {
+      const leader = await eventually('a leader', async () => (a.isLeader ? a : b.isLeader ? b : undefined), 20_000);
+      const follower = leader === a ? b : a;
+      // Several retry periods later there is still exactly one.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
+      const lease = await config.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ namespace, name: 'cairn-operator' });
+      expect(lease.spec?.holderIdentity).toBe(leader.identity);
+
+      await leader.stop();
+      await eventually('the other replica leading', async () => (follower.isLeader ? true : undefined), 10_000);
+      const taken = await config.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ namespace, name: 'cairn-operator' });
+      expect(taken.spec).toMatchObject({ holderIdentity: follower.identity, leaseTransitions: 1 });
+      expect(lost).toEqual([]);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
