@@ -57,6 +57,11 @@ export interface KvBatchHeader {
   readonly txn?: pb.Transaction;
   /** The transaction has read nothing: a pushed write may move its read timestamp along. */
   readonly canForwardReadTimestamp?: boolean;
+  /**
+   * A read-only batch at `timestamp` that the nearest replica may serve once its closed
+   * timestamp reaches it (kv.proto's BatchHeader.follower_read).
+   */
+  readonly followerRead?: boolean;
 }
 
 export interface KvBatchResult {
@@ -73,6 +78,11 @@ export interface DistSenderOptions {
   readonly transport: KvTransport;
   /** Where to ask for ClusterInfo before any node is known (host:port). */
   readonly bootstrapAddresses: readonly string[];
+  /**
+   * Where this client runs (`region`, `zone`, ... tiers): follower reads go to the
+   * replica whose node shares the most leading tiers with it.
+   */
+  readonly locality?: readonly pb.LocalityTier[];
   /** How long a batch may take, retries included (default 10 s). */
   readonly requestTimeoutMs?: number;
   /** Retry back-off: starts here, doubles, with jitter (default 10 ms)... */
@@ -105,6 +115,7 @@ interface SendContext {
   readonly timeoutMs: number;
   readonly timestamp: Timestamp | undefined;
   readonly canForwardReadTimestamp: boolean;
+  readonly followerRead: boolean;
   /** The batch's transaction, as updated by the pieces answered so far. */
   txn: pb.Transaction | undefined;
   aborted: boolean;
@@ -143,6 +154,7 @@ export class DistSender {
   readonly rangeCache = new RangeCache();
   readonly requestTimeoutMs: number;
   private readonly nodeAddresses = new Map<number, string>();
+  private readonly nodeLocalities = new Map<number, readonly pb.LocalityTier[]>();
   private clusterInfoInFlight: Promise<pb.ClusterInfoResponse> | undefined;
   private readonly lookupsInFlight = new Map<string, Promise<pb.RangeDescriptor>>();
   private readonly now: () => number;
@@ -156,6 +168,25 @@ export class DistSender {
     }
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Replicas ordered by how many leading locality tiers their node shares with this
+   * client (most first); ties keep their order (the leaseholder first).
+   */
+  private nearestFirst(nodeIds: readonly number[]): number[] {
+    const mine = this.options.locality ?? [];
+    if (mine.length === 0) return [...nodeIds];
+    const shared = (nodeId: number): number => {
+      const theirs = this.nodeLocalities.get(nodeId) ?? [];
+      let n = 0;
+      while (n < mine.length && n < theirs.length && mine[n]?.key === theirs[n]?.key && mine[n]?.value === theirs[n]?.value) n++;
+      return n;
+    };
+    return nodeIds
+      .map((nodeId, index) => ({ nodeId, index, shared: shared(nodeId) }))
+      .sort((a, b) => b.shared - a.shared || a.index - b.index)
+      .map((r) => r.nodeId);
   }
 
   /** The address of a node, if known. */
@@ -395,11 +426,12 @@ export class DistSender {
         deadlineUnixMs: BigInt(ctx.deadlineUnixMs),
         txn: ctx.txn,
         canForwardReadTimestamp: ctx.canForwardReadTimestamp,
+        followerRead: ctx.followerRead,
       },
       requests: requests.map(({ request }) => ({ request })),
     };
     const leaseholder = this.rangeCache.get(rangeId)?.leaseholderNodeId;
-    const queue = replicaOrder(desc, leaseholder);
+    const queue = ctx.followerRead ? this.nearestFirst(replicaOrder(desc, leaseholder)) : replicaOrder(desc, leaseholder);
     const tried = new Set<number>();
     let lastError: CairnError | undefined;
     // Stays true while every replica asked lacks the range or cannot be reached: the
@@ -595,6 +627,7 @@ export class DistSender {
       if (node.address !== '') {
         this.nodeAddresses.set(Number(node.nodeId), node.address);
       }
+      this.nodeLocalities.set(Number(node.nodeId), node.locality);
     }
     if (info.firstRange !== undefined) {
       this.rangeCache.insert(info.firstRange);
@@ -689,6 +722,7 @@ export class DistSender {
       timeoutMs: Math.max(0, deadlineUnixMs - now),
       timestamp: header.timestamp,
       canForwardReadTimestamp: header.canForwardReadTimestamp === true,
+      followerRead: header.followerRead === true,
       txn: header.txn,
       aborted: false,
       latestTimestamp: undefined,

@@ -20,6 +20,8 @@ export interface KvClientOptions {
   readonly transport?: KvTransport;
   /** The clock transactions take their timestamps from (default: a new one on the system clock). */
   readonly clock?: HybridLogicalClock;
+  /** Where this client runs, e.g. [{ key: 'region', value: 'r1' }]: follower reads prefer replicas there. */
+  readonly locality?: readonly pb.LocalityTier[];
 }
 
 export interface KvRow {
@@ -65,6 +67,7 @@ export class KvClient {
       transport,
       bootstrapAddresses: options.addresses,
       ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+      ...(options.locality === undefined ? {} : { locality: options.locality }),
       ...(onEvent === undefined ? {} : { onEvent: (event: DistSenderEvent) => onEvent(event) }),
     });
     try {

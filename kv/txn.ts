@@ -32,6 +32,11 @@ export interface TxnOptions {
   readonly priority?: TxnPriority;
   /** Off only in tests that play an abandoned coordinator. */
   readonly heartbeat?: boolean;
+  /**
+   * A read-only transaction reading the data as of this past timestamp (AS OF SYSTEM
+   * TIME): served by the nearest replica once its closed timestamp reaches it.
+   */
+  readonly asOf?: Timestamp;
 }
 
 export interface RunTxnOptions extends TxnOptions {
@@ -84,11 +89,12 @@ export class Txn {
     private readonly options: TxnOptions = {},
   ) {
     this.priorityValue = priorityOf(options.priority ?? 'normal');
-    const now = clock.now();
+    const now = options.asOf ?? clock.now();
     this.minTs = now;
     this.readTs = now;
     this.writeTs = now;
-    this.uncertaintyLimit = { wallTime: now.wallTime + clock.maxOffsetNanos, logical: now.logical };
+    // A historical read has no uncertainty: whatever was written by then is plainly before it.
+    this.uncertaintyLimit = options.asOf ?? { wallTime: now.wallTime + clock.maxOffsetNanos, logical: now.logical };
   }
 
   /** The transaction's ID (changes when an aborted transaction starts over). */
@@ -249,6 +255,12 @@ export class Txn {
     return run;
   }
 
+  private checkWritable(): void {
+    if (this.options.asOf !== undefined) {
+      throw new InvalidArgumentError('a transaction reading AS OF SYSTEM TIME is read-only');
+    }
+  }
+
   private checkUsable(): void {
     if (this.abortedByHeartbeat !== undefined) throw this.abortedByHeartbeat;
     if (this.state !== 'pending') {
@@ -276,6 +288,7 @@ export class Txn {
   }
 
   private async buffer(write: pb.RequestUnion): Promise<void> {
+    this.checkWritable();
     const request = write.request as NonNullable<pb.RequestUnion['request']>;
     const span = requestSpan(request);
     this.buffered.push(write);
@@ -330,6 +343,16 @@ export class Txn {
   /** One batch of this transaction through DistSender; tracks locks and reads. */
   private async send(requests: pb.RequestUnion[], options: ScanOptions & { endTxn?: boolean } = {}): Promise<pb.ResponseUnion[]> {
     const writes = requests.some((r) => isWrite(r.request?.$case));
+    if (this.options.asOf !== undefined) {
+      if (writes) this.checkWritable();
+      const { responses } = await this.sender.send(requests, {
+        timestamp: this.options.asOf,
+        followerRead: true,
+        ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      });
+      return responses;
+    }
     if (writes && this.anchorKey === undefined) {
       const first = requests.find((r) => isWrite(r.request?.$case))?.request as NonNullable<pb.RequestUnion['request']>;
       this.anchorKey = requestSpan(first).start;
@@ -497,6 +520,10 @@ export class Txn {
     if (this.heartbeatTimer !== undefined || this.options.heartbeat === false) return;
     this.heartbeatTimer = setInterval(() => void this.heartbeatOnce(), TXN_HEARTBEAT_INTERVAL_MS);
     this.heartbeatTimer.unref();
+    // Until its record exists, a pusher judges the transaction's liveness by its
+    // timestamps: an old transaction writing for the first time heartbeats at once.
+    const ageMs = Number((this.clock.now().wallTime - this.minTs.wallTime) / 1_000_000n);
+    if (ageMs > TXN_HEARTBEAT_INTERVAL_MS) setImmediate(() => void this.heartbeatOnce());
   }
 
   private stopHeartbeat(): void {

@@ -9,7 +9,7 @@ import {
   TransactionRetryError,
   TransactionUncertaintyError,
 } from '../../kv/errors';
-import { isFinalized, isPointSpan, mergeSpans, txnMeta, txnTimestamps } from '../../kv/transaction';
+import { isFinalized, isPointSpan, mergeSpans, spansCovered, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { WriteOp } from '../../proto/gen/cairn/node/v1/command';
 import type { EngineLimits, EngineReader, MvccKeyValue, MvccReadOptions, Span, TxnMeta, WriteBatch } from '../storage';
@@ -30,6 +30,7 @@ import type { LatchSpan } from './latch-manager';
 import { compactWriteOps, RecordingBatch } from './recording-batch';
 import {
   deleteTxnRecord,
+  isExpired,
   isPushedAbove,
   judgePush,
   pushedRecord,
@@ -740,7 +741,9 @@ class Evaluation {
     }
     this.committedAt = write;
     const lockSpans = mergeSpans(request.lockSpans);
-    const onePhase = lockSpans.every((span) => this.written.some((w) => spanInside(span, w)));
+    // The written keys merged as the lock spans are: writes of adjacent keys (k, k\0)
+    // make one lock span, which no single written key's span holds.
+    const onePhase = spansCovered(lockSpans, mergeSpans(this.written));
     const committed: kv.Transaction = {
       meta: { ...meta, writeTimestamp: write },
       status: COMMITTED,
@@ -815,7 +818,9 @@ class Evaluation {
       this.pushMustWait = true;
       return record;
     }
-    const updated = pushedRecord(record, type, request.pushTo);
+    // An abandoned transaction is aborted whatever the push asked for: readers would
+    // otherwise push it again and again.
+    const updated = pushedRecord(record, isExpired(record, now) ? kv.PushType.PUSH_TYPE_ABORT : type, request.pushTo);
     writeTxnRecord(this.batch as WriteBatch, updated);
     this.changedRecords.push(updated);
     return updated;
@@ -871,10 +876,6 @@ function checkAnchor(key: Buffer, anchorKey: Buffer, what: string): void {
   if (!key.equals(anchorKey)) {
     throw new InvalidArgumentError(`${what} must be addressed to the transaction's anchor key`);
   }
-}
-
-function spanInside(inner: kv.Span, outer: kv.Span): boolean {
-  return Buffer.compare(outer.startKey, inner.startKey) <= 0 && Buffer.compare(inner.endKey, outer.endKey) <= 0;
 }
 
 function clipSpan(span: kv.Span, start: Buffer, end: Buffer): kv.Span | undefined {

@@ -1,6 +1,6 @@
 import { assert, CairnError, InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
-import { compareTimestamps } from '../../common/hlc';
+import { compareTimestamps, nextTimestamp } from '../../common/hlc';
 import { META2_PREFIX, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import {
@@ -22,7 +22,7 @@ import { computeStats, forEachInSpan, replicatedSpans, WriteIntentError } from '
 import type { RaftLogWriter } from '../store/raft-log-writer';
 import type { RaftMetrics } from '../store/raft-metrics';
 import type { EvaluateResult, PendingResolution } from './evaluate-batch';
-import { declareSpans, evaluateBatch, writesUserData } from './evaluate-batch';
+import { declareSpans, evaluateBatch, isReadOnly, writesUserData } from './evaluate-batch';
 import { LatchManager } from './latch-manager';
 import type { LatchGuard } from './latch-manager';
 import type { LockWait } from './lock-wait-queue';
@@ -59,6 +59,10 @@ export interface ReplicaHost {
   queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse>;
   /** A finalized transaction's intents on other ranges, to resolve in the background. */
   resolveIntentsLater(pending: PendingResolution): void;
+  /** How far behind now a leaseholder closes timestamps (DESIGN.md §7; default 3 s). */
+  readonly closedTimestampTargetMs: number;
+  /** A read was served here by a follower (for metrics). */
+  countFollowerRead(): void;
 }
 
 /** How long a request waits for a lease to appear before telling the client to look elsewhere. */
@@ -66,6 +70,8 @@ const LEASE_WAIT_MS = 2_000;
 /** Raft entries kept behind the applied index when the log is truncated. */
 const LOG_ENTRIES_KEPT = 200;
 const LOG_TRUNCATE_EVERY = 1_000;
+/** A leaseholder with nothing to propose proposes an empty command this often, to close timestamps. */
+const CLOSED_TIMESTAMP_REFRESH_MS = 1_000;
 /** How often a waiting push looks again: expiry, deadlocks, its own pusher's fate. */
 const PUSH_POLL_MS = 150;
 /**
@@ -138,6 +144,11 @@ export class Replica {
   /** The lease sequence the timestamp cache was started for. */
   private timestampCacheLease = -1n;
   private nextPusherToken = 1;
+  /** The closed timestamp as of the applied index: followers serve reads at or below it. */
+  private closedApplied: Timestamp = { wallTime: 0n, logical: 0 };
+  /** The highest closed timestamp this leaseholder proposed (its writes stay above it). */
+  private closedProposed: Timestamp = { wallTime: 0n, logical: 0 };
+  private lastProposalMs = 0;
   private softState: SoftState = { lead: 0, state: 'follower' };
   private leaderTerm = 0;
   /** The lease is valid until this Date.now() value (the last quorum confirmation, plus the safe window). */
@@ -271,6 +282,32 @@ export class Replica {
       if (oldest !== undefined) this.leaseChecks.delete(oldest);
     }
     this.maybeAcquireLease();
+    this.maybeCloseTimestamp();
+  }
+
+  /** The closed timestamp as of the applied index. */
+  get closedTimestamp(): Timestamp {
+    return this.closedApplied;
+  }
+
+  /**
+   * The timestamp the next command will close: `now` minus the target, never below
+   * what was closed before. Writes evaluated for that command land above it.
+   */
+  private nextClosedTimestamp(now: Timestamp): Timestamp {
+    const target: Timestamp = { wallTime: now.wallTime - BigInt(this.host.closedTimestampTargetMs) * 1_000_000n, logical: 0 };
+    let closed = this.closedProposed;
+    if (compareTimestamps(this.closedApplied, closed) > 0) closed = this.closedApplied;
+    return compareTimestamps(target, closed) > 0 ? target : closed;
+  }
+
+  /** An idle leaseholder proposes an empty command now and then, so its closed timestamp moves on. */
+  private maybeCloseTimestamp(): void {
+    if (Date.now() - this.lastProposalMs < CLOSED_TIMESTAMP_REFRESH_MS || !this.isLeaseholder()) return;
+    const lease = this.leaseValue;
+    if (lease === undefined) return;
+    const closed = this.nextClosedTimestamp(this.host.clock.now());
+    this.proposeCommand({ leaseSequence: lease.sequence, writes: [], closedTimestamp: closed }).catch(() => undefined);
   }
 
   step(message: Message): void {
@@ -451,6 +488,10 @@ export class Replica {
       throw new InvalidArgumentError('pushTxn must be alone in its batch');
     }
     this.observeTimestamps(request.header);
+    if (request.header?.followerRead === true) {
+      const served = await this.maybeServeFollowerRead(request, deadlineMs);
+      if (served !== undefined) return served;
+    }
     let forcePush = false;
     for (;;) {
       const outcome = await this.evaluateAndApply(request, deadlineMs, forcePush);
@@ -465,6 +506,42 @@ export class Replica {
           break;
       }
     }
+  }
+
+  /**
+   * A historical read-only batch, served here without the lease once the closed
+   * timestamp reaches its timestamp (waiting for that, within the deadline). Returns
+   * undefined when the leaseholder path should serve it (this replica holds the lease);
+   * throws NotLeaseholder (with a hint) when it cannot be served here in time or meets
+   * an intent, so the client asks the leaseholder.
+   */
+  private async maybeServeFollowerRead(request: kvpb.BatchRequest, deadlineMs: number): Promise<kvpb.BatchResponse | undefined> {
+    const header = request.header;
+    const ts = header?.timestamp;
+    if (ts === undefined || header?.txn !== undefined || !isReadOnly(request.requests)) {
+      throw new InvalidArgumentError('a follower read is a read-only, non-transactional batch with a timestamp');
+    }
+    const giveUpAt = deadlineMs - LOCK_WAIT_MARGIN_MS;
+    while (compareTimestamps(this.closedApplied, ts) < 0) {
+      if (this.isLeaseholder()) return undefined;
+      if (this.destroyed || Date.now() >= giveUpAt) throw this.notLeaseholder();
+      await this.waitForChange(Math.min(100, giveUpAt - Date.now()));
+    }
+    if (this.isLeaseholder()) return undefined;
+    let result: EvaluateResult;
+    try {
+      result = evaluateBatch(this.host.engine, request.requests, {
+        timestamp: ts,
+        maxKeys: Number(header?.maxKeys ?? 0n),
+        maxBytes: Number(header?.maxBytes ?? 0n),
+      });
+    } catch (err) {
+      // An intent below the read: only the leaseholder can find out what became of it.
+      if (err instanceof WriteIntentError) throw this.notLeaseholder();
+      throw err;
+    }
+    this.host.countFollowerRead();
+    return { responses: result.responses, timestamp: result.timestamp };
   }
 
   /** Moves this node's clock past the request's timestamps (ignoring any beyond the offset). */
@@ -494,6 +571,7 @@ export class Replica {
       const desc = this.descriptorValue;
       assert(desc !== undefined, 'a leaseholder is initialized');
       const now = this.host.clock.now();
+      const closed = this.nextClosedTimestamp(now);
       let result: EvaluateResult;
       try {
         result = evaluateBatch(this.host.engine, request.requests, {
@@ -502,7 +580,7 @@ export class Replica {
           maxBytes: Number(header?.maxBytes ?? 0n),
           txn,
           canForwardReadTimestamp: header?.canForwardReadTimestamp === true,
-          minWriteTimestamp: this.minWriteTimestamp(request.requests, txn),
+          minWriteTimestamp: this.minWriteTimestamp(request.requests, txn, closed),
           now,
           rangeSpan: { start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey) },
           forcePush,
@@ -534,6 +612,7 @@ export class Replica {
           leaseSequence: lease.sequence,
           writes: result.writes,
           timestamp: result.highestTimestamp,
+          closedTimestamp: closed,
         };
         // A write placed above the clock (past the timestamp cache's low-water mark)
         // must be visible to the reads this node serves after it.
@@ -590,8 +669,10 @@ export class Replica {
   }
 
   /** The lowest timestamp the batch's writes of user data may take. */
-  private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined): Timestamp | undefined {
-    let min: Timestamp | undefined;
+  private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined, closed: Timestamp): Timestamp | undefined {
+    // Above the closed timestamp the command will carry...
+    let min: Timestamp | undefined = nextTimestamp(closed);
+    // ...and above every read of the keys by others.
     const txnId = txn?.meta?.id;
     for (const { request } of requests) {
       if (request === undefined || !writesUserData(request.$case)) continue;
@@ -760,6 +841,9 @@ export class Replica {
 
   /** Proposes a command; resolves once it applied here, rejects if it did not take effect. */
   private async proposeCommand(command: cmdpb.RaftCommand): Promise<void> {
+    this.lastProposalMs = Date.now();
+    const closed = command.closedTimestamp;
+    if (closed !== undefined && compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
     let receipt: Promise<{ readonly index: number }>;
     try {
       receipt = this.group.propose(cmdpb.RaftCommand.encode(command).finish());
@@ -813,6 +897,7 @@ export class Replica {
     const splits: { left: kvpb.RangeDescriptor; right: kvpb.RangeDescriptor }[] = [];
     let leaseChanged = false;
     let removed = false;
+    let closedApplied = this.closedApplied;
     for (const entry of entries) {
       if (entry.index <= applied) continue;
       applied = entry.index;
@@ -850,6 +935,9 @@ export class Replica {
         }
         continue;
       }
+      if (command.closedTimestamp !== undefined && compareTimestamps(command.closedTimestamp, closedApplied) > 0) {
+        closedApplied = command.closedTimestamp;
+      }
       if (command.timestamp !== undefined) {
         try {
           this.host.clock.update(command.timestamp);
@@ -880,6 +968,11 @@ export class Replica {
     this.descriptorValue = desc;
     this.leaseValue = lease;
     this.appliedIndexValue = applied;
+    if (compareTimestamps(closedApplied, this.closedApplied) > 0) {
+      this.closedApplied = closedApplied;
+      // Follower reads waiting to catch up look again.
+      if (!leaseChanged) this.notifyWaiters();
+    }
     if (leaseChanged) {
       this.host.onLeaseChanged(this);
       this.notifyWaiters();

@@ -3,7 +3,8 @@
  *
  *   cairn-node --data-dir DIR --listen-addr HOST:PORT --http-addr HOST:PORT
  *              [--join HOST:PORT,...] [--locality region=r1,zone=z1]
- *              [--tick-ms 100] [--dead-node-timeout-ms 300000] [--log-level info]
+ *              [--tick-ms 100] [--dead-node-timeout-ms 300000] [--closed-timestamp-target-ms 3000]
+ *              [--log-level info]
  *
  * Serves gRPC (KV, admin, Raft) on --listen-addr and /metrics, /healthz, /readyz on
  * --http-addr; logs JSON lines to stderr; shuts down cleanly on SIGTERM or SIGINT
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       locality: { type: 'string', default: '' },
       'tick-ms': { type: 'string' },
       'dead-node-timeout-ms': { type: 'string' },
+      'closed-timestamp-target-ms': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -71,6 +73,9 @@ async function main(): Promise<void> {
     locality: parseLocality(values.locality),
     timing,
     ...(values['dead-node-timeout-ms'] === undefined ? {} : { deadNodeTimeoutMs: positiveNumber('--dead-node-timeout-ms', values['dead-node-timeout-ms']) }),
+    ...(values['closed-timestamp-target-ms'] === undefined
+      ? {}
+      : { closedTimestampTargetMs: positiveNumber('--closed-timestamp-target-ms', values['closed-timestamp-target-ms']) }),
     registry,
     log,
     onFatal: fatal,

@@ -36,6 +36,8 @@ export interface NodeServerOptions {
   readonly timing: RaftTiming;
   /** How long a node stays dead before its replicas are replaced (default 5 min). */
   readonly deadNodeTimeoutMs?: number;
+  /** How far behind now leaseholders close timestamps (default 3 s). */
+  readonly closedTimestampTargetMs?: number;
   readonly registry: Registry;
   readonly log: Logger;
   readonly onFatal: (err: unknown) => void;
@@ -161,6 +163,7 @@ export class NodeServer {
       directory: this.directory,
       onFatal: this.options.onFatal,
       ...(this.options.deadNodeTimeoutMs === undefined ? {} : { deadNodeTimeoutMs: this.options.deadNodeTimeoutMs }),
+      ...(this.options.closedTimestampTargetMs === undefined ? {} : { closedTimestampTargetMs: this.options.closedTimestampTargetMs }),
     });
     const transport = new RaftTransport({
       nodeId: ident.nodeId,

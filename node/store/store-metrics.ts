@@ -9,6 +9,7 @@ export class StoreMetrics {
   readonly replicasAdded: prometheus.Counter;
   readonly leaseTransfers: prometheus.Counter;
   readonly kvRequestSeconds: prometheus.Histogram<'method' | 'outcome'>;
+  readonly followerReads: prometheus.Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -23,6 +24,11 @@ export class StoreMetrics {
     this.leaseTransfers = new prometheus.Counter({
       name: 'cairn_lease_transfers_total',
       help: 'Leases this node handed to another (balancing, draining, admin requests).',
+      registers,
+    });
+    this.followerReads = new prometheus.Counter({
+      name: 'cairn_follower_reads_total',
+      help: 'Historical reads served by a replica of this node that does not hold the lease (at or below its closed timestamp).',
       registers,
     });
     this.kvRequestSeconds = new prometheus.Histogram({

@@ -38,6 +38,8 @@ export interface StoreOptions {
   readonly replicationFactor?: number;
   /** How long a node's liveness must have been expired before its replicas are replaced elsewhere. */
   readonly deadNodeTimeoutMs?: number;
+  /** How far behind now leaseholders close timestamps (default 3 s). */
+  readonly closedTimestampTargetMs?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -45,6 +47,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const TOMBSTONE_MS = 1_000;
 const REPLICATE_QUEUE_INTERVAL_MS = 2_000;
 export const DEFAULT_DEAD_NODE_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_CLOSED_TIMESTAMP_TARGET_MS = 3_000;
 
 /**
  * All replicas of one node: it routes KV batches to them, carries their Raft traffic
@@ -73,6 +76,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   private draining = false;
   private stopped = false;
   readonly intentResolver: IntentResolver;
+  readonly closedTimestampTargetMs: number;
 
   constructor(private readonly options: StoreOptions) {
     this.nodeId = options.nodeId;
@@ -83,6 +87,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     this.log = options.log;
     this.writer = new RaftLogWriter(options.engine, { metrics: options.raftMetrics });
     this.intentResolver = new IntentResolver(() => this.kv, options.log);
+    this.closedTimestampTargetMs = options.closedTimestampTargetMs ?? DEFAULT_CLOSED_TIMESTAMP_TARGET_MS;
   }
 
   /** Loads every replica the engine holds and starts ticking them. */
@@ -570,6 +575,10 @@ export class Store implements ReplicaHost, RaftTransportHandler {
       throw new UnavailableError('queryTxn got no answer');
     }
     return r.value;
+  }
+
+  countFollowerRead(): void {
+    this.options.metrics.followerReads.inc();
   }
 
   resolveIntentsLater(pending: PendingResolution): void {

@@ -16,10 +16,16 @@ export interface TestCluster {
 
 export async function startTestCluster(
   name: string,
-  options: { readonly nodes: number; readonly extraNodeArgs?: readonly string[] },
+  options: { readonly nodes: number; readonly extraNodeArgs?: readonly string[]; readonly localities?: readonly string[] },
 ): Promise<TestCluster> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `cairn-${name}-`));
-  const cluster = new LocalCluster({ dataDir, nodes: options.nodes, ports: 'free', extraNodeArgs: options.extraNodeArgs ?? [] });
+  const cluster = new LocalCluster({
+    dataDir,
+    nodes: options.nodes,
+    ports: 'free',
+    extraNodeArgs: options.extraNodeArgs ?? [],
+    ...(options.localities === undefined ? {} : { localities: options.localities }),
+  });
   await cluster.start();
   const kv = await KvClient.connect({ addresses: cluster.addresses, requestTimeoutMs: 15_000 });
   const admin = new AdminClient(cluster.addresses[0] as string);

@@ -487,6 +487,12 @@ export interface BatchHeader {
    * move its read timestamp along instead of failing a one-phase commit.
    */
   canForwardReadTimestamp: boolean;
+  /**
+   * A read-only batch at `timestamp` that any replica may serve once its closed
+   * timestamp has reached it (a historical read, AS OF SYSTEM TIME): DistSender sends
+   * it to the nearest replica, which waits to catch up if it must.
+   */
+  followerRead: boolean;
 }
 
 export interface BatchRequest {
@@ -3876,6 +3882,7 @@ function createBaseBatchHeader(): BatchHeader {
     deadlineUnixMs: 0n,
     txn: undefined,
     canForwardReadTimestamp: false,
+    followerRead: false,
   };
 }
 
@@ -3913,6 +3920,9 @@ export const BatchHeader: MessageFns<BatchHeader> = {
     }
     if (message.canForwardReadTimestamp !== false) {
       writer.uint32(56).bool(message.canForwardReadTimestamp);
+    }
+    if (message.followerRead !== false) {
+      writer.uint32(64).bool(message.followerRead);
     }
     return writer;
   },
@@ -3984,6 +3994,14 @@ export const BatchHeader: MessageFns<BatchHeader> = {
             }
 
             message.canForwardReadTimestamp = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.followerRead = reader.bool();
             continue;
           }
         }

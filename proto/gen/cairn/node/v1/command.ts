@@ -30,7 +30,15 @@ export interface RaftCommand {
    * The timestamp the writes were evaluated at: every replica moves its clock past it,
    * so a later leaseholder never reads below an acknowledged write.
    */
-  timestamp?: Timestamp | undefined;
+  timestamp?:
+    | Timestamp
+    | undefined;
+  /**
+   * The leaseholder's promise: no later command of its lease writes at or below this
+   * timestamp (apart from resolving intents already there). Followers serve reads at
+   * or below it (DESIGN.md §7, closed timestamps).
+   */
+  closedTimestamp?: Timestamp | undefined;
 }
 
 export interface WriteOp {
@@ -59,7 +67,14 @@ export interface RangeSnapshot {
 }
 
 function createBaseRaftCommand(): RaftCommand {
-  return { leaseSequence: 0n, writes: [], lease: undefined, split: undefined, timestamp: undefined };
+  return {
+    leaseSequence: 0n,
+    writes: [],
+    lease: undefined,
+    split: undefined,
+    timestamp: undefined,
+    closedTimestamp: undefined,
+  };
 }
 
 export const RaftCommand: MessageFns<RaftCommand> = {
@@ -81,6 +96,9 @@ export const RaftCommand: MessageFns<RaftCommand> = {
     }
     if (message.timestamp !== undefined) {
       Timestamp.encode(message.timestamp, writer.uint32(42).fork()).join();
+    }
+    if (message.closedTimestamp !== undefined) {
+      Timestamp.encode(message.closedTimestamp, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -136,6 +154,14 @@ export const RaftCommand: MessageFns<RaftCommand> = {
             }
 
             message.timestamp = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.closedTimestamp = Timestamp.decode(reader, reader.uint32());
             continue;
           }
         }
