@@ -62,6 +62,8 @@ export interface KvBatchHeader {
    * timestamp reaches it (kv.proto's BatchHeader.follower_read).
    */
   readonly followerRead?: boolean;
+  /** Read committed values, stepping over intents without waiting (range lookups). */
+  readonly inconsistent?: boolean;
 }
 
 export interface KvBatchResult {
@@ -116,6 +118,7 @@ interface SendContext {
   readonly timestamp: Timestamp | undefined;
   readonly canForwardReadTimestamp: boolean;
   readonly followerRead: boolean;
+  readonly inconsistent: boolean;
   /** The batch's transaction, as updated by the pieces answered so far. */
   txn: pb.Transaction | undefined;
   aborted: boolean;
@@ -427,6 +430,7 @@ export class DistSender {
         txn: ctx.txn,
         canForwardReadTimestamp: ctx.canForwardReadTimestamp,
         followerRead: ctx.followerRead,
+        inconsistent: ctx.inconsistent,
       },
       requests: requests.map(({ request }) => ({ request })),
     };
@@ -583,8 +587,12 @@ export class DistSender {
   }
 
   private async scanMeta(from: Buffer, to: Buffer, ctx: SendContext): Promise<pb.RangeDescriptor> {
+    // Inconsistent: a range operation's transaction holds intents on meta records until
+    // it commits, and its commit may need this very lookup. A stale answer costs a
+    // RANGE_KEY_MISMATCH round at worst.
     const { responses } = await this.send([{ request: { $case: 'scan', value: { startKey: from, endKey: to } } }], {
       maxKeys: 1,
+      inconsistent: true,
       deadlineUnixMs: ctx.deadlineUnixMs,
       timeoutMs: ctx.timeoutMs,
     });
@@ -723,6 +731,7 @@ export class DistSender {
       timestamp: header.timestamp,
       canForwardReadTimestamp: header.canForwardReadTimestamp === true,
       followerRead: header.followerRead === true,
+      inconsistent: header.inconsistent === true,
       txn: header.txn,
       aborted: false,
       latestTimestamp: undefined,

@@ -76,6 +76,16 @@ export class DeadlineExceededError extends UnavailableError {
   }
 }
 
+/**
+ * A range operation (a split, a replica change) was planned against a descriptor that
+ * has changed since: plan again.
+ */
+export class RangeChangedError extends CairnError {
+  constructor(message: string) {
+    super('RANGE_CHANGED', message);
+  }
+}
+
 /** A ConditionalPut found another value than expected. Not retryable: the caller decides. */
 export class ConditionFailedError extends CairnError {
   constructor(
@@ -268,6 +278,8 @@ export function errorFromProto(error: pb.Error): CairnError {
       return new InvalidArgumentError(error.message);
     case 'LOCK_WAIT_TIMEOUT':
       return new LockWaitTimeoutError(error.message);
+    case 'RANGE_CHANGED':
+      return new RangeChangedError(error.message);
     default:
       return new RemoteKvError(error.code as ErrorCode, error.message, error.retryable, error.requestIndex);
   }

@@ -37,6 +37,12 @@ export interface TxnOptions {
    * TIME): served by the nearest replica once its closed timestamp reaches it.
    */
   readonly asOf?: Timestamp;
+  /**
+   * Where the transaction's record lives (default: its first write's key). A range
+   * operation anchors its transaction on the range it changes, so that the commit and
+   * the change apply in one command there.
+   */
+  readonly anchorKey?: Buffer;
 }
 
 export interface RunTxnOptions extends TxnOptions {
@@ -44,6 +50,12 @@ export interface RunTxnOptions extends TxnOptions {
   readonly maxAttempts?: number;
   /** Called before each retry, with the error that caused it (metrics, tests). */
   readonly onRetry?: (err: TransactionError, attempt: number) => void;
+}
+
+/** A change of the anchor's range that takes effect with the commit. */
+export interface CommitTrigger {
+  readonly split?: pb.SplitTrigger;
+  readonly changeReplicas?: pb.ChangeReplicasTrigger;
 }
 
 /** Writes buffered before they go out as intents anyway. */
@@ -82,6 +94,7 @@ export class Txn {
   /** Operations run one at a time, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
   private restarts = 0;
+  private commitTrigger: CommitTrigger = {};
 
   constructor(
     private readonly sender: DistSender,
@@ -95,6 +108,16 @@ export class Txn {
     this.writeTs = now;
     // A historical read has no uncertainty: whatever was written by then is plainly before it.
     this.uncertaintyLimit = options.asOf ?? { wallTime: now.wallTime + clock.maxOffsetNanos, logical: now.logical };
+    this.anchorKey = options.anchorKey;
+  }
+
+  /**
+   * Makes the commit change the anchor's range as given — a split or a replica change
+   * (a range operation's transaction: it writes the new meta records, and the change
+   * applies with the commit, in one Raft command on that range).
+   */
+  setCommitTrigger(trigger: CommitTrigger): void {
+    this.commitTrigger = trigger;
   }
 
   /** The transaction's ID (changes when an aborted transaction starts over). */
@@ -219,7 +242,7 @@ export class Txn {
       this.stopHeartbeat();
       this.id = randomBytes(16);
       this.epoch = 0;
-      this.anchorKey = undefined;
+      this.anchorKey = this.options.anchorKey;
       this.lockSpans = [];
       this.abortedByHeartbeat = undefined;
       const now = this.clock.now();
@@ -231,7 +254,10 @@ export class Txn {
       return;
     }
     this.epoch++;
-    let ts = this.writeTs;
+    // A new epoch reads afresh: at least at the present, so that a transaction that fell
+    // behind (waiting for locks) is not pushed above the closed timestamp forever.
+    let ts = this.clock.now();
+    if (compareTimestamps(this.writeTs, ts) > 0) ts = this.writeTs;
     const carried = err.txn?.meta?.writeTimestamp;
     if (carried !== undefined && compareTimestamps(carried, ts) > 0) ts = carried;
     if (err instanceof TransactionUncertaintyError) {
@@ -459,7 +485,14 @@ export class Txn {
       const endTxn: pb.RequestUnion = {
         request: {
           $case: 'endTxn',
-          value: { key: anchor, commit: true, lockSpans, refreshSpans: refreshSpans.length <= MAX_SERVER_REFRESH_SPANS ? refreshSpans : [] },
+          value: {
+            key: anchor,
+            commit: true,
+            lockSpans,
+            refreshSpans: refreshSpans.length <= MAX_SERVER_REFRESH_SPANS ? refreshSpans : [],
+            ...(this.commitTrigger.split === undefined ? {} : { splitTrigger: this.commitTrigger.split }),
+            ...(this.commitTrigger.changeReplicas === undefined ? {} : { changeReplicasTrigger: this.commitTrigger.changeReplicas }),
+          },
         },
       };
       try {
@@ -469,9 +502,13 @@ export class Txn {
         return;
       } catch (err) {
         if (err instanceof TransactionRetryError && (err.reason === 'SERIALIZABLE' || err.reason === 'PUSHED')) {
-          // Pushed above its reads: refresh them to the new timestamp and commit again.
+          // Pushed above its reads: refresh them and commit again — to the present, not
+          // just the pushed timestamp, or a transaction behind the closed timestamp would
+          // be pushed again by every re-sent write.
           const pushed = err.txn?.meta?.writeTimestamp;
           if (pushed !== undefined && compareTimestamps(pushed, this.writeTs) > 0) this.writeTs = pushed;
+          const now = this.clock.now();
+          if (compareTimestamps(now, this.writeTs) > 0) this.writeTs = now;
           if (this.refreshSpans.length === 0) this.readTs = this.writeTs;
           continue;
         }

@@ -18,16 +18,28 @@ export type ConfChange =
 
 const TYPE_CODES = { addVoter: 1, addLearner: 2, removeNode: 3 } as const;
 
-export function encodeConfChange(cc: ConfChange): Uint8Array {
-  const out = new Uint8Array(9);
+const CONF_CHANGE_BYTES = 9;
+
+/**
+ * The entry data of a conf change: the change, then `context` — application bytes
+ * that apply with it (Raft ignores them).
+ */
+export function encodeConfChange(cc: ConfChange, context: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(CONF_CHANGE_BYTES + context.length);
   out[0] = TYPE_CODES[cc.type];
   new DataView(out.buffer).setFloat64(1, cc.node);
+  out.set(context, CONF_CHANGE_BYTES);
   return out;
 }
 
+/** The application bytes a conf change entry carries (empty when none). */
+export function confChangeContext(data: Uint8Array): Uint8Array {
+  return data.subarray(CONF_CHANGE_BYTES);
+}
+
 export function decodeConfChange(data: Uint8Array): ConfChange {
-  if (data.length !== 9) {
-    throw new MalformedEncodingError('raft conf change', 0, `length ${data.length}, want 9`);
+  if (data.length < CONF_CHANGE_BYTES) {
+    throw new MalformedEncodingError('raft conf change', 0, `length ${data.length}, want at least ${CONF_CHANGE_BYTES}`);
   }
   const node = new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(1);
   if (!Number.isSafeInteger(node) || node <= 0) {

@@ -1,5 +1,5 @@
 export type { ConfChange } from './conf-change';
-export { decodeConfChange, encodeConfChange } from './conf-change';
+export { confChangeContext, confChangeProblem, decodeConfChange, encodeConfChange } from './conf-change';
 export type { DropReason } from './errors';
 export { LogCompactedError, LogUnavailableError, ProposalDroppedError } from './errors';
 export type { Message, MessageType } from './messages';

@@ -109,8 +109,9 @@ export class RaftNode {
   }
 
   /** As `propose`, for a membership change (one at a time; see conf-change.ts). */
-  proposeConfChange(cc: ConfChange): ProposalReceipt {
-    return this.raft.proposeConfChange(cc);
+  /** Proposes a membership change; `context` rides in its entry for the application. */
+  proposeConfChange(cc: ConfChange, context?: Uint8Array): ProposalReceipt {
+    return this.raft.proposeConfChange(cc, context);
   }
 
   /** Starts an election now (pre-vote first if enabled). */

@@ -173,7 +173,7 @@ export class Raft {
     return this.proposeEntry('normal', data);
   }
 
-  proposeConfChange(cc: ConfChange): ProposalReceipt {
+  proposeConfChange(cc: ConfChange, context?: Uint8Array): ProposalReceipt {
     if (this.state === 'leader') {
       if (this.pendingConfIndex > this.log.applied) {
         throw new ProposalDroppedError('conf-change-pending', this.lead);
@@ -181,7 +181,7 @@ export class Raft {
       const problem = confChangeProblem(this.confState, cc);
       if (problem !== undefined) throw new InvalidArgumentError(`conf change rejected: ${problem}`);
     }
-    const receipt = this.proposeEntry('confChange', encodeConfChange(cc));
+    const receipt = this.proposeEntry('confChange', encodeConfChange(cc, context));
     this.pendingConfIndex = receipt.index;
     return receipt;
   }

@@ -4,6 +4,7 @@ import { compareTimestamps, timestampEqual } from '../../common/hlc';
 import { keyNext } from '../../common/keys';
 import {
   ConditionFailedError,
+  RangeChangedError,
   TransactionAbortedError,
   TransactionAlreadyFinalizedError,
   TransactionRetryError,
@@ -102,6 +103,10 @@ export interface EvaluateOptions {
   readonly rangeSpan?: { readonly start: Buffer; readonly end: Buffer };
   /** A PushTxn may succeed even though the pushee is alive (a deadlock to break). */
   readonly forcePush?: boolean | undefined;
+  /** The range's descriptor: a commit with a split trigger must split exactly it. */
+  readonly descriptor?: kv.RangeDescriptor | undefined;
+  /** Read committed values, stepping over intents (kv.proto's BatchHeader.inconsistent). */
+  readonly inconsistent?: boolean | undefined;
 }
 
 /** Intents of a finalized transaction that its anchor range could not resolve itself. */
@@ -132,6 +137,10 @@ export interface EvaluateResult {
    * intents at may lie above `timestamp`): every replica's clock moves past it.
    */
   readonly highestTimestamp: Timestamp;
+  /** A committed split: the range splits as the batch's writes apply. */
+  readonly split?: kv.SplitTrigger;
+  /** A committed replica change: the writes must ride in its Raft conf change entry. */
+  readonly changeReplicas?: kv.ChangeReplicasTrigger;
 }
 
 const failedIndexes = new WeakMap<object, number>();
@@ -310,13 +319,19 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
         // serialized with pushes of it.
         spans.push({ start: recordLatchKey(request.value.key, txnIdOf(txn, request.$case)), write: true });
         break;
-      case 'endTxn':
+      case 'endTxn': {
         spans.push({ start: recordLatchKey(request.value.key, txnIdOf(txn, request.$case)), write: true });
+        const split = request.value.splitTrigger;
+        if (split?.left !== undefined && split.right !== undefined) {
+          // Nothing may evaluate anywhere in the range while it splits.
+          spans.push({ start: Buffer.from(split.left.startKey), end: Buffer.from(split.right.endKey), write: true });
+        }
         // What a commit may refresh here must not change while it does.
         for (const span of request.value.refreshSpans) {
           spans.push({ start: span.startKey, end: span.endKey, write: false });
         }
         break;
+      }
       case 'pushTxn':
         spans.push({ start: recordLatchKey(request.value.key, request.value.pushee?.id ?? Buffer.alloc(0)), write: true });
         break;
@@ -363,6 +378,9 @@ export function evaluateBatch(
   checkLimit(options.maxBytes, 'maxBytes');
   const writeKind = checkRequests(requests);
   const txn = options.txn;
+  if (options.inconsistent === true && (writeKind !== 'none' || txn !== undefined)) {
+    throw new InvalidArgumentError('an inconsistent read is a read-only batch outside any transaction');
+  }
   for (let i = 0; i < requests.length; i++) {
     const kind = (requests[i] as kv.RequestUnion).request?.$case;
     if (kind !== undefined && needsTxn(kind) && txn?.meta === undefined) {
@@ -451,6 +469,8 @@ class Evaluation {
   private readonly changedRecords: kv.Transaction[] = [];
   private pendingResolution: PendingResolution | undefined;
   private pushMustWait = false;
+  private split: kv.SplitTrigger | undefined;
+  private changeReplicas: kv.ChangeReplicasTrigger | undefined;
   private committedAt: Timestamp | undefined;
   private highest: Timestamp;
 
@@ -478,7 +498,7 @@ class Evaluation {
       this.readOptions = { txn: this.writeMeta, uncertaintyLimit: txnTimestamps(this.txn).uncertaintyLimit };
     } else {
       this.writeMeta = undefined;
-      this.readOptions = {};
+      this.readOptions = options.inconsistent === true ? { ignoreIntents: true } : {};
     }
   }
 
@@ -515,6 +535,8 @@ class Evaluation {
       ...(this.pendingResolution === undefined ? {} : { pendingResolution: this.pendingResolution }),
       ...(this.pushMustWait ? { pushMustWait: true } : {}),
       highestTimestamp: this.highest,
+      ...(this.split === undefined ? {} : { split: this.split }),
+      ...(this.changeReplicas === undefined ? {} : { changeReplicas: this.changeReplicas }),
     };
   }
 
@@ -739,6 +761,13 @@ class Evaluation {
       // Its reads hold at the read timestamp only: they must be refreshed first.
       throw new TransactionRetryError(reason, { ...txn, readTimestamp: this.ts.read, meta: { ...meta, writeTimestamp: write } });
     }
+    if (request.splitTrigger !== undefined) {
+      this.split = checkSplitTrigger(request.splitTrigger, this.options.descriptor);
+    }
+    if (request.changeReplicasTrigger !== undefined) {
+      if (this.split !== undefined) throw new InvalidArgumentError('a commit carries one range change at most');
+      this.changeReplicas = checkChangeReplicasTrigger(request.changeReplicasTrigger, this.options.descriptor);
+    }
     this.committedAt = write;
     const lockSpans = mergeSpans(request.lockSpans);
     // The written keys merged as the lock spans are: writes of adjacent keys (k, k\0)
@@ -870,6 +899,52 @@ class Evaluation {
       throw new TransactionRetryError('REFRESH_FAILED', this.updatedTxn(), `transaction must retry (REFRESH_FAILED): ${what}`);
     }
   }
+}
+
+/**
+ * A split trigger must cut exactly the range as it is now into two adjacent ranges of
+ * the next generation; otherwise the range changed since the split was planned.
+ */
+function checkSplitTrigger(trigger: kv.SplitTrigger, desc: kv.RangeDescriptor | undefined): kv.SplitTrigger {
+  const { left, right } = trigger;
+  if (left === undefined || right === undefined || desc === undefined) {
+    throw new InvalidArgumentError('a split trigger names both sides, on a range with a descriptor');
+  }
+  const next = desc.generation + 1n;
+  const exact =
+    left.rangeId === desc.rangeId &&
+    Buffer.compare(left.startKey, desc.startKey) === 0 &&
+    Buffer.compare(right.endKey, desc.endKey) === 0 &&
+    Buffer.compare(left.endKey, right.startKey) === 0 &&
+    Buffer.compare(left.startKey, left.endKey) < 0 &&
+    Buffer.compare(right.startKey, right.endKey) < 0 &&
+    left.generation === next &&
+    right.generation === next &&
+    right.rangeId !== desc.rangeId;
+  if (!exact) {
+    throw new RangeChangedError(`range ${desc.rangeId} changed since the split was planned (generation ${desc.generation}); retry`);
+  }
+  return trigger;
+}
+
+/** A replica change must lead from the range as it is now to the next generation. */
+function checkChangeReplicasTrigger(
+  trigger: kv.ChangeReplicasTrigger,
+  desc: kv.RangeDescriptor | undefined,
+): kv.ChangeReplicasTrigger {
+  const after = trigger.descriptor;
+  if (after === undefined || desc === undefined || trigger.nodeId === 0n) {
+    throw new InvalidArgumentError('a replica change names its node and the descriptor after it, on a range with a descriptor');
+  }
+  const same =
+    after.rangeId === desc.rangeId &&
+    Buffer.compare(after.startKey, desc.startKey) === 0 &&
+    Buffer.compare(after.endKey, desc.endKey) === 0 &&
+    after.generation === desc.generation + 1n;
+  if (!same) {
+    throw new RangeChangedError(`range ${desc.rangeId} changed since the replica change was planned (generation ${desc.generation}); retry`);
+  }
+  return trigger;
 }
 
 function checkAnchor(key: Buffer, anchorKey: Buffer, what: string): void {

@@ -117,8 +117,8 @@ export class RaftGroup {
   }
 
   /** Proposes a membership change; resolves once it applied here (and took effect). */
-  proposeConfChange(cc: ConfChange): Promise<{ readonly index: number; readonly term: number }> {
-    return this.track(() => this.options.node.proposeConfChange(cc));
+  proposeConfChange(cc: ConfChange, context?: Uint8Array): Promise<{ readonly index: number; readonly term: number }> {
+    return this.track(() => this.options.node.proposeConfChange(cc, context));
   }
 
   /** The index of the last proposal accepted, set synchronously by propose(). */

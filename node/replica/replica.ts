@@ -1,7 +1,7 @@
 import { assert, CairnError, InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
 import { compareTimestamps, nextTimestamp } from '../../common/hlc';
-import { META2_PREFIX, prettyKey } from '../../common/keys';
+import { prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import {
   isAdminRequest,
@@ -16,7 +16,7 @@ import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as cmdpb from '../../proto/gen/cairn/node/v1/command';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState } from '../raft';
-import { decodeConfChange, ProposalDroppedError, RaftNode } from '../raft';
+import { confChangeContext, confChangeProblem, decodeConfChange, ProposalDroppedError, RaftNode } from '../raft';
 import type { Engine, IntentConflict, WriteBatch } from '../storage';
 import { computeStats, forEachInSpan, replicatedSpans, WriteIntentError } from '../storage';
 import type { RaftLogWriter } from '../store/raft-log-writer';
@@ -584,6 +584,8 @@ export class Replica {
           now,
           rangeSpan: { start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey) },
           forcePush,
+          descriptor: desc,
+          inconsistent: header?.inconsistent === true,
         });
       } catch (err) {
         if (err instanceof WriteIntentError && err.intents.length > 0) {
@@ -593,7 +595,8 @@ export class Replica {
         }
         throw err;
       }
-      this.recordReads(request.requests, result, txn);
+      // An inconsistent read promises nothing to anyone: it leaves no trace.
+      if (header?.inconsistent !== true) this.recordReads(request.requests, result, txn);
       if (result.pushMustWait === true) {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
@@ -605,7 +608,7 @@ export class Replica {
           if (id !== undefined) query.waitingTxnIds = this.txnWaits.waitingOn(id);
         }
       }
-      if (result.writes.length > 0) {
+      if (result.writes.length > 0 || result.split !== undefined) {
         const lease = this.leaseValue;
         assert(lease !== undefined, 'a leaseholder has a lease');
         const command: cmdpb.RaftCommand = {
@@ -614,10 +617,11 @@ export class Replica {
           timestamp: result.highestTimestamp,
           closedTimestamp: closed,
         };
+        if (result.split !== undefined) command.split = result.split;
         // A write placed above the clock (past the timestamp cache's low-water mark)
         // must be visible to the reads this node serves after it.
         this.host.clock.forward(result.highestTimestamp);
-        const applied = this.proposeCommand(command);
+        const applied = this.proposeCommand(command, result.changeReplicas);
         // Latches stay held until the command applies or fails, even when the caller
         // stops waiting: a later request must see the outcome.
         releaseNow = false;
@@ -670,6 +674,9 @@ export class Replica {
 
   /** The lowest timestamp the batch's writes of user data may take. */
   private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined, closed: Timestamp): Timestamp | undefined {
+    // Only writes of user data are placed: reads, refreshes and record requests of an
+    // old transaction must not drag it forward.
+    if (!requests.some((r) => r.request !== undefined && writesUserData(r.request.$case))) return undefined;
     // Above the closed timestamp the command will carry...
     let min: Timestamp | undefined = nextTimestamp(closed);
     // ...and above every read of the keys by others.
@@ -702,6 +709,16 @@ export class Replica {
         case 'refreshRange':
           this.timestampCache.add(request.value.startKey, request.value.endKey, ts, txnId);
           break;
+        case 'endTxn': {
+          // A commit that refreshed the reads here moved them to its commit timestamp:
+          // nobody may write under them now.
+          const committedAt = result.txn?.meta?.writeTimestamp;
+          if (committedAt === undefined || !request.value.commit) break;
+          for (const span of request.value.refreshSpans) {
+            this.timestampCache.add(span.startKey, span.endKey, committedAt, txnId);
+          }
+          break;
+        }
         default:
           break;
       }
@@ -840,15 +857,19 @@ export class Replica {
   }
 
   /** Proposes a command; resolves once it applied here, rejects if it did not take effect. */
-  private async proposeCommand(command: cmdpb.RaftCommand): Promise<void> {
+  private async proposeCommand(command: cmdpb.RaftCommand, change?: kvpb.ChangeReplicasTrigger): Promise<void> {
     this.lastProposalMs = Date.now();
     const closed = command.closedTimestamp;
     if (closed !== undefined && compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
     let receipt: Promise<{ readonly index: number }>;
     try {
-      receipt = this.group.propose(cmdpb.RaftCommand.encode(command).finish());
+      const data = cmdpb.RaftCommand.encode(command).finish();
+      receipt = change === undefined ? this.group.propose(data) : this.group.proposeConfChange(confChangeOf(change), data);
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
+        if (change !== undefined && err.reason === 'conf-change-pending') {
+          throw new UnavailableError(`range ${this.rangeId}: another replica change is in progress; retry`);
+        }
         throw this.notLeaseholder();
       }
       throw err;
@@ -898,42 +919,14 @@ export class Replica {
     let leaseChanged = false;
     let removed = false;
     let closedApplied = this.closedApplied;
-    for (const entry of entries) {
-      if (entry.index <= applied) continue;
-      applied = entry.index;
-      if (entry.type === 'confChange') {
-        if (desc === undefined) continue;
-        const cc = decodeConfChange(entry.data);
-        desc = applyConfChangeToDescriptor(desc, cc);
-        batch.put(descriptorKey(this.rangeId), kvpb.RangeDescriptor.encode(desc).finish());
-        if (cc.type === 'removeNode' && cc.node === this.host.nodeId) {
-          removed = true;
-        }
-        continue;
-      }
-      if (entry.data.length === 0) continue;
-      const command = cmdpb.RaftCommand.decode(entry.data);
-      if (command.lease !== undefined) {
-        if (lease === undefined || command.lease.term >= lease.term) {
-          lease = {
-            nodeId: command.lease.nodeId,
-            term: command.lease.term,
-            start: command.lease.start,
-            sequence: (lease?.sequence ?? 0n) + 1n,
-          };
-          batch.put(leaseKey(this.rangeId), kvpb.Lease.encode(lease).finish());
-          leaseChanged = true;
-        } else if (this.proposedIndexes.has(entry.index)) {
-          this.rejected.set(entry.index, 'a newer lease was already in place');
-        }
-        continue;
-      }
+    /** A command evaluated by a leaseholder: its writes and triggers, if its lease still holds. */
+    const applyCommand = (command: cmdpb.RaftCommand, index: number): void => {
       if (lease === undefined || command.leaseSequence !== lease.sequence) {
         // Evaluated under another lease: its reads may be stale. No replica applies it.
-        if (this.proposedIndexes.has(entry.index)) {
-          this.rejected.set(entry.index, 'the lease changed before the command applied');
+        if (this.proposedIndexes.has(index)) {
+          this.rejected.set(index, 'the lease changed before the command applied');
         }
-        continue;
+        return;
       }
       if (command.closedTimestamp !== undefined && compareTimestamps(command.closedTimestamp, closedApplied) > 0) {
         closedApplied = command.closedTimestamp;
@@ -960,6 +953,48 @@ export class Replica {
         Replica.stageNewRange(engine, batch, right);
         splits.push({ left, right });
       }
+    };
+    for (const entry of entries) {
+      if (entry.index <= applied) continue;
+      applied = entry.index;
+      if (entry.type === 'confChange') {
+        if (desc === undefined) continue;
+        const cc = decodeConfChange(entry.data);
+        const problem = confChangeProblem(confStateOf(desc), cc);
+        const context = confChangeContext(entry.data);
+        if (problem !== undefined) {
+          // Raft applies it as a no-op on every member; so do the writes riding in it.
+          if (this.proposedIndexes.has(entry.index)) this.rejected.set(entry.index, `the replica change did not apply: ${problem}`);
+          continue;
+        }
+        // A replica change made by a transaction carries the commit's writes: they
+        // apply with it, or (under a stale lease) not at all, on every replica alike.
+        if (context.length > 0) applyCommand(cmdpb.RaftCommand.decode(context), entry.index);
+        desc = applyConfChangeToDescriptor(desc, cc);
+        batch.put(descriptorKey(this.rangeId), kvpb.RangeDescriptor.encode(desc).finish());
+        if (cc.type === 'removeNode' && cc.node === this.host.nodeId) {
+          removed = true;
+        }
+        continue;
+      }
+      if (entry.data.length === 0) continue;
+      const command = cmdpb.RaftCommand.decode(entry.data);
+      if (command.lease !== undefined) {
+        if (lease === undefined || command.lease.term >= lease.term) {
+          lease = {
+            nodeId: command.lease.nodeId,
+            term: command.lease.term,
+            start: command.lease.start,
+            sequence: (lease?.sequence ?? 0n) + 1n,
+          };
+          batch.put(leaseKey(this.rangeId), kvpb.Lease.encode(lease).finish());
+          leaseChanged = true;
+        } else if (this.proposedIndexes.has(entry.index)) {
+          this.rejected.set(entry.index, 'a newer lease was already in place');
+        }
+        continue;
+      }
+      applyCommand(command, entry.index);
     }
     batch.put(appliedIndexKey(this.rangeId), encodeAppliedIndex(applied));
     // The write is applied synchronously; its durability rests on the Raft log, which
@@ -1119,77 +1154,6 @@ export class Replica {
     this.host.onLeaseTransferred(this);
   }
 
-  /**
-   * Splits this range at `splitKey` into [start, splitKey) (this range) and
-   * [splitKey, end) (a new range `newRangeId` on the same replicas). Resolves with
-   * both descriptors once the split applied here.
-   */
-  async split(splitKey: Buffer, newRangeId: number, deadlineMs: number): Promise<{ left: kvpb.RangeDescriptor; right: kvpb.RangeDescriptor }> {
-    await this.waitForLease(deadlineMs);
-    const desc = this.descriptorValue;
-    assert(desc !== undefined, 'a leaseholder is initialized');
-    if (Buffer.compare(splitKey, desc.startKey) <= 0 || Buffer.compare(splitKey, desc.endKey) >= 0) {
-      throw new InvalidArgumentError(
-        `split key ${prettyKey(splitKey)} is not inside range ${this.rangeId} [${prettyKey(desc.startKey)}, ${prettyKey(desc.endKey)})`,
-      );
-    }
-    if (Buffer.compare(splitKey, META2_PREFIX) < 0) {
-      throw new InvalidArgumentError('meta1 cannot split: split keys start at the meta2 keyspace');
-    }
-    // No request may evaluate across the split point while it is in flight.
-    const guard = await this.acquireLatches([{ start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey), write: true }], deadlineMs);
-    try {
-      const current = this.descriptorValue;
-      assert(current !== undefined, 'a leaseholder is initialized');
-      if (current.generation !== desc.generation) {
-        throw new UnavailableError(`range ${this.rangeId} changed while the split waited; retry`);
-      }
-      const left: kvpb.RangeDescriptor = { ...current, endKey: splitKey, generation: current.generation + 1n };
-      const right: kvpb.RangeDescriptor = {
-        rangeId: BigInt(newRangeId),
-        startKey: splitKey,
-        endKey: current.endKey,
-        replicas: current.replicas,
-        generation: current.generation + 1n,
-      };
-      const lease = this.leaseValue;
-      assert(lease !== undefined, 'a leaseholder has a lease');
-      await withDeadline(
-        this.proposeCommand({ leaseSequence: lease.sequence, writes: [], split: { left, right } }),
-        deadlineMs,
-        () => new UnavailableError(`range ${this.rangeId}: the split did not commit before the deadline`),
-      );
-      return { left, right };
-    } finally {
-      guard.release();
-    }
-  }
-
-  /**
-   * Proposes one membership change and resolves with the descriptor once it applied.
-   */
-  async changeReplicas(cc: ConfChange, deadlineMs: number): Promise<kvpb.RangeDescriptor> {
-    await this.waitForLease(deadlineMs);
-    const before = this.descriptorValue;
-    assert(before !== undefined, 'a leaseholder is initialized');
-    let receipt: Promise<unknown>;
-    try {
-      receipt = this.group.proposeConfChange(cc);
-    } catch (err) {
-      if (err instanceof ProposalDroppedError) {
-        throw new UnavailableError(`range ${this.rangeId}: cannot change replicas now (${err.message})`);
-      }
-      throw err;
-    }
-    await withDeadline(receipt, deadlineMs, () => new UnavailableError(`range ${this.rangeId}: the replica change did not commit before the deadline`));
-    const after = this.descriptorValue;
-    assert(after !== undefined, 'a leaseholder is initialized');
-    if (after.generation === before.generation) {
-      throw new InvalidArgumentError(`range ${this.rangeId}: the change ${cc.type} ${cc.node} did not apply`);
-    }
-    return after;
-  }
-
   /** The Raft progress of `nodeId` (how much of the log it holds), as the leader sees it. */
   followerMatch(nodeId: number): number {
     return this.node.status().progress.get(nodeId)?.match ?? 0;
@@ -1214,6 +1178,21 @@ export class Replica {
       this.raftLog.stageDestroy(batch);
       await engine.write(batch, { sync: true });
     }
+  }
+}
+
+/** The Raft membership change a replica-change trigger makes. */
+export function confChangeOf(trigger: kvpb.ChangeReplicasTrigger): ConfChange {
+  const node = Number(trigger.nodeId);
+  switch (trigger.type) {
+    case kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_ADD_LEARNER:
+      return { type: 'addLearner', node };
+    case kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_ADD_VOTER:
+      return { type: 'addVoter', node };
+    case kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_REMOVE:
+      return { type: 'removeNode', node };
+    default:
+      throw new InvalidArgumentError(`unknown replica change type ${trigger.type}`);
   }
 }
 

@@ -57,6 +57,8 @@ export interface MvccReadOptions {
    * ReadWithinUncertaintyIntervalError and restarts higher.
    */
   readonly uncertaintyLimit?: Timestamp;
+  /** Read committed values only, as if no other transaction's intent were there. */
+  readonly ignoreIntents?: boolean;
 }
 
 export interface MvccKeyValue {
@@ -155,6 +157,9 @@ function judgeIntent(key: Buffer, intent: Intent, ts: Timestamp, options: MvccRe
       throw new TxnEpochMismatchError(key, intent.txn.epoch, txn.epoch);
     }
     // An intent of an earlier epoch of this transaction: as if it were not there.
+    return { kind: 'ignore' };
+  }
+  if (options.ignoreIntents === true) {
     return { kind: 'ignore' };
   }
   const limit = readLimit(ts, options);

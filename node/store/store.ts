@@ -1,15 +1,15 @@
 import { InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock } from '../../common/hlc';
-import { rangeMetaKey, RANGE_ID_COUNTER_KEY } from '../../common/keys';
+import { META1_PREFIX, META2_PREFIX, prettyKey, rangeMetaKey, RANGE_ID_COUNTER_KEY } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import type { KvClient } from '../../kv';
 import { requestSpan } from '../../kv';
 import { NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
-import type { Message } from '../raft';
+import type { ConfChange, Message } from '../raft';
 import type { PendingResolution } from '../replica/evaluate-batch';
 import type { ReplicaHost } from '../replica/replica';
-import { Replica } from '../replica/replica';
+import { applyConfChangeToDescriptor, Replica, withDeadline } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
 import { RANGE_LOCAL_END, RANGE_LOCAL_PREFIX, rangeIdOfDescriptorKey } from '../replica/range-keys';
 import type { Engine } from '../storage';
@@ -47,6 +47,15 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const TOMBSTONE_MS = 1_000;
 const REPLICATE_QUEUE_INTERVAL_MS = 2_000;
 export const DEFAULT_DEAD_NODE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * The key a range operation's transaction is anchored on: inside the range, so its
+ * commit (and the change it carries) is evaluated there. The first range starts at the
+ * empty key, which is no key; meta1's prefix is inside it.
+ */
+function rangeAnchorKey(desc: kvpb.RangeDescriptor): Buffer {
+  return desc.startKey.length === 0 ? META1_PREFIX : Buffer.from(desc.startKey);
+}
 export const DEFAULT_CLOSED_TIMESTAMP_TARGET_MS = 3_000;
 
 /**
@@ -352,13 +361,68 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     if (!replica.isLeaseholder()) {
       throw new NotLeaseholderError(replica.rangeId, this.leaderHint(replica));
     }
-    const newRangeId = await allocateId(this.requireKv(), RANGE_ID_COUNTER_KEY);
-    const result = await replica.split(splitKey, newRangeId, deadlineMs);
-    // The left record is new (keyed by the split key); the right one replaces the old
-    // record under the old end key.
-    await this.writeMetaRecords([result.left, result.right]);
+    const desc = replica.descriptor;
+    if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
+    if (Buffer.compare(splitKey, desc.startKey) <= 0 || Buffer.compare(splitKey, desc.endKey) >= 0) {
+      throw new InvalidArgumentError(
+        `split key ${prettyKey(splitKey)} is not inside range ${replica.rangeId} [${prettyKey(desc.startKey)}, ${prettyKey(desc.endKey)})`,
+      );
+    }
+    if (Buffer.compare(splitKey, META2_PREFIX) < 0) {
+      throw new InvalidArgumentError('meta1 cannot split: split keys start at the meta2 keyspace');
+    }
+    const kv = this.requireKv();
+    const newRangeId = await allocateId(kv, RANGE_ID_COUNTER_KEY);
+    const left: kvpb.RangeDescriptor = { ...desc, endKey: splitKey, generation: desc.generation + 1n };
+    const right: kvpb.RangeDescriptor = {
+      rangeId: BigInt(newRangeId),
+      startKey: splitKey,
+      endKey: desc.endKey,
+      replicas: desc.replicas,
+      generation: desc.generation + 1n,
+    };
+    // One transaction: the two meta records (the left one new, under the split key; the
+    // right one replacing the old record under the old end key) and, with its commit on
+    // this range, the split itself. Either all of it happens or none.
+    const split = kv.txn(
+      async (txn) => {
+        txn.setCommitTrigger({ split: { left, right } });
+        await txn.put(rangeMetaKey(left.endKey), Buffer.from(kvpb.RangeDescriptor.encode(left).finish()));
+        await txn.put(rangeMetaKey(right.endKey), Buffer.from(kvpb.RangeDescriptor.encode(right).finish()));
+      },
+      { anchorKey: rangeAnchorKey(desc), maxAttempts: 10 },
+    );
+    await withDeadline(split, deadlineMs, () => new UnavailableError(`range ${replica.rangeId}: the split did not commit before the deadline; it may still`));
     this.log.info({ range: replica.rangeId, right: newRangeId }, 'range split');
-    return result;
+    return { left, right };
+  }
+
+  /**
+   * One membership change as a transaction anchored on the range: it writes the range's
+   * new meta record, and its commit carries the change, so the Raft conf change entry
+   * applies the commit with it. Resolves with the descriptor after the change.
+   */
+  private async changeReplicas(replica: Replica, cc: ConfChange, deadlineMs: number): Promise<kvpb.RangeDescriptor> {
+    const desc = replica.descriptor;
+    if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
+    const after = applyConfChangeToDescriptor(desc, cc);
+    const type =
+      cc.type === 'addLearner'
+        ? kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_ADD_LEARNER
+        : cc.type === 'addVoter'
+          ? kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_ADD_VOTER
+          : kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_REMOVE;
+    const change = this.requireKv().txn(
+      async (txn) => {
+        txn.setCommitTrigger({ changeReplicas: { type, nodeId: BigInt(cc.node), descriptor: after } });
+        await txn.put(rangeMetaKey(after.endKey), Buffer.from(kvpb.RangeDescriptor.encode(after).finish()));
+      },
+      { anchorKey: rangeAnchorKey(desc), maxAttempts: 5 },
+    );
+    await withDeadline(change, deadlineMs, () =>
+      new UnavailableError(`range ${replica.rangeId}: the replica change ${cc.type} ${cc.node} did not commit before the deadline; it may still`),
+    );
+    return after;
   }
 
   private leaderHint(replica: Replica): kvpb.NodeDescriptor | undefined {
@@ -378,7 +442,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
       throw new InvalidArgumentError(`node ${nodeId} is not a member of the cluster`);
     }
     if (existing === undefined) {
-      await replica.changeReplicas({ type: 'addLearner', node: nodeId }, deadlineMs);
+      await this.changeReplicas(replica, { type: 'addLearner', node: nodeId }, deadlineMs);
       this.log.info({ range: replica.rangeId, target: nodeId }, 'learner added');
     }
     // Catch up before voting, so that the new voter does not stall the quorum.
@@ -389,8 +453,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const after = await replica.changeReplicas({ type: 'addVoter', node: nodeId }, deadlineMs);
-    await this.writeMetaRecords([after]);
+    const after = await this.changeReplicas(replica, { type: 'addVoter', node: nodeId }, deadlineMs);
     this.log.info({ range: replica.rangeId, target: nodeId }, 'replica added');
     return after;
   }
@@ -413,8 +476,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
       await replica.transferLease(Number(other.nodeId), deadlineMs);
       throw new NotLeaseholderError(replica.rangeId, this.nodeDescriptor(Number(other.nodeId)));
     }
-    const after = await replica.changeReplicas({ type: 'removeNode', node: nodeId }, deadlineMs);
-    await this.writeMetaRecords([after]);
+    const after = await this.changeReplicas(replica, { type: 'removeNode', node: nodeId }, deadlineMs);
     this.log.info({ range: replica.rangeId, target: nodeId }, 'replica removed');
     return after;
   }

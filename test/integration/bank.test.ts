@@ -124,7 +124,7 @@ describe('the bank: transfers under node failures', () => {
         await settle(3_000);
       }
       const beforeEnd = committed;
-      await settle(3_000);
+      await settle(5_000);
       // Transfers go on once the cluster is whole again.
       expect(committed).toBeGreaterThan(beforeEnd);
     } finally {

@@ -55,6 +55,14 @@ export enum PushType {
   UNRECOGNIZED = -1,
 }
 
+export enum ReplicaChangeType {
+  REPLICA_CHANGE_TYPE_UNSPECIFIED = 0,
+  REPLICA_CHANGE_TYPE_ADD_LEARNER = 1,
+  REPLICA_CHANGE_TYPE_ADD_VOTER = 2,
+  REPLICA_CHANGE_TYPE_REMOVE = 3,
+  UNRECOGNIZED = -1,
+}
+
 export interface ReplicaDescriptor {
   /** The replica's node; it is also the replica's member ID in the range's Raft group. */
   nodeId: bigint;
@@ -298,6 +306,35 @@ export interface EndTxnRequest {
    * latches, instead of failing with TXN_RETRY.
    */
   refreshSpans: Span[];
+  /**
+   * A range split that takes effect with the commit, in the same Raft command: the
+   * transaction is a split's, anchored on the range it splits, and wrote the two new
+   * meta records.
+   */
+  splitTrigger?:
+    | SplitTrigger
+    | undefined;
+  /**
+   * A membership change that takes effect with the commit: the commit's writes ride in
+   * the Raft conf change entry, so both apply together on every replica.
+   */
+  changeReplicasTrigger?: ChangeReplicasTrigger | undefined;
+}
+
+/** One replica added, promoted or removed; `descriptor` is the range after it. */
+export interface ChangeReplicasTrigger {
+  type: ReplicaChangeType;
+  nodeId: bigint;
+  descriptor?: RangeDescriptor | undefined;
+}
+
+/**
+ * The range becomes `left` (same ID, shorter span); `right` is created from the data
+ * beyond the split key on every replica as the command applies.
+ */
+export interface SplitTrigger {
+  left?: RangeDescriptor | undefined;
+  right?: RangeDescriptor | undefined;
 }
 
 export interface EndTxnResponse {
@@ -493,6 +530,12 @@ export interface BatchHeader {
    * it to the nearest replica, which waits to catch up if it must.
    */
   followerRead: boolean;
+  /**
+   * A read-only batch that reads committed values and steps over intents without
+   * waiting for their transactions: range lookups in meta use it, so that a split's
+   * own meta intents cannot hold up the routing of its commit.
+   */
+  inconsistent: boolean;
 }
 
 export interface BatchRequest {
@@ -2457,7 +2500,14 @@ export const HeartbeatTxnResponse: MessageFns<HeartbeatTxnResponse> = {
 };
 
 function createBaseEndTxnRequest(): EndTxnRequest {
-  return { key: Buffer.alloc(0), commit: false, lockSpans: [], refreshSpans: [] };
+  return {
+    key: Buffer.alloc(0),
+    commit: false,
+    lockSpans: [],
+    refreshSpans: [],
+    splitTrigger: undefined,
+    changeReplicasTrigger: undefined,
+  };
 }
 
 export const EndTxnRequest: MessageFns<EndTxnRequest> = {
@@ -2473,6 +2523,12 @@ export const EndTxnRequest: MessageFns<EndTxnRequest> = {
     }
     for (const v of message.refreshSpans) {
       Span.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.splitTrigger !== undefined) {
+      SplitTrigger.encode(message.splitTrigger, writer.uint32(42).fork()).join();
+    }
+    if (message.changeReplicasTrigger !== undefined) {
+      ChangeReplicasTrigger.encode(message.changeReplicasTrigger, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2520,6 +2576,150 @@ export const EndTxnRequest: MessageFns<EndTxnRequest> = {
             }
 
             message.refreshSpans.push(Span.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.splitTrigger = SplitTrigger.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.changeReplicasTrigger = ChangeReplicasTrigger.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseChangeReplicasTrigger(): ChangeReplicasTrigger {
+  return { type: 0, nodeId: 0n, descriptor: undefined };
+}
+
+export const ChangeReplicasTrigger: MessageFns<ChangeReplicasTrigger> = {
+  encode(message: ChangeReplicasTrigger, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== 0) {
+      writer.uint32(8).int32(message.type);
+    }
+    if (message.nodeId !== 0n) {
+      if (BigInt.asUintN(64, message.nodeId) !== message.nodeId) {
+        throw new globalThis.Error("value provided for field message.nodeId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.nodeId);
+    }
+    if (message.descriptor !== undefined) {
+      RangeDescriptor.encode(message.descriptor, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangeReplicasTrigger {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangeReplicasTrigger();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nodeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.descriptor = RangeDescriptor.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseSplitTrigger(): SplitTrigger {
+  return { left: undefined, right: undefined };
+}
+
+export const SplitTrigger: MessageFns<SplitTrigger> = {
+  encode(message: SplitTrigger, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.left !== undefined) {
+      RangeDescriptor.encode(message.left, writer.uint32(10).fork()).join();
+    }
+    if (message.right !== undefined) {
+      RangeDescriptor.encode(message.right, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SplitTrigger {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSplitTrigger();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.left = RangeDescriptor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.right = RangeDescriptor.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3883,6 +4083,7 @@ function createBaseBatchHeader(): BatchHeader {
     txn: undefined,
     canForwardReadTimestamp: false,
     followerRead: false,
+    inconsistent: false,
   };
 }
 
@@ -3923,6 +4124,9 @@ export const BatchHeader: MessageFns<BatchHeader> = {
     }
     if (message.followerRead !== false) {
       writer.uint32(64).bool(message.followerRead);
+    }
+    if (message.inconsistent !== false) {
+      writer.uint32(72).bool(message.inconsistent);
     }
     return writer;
   },
@@ -4002,6 +4206,14 @@ export const BatchHeader: MessageFns<BatchHeader> = {
             }
 
             message.followerRead = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.inconsistent = reader.bool();
             continue;
           }
         }

@@ -6,7 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { Lease, RangeDescriptor } from "../../kv/v1/kv";
+import { Lease, RangeDescriptor, SplitTrigger } from "../../kv/v1/kv";
 import { Timestamp } from "../../storage/v1/mvcc";
 
 /**
@@ -45,15 +45,6 @@ export interface WriteOp {
   key: Buffer;
   value: Buffer;
   delete: boolean;
-}
-
-/**
- * The range becomes `left` (same ID, shorter span); `right` is created from the data
- * beyond the split key on every replica as it applies.
- */
-export interface SplitTrigger {
-  left?: RangeDescriptor | undefined;
-  right?: RangeDescriptor | undefined;
 }
 
 /** The state of a range at a Raft index: sent to a replica that is too far behind. */
@@ -230,63 +221,6 @@ export const WriteOp: MessageFns<WriteOp> = {
             }
 
             message.delete = reader.bool();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-};
-
-function createBaseSplitTrigger(): SplitTrigger {
-  return { left: undefined, right: undefined };
-}
-
-export const SplitTrigger: MessageFns<SplitTrigger> = {
-  encode(message: SplitTrigger, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.left !== undefined) {
-      RangeDescriptor.encode(message.left, writer.uint32(10).fork()).join();
-    }
-    if (message.right !== undefined) {
-      RangeDescriptor.encode(message.right, writer.uint32(18).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): SplitTrigger {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseSplitTrigger();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.left = RangeDescriptor.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.right = RangeDescriptor.decode(reader, reader.uint32());
             continue;
           }
         }

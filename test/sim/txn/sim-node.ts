@@ -1,0 +1,625 @@
+import pino from 'pino';
+import { assert, CairnError, InvalidArgumentError } from '../../../common/errors';
+import type { HybridLogicalClock, Timestamp } from '../../../common/hlc';
+import { compareTimestamps, formatTimestamp, nextTimestamp } from '../../../common/hlc';
+import { prettyKey } from '../../../common/keys';
+import {
+  errorToProto,
+  type KvClient,
+  LockWaitTimeoutError,
+  NotLeaseholderError,
+  RangeKeyMismatchError,
+  RangeNotFoundError,
+  requestSpan,
+  TransactionAbortedError,
+  UnavailableError,
+} from '../../../kv';
+import { shortTxnId, txnMeta, txnTimestamps } from '../../../kv/transaction';
+import * as kvpb from '../../../proto/gen/cairn/kv/v1/kv';
+import type { EvaluateResult } from '../../../node/replica/evaluate-batch';
+import { declareSpans, evaluateBatch, failedRequestIndex, writesUserData } from '../../../node/replica/evaluate-batch';
+import type { LatchGuard } from '../../../node/replica/latch-manager';
+import { LatchManager } from '../../../node/replica/latch-manager';
+import type { LockWait, PushWait } from '../../../node/replica/lock-wait-queue';
+import { LockWaitQueue, TxnWaitQueue } from '../../../node/replica/lock-wait-queue';
+import { applyWriteOps } from '../../../node/replica/recording-batch';
+import { TimestampCache } from '../../../node/replica/timestamp-cache';
+import { losesDeadlockTo } from '../../../node/replica/txn-records';
+import type { IntentConflict, MemoryEngine } from '../../../node/storage';
+import { WriteIntentError } from '../../../node/storage';
+import { IntentResolver } from '../../../node/store/intent-resolver';
+
+/*
+ * A storage node of the transaction simulator, with the request path of a leaseholder
+ * re-created without Raft. It mirrors these methods of node/replica/replica.ts — keep
+ * them in step until a refactor shares the code:
+ *   Replica.send               → SimNode.serve (after Store.send's range lookup)
+ *   Replica.waitForLease       → RangeServer.waitForLease
+ *   Replica.evaluateAndApply   → RangeServer.evaluateAndApply (proposeCommand → SimRange.propose)
+ *   Replica.afterApplied, maybeResetTimestampCache, minWriteTimestamp, recordReads
+ *   Replica.waitForConflict, resolveLocally, waitForPushee, commitWait
+ *   Store.pushTxn / queryTxn / resolveIntentsLater (through this node's own KvClient).
+ * The real parts run unchanged: evaluateBatch, declareSpans + LatchManager,
+ * TimestampCache, LockWaitQueue/TxnWaitQueue, txn-records and the IntentResolver.
+ *
+ * Replication is one engine per range (SimRange) that every node shares: a command
+ * applies once, after a simulated Raft delay, in proposal order, and is rejected if
+ * the lease changed since it was evaluated (as a Raft command with a stale lease
+ * sequence is). A lease transfer moves Raft leadership at once and the new lease
+ * some milliseconds later; until then nobody serves.
+ */
+
+
+/** Replica.ts's constants, copied. */
+const LEASE_WAIT_MS = 2_000;
+const PUSH_POLL_MS = 150;
+const LOCK_WAIT_MARGIN_MS = 100;
+const CLOSED_TIMESTAMP_TARGET_MS = 3_000;
+
+export interface SimRangeEvents {
+  /** A command's writes were applied (clock updates on every node, waiters). */
+  onApplied(range: SimRange, highest: Timestamp): void;
+}
+
+/** One range: its data, its lease, its Raft leader, its (simulated) log. */
+export class SimRange {
+  lease: { nodeId: number; sequence: bigint };
+  /** The Raft leader: a node asked while another leads answers NOT_LEASEHOLDER with it as the hint. */
+  leader: number;
+  /** The closed timestamp as of the last applied command. */
+  closedApplied: Timestamp = { wallTime: 0n, logical: 0 };
+  private lastApplyAtMs = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    readonly desc: kvpb.RangeDescriptor,
+    readonly engine: MemoryEngine,
+    leaseholder: number,
+    private readonly raftDelayMs: () => number,
+    private readonly events: SimRangeEvents,
+  ) {
+    this.lease = { nodeId: leaseholder, sequence: 1n };
+    this.leader = leaseholder;
+  }
+
+  get rangeId(): number {
+    return Number(this.desc.rangeId);
+  }
+
+  /** Whether `nodeId` holds a lease it may serve under. */
+  isLeaseholder(nodeId: number): boolean {
+    return this.leader === nodeId && this.lease.nodeId === nodeId;
+  }
+
+  /**
+   * Proposes a command evaluated under lease `sequence`: applied after the Raft delay
+   * (never before an earlier proposal), or rejected if the lease moved meanwhile.
+   */
+  propose(sequence: bigint, writes: EvaluateResult['writes'], highest: Timestamp, closed: Timestamp): Promise<void> {
+    const at = Math.max(Date.now() + this.raftDelayMs(), this.lastApplyAtMs);
+    this.lastApplyAtMs = at;
+    return new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        if (this.lease.sequence !== sequence) {
+          reject(new NotLeaseholderError(this.rangeId, undefined, `range ${this.rangeId}: the lease changed before the command applied`));
+          return;
+        }
+        if (compareTimestamps(closed, this.closedApplied) > 0) this.closedApplied = closed;
+        const batch = this.engine.newBatch();
+        applyWriteOps(batch, writes);
+        void this.engine.write(batch);
+        this.events.onApplied(this, highest);
+        resolve();
+      }, at - Date.now());
+    });
+  }
+
+  /** Leadership moves to `target` now; its lease applies after `gapMs`. */
+  transferLease(target: number, gapMs: number, onNewLease: () => void): void {
+    this.leader = target;
+    this.notify();
+    setTimeout(() => {
+      if (this.leader !== target) return;
+      this.lease = { nodeId: target, sequence: this.lease.sequence + 1n };
+      onNewLease();
+      this.notify();
+    }, gapMs);
+  }
+
+  /** Resolves on the next lease or leadership change, or after `ms`. */
+  waitForChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+type EvaluationOutcome =
+  | { readonly kind: 'done'; readonly response: kvpb.BatchResponse }
+  | { readonly kind: 'conflict'; readonly error: WriteIntentError; readonly waits: LockWait[] }
+  | { readonly kind: 'pushWait'; readonly push: kvpb.PushTxnRequest; readonly wait: PushWait };
+
+/** The leaseholder-side state of one range on one node. */
+class RangeServer {
+  private readonly latches = new LatchManager();
+  readonly lockWaits = new LockWaitQueue();
+  readonly txnWaits = new TxnWaitQueue();
+  private readonly timestampCache: TimestampCache;
+  private timestampCacheLease = -1n;
+  private closedProposed: Timestamp = { wallTime: 0n, logical: 0 };
+  private nextPusherToken = 1;
+
+  constructor(
+    private readonly node: SimNode,
+    readonly range: SimRange,
+  ) {
+    this.timestampCache = new TimestampCache(node.clock.now());
+  }
+
+  private get rangeId(): number {
+    return this.range.rangeId;
+  }
+
+  async send(request: kvpb.BatchRequest, deadlineMs: number): Promise<kvpb.BatchResponse> {
+    this.checkKeys(request.requests);
+    if (request.requests.length > 1 && request.requests.some((r) => r.request?.$case === 'pushTxn')) {
+      throw new InvalidArgumentError('pushTxn must be alone in its batch');
+    }
+    this.observeTimestamps(request.header);
+    let forcePush = false;
+    for (;;) {
+      const outcome = await this.evaluateAndApply(request, deadlineMs, forcePush);
+      switch (outcome.kind) {
+        case 'done':
+          return outcome.response;
+        case 'conflict':
+          await this.waitForConflict(outcome.error, outcome.waits, request, deadlineMs);
+          break;
+        case 'pushWait':
+          forcePush = await this.waitForPushee(outcome.push, outcome.wait, deadlineMs);
+          break;
+      }
+    }
+  }
+
+  /** This node lost the lease: waiters retry and are sent to the new leaseholder. */
+  releaseWaiters(): void {
+    this.lockWaits.releaseAll();
+    this.txnWaits.releaseAll();
+  }
+
+  private checkKeys(requests: readonly kvpb.RequestUnion[]): void {
+    const desc = this.range.desc;
+    for (const { request } of requests) {
+      if (request === undefined) throw new InvalidArgumentError('empty request in batch');
+      const { start, end } = requestSpan(request);
+      if (Buffer.compare(start, desc.startKey) < 0 || Buffer.compare(end, desc.endKey) > 0) {
+        throw new RangeKeyMismatchError(this.rangeId, [desc]);
+      }
+    }
+  }
+
+  private observeTimestamps(header: kvpb.BatchHeader | undefined): void {
+    const ts = header?.txn?.meta?.writeTimestamp ?? header?.timestamp;
+    if (ts === undefined) return;
+    try {
+      this.node.clock.update(ts);
+    } catch {
+      // Beyond the clock offset: ignored, as Replica does (with a warning).
+    }
+  }
+
+  private notLeaseholder(): NotLeaseholderError {
+    const lead = this.range.leader;
+    return new NotLeaseholderError(this.rangeId, lead !== this.node.nodeId ? this.node.directory(lead) : undefined);
+  }
+
+  private async waitForLease(deadlineMs: number): Promise<void> {
+    const giveUpAt = Math.min(deadlineMs, this.node.physicalMs() + LEASE_WAIT_MS);
+    for (;;) {
+      if (this.range.isLeaseholder(this.node.nodeId)) return;
+      if (this.range.leader !== this.node.nodeId) throw this.notLeaseholder();
+      const now = this.node.physicalMs();
+      if (now >= giveUpAt) {
+        if (now >= deadlineMs) throw new UnavailableError(`range ${this.rangeId}: no lease could be obtained before the deadline`);
+        throw this.notLeaseholder();
+      }
+      await this.range.waitForChange(giveUpAt - now);
+    }
+  }
+
+  private async evaluateAndApply(request: kvpb.BatchRequest, deadlineMs: number, forcePush: boolean): Promise<EvaluationOutcome> {
+    await this.waitForLease(deadlineMs);
+    const header = request.header;
+    const txn = header?.txn;
+    const guard = await this.acquireLatches(declareSpans(request.requests, txn), deadlineMs);
+    let releaseNow = true;
+    try {
+      if (!this.range.isLeaseholder(this.node.nodeId)) throw this.notLeaseholder();
+      this.maybeResetTimestampCache();
+      const desc = this.range.desc;
+      const now = this.node.clock.now();
+      const closed = this.nextClosedTimestamp(now);
+      let result: EvaluateResult;
+      try {
+        result = evaluateBatch(this.range.engine, request.requests, {
+          timestamp: header?.timestamp ?? now,
+          maxKeys: Number(header?.maxKeys ?? 0n),
+          maxBytes: Number(header?.maxBytes ?? 0n),
+          txn,
+          canForwardReadTimestamp: header?.canForwardReadTimestamp === true,
+          minWriteTimestamp: this.minWriteTimestamp(request.requests, txn, closed),
+          now,
+          rangeSpan: { start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey) },
+          forcePush,
+        });
+      } catch (err) {
+        if (err instanceof WriteIntentError && err.intents.length > 0) {
+          const key = (err.intents[0] as IntentConflict).key;
+          return { kind: 'conflict', error: err, waits: [this.lockWaits.wait(key)] };
+        }
+        throw err;
+      }
+      this.recordReads(request.requests, result, txn);
+      if (result.pushMustWait === true) {
+        const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
+        return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
+      }
+      for (const response of result.responses) {
+        if (response.response?.$case === 'queryTxn') {
+          const query = response.response.value;
+          const id = query.txn?.meta?.id;
+          if (id !== undefined) query.waitingTxnIds = this.txnWaits.waitingOn(id);
+        }
+      }
+      if (result.writes.length > 0) {
+        this.node.clock.forward(result.highestTimestamp);
+        if (compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
+        const applied = this.range.propose(this.range.lease.sequence, result.writes, result.highestTimestamp, closed);
+        releaseNow = false;
+        applied.then(
+          () => {
+            guard.release();
+            this.afterApplied(result);
+          },
+          () => guard.release(),
+        );
+        await withDeadline(applied, deadlineMs, this.node.physicalMs, () => new UnavailableError(`range ${this.rangeId}: the write was not replicated before the deadline`));
+        if (txn === undefined || request.requests.some((r) => r.request?.$case === 'endTxn')) {
+          await commitWait(result.highestTimestamp, this.node.physicalMs);
+        }
+      }
+      const response: kvpb.BatchResponse = { responses: result.responses, timestamp: result.timestamp };
+      if (result.txn !== undefined) response.txn = result.txn;
+      return { kind: 'done', response };
+    } finally {
+      if (releaseNow) guard.release();
+    }
+  }
+
+  private afterApplied(result: EvaluateResult): void {
+    for (const span of result.releasedSpans ?? []) this.lockWaits.release(span.startKey, span.endKey);
+    for (const record of result.changedRecords ?? []) {
+      const id = record.meta?.id;
+      if (id !== undefined) this.txnWaits.notify(id);
+    }
+    if (result.pendingResolution !== undefined) this.node.intentResolver.enqueue(result.pendingResolution);
+  }
+
+  private maybeResetTimestampCache(): void {
+    const sequence = this.range.lease.sequence;
+    if (sequence === this.timestampCacheLease) return;
+    this.timestampCacheLease = sequence;
+    const now = this.node.clock.now();
+    this.timestampCache.reset({ wallTime: now.wallTime + this.node.clock.maxOffsetNanos, logical: now.logical });
+  }
+
+  private nextClosedTimestamp(now: Timestamp): Timestamp {
+    const target: Timestamp = { wallTime: now.wallTime - BigInt(CLOSED_TIMESTAMP_TARGET_MS) * 1_000_000n, logical: 0 };
+    let closed = this.closedProposed;
+    if (compareTimestamps(this.range.closedApplied, closed) > 0) closed = this.range.closedApplied;
+    return compareTimestamps(target, closed) > 0 ? target : closed;
+  }
+
+  private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined, closed: Timestamp): Timestamp | undefined {
+    if (!requests.some((r) => r.request !== undefined && writesUserData(r.request.$case))) return undefined;
+    let min = nextTimestamp(closed);
+    const txnId = txn?.meta?.id;
+    for (const { request } of requests) {
+      if (request === undefined || !writesUserData(request.$case)) continue;
+      const span = requestSpan(request);
+      const ts = this.timestampCache.minWriteTimestamp(span.start, request.$case !== 'deleteRange' ? undefined : span.end, txnId);
+      if (compareTimestamps(ts, min) > 0) min = ts;
+    }
+    return min;
+  }
+
+  private recordReads(requests: readonly kvpb.RequestUnion[], result: EvaluateResult, txn: kvpb.Transaction | undefined): void {
+    const ts = result.txn?.readTimestamp ?? result.timestamp;
+    const txnId = txn?.meta?.id;
+    for (const { request } of requests) {
+      switch (request?.$case) {
+        case 'get':
+        case 'conditionalPut':
+        case 'delete':
+        case 'refresh':
+          this.timestampCache.add(request.value.key, undefined, ts, txnId);
+          break;
+        case 'scan':
+        case 'reverseScan':
+        case 'deleteRange':
+        case 'refreshRange':
+          this.timestampCache.add(request.value.startKey, request.value.endKey, ts, txnId);
+          break;
+        case 'endTxn': {
+          // A commit that refreshed its reads here promises them up to its commit timestamp.
+          const commitTs = result.txn?.meta?.writeTimestamp;
+          if (commitTs === undefined || !request.value.commit) break;
+          for (const span of request.value.refreshSpans) this.timestampCache.add(span.startKey, span.endKey, commitTs, txnId);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  private pusherToken(push: kvpb.PushTxnRequest): string {
+    const id = push.pusher?.meta?.id;
+    return id !== undefined ? id.toString('hex') : `request-${this.nextPusherToken++}`;
+  }
+
+  private async waitForConflict(error: WriteIntentError, waits: LockWait[], request: kvpb.BatchRequest, deadlineMs: number): Promise<void> {
+    const conflict = error.intents[0] as IntentConflict;
+    const txn = request.header?.txn;
+    const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request.$case));
+    const readTs = txn === undefined ? (request.header?.timestamp ?? this.node.clock.now()) : txnTimestamps(txn).read;
+    const push: kvpb.PushTxnRequest = {
+      key: conflict.txnAnchorKey,
+      pushee: {
+        id: conflict.txnId,
+        anchorKey: conflict.txnAnchorKey,
+        epoch: conflict.txnEpoch,
+        writeTimestamp: conflict.writeTimestamp,
+        priority: conflict.txnPriority,
+        sequence: 0,
+      },
+      pusher: txn,
+      pushType: writes ? kvpb.PushType.PUSH_TYPE_ABORT : kvpb.PushType.PUSH_TYPE_TIMESTAMP,
+      pushTo: readTs,
+    };
+    const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
+    const pushed = this.node.pushTxn(push, deadlineMs).then((pushee) => ({ pushee }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs - LOCK_WAIT_MARGIN_MS - this.node.physicalMs()));
+    });
+    try {
+      const outcome = await Promise.race([released, pushed, timeout]);
+      if (outcome === 'released') {
+        pushed.catch(() => undefined);
+        return;
+      }
+      if (outcome === 'timeout') {
+        pushed.catch(() => undefined);
+        throw this.lockTimeout(conflict);
+      }
+      const sameTxn = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
+      await this.resolveLocally(sameTxn, outcome.pushee, deadlineMs);
+    } catch (err) {
+      if (err instanceof TransactionAbortedError || err instanceof LockWaitTimeoutError) throw err;
+      if (err instanceof CairnError && (err.code === 'UNAVAILABLE' || err.retryable) && this.node.physicalMs() >= deadlineMs) {
+        throw this.lockTimeout(conflict);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      for (const wait of waits) wait.cancel();
+    }
+  }
+
+  private lockTimeout(conflict: IntentConflict): LockWaitTimeoutError {
+    return new LockWaitTimeoutError(
+      `range ${this.rangeId}: waited until the deadline for transaction ${shortTxnId(conflict.txnId)} holding a lock on key ${prettyKey(conflict.key)}`,
+    );
+  }
+
+  private async resolveLocally(conflicts: readonly IntentConflict[], pushee: kvpb.Transaction, deadlineMs: number): Promise<void> {
+    const requests: kvpb.RequestUnion[] = conflicts.map((c) => ({ request: { $case: 'resolveIntent', value: { key: c.key, txn: pushee } } }));
+    await this.send({ header: undefined, requests }, deadlineMs);
+  }
+
+  private async waitForPushee(push: kvpb.PushTxnRequest, wait: PushWait, deadlineMs: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const remaining = deadlineMs - 2 * LOCK_WAIT_MARGIN_MS - this.node.physicalMs();
+      if (remaining <= 0) {
+        throw new LockWaitTimeoutError(`range ${this.rangeId}: transaction ${shortTxnId(push.pushee?.id ?? Buffer.alloc(0))} did not finish before the deadline`);
+      }
+      const poll = new Promise<'poll'>((resolve) => {
+        timer = setTimeout(() => resolve('poll'), Math.min(PUSH_POLL_MS, remaining));
+      });
+      const outcome = await Promise.race([wait.changed.then(() => 'changed' as const), poll]);
+      if (outcome === 'changed' || push.pusher?.meta === undefined || push.pusher.meta.anchorKey.length === 0) return false;
+      const pusher = txnMeta(push.pusher);
+      const query = await this.node.queryTxn(pusher.anchorKey, pusher.id, deadlineMs);
+      if (query.txn?.status === kvpb.TransactionStatus.TRANSACTION_STATUS_ABORTED) {
+        throw new TransactionAbortedError('ABORTED_WHILE_WAITING', query.txn);
+      }
+      const dependents = new Set(query.waitingTxnIds.map((id) => id.toString('hex')));
+      wait.setDependents(dependents);
+      const pushee = push.pushee;
+      return pushee !== undefined && dependents.has(pushee.id.toString('hex')) && losesDeadlockTo(pushee, pusher);
+    } finally {
+      clearTimeout(timer);
+      wait.cancel();
+    }
+  }
+
+  private acquireLatches(spans: ReturnType<typeof declareSpans>, deadlineMs: number): Promise<LatchGuard> | LatchGuard {
+    const granted = this.latches.tryAcquire(spans);
+    if (granted !== undefined) return granted;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.max(1, deadlineMs - this.node.physicalMs()));
+    return this.latches.acquire(spans, controller.signal).then(
+      (guard) => {
+        clearTimeout(timer);
+        return guard;
+      },
+      () => {
+        throw new UnavailableError(`range ${this.rangeId}: waited past the deadline for conflicting requests`);
+      },
+    );
+  }
+}
+
+/** A storage node: its clock, its view of each range, and its own KV client for pushes and resolution. */
+export class SimNode {
+  readonly address: string;
+  private readonly servers = new Map<number, RangeServer>();
+  readonly intentResolver: IntentResolver;
+  private kvClient: KvClient | undefined;
+
+  constructor(
+    readonly nodeId: number,
+    readonly clock: HybridLogicalClock,
+    /** This node's physical clock, in Unix ms (offset from true time). */
+    readonly physicalMs: () => number,
+    private readonly ranges: readonly SimRange[],
+    readonly directory: (nodeId: number) => kvpb.NodeDescriptor | undefined,
+    private readonly trace?: (line: string) => void,
+  ) {
+    this.address = `n${nodeId}:26258`;
+    this.intentResolver = new IntentResolver(() => this.kvClient, pino({ level: 'silent' }));
+  }
+
+  attachKv(kv: KvClient): void {
+    this.kvClient = kv;
+  }
+
+  server(range: SimRange): RangeServer {
+    let server = this.servers.get(range.rangeId);
+    if (server === undefined) {
+      server = new RangeServer(this, range);
+      this.servers.set(range.rangeId, server);
+    }
+    return server;
+  }
+
+  /** Node-server's serveBatch and Store.send: errors become the response's error. */
+  async serve(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
+    try {
+      const rangeId = Number(request.header?.rangeId ?? 0n);
+      const range = this.ranges.find((r) => r.rangeId === rangeId);
+      if (range === undefined) throw new RangeNotFoundError(rangeId);
+      const deadline = Number(request.header?.deadlineUnixMs ?? 0n);
+      const response = await this.server(range).send(request, deadline > 0 ? deadline : this.physicalMs() + 10_000);
+      if (this.trace !== undefined) this.trace(`n${this.nodeId} ${describeBatch(request)} -> ${describeResponse(response)}`);
+      return response;
+    } catch (err) {
+      const error = errorToProto(err, failedRequestIndex(err));
+      if (this.trace !== undefined) this.trace(`n${this.nodeId} ${describeBatch(request)} -> ${error.code} ${error.message}`);
+      return { responses: [], error };
+    }
+  }
+
+  async pushTxn(request: kvpb.PushTxnRequest, deadlineMs: number): Promise<kvpb.Transaction> {
+    const [response] = await this.kv().batch([{ request: { $case: 'pushTxn', value: request } }], { deadlineUnixMs: deadlineMs });
+    const r = response?.response;
+    if (r?.$case !== 'pushTxn' || r.value.pushee === undefined) throw new UnavailableError('pushTxn got no pushee back');
+    return r.value.pushee;
+  }
+
+  async queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse> {
+    const [response] = await this.kv().batch([{ request: { $case: 'queryTxn', value: { key: anchorKey, txnId } } }], { deadlineUnixMs: deadlineMs });
+    const r = response?.response;
+    if (r?.$case !== 'queryTxn') throw new UnavailableError('queryTxn got no answer');
+    return r.value;
+  }
+
+  private kv(): KvClient {
+    assert(this.kvClient !== undefined, 'a node has its KV client before it serves');
+    return this.kvClient;
+  }
+}
+
+/** Replica.ts's commitWait, on the node's own physical clock. */
+async function commitWait(ts: Timestamp, physicalMs: () => number): Promise<void> {
+  const aheadMs = Number(ts.wallTime / 1_000_000n) - physicalMs();
+  if (aheadMs > 0) await new Promise((resolve) => setTimeout(resolve, aheadMs + 1));
+}
+
+function withDeadline<T>(promise: Promise<T>, deadlineMs: number, nowMs: () => number, onTimeout: () => Error): Promise<T> {
+  const remaining = deadlineMs - nowMs();
+  if (remaining <= 0) {
+    void promise.catch(() => undefined);
+    return Promise.reject(onTimeout());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), remaining);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+function ts(t: Timestamp | undefined): string {
+  return t === undefined ? '-' : formatTimestamp(t);
+}
+
+function describeBatch(request: kvpb.BatchRequest): string {
+  const h = request.header;
+  const txn = h?.txn;
+  const who =
+    txn?.meta === undefined
+      ? `ts=${ts(h?.timestamp)}`
+      : `txn ${txn.meta.id.toString('hex').slice(0, 8)} e${txn.meta.epoch} r=${ts(txn.readTimestamp)} w=${ts(txn.meta.writeTimestamp)}${h?.canForwardReadTimestamp === true ? ' fwd' : ''}`;
+  const reqs = request.requests.map(({ request: r }) => {
+    if (r === undefined) return '?';
+    const span = requestSpan(r);
+    let extra = '';
+    if (r.$case === 'endTxn') extra = `(commit=${r.value.commit} refresh=${r.value.refreshSpans.length} locks=${r.value.lockSpans.length})`;
+    if (r.$case === 'pushTxn') extra = `(${r.value.pushee?.id.toString('hex').slice(0, 8)} type=${r.value.pushType} to=${ts(r.value.pushTo)})`;
+    if (r.$case === 'resolveIntent') extra = `(${r.value.txn?.meta?.id.toString('hex').slice(0, 8)} ${r.value.txn?.status} ${ts(r.value.txn?.meta?.writeTimestamp)})`;
+    if (r.$case === 'refresh' || r.$case === 'refreshRange') extra = `(from ${ts(r.value.refreshFrom)})`;
+    return `${r.$case} ${prettyKey(span.start)}${extra}`;
+  });
+  return `r${h?.rangeId} ${who} [${reqs.join(', ')}]`;
+}
+
+function describeResponse(response: kvpb.BatchResponse): string {
+  const txn = response.txn;
+  const parts = response.responses.map(({ response: r }) => {
+    if (r === undefined) return '?';
+    switch (r.$case) {
+      case 'get':
+        return `get=${r.value.value?.value.toString() ?? '-'}@${ts(r.value.value?.timestamp)}`;
+      case 'scan':
+        return `scan=${r.value.rows.map((row) => row.value.toString()).join('|')}`;
+      case 'endTxn':
+        return `endTxn ${r.value.txn?.status} ${ts(r.value.txn?.meta?.writeTimestamp)} 1pc=${r.value.onePhaseCommit}`;
+      case 'pushTxn':
+        return `pushee ${r.value.pushee?.status} ${ts(r.value.pushee?.meta?.writeTimestamp)}`;
+      default:
+        return r.$case;
+    }
+  });
+  return `ok ts=${ts(response.timestamp)}${txn === undefined ? '' : ` txn r=${ts(txn.readTimestamp)} w=${ts(txn.meta?.writeTimestamp)}`} [${parts.join(', ')}]`;
+}
