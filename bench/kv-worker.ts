@@ -8,10 +8,12 @@
  *   run:       a closed loop of `clients` workers for warm-up then measured seconds:
  *              kv95 (95% reads, 5% writes) or kv0 (writes only), uniform keys
  */
-import { randomBytes } from 'node:crypto';
 import { KvClient } from '../kv';
 import { EtcdClient } from './etcd';
-import { LatencyRecorder, round } from './report';
+import { firstError, runLoadLoop } from './load-loop';
+import { round } from './report';
+import { closeWithin, workerMain } from './worker-process';
+import { benchKey, seededRandom, ValuePool } from './workload';
 
 export type Workload = 'kv95' | 'kv0';
 
@@ -97,35 +99,6 @@ async function openStore(config: WorkerConfig): Promise<Store> {
   };
 }
 
-export function benchKey(prefix: string, i: number): Buffer {
-  return Buffer.from(`${prefix}${String(i).padStart(9, '0')}`);
-}
-
-/** Incompressible values without a random draw per write: slices of a random pool. */
-class Values {
-  private readonly pool = randomBytes(4 * 1024 * 1024);
-
-  constructor(private readonly valueBytes: number) {}
-
-  next(random: () => number): Buffer {
-    const offset = Math.floor(random() * (this.pool.length - this.valueBytes));
-    return this.pool.subarray(offset, offset + this.valueBytes);
-  }
-}
-
-/** xorshift32: seeded, so a run's key sequence can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x1_0000_0000;
-  };
-}
-
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
 async function writeAll(
@@ -133,7 +106,7 @@ async function writeAll(
   target: WorkerConfig['target'],
   task: Extract<WorkerTask, { kind: 'write-all' }>,
 ): Promise<WriteAllResult> {
-  const values = new Values(task.valueBytes);
+  const values = new ValuePool(task.valueBytes);
   const random = seededRandom(1);
   const start = now();
   let next = 0;
@@ -166,90 +139,43 @@ async function writeAll(
 }
 
 async function run(store: Store, task: Extract<WorkerTask, { kind: 'run' }>): Promise<RunResult> {
-  const values = new Values(task.valueBytes);
-  const all = new LatencyRecorder();
-  const reads = new LatencyRecorder();
-  const writes = new LatencyRecorder();
+  const values = new ValuePool(task.valueBytes);
   const readShare = task.workload === 'kv95' ? 0.95 : 0;
-  const measureFrom = process.hrtime.bigint() + BigInt(Math.round(task.warmupSeconds * 1e9));
-  const end = measureFrom + BigInt(Math.round(task.seconds * 1e9));
-  let ops = 0;
-  let readCount = 0;
-  let writeCount = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  await Promise.all(
-    Array.from({ length: task.clients }, async (_, client) => {
-      const random = seededRandom(task.seed * 1_000 + client + 1);
-      while (true) {
-        const before = process.hrtime.bigint();
-        if (before >= end) {
-          return;
-        }
-        const read = random() < readShare;
-        const key = benchKey(task.prefix, Math.floor(random() * task.keys));
-        let failure: unknown;
-        try {
-          if (read) {
-            await store.get(key);
-          } else {
-            await store.put(key, values.next(random));
-          }
-        } catch (err) {
-          failure = err ?? new Error('unknown error');
-        }
-        if (before < measureFrom) {
-          continue;
-        }
-        if (failure !== undefined) {
-          errors++;
-          firstError ??= String((failure as Error).message ?? failure);
-          continue;
-        }
-        const nanos = Number(process.hrtime.bigint() - before);
-        all.record(nanos);
-        (read ? reads : writes).record(nanos);
-        ops++;
-        if (read) {
-          readCount++;
-        } else {
-          writeCount++;
-        }
-      }
-    }),
-  );
+  const result = await runLoadLoop(task, async (random) => {
+    const read = random() < readShare;
+    const key = benchKey(task.prefix, Math.floor(random() * task.keys));
+    if (read) {
+      await store.get(key);
+      return 'read';
+    }
+    await store.put(key, values.next(random));
+    return 'write';
+  });
+  const first = firstError(result);
   return {
     kind: 'run',
-    ops,
-    opsPerSec: round(ops / task.seconds),
-    p50Ms: all.percentileMs(50),
-    p99Ms: all.percentileMs(99),
-    readP99Ms: reads.percentileMs(99),
-    writeP99Ms: writes.percentileMs(99),
-    reads: readCount,
-    writes: writeCount,
-    errors,
-    ...(firstError === undefined ? {} : { firstError }),
+    ops: result.ops,
+    opsPerSec: result.opsPerSec,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    readP99Ms: result.kinds.read?.p99Ms ?? 0,
+    writeP99Ms: result.kinds.write?.p99Ms ?? 0,
+    reads: result.kinds.read?.ops ?? 0,
+    writes: result.kinds.write?.ops ?? 0,
+    errors: result.errors,
+    ...(first === undefined ? {} : { firstError: first }),
   };
 }
 
-async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig;
+async function main(config: WorkerConfig): Promise<WorkerResult> {
   const store = await openStore(config);
   try {
-    const result = config.task.kind === 'write-all' ? await writeAll(store, config.target, config.task) : await run(store, config.task);
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return config.task.kind === 'write-all' ? await writeAll(store, config.target, config.task) : await run(store, config.task);
   } finally {
-    await store.close();
+    await closeWithin(store.close());
   }
 }
 
 if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`kv-worker failed: ${String((err as Error).stack ?? err)}\n`);
-      process.exit(1);
-    },
-  );
+  workerMain('kv-worker', main);
 }

@@ -14,20 +14,16 @@
  * CAIRN_BENCH_KV_KEYS (default 100000), CAIRN_BENCH_KV_LOAD_BYTES (default
  * 1 GiB; 0 skips the load), CAIRN_BENCH_KV_CONCURRENCIES (default "16,128").
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { AdminClient, childExecArgv, LocalCluster, tsxLoaderUrl } from '../cli';
-import { ReplicaType } from '../proto/gen/cairn/kv/v1/kv';
 import { EtcdCluster, etcdVersion } from './etcd';
-import { KvClient } from '../kv';
+import type { KeySplits } from './bench-cluster';
+import { rssBytes, sleep, splitKeyspaces, withLocalCluster } from './bench-cluster';
 import type { RunResult, WorkerConfig, WorkerResult, WorkerTask, Workload } from './kv-worker';
-import { benchKey } from './kv-worker';
 import type { BenchOptions } from './main';
 import type { Figure } from './report';
 import { emit, progress, round } from './report';
+import { runWorkerProcess } from './worker-process';
+import { benchKey, envConcurrencies, envNumber } from './workload';
 
 const WORKER_SCRIPT = path.join(__dirname, 'kv-worker.ts');
 const WORKLOADS: readonly Workload[] = ['kv95', 'kv0'];
@@ -54,76 +50,39 @@ interface Settings {
   readonly warmupSeconds: number;
 }
 
-function envNumber(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') {
-    return fallback;
-  }
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${name} needs a whole number, not '${text}'`);
-  }
-  return value;
-}
-
 function settings(options: BenchOptions): Settings {
   const seconds = Math.max(options.seconds, 5);
-  const concurrencies = (process.env.CAIRN_BENCH_KV_CONCURRENCIES ?? '16,128').split(',').map(Number);
-  if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) {
-    throw new Error(`CAIRN_BENCH_KV_CONCURRENCIES needs whole numbers, not '${process.env.CAIRN_BENCH_KV_CONCURRENCIES}'`);
-  }
   return {
     keys: Math.max(1, envNumber('CAIRN_BENCH_KV_KEYS', 100_000)),
     splits: Math.max(1, envNumber('CAIRN_BENCH_KV_RANGES', 1)),
     loadBytes: envNumber('CAIRN_BENCH_KV_LOAD_BYTES', GIB),
-    concurrencies,
+    concurrencies: envConcurrencies('CAIRN_BENCH_KV_CONCURRENCIES', [16, 128]),
     seconds,
     warmupSeconds: Math.max(2, Math.round(seconds / 3)),
   };
 }
 
 /** Runs one task in a new client process and returns its result. */
-async function runWorker(config: WorkerConfig): Promise<WorkerResult> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...childExecArgv(WORKER_SCRIPT, process.execArgv, tsxLoaderUrl), WORKER_SCRIPT, JSON.stringify(config)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const kill = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', kill);
-  try {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (c, s) => resolve([c, s]));
-    });
-    const line = out.trim().split('\n').pop() ?? '';
-    if (code !== 0 || line === '') {
-      throw new Error(`the client process failed (${code ?? signal}); its stderr is above`);
-    }
-    return JSON.parse(line) as WorkerResult;
-  } finally {
-    process.off('exit', kill);
-    kill();
-  }
+function runWorker(config: WorkerConfig): Promise<WorkerResult> {
+  return runWorkerProcess<WorkerResult>(WORKER_SCRIPT, config);
 }
 
-async function writeAll(
+/**
+ * Writes keys 0..count-1 of `prefix` (random values of `valueBytes`) in batches from a
+ * client process; returns the seconds it took. The transaction benchmark preloads with it too.
+ */
+export async function writeAll(
   target: WorkerConfig['target'],
   addresses: readonly string[],
   prefix: string,
   count: number,
+  valueBytes = VALUE_BYTES,
 ): Promise<number> {
   const task: WorkerTask = {
     kind: 'write-all',
     prefix,
     count,
-    valueBytes: VALUE_BYTES,
+    valueBytes,
     batchSize: WRITE_BATCH_KEYS,
     concurrency: WRITE_BATCH_CONCURRENCY,
   };
@@ -177,53 +136,14 @@ async function runWorkloads(target: WorkerConfig['target'], addresses: readonly 
   return results;
 }
 
-/** Resident memory of a process, from /proc. */
-export function rssBytes(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (match === null) {
-    throw new Error(`no VmRSS for process ${pid}`);
-  }
-  return Number(match[1]) * 1024;
-}
-
 /** Writes `bytes` more in values of VALUE_BYTES; returns the seconds it took. */
 async function bulkLoad(target: WorkerConfig['target'], addresses: readonly string[], bytes: number): Promise<number> {
   const count = Math.ceil(bytes / VALUE_BYTES);
   progress(`kv: ${target}: loading ${count} more keys (${round(bytes / GIB)} GiB)`);
   const seconds = await writeAll(target, addresses, LOAD_PREFIX, count);
   // Let flushes and compactions started by the load settle a little.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await sleep(2_000);
   return seconds;
-}
-
-/** Waits until every range has three voters and a leaseholder. */
-async function waitForReplication(address: string, timeoutMs: number): Promise<void> {
-  const admin = new AdminClient(address);
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  try {
-    while (Date.now() < deadline) {
-      try {
-        const { ranges } = await admin.ranges();
-        const under = ranges.filter(
-          (r) =>
-            r.leaseholderNodeId === 0n ||
-            (r.descriptor?.replicas.filter((rep) => rep.type === ReplicaType.REPLICA_TYPE_VOTER).length ?? 0) < 3,
-        );
-        if (ranges.length > 0 && under.length === 0) {
-          return;
-        }
-        last = `${under.length} of ${ranges.length} ranges without three voters and a lease`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  } finally {
-    admin.close();
-  }
-  throw new Error(`the cluster did not replicate every range three ways in ${timeoutMs} ms: ${last}`);
 }
 
 /** The load size in an op name: rss_after_1gib, rss_after_64mib. */
@@ -236,50 +156,18 @@ interface Memory {
   readonly loadSeconds: number;
 }
 
-/**
- * Splits the benchmark's keys into `ranges` ranges (as CockroachDB's `kv --splits`
- * does) and waits until lease balancing has put their leases on as many nodes as it
- * can, so the leaseholders' work is spread over the cluster.
- */
-async function splitKeyspace(addresses: readonly string[], keys: number, ranges: number, timeoutMs: number): Promise<void> {
-  if (ranges <= 1) return;
-  const kv = await KvClient.connect({ addresses });
-  const admin = new AdminClient(addresses[0] as string);
-  try {
-    const splitKeys = Array.from({ length: ranges - 1 }, (_, i) => benchKey(KV_PREFIX, Math.floor(((i + 1) * keys) / ranges)));
-    for (const key of splitKeys) {
-      await kv.adminSplit(key);
-    }
-    const first = benchKey(KV_PREFIX, 0);
-    const end = benchKey(KV_PREFIX, keys);
-    const deadline = Date.now() + timeoutMs;
-    let holders: bigint[] = [];
-    while (Date.now() < deadline) {
-      const response = await admin.ranges();
-      holders = response.ranges
-        .filter((r) => Buffer.compare(r.descriptor?.endKey ?? Buffer.alloc(0), first) > 0 && Buffer.compare(r.descriptor?.startKey ?? Buffer.alloc(0), end) < 0)
-        .map((r) => r.leaseholderNodeId);
-      if (holders.every((h) => h !== 0n) && new Set(holders).size >= Math.min(ranges, addresses.length)) {
-        progress(`kv: cairn: ${ranges} ranges, leases on nodes ${holders.join(', ')}`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    progress(`kv: cairn: leases not spread after ${timeoutMs} ms (on nodes ${holders.join(', ')}); going on`);
-  } finally {
-    admin.close();
-    await kv.close();
-  }
+/** The benchmark's keys cut into `ranges` ranges of equal key counts. */
+function kvSplits(keys: number, ranges: number): KeySplits {
+  return {
+    start: benchKey(KV_PREFIX, 0),
+    end: benchKey(KV_PREFIX, keys),
+    splitKeys: Array.from({ length: ranges - 1 }, (_, i) => benchKey(KV_PREFIX, Math.floor(((i + 1) * keys) / ranges))),
+  };
 }
 
 async function measureCairn(s: Settings): Promise<{ results: Results; memory: Memory | undefined }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-kv-'));
-  const cluster = new LocalCluster({ dataDir, nodes: 3, ports: 'free', log: (m) => progress(`kv: cairn: ${m}`) });
-  try {
-    progress(`kv: cairn: starting 3 nodes in ${dataDir}`);
-    await cluster.start();
-    await waitForReplication(cluster.addresses[0] as string, 120_000);
-    await splitKeyspace(cluster.addresses, s.keys, s.splits, 60_000);
+  return withLocalCluster('kv', async (cluster) => {
+    await splitKeyspaces('kv', cluster.addresses, [kvSplits(s.keys, s.splits)], 60_000);
     const results = await runWorkloads('cairn', cluster.addresses, s);
     let memory: Memory | undefined;
     if (s.loadBytes > 0) {
@@ -295,10 +183,7 @@ async function measureCairn(s: Settings): Promise<{ results: Results; memory: Me
       };
     }
     return { results, memory };
-  } finally {
-    await cluster.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function measureEtcd(s: Settings): Promise<{ results: Results; memory: Memory | undefined }> {

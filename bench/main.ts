@@ -5,6 +5,7 @@
 import { runKvBench } from './kv';
 import { runRaftBench } from './raft';
 import { runStorageBench } from './storage';
+import { runTxnBench } from './txn';
 
 export interface BenchOptions {
   /** How long each measured operation runs. */
@@ -15,6 +16,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   storage: runStorageBench,
   raft: runRaftBench,
   kv: runKvBench,
+  txn: runTxnBench,
 };
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {

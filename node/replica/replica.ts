@@ -1,6 +1,6 @@
 import { assert, CairnError, InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
-import { compareTimestamps, nextTimestamp } from '../../common/hlc';
+import { compareTimestamps } from '../../common/hlc';
 import { prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import {
@@ -295,10 +295,7 @@ export class Replica {
    * what was closed before. Writes evaluated for that command land above it.
    */
   private nextClosedTimestamp(now: Timestamp): Timestamp {
-    const target: Timestamp = { wallTime: now.wallTime - BigInt(this.host.closedTimestampTargetMs) * 1_000_000n, logical: 0 };
-    let closed = this.closedProposed;
-    if (compareTimestamps(this.closedApplied, closed) > 0) closed = this.closedApplied;
-    return compareTimestamps(target, closed) > 0 ? target : closed;
+    return closedTimestampFor(now, this.host.closedTimestampTargetMs, this.closedProposed, this.closedApplied);
   }
 
   /** An idle leaseholder proposes an empty command now and then, so its closed timestamp moves on. */
@@ -580,7 +577,7 @@ export class Replica {
           maxBytes: Number(header?.maxBytes ?? 0n),
           txn,
           canForwardReadTimestamp: header?.canForwardReadTimestamp === true,
-          minWriteTimestamp: this.minWriteTimestamp(request.requests, txn, closed),
+          minWriteTimestamp: this.timestampCache.minWriteTimestampForBatch(request.requests, txn?.meta?.id, closed),
           now,
           rangeSpan: { start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey) },
           forcePush,
@@ -596,7 +593,14 @@ export class Replica {
         throw err;
       }
       // An inconsistent read promises nothing to anyone: it leaves no trace.
-      if (header?.inconsistent !== true) this.recordReads(request.requests, result, txn);
+      if (header?.inconsistent !== true) {
+        this.timestampCache.recordBatchReads(
+          request.requests,
+          result.txn?.readTimestamp ?? result.timestamp,
+          result.txn?.meta?.writeTimestamp,
+          txn?.meta?.id,
+        );
+      }
       if (result.pushMustWait === true) {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
@@ -670,59 +674,6 @@ export class Replica {
     this.timestampCacheLease = lease.sequence;
     const now = this.host.clock.now();
     this.timestampCache.reset({ wallTime: now.wallTime + this.host.clock.maxOffsetNanos, logical: now.logical });
-  }
-
-  /** The lowest timestamp the batch's writes of user data may take. */
-  private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined, closed: Timestamp): Timestamp | undefined {
-    // Only writes of user data are placed: reads, refreshes and record requests of an
-    // old transaction must not drag it forward.
-    if (!requests.some((r) => r.request !== undefined && writesUserData(r.request.$case))) return undefined;
-    // Above the closed timestamp the command will carry...
-    let min: Timestamp | undefined = nextTimestamp(closed);
-    // ...and above every read of the keys by others.
-    const txnId = txn?.meta?.id;
-    for (const { request } of requests) {
-      if (request === undefined || !writesUserData(request.$case)) continue;
-      const span = requestSpan(request);
-      const point = request.$case !== 'deleteRange';
-      const ts = this.timestampCache.minWriteTimestamp(span.start, point ? undefined : span.end, txnId);
-      if (min === undefined || compareTimestamps(ts, min) > 0) min = ts;
-    }
-    return min;
-  }
-
-  /** Records the batch's reads in the timestamp cache. */
-  private recordReads(requests: readonly kvpb.RequestUnion[], result: EvaluateResult, txn: kvpb.Transaction | undefined): void {
-    const ts = result.txn?.readTimestamp ?? result.timestamp;
-    const txnId = txn?.meta?.id;
-    for (const { request } of requests) {
-      switch (request?.$case) {
-        case 'get':
-        case 'conditionalPut':
-        case 'delete':
-        case 'refresh':
-          this.timestampCache.add(request.value.key, undefined, ts, txnId);
-          break;
-        case 'scan':
-        case 'reverseScan':
-        case 'deleteRange':
-        case 'refreshRange':
-          this.timestampCache.add(request.value.startKey, request.value.endKey, ts, txnId);
-          break;
-        case 'endTxn': {
-          // A commit that refreshed the reads here moved them to its commit timestamp:
-          // nobody may write under them now.
-          const committedAt = result.txn?.meta?.writeTimestamp;
-          if (committedAt === undefined || !request.value.commit) break;
-          for (const span of request.value.refreshSpans) {
-            this.timestampCache.add(span.startKey, span.endKey, committedAt, txnId);
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
   }
 
   private pusherToken(push: kvpb.PushTxnRequest): string {
@@ -1219,18 +1170,28 @@ function stageClearRangeData(engine: Engine, batch: WriteBatch, desc: kvpb.Range
 }
 
 /**
+ * The timestamp a leaseholder's next command closes: `targetMs` behind `now`, never
+ * below what it or an earlier leaseholder closed before.
+ */
+export function closedTimestampFor(now: Timestamp, targetMs: number, proposed: Timestamp, applied: Timestamp): Timestamp {
+  const target: Timestamp = { wallTime: now.wallTime - BigInt(targetMs) * 1_000_000n, logical: 0 };
+  const closed = compareTimestamps(applied, proposed) > 0 ? applied : proposed;
+  return compareTimestamps(target, closed) > 0 ? target : closed;
+}
+
+/**
  * Waits until the physical clock has passed `ts` before a write placed in the future
  * (above the timestamp cache's low-water mark) is acknowledged: whoever hears of the
  * write afterwards reads at or above it, or within its uncertainty interval.
  */
-async function commitWait(ts: Timestamp): Promise<void> {
-  const aheadMs = Number(ts.wallTime / 1_000_000n) - Date.now();
+export async function commitWait(ts: Timestamp, nowMs: () => number = Date.now): Promise<void> {
+  const aheadMs = Number(ts.wallTime / 1_000_000n) - nowMs();
   if (aheadMs > 0) await new Promise((resolve) => setTimeout(resolve, aheadMs + 1));
 }
 
 /** Races `promise` against a deadline (Unix ms); `onTimeout` builds the error. */
-export function withDeadline<T>(promise: Promise<T>, deadlineMs: number, onTimeout: () => Error): Promise<T> {
-  const remaining = deadlineMs - Date.now();
+export function withDeadline<T>(promise: Promise<T>, deadlineMs: number, onTimeout: () => Error, nowMs: () => number = Date.now): Promise<T> {
+  const remaining = deadlineMs - nowMs();
   if (remaining <= 0) {
     void promise.catch(() => undefined);
     return Promise.reject(onTimeout());

@@ -1,5 +1,8 @@
 import type { Timestamp } from '../../common/hlc';
 import { compareTimestamps, nextTimestamp } from '../../common/hlc';
+import { requestSpan } from '../../kv/batch-split';
+import type * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
+import { writesUserData } from './evaluate-batch';
 
 /*
  * The timestamp cache of a leaseholder: for keys and spans read recently, the highest
@@ -105,6 +108,52 @@ export class TimestampCache {
       }
     }
     return nextTimestamp(max);
+  }
+
+  /**
+   * Records what a batch read: its reads at `readTs`, and — for a commit that refreshed
+   * its reads on this range — its refresh spans at `commitTs`, where they now stand.
+   */
+  recordBatchReads(requests: readonly kvpb.RequestUnion[], readTs: Timestamp, commitTs: Timestamp | undefined, txnId: Buffer | undefined): void {
+    for (const { request } of requests) {
+      switch (request?.$case) {
+        case 'get':
+        case 'conditionalPut':
+        case 'delete':
+        case 'refresh':
+          this.add(request.value.key, undefined, readTs, txnId);
+          break;
+        case 'scan':
+        case 'reverseScan':
+        case 'deleteRange':
+        case 'refreshRange':
+          this.add(request.value.startKey, request.value.endKey, readTs, txnId);
+          break;
+        case 'endTxn':
+          if (commitTs === undefined || !request.value.commit) break;
+          for (const span of request.value.refreshSpans) this.add(span.startKey, span.endKey, commitTs, txnId);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /**
+   * The lowest timestamp the batch's writes of user data may take — above `floor` (the
+   * closed timestamp) and every read of their keys by others — or undefined when it
+   * writes no user data (reads, refreshes and record requests are never moved).
+   */
+  minWriteTimestampForBatch(requests: readonly kvpb.RequestUnion[], txnId: Buffer | undefined, floor: Timestamp): Timestamp | undefined {
+    let min: Timestamp | undefined;
+    for (const { request } of requests) {
+      if (request === undefined || !writesUserData(request.$case)) continue;
+      if (min === undefined) min = nextTimestamp(floor);
+      const span = requestSpan(request);
+      const ts = this.minWriteTimestamp(span.start, request.$case === 'deleteRange' ? span.end : undefined, txnId);
+      if (compareTimestamps(ts, min) > 0) min = ts;
+    }
+    return min;
   }
 
   private evictPoints(): void {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { assert, CairnError, InvalidArgumentError } from '../../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../../common/hlc';
-import { compareTimestamps, formatTimestamp, nextTimestamp } from '../../../common/hlc';
+import { compareTimestamps, formatTimestamp } from '../../../common/hlc';
 import { prettyKey } from '../../../common/keys';
 import {
   errorToProto,
@@ -23,6 +23,7 @@ import { LatchManager } from '../../../node/replica/latch-manager';
 import type { LockWait, PushWait } from '../../../node/replica/lock-wait-queue';
 import { LockWaitQueue, TxnWaitQueue } from '../../../node/replica/lock-wait-queue';
 import { applyWriteOps } from '../../../node/replica/recording-batch';
+import { closedTimestampFor, commitWait, withDeadline } from '../../../node/replica/replica';
 import { TimestampCache } from '../../../node/replica/timestamp-cache';
 import { losesDeadlockTo } from '../../../node/replica/txn-records';
 import type { IntentConflict, MemoryEngine } from '../../../node/storage';
@@ -258,7 +259,7 @@ class RangeServer {
           maxBytes: Number(header?.maxBytes ?? 0n),
           txn,
           canForwardReadTimestamp: header?.canForwardReadTimestamp === true,
-          minWriteTimestamp: this.minWriteTimestamp(request.requests, txn, closed),
+          minWriteTimestamp: this.timestampCache.minWriteTimestampForBatch(request.requests, txn?.meta?.id, closed),
           now,
           rangeSpan: { start: Buffer.from(desc.startKey), end: Buffer.from(desc.endKey) },
           forcePush,
@@ -270,7 +271,12 @@ class RangeServer {
         }
         throw err;
       }
-      this.recordReads(request.requests, result, txn);
+      this.timestampCache.recordBatchReads(
+        request.requests,
+        result.txn?.readTimestamp ?? result.timestamp,
+        result.txn?.meta?.writeTimestamp,
+        txn?.meta?.id,
+      );
       if (result.pushMustWait === true) {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
@@ -294,7 +300,12 @@ class RangeServer {
           },
           () => guard.release(),
         );
-        await withDeadline(applied, deadlineMs, this.node.physicalMs, () => new UnavailableError(`range ${this.rangeId}: the write was not replicated before the deadline`));
+        await withDeadline(
+          applied,
+          deadlineMs,
+          () => new UnavailableError(`range ${this.rangeId}: the write was not replicated before the deadline`),
+          this.node.physicalMs,
+        );
         if (txn === undefined || request.requests.some((r) => r.request?.$case === 'endTxn')) {
           await commitWait(result.highestTimestamp, this.node.physicalMs);
         }
@@ -325,53 +336,7 @@ class RangeServer {
   }
 
   private nextClosedTimestamp(now: Timestamp): Timestamp {
-    const target: Timestamp = { wallTime: now.wallTime - BigInt(CLOSED_TIMESTAMP_TARGET_MS) * 1_000_000n, logical: 0 };
-    let closed = this.closedProposed;
-    if (compareTimestamps(this.range.closedApplied, closed) > 0) closed = this.range.closedApplied;
-    return compareTimestamps(target, closed) > 0 ? target : closed;
-  }
-
-  private minWriteTimestamp(requests: readonly kvpb.RequestUnion[], txn: kvpb.Transaction | undefined, closed: Timestamp): Timestamp | undefined {
-    if (!requests.some((r) => r.request !== undefined && writesUserData(r.request.$case))) return undefined;
-    let min = nextTimestamp(closed);
-    const txnId = txn?.meta?.id;
-    for (const { request } of requests) {
-      if (request === undefined || !writesUserData(request.$case)) continue;
-      const span = requestSpan(request);
-      const ts = this.timestampCache.minWriteTimestamp(span.start, request.$case !== 'deleteRange' ? undefined : span.end, txnId);
-      if (compareTimestamps(ts, min) > 0) min = ts;
-    }
-    return min;
-  }
-
-  private recordReads(requests: readonly kvpb.RequestUnion[], result: EvaluateResult, txn: kvpb.Transaction | undefined): void {
-    const ts = result.txn?.readTimestamp ?? result.timestamp;
-    const txnId = txn?.meta?.id;
-    for (const { request } of requests) {
-      switch (request?.$case) {
-        case 'get':
-        case 'conditionalPut':
-        case 'delete':
-        case 'refresh':
-          this.timestampCache.add(request.value.key, undefined, ts, txnId);
-          break;
-        case 'scan':
-        case 'reverseScan':
-        case 'deleteRange':
-        case 'refreshRange':
-          this.timestampCache.add(request.value.startKey, request.value.endKey, ts, txnId);
-          break;
-        case 'endTxn': {
-          // A commit that refreshed its reads here promises them up to its commit timestamp.
-          const commitTs = result.txn?.meta?.writeTimestamp;
-          if (commitTs === undefined || !request.value.commit) break;
-          for (const span of request.value.refreshSpans) this.timestampCache.add(span.startKey, span.endKey, commitTs, txnId);
-          break;
-        }
-        default:
-          break;
-      }
-    }
+    return closedTimestampFor(now, CLOSED_TIMESTAMP_TARGET_MS, this.closedProposed, this.range.closedApplied);
   }
 
   private pusherToken(push: kvpb.PushTxnRequest): string {
@@ -553,32 +518,6 @@ export class SimNode {
   }
 }
 
-/** Replica.ts's commitWait, on the node's own physical clock. */
-async function commitWait(ts: Timestamp, physicalMs: () => number): Promise<void> {
-  const aheadMs = Number(ts.wallTime / 1_000_000n) - physicalMs();
-  if (aheadMs > 0) await new Promise((resolve) => setTimeout(resolve, aheadMs + 1));
-}
-
-function withDeadline<T>(promise: Promise<T>, deadlineMs: number, nowMs: () => number, onTimeout: () => Error): Promise<T> {
-  const remaining = deadlineMs - nowMs();
-  if (remaining <= 0) {
-    void promise.catch(() => undefined);
-    return Promise.reject(onTimeout());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), remaining);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}
 
 function ts(t: Timestamp | undefined): string {
   return t === undefined ? '-' : formatTimestamp(t);
