@@ -732,7 +732,7 @@ class Evaluation {
     if (record?.status === ABORTED) {
       if (!request.commit) {
         // Rolling back an aborted transaction: clean up what it left here.
-        return { txn: this.finalize(record, request.lockSpans), onePhaseCommit: false };
+        return { txn: this.finalize(record, request.lockSpans, true), onePhaseCommit: false };
       }
       throw new TransactionAbortedError('ABORTED_RECORD', record);
     }
@@ -743,7 +743,10 @@ class Evaluation {
       throw new TransactionAlreadyFinalizedError(record, 'cannot roll back a committed transaction');
     }
     if (!request.commit) {
-      return { txn: this.finalize({ ...(record ?? txn), meta: record?.meta ?? meta, status: ABORTED }, request.lockSpans), onePhaseCommit: false };
+      return {
+        txn: this.finalize({ ...(record ?? txn), meta: record?.meta ?? meta, status: ABORTED }, request.lockSpans, record !== undefined),
+        onePhaseCommit: false,
+      };
     }
     let write = this.ts.write;
     let reason: 'SERIALIZABLE' | 'PUSHED' = 'SERIALIZABLE';
@@ -781,14 +784,14 @@ class Evaluation {
       lastHeartbeat: record?.lastHeartbeat,
       lockSpans: [],
     };
-    return { txn: this.finalize(committed, lockSpans), onePhaseCommit: onePhase };
+    return { txn: this.finalize(committed, lockSpans, record !== undefined), onePhaseCommit: onePhase };
   }
 
   /**
    * Resolves the finalized transaction's intents inside this range (in this batch)
    * and keeps its record (listing the rest) only while intents elsewhere remain.
    */
-  private finalize(record: kv.Transaction, lockSpans: readonly kv.Span[]): kv.Transaction {
+  private finalize(record: kv.Transaction, lockSpans: readonly kv.Span[], recordExists: boolean): kv.Transaction {
     const meta = txnMeta(record);
     const range = this.options.rangeSpan;
     const remote: kv.Span[] = [];
@@ -804,7 +807,8 @@ class Evaluation {
     const batch = this.batch as WriteBatch;
     const final: kv.Transaction = { ...record, lockSpans: remote };
     if (remote.length === 0) {
-      deleteTxnRecord(batch, meta.anchorKey, meta.id);
+      // No record was written (a one-phase commit, say): nothing to delete.
+      if (recordExists) deleteTxnRecord(batch, meta.anchorKey, meta.id);
     } else {
       writeTxnRecord(batch, final);
       this.pendingResolution = { txn: final, spans: remote };

@@ -4,17 +4,22 @@ import { isPointSpan, shortTxnId, txnMeta } from '../../kv/transaction';
 import type * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { PendingResolution } from '../replica/evaluate-batch';
 
-/** Resolutions running at once; more wait their turn. */
-const MAX_IN_FLIGHT = 16;
+/** Resolution batches in flight at once; more finished transactions wait their turn. */
+const MAX_IN_FLIGHT = 4;
+/** Finished transactions resolved together in one batch (one Raft command per range). */
+const MAX_PER_BATCH = 256;
 /** Queued resolutions beyond this are dropped: whoever meets those intents resolves them. */
 const MAX_QUEUED = 10_000;
 const ATTEMPTS = 5;
 
 /**
- * Resolves, in the background, the intents a finalized transaction left on ranges
- * other than its anchor, then removes its record. Best effort: a resolution that keeps
- * failing is given up (logged), since any reader or writer that meets one of those
- * intents pushes the transaction, finds the record, and resolves the intent itself.
+ * Resolves, in the background, the intents finished transactions left on ranges other
+ * than their anchor, then removes their records. Transactions that finish close
+ * together are resolved together: one batch carries all their resolutions (DistSender
+ * gives each range one piece, so one Raft command), and one more removes their records.
+ * Best effort: a resolution that keeps failing is given up (logged), since any reader
+ * or writer that meets one of those intents pushes the transaction, finds the record,
+ * and resolves the intent itself.
  */
 export class IntentResolver {
   private readonly queue: PendingResolution[] = [];
@@ -34,10 +39,11 @@ export class IntentResolver {
       return;
     }
     this.queue.push(pending);
-    this.pump();
+    // Let the transactions finishing in this turn of the event loop join the batch.
+    if (this.queue.length === 1) setImmediate(() => this.pump());
   }
 
-  /** Intents resolved since start (for metrics and tests). */
+  /** Intents (points and spans) resolved since start (for metrics and tests). */
   get resolved(): number {
     return this.resolvedTotal;
   }
@@ -53,33 +59,44 @@ export class IntentResolver {
 
   private pump(): void {
     while (!this.stopped && this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
-      const next = this.queue.shift() as PendingResolution;
+      const group = this.queue.splice(0, MAX_PER_BATCH);
       this.inFlight++;
-      void this.resolve(next).finally(() => {
+      void this.resolve(group).finally(() => {
         this.inFlight--;
         this.pump();
       });
     }
   }
 
-  private async resolve(pending: PendingResolution): Promise<void> {
-    const meta = txnMeta(pending.txn);
-    const requests: kvpb.RequestUnion[] = pending.spans.map((span) =>
-      isPointSpan(span)
-        ? { request: { $case: 'resolveIntent', value: { key: span.startKey, txn: pending.txn } } }
-        : { request: { $case: 'resolveIntentRange', value: { startKey: span.startKey, endKey: span.endKey, txn: pending.txn } } },
-    );
+  private async resolve(group: readonly PendingResolution[]): Promise<void> {
+    const resolutions: kvpb.RequestUnion[] = [];
+    const records: kvpb.RequestUnion[] = [];
+    for (const { txn, spans } of group) {
+      for (const span of spans) {
+        resolutions.push(
+          isPointSpan(span)
+            ? { request: { $case: 'resolveIntent', value: { key: span.startKey, txn } } }
+            : { request: { $case: 'resolveIntentRange', value: { startKey: span.startKey, endKey: span.endKey, txn } } },
+        );
+      }
+      const meta = txnMeta(txn);
+      records.push({ request: { $case: 'gcTxnRecord', value: { key: meta.anchorKey, txnId: meta.id } } });
+    }
     for (let attempt = 1; attempt <= ATTEMPTS && !this.stopped; attempt++) {
       const kv = this.kv();
       if (kv === undefined) return;
       try {
-        await kv.batch(requests);
-        this.resolvedTotal += requests.length;
-        await kv.batch([{ request: { $case: 'gcTxnRecord', value: { key: meta.anchorKey, txnId: meta.id } } }]);
+        await kv.batch(resolutions);
+        this.resolvedTotal += resolutions.length;
+        // Only once every intent is resolved may the records go.
+        await kv.batch(records);
         return;
       } catch (err) {
         if (attempt === ATTEMPTS) {
-          this.log.warn({ err, txn: shortTxnId(meta.id) }, 'could not resolve a finished transaction\'s intents; they will be resolved on contact');
+          this.log.warn(
+            { err, txns: group.map((p) => shortTxnId(txnMeta(p.txn).id)) },
+            "could not resolve finished transactions' intents; they will be resolved on contact",
+          );
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
