@@ -208,9 +208,10 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
         const amount = 1 + Math.floor(random() * config.maxAmount);
         const fromKey = benchKey(config.bankPrefix, from);
         const toKey = benchKey(config.bankPrefix, to);
-        // Balances may go below zero: only the total is checked.
+        // Balances may go below zero: only the total is checked. The reads lock the
+        // accounts, as an UPDATE would.
         await client.txn(async (txn) => {
-          const [a, b] = await txn.getMany([fromKey, toKey]);
+          const [a, b] = await txn.getMany([fromKey, toKey], { forUpdate: true });
           await txn.put(fromKey, Buffer.from(String(balanceOf(a) - amount)));
           await txn.put(toKey, Buffer.from(String(balanceOf(b) + amount)));
         }, options);

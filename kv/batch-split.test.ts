@@ -5,7 +5,7 @@ import { combineResponses, nextKey, previousEnd, truncateBatch, unreadResponse, 
 const k = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const scan = (start: Buffer, end: Buffer): Request => ({ $case: 'scan', value: { startKey: start, endKey: end } });
 const reverseScan = (start: Buffer, end: Buffer): Request => ({ $case: 'reverseScan', value: { startKey: start, endKey: end } });
-const get = (key: Buffer): Request => ({ $case: 'get', value: { key } });
+const get = (key: Buffer): Request => ({ $case: 'get', value: { key, forUpdate: false } });
 const row = (key: Buffer): pb.KeyValue => ({ key, value: Buffer.from('v') });
 
 describe('batch-split', () => {

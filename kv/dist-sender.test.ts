@@ -69,9 +69,9 @@ describe('DistSender routing', () => {
       [4, 1, undefined],
     ]);
     const responses = await client.batch([
-      { request: { $case: 'get', value: { key: k(0x41) } } },
-      { request: { $case: 'get', value: { key: k(0x06) } } },
-      { request: { $case: 'get', value: { key: k(0x12) } } },
+      { request: { $case: 'get', value: { key: k(0x41), forUpdate: false } } },
+      { request: { $case: 'get', value: { key: k(0x06), forUpdate: false } } },
+      { request: { $case: 'get', value: { key: k(0x12), forUpdate: false } } },
     ]);
     expect(responses.map((r) => (r.response?.$case === 'get' ? r.response.value.value?.value.toString() : 'x'))).toEqual([
       'value-of-41',

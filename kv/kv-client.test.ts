@@ -113,10 +113,10 @@ describe('KvClient', () => {
     await expect(
       client.batch([
         { request: { $case: 'adminSplit', value: { splitKey: k(0x20) } } },
-        { request: { $case: 'get', value: { key: k(0x20) } } },
+        { request: { $case: 'get', value: { key: k(0x20), forUpdate: false } } },
       ]),
     ).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(client.batch([{ request: { $case: 'get', value: { key: k(0x20) } } }], { maxKeys: 1 })).rejects.toBeInstanceOf(
+    await expect(client.batch([{ request: { $case: 'get', value: { key: k(0x20), forUpdate: false } } }], { maxKeys: 1 })).rejects.toBeInstanceOf(
       InvalidArgumentError,
     );
     await expect(client.get(KEY_MAX)).rejects.toBeInstanceOf(InvalidArgumentError);

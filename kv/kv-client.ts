@@ -120,7 +120,7 @@ export class KvClient {
   }
 
   async get(key: Uint8Array): Promise<Buffer | undefined> {
-    const r = await this.one({ $case: 'get', value: { key: asBuffer(key) } });
+    const r = await this.one({ $case: 'get', value: { key: asBuffer(key), forUpdate: false } });
     return expectCase(r, 'get').value?.value;
   }
 

@@ -52,6 +52,11 @@ export interface RunTxnOptions extends TxnOptions {
   readonly onRetry?: (err: TransactionError, attempt: number) => void;
 }
 
+export interface GetOptions {
+  /** Lock the keys read for this transaction (SELECT FOR UPDATE). */
+  readonly forUpdate?: boolean;
+}
+
 /** A change of the anchor's range that takes effect with the commit. */
 export interface CommitTrigger {
   readonly split?: pb.SplitTrigger;
@@ -146,19 +151,32 @@ export class Txn {
   // -------------------------------------------------------------------------------
   // Operations
 
-  get(key: Uint8Array): Promise<Buffer | undefined> {
+  /**
+   * Reads a key. With `forUpdate`, also locks it for this transaction (SELECT FOR
+   * UPDATE): other writers of the key wait for this transaction rather than race it to
+   * the commit — the way to read a value the transaction will write back.
+   */
+  get(key: Uint8Array, options: GetOptions = {}): Promise<Buffer | undefined> {
     return this.serial(async () => {
-      const [r] = await this.read([{ request: { $case: 'get', value: { key: asBuffer(key) } } }]);
+      const forUpdate = this.lockingRead(options);
+      const [r] = await this.read([{ request: { $case: 'get', value: { key: asBuffer(key), forUpdate } } }]);
       return expect(r, 'get').value?.value;
     });
   }
 
-  /** Several keys read in one batch (in parallel across ranges). */
-  getMany(keys: readonly Uint8Array[]): Promise<(Buffer | undefined)[]> {
+  /** Several keys read (and with `forUpdate`, locked) in one batch, in parallel across ranges. */
+  getMany(keys: readonly Uint8Array[], options: GetOptions = {}): Promise<(Buffer | undefined)[]> {
     return this.serial(async () => {
-      const responses = await this.read(keys.map((key) => ({ request: { $case: 'get', value: { key: asBuffer(key) } } })));
+      const forUpdate = this.lockingRead(options);
+      const responses = await this.read(keys.map((key) => ({ request: { $case: 'get', value: { key: asBuffer(key), forUpdate } } })));
       return responses.map((r) => expect(r, 'get').value?.value);
     });
+  }
+
+  private lockingRead(options: GetOptions): boolean {
+    if (options.forUpdate !== true) return false;
+    this.checkWritable();
+    return true;
   }
 
   scan(start: Uint8Array, end: Uint8Array, options: ScanOptions = {}): Promise<ScanResult> {
@@ -357,9 +375,17 @@ export class Txn {
       try {
         return await this.send(requests, options);
       } catch (err) {
-        if (!(err instanceof TransactionUncertaintyError)) throw err;
-        // Read above the uncertain version if what was read so far still holds there.
-        const above = nextTimestamp(err.existingTimestamp);
+        let above: Timestamp;
+        if (err instanceof TransactionUncertaintyError) {
+          above = nextTimestamp(err.existingTimestamp);
+        } else if (err instanceof TransactionRetryError && err.reason === 'WRITE_TOO_OLD' && err.txn?.meta?.writeTimestamp !== undefined) {
+          // A locking read behind a newer version (often: the lock holder it waited for
+          // committed): read again at that version.
+          above = err.txn.meta.writeTimestamp;
+        } else {
+          throw err;
+        }
+        // Read above it if what was read so far still holds there.
         const target = compareTimestamps(above, this.writeTs) > 0 ? above : this.writeTs;
         if (!(await this.tryRefresh(target))) throw err;
       }
@@ -368,7 +394,7 @@ export class Txn {
 
   /** One batch of this transaction through DistSender; tracks locks and reads. */
   private async send(requests: pb.RequestUnion[], options: ScanOptions & { endTxn?: boolean } = {}): Promise<pb.ResponseUnion[]> {
-    const writes = requests.some((r) => isWrite(r.request?.$case));
+    const writes = requests.some((r) => isWrite(r.request));
     if (this.options.asOf !== undefined) {
       if (writes) this.checkWritable();
       const { responses } = await this.sender.send(requests, {
@@ -380,7 +406,7 @@ export class Txn {
       return responses;
     }
     if (writes && this.anchorKey === undefined) {
-      const first = requests.find((r) => isWrite(r.request?.$case))?.request as NonNullable<pb.RequestUnion['request']>;
+      const first = requests.find((r) => isWrite(r.request))?.request as NonNullable<pb.RequestUnion['request']>;
       this.anchorKey = requestSpan(first).start;
     }
     const reads = requests.some((r) => isRead(r.request?.$case));
@@ -392,7 +418,7 @@ export class Txn {
     };
     // Intents may be written even if the batch fails: record them first.
     for (const { request } of requests) {
-      if (request !== undefined && isWrite(request.$case) && request.$case !== 'endTxn') {
+      if (request !== undefined && isWrite(request) && request.$case !== 'endTxn') {
         const span = requestSpan(request);
         this.lockSpans.push({ startKey: span.start, endKey: span.end });
       }
@@ -592,7 +618,9 @@ export class Txn {
   }
 }
 
-function isWrite(kind: string | undefined): boolean {
+function isWrite(request: pb.RequestUnion['request']): boolean {
+  if (request?.$case === 'get') return request.value.forUpdate;
+  const kind = request?.$case;
   return kind === 'put' || kind === 'conditionalPut' || kind === 'delete' || kind === 'deleteRange' || kind === 'endTxn';
 }
 

@@ -73,7 +73,7 @@ const anchorOf = (txn: kv.Transaction): Buffer => (txn.meta as KvTxnMeta).anchor
 
 // --- Requests ---------------------------------------------------------------------
 
-const get = (key: string): kv.RequestUnion => ({ request: { $case: 'get', value: { key: b(key) } } });
+const get = (key: string): kv.RequestUnion => ({ request: { $case: 'get', value: { key: b(key), forUpdate: false } } });
 const put = (key: string, value: string): kv.RequestUnion => ({ request: { $case: 'put', value: { key: b(key), value: b(value) } } });
 const del = (key: string): kv.RequestUnion => ({ request: { $case: 'delete', value: { key: b(key) } } });
 const delRange = (start: string, end: string): kv.RequestUnion => ({
@@ -280,6 +280,42 @@ describe('evaluateBatch in a transaction', () => {
       expect(response(await run([get('d')], txn), 0, 'get').value).toBeUndefined();
       // Without an uncertainty window the version is simply in the future.
       expect(response(await run([get('c')], txnAt(at(15))), 0, 'get').value).toBeUndefined();
+    });
+  });
+
+  describe('locking reads (Get with forUpdate)', () => {
+    const getForUpdate = (key: string): kv.RequestUnion => ({ request: { $case: 'get', value: { key: b(key), forUpdate: true } } });
+
+    it('reads the value and locks the key with an intent holding it, so committing changes nothing', async () => {
+      await seed('k', at(5), 'v5');
+      const txn = txnAt(at(10));
+      const result = await run([getForUpdate('k')], txn);
+      expect(response(result, 0, 'get').value?.value).toEqual(b('v5'));
+      expect(hasIntent('k')).toBe(true);
+      expect(seenBy(txn, 'k')).toBe('v5@10');
+      // Another writer meets the lock.
+      expect(thrown(() => evaluateBatch(engine, [put('k', 'other')], options(undefined, { timestamp: at(11) })))).toBeInstanceOf(WriteIntentError);
+      await run([endTxn(txn, true, [{ startKey: b('k'), endKey: Buffer.from('k\0', 'latin1') }])], txn);
+      expect(hasIntent('k')).toBe(false);
+      expect(committed('k', at(20))).toBe('v5@10');
+    });
+
+    it('a locking read behind a newer version fails with WRITE_TOO_OLD naming the timestamp to read at', async () => {
+      await seed('k', at(15), 'v15');
+      const txn = txnAt(at(10));
+      const err = thrown(() => evaluateBatch(engine, [getForUpdate('k')], options(txn)));
+      expect(err).toBeInstanceOf(TransactionRetryError);
+      expect((err as TransactionRetryError).reason).toBe('WRITE_TOO_OLD');
+      expect(showTs((err as TransactionRetryError).txn?.meta?.writeTimestamp)).toBe('15.1');
+      expect(hasIntent('k')).toBe(false);
+    });
+
+    it('a locking read whose write timestamp was pushed past a newer version fails the same way', async () => {
+      await seed('k', at(12), 'v12');
+      const txn = txnAt(at(10), { write: at(14) });
+      const err = thrown(() => evaluateBatch(engine, [getForUpdate('k')], options(txn)));
+      expect((err as TransactionRetryError).reason).toBe('WRITE_TOO_OLD');
+      expect(showTs((err as TransactionRetryError).txn?.meta?.writeTimestamp)).toBe('12.1');
     });
   });
 

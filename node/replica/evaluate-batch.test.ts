@@ -17,7 +17,7 @@ import { parseDataDrivenFile } from '../../test/support/data-driven';
 const b = (text: string): Buffer => Buffer.from(text);
 const at = (wall: number, logical = 0): Timestamp => ({ wallTime: BigInt(wall), logical });
 
-const get = (key: string): RequestUnion => ({ request: { $case: 'get', value: { key: b(key) } } });
+const get = (key: string): RequestUnion => ({ request: { $case: 'get', value: { key: b(key), forUpdate: false } } });
 const put = (key: string, value: string): RequestUnion => ({ request: { $case: 'put', value: { key: b(key), value: b(value) } } });
 const cput = (key: string, value: string, expected?: string): RequestUnion => ({
   request: {
@@ -723,7 +723,7 @@ function parseRequest(line: string): RequestUnion {
   const key = (i: number): Buffer => unescape(word(i));
   switch (verb) {
     case 'get':
-      return { request: { $case: 'get', value: { key: key(0) } } };
+      return { request: { $case: 'get', value: { key: key(0), forUpdate: false } } };
     case 'put':
       return { request: { $case: 'put', value: { key: key(0), value: key(1) } } };
     case 'cput':

@@ -1,6 +1,6 @@
 import { assert, InvalidArgumentError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
-import { compareTimestamps, timestampEqual } from '../../common/hlc';
+import { compareTimestamps, nextTimestamp, timestampEqual } from '../../common/hlc';
 import { keyNext } from '../../common/keys';
 import {
   ConditionFailedError,
@@ -207,7 +207,7 @@ function checkRequest(union: kv.RequestUnion, index: number): boolean {
   switch (request.$case) {
     case 'get':
       checkKey(request.value.key, index, request.$case);
-      return false;
+      return request.value.forUpdate;
     case 'put':
     case 'conditionalPut':
     case 'delete':
@@ -249,14 +249,19 @@ function needsTxn(kind: RequestCase): boolean {
 }
 
 /** Whether the request writes user data (and so lands above the timestamp cache). */
-export function writesUserData(kind: RequestCase): boolean {
-  return kind === 'put' || kind === 'conditionalPut' || kind === 'delete' || kind === 'deleteRange';
+export function writesUserData(request: NonNullable<kv.RequestUnion['request']>): boolean {
+  const kind = request.$case;
+  return (
+    kind === 'put' || kind === 'conditionalPut' || kind === 'delete' || kind === 'deleteRange' || (kind === 'get' && request.value.forUpdate)
+  );
 }
 
 /** Whether no request of the batch writes (admin requests count as writes). */
 export function isReadOnly(requests: readonly kv.RequestUnion[]): boolean {
   for (let i = 0; i < requests.length; i++) {
-    const kind = (requests[i] as kv.RequestUnion).request?.$case;
+    const request = (requests[i] as kv.RequestUnion).request;
+    const kind = request?.$case;
+    if (request?.$case === 'get' && request.value.forUpdate) return false;
     if (
       kind !== 'get' &&
       kind !== 'scan' &&
@@ -290,7 +295,7 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
     const request = union.request as NonNullable<kv.RequestUnion['request']>;
     switch (request.$case) {
       case 'get':
-        spans.push({ start: request.value.key, write: false });
+        spans.push({ start: request.value.key, write: request.value.forUpdate });
         break;
       case 'put':
       case 'conditionalPut':
@@ -597,7 +602,33 @@ class Evaluation {
 
   private get(request: kv.GetRequest): kv.GetResponse {
     const found = this.read(request.key);
+    if (request.forUpdate && this.writeMeta !== undefined) {
+      this.lock(request.key, found);
+    }
     return found === undefined ? {} : { value: found };
+  }
+
+  /**
+   * Locks `key` for the transaction after reading `found` at its read timestamp: an
+   * intent holding the value read (the transaction's own, if it wrote the key before),
+   * so that committing it changes nothing. A version newer than the read means the
+   * read is stale for a locking read: TXN_RETRY (WRITE_TOO_OLD) with the timestamp to
+   * refresh to, and the coordinator reads again there.
+   */
+  private lock(key: Buffer, found: MvccKeyValue | undefined): void {
+    const txn = this.requireTxn();
+    const stale = (existing: Timestamp): TransactionRetryError =>
+      new TransactionRetryError('WRITE_TOO_OLD', { ...txn, meta: { ...txnMeta(txn), writeTimestamp: existing } }, 'a locking read found a newer version');
+    if (compareTimestamps(this.ts.write, this.ts.read) > 0) {
+      const newer = mvccFindRefreshConflict(this.view, key, keyNext(key), this.ts.read, this.ts.write, txnMeta(txn).id);
+      if (newer?.kind === 'version') throw stale(nextTimestamp(newer.timestamp));
+    }
+    try {
+      this.write(key, found === undefined ? undefined : Buffer.from(found.value));
+    } catch (err) {
+      if (err instanceof WriteTooOldError) throw stale(err.actualTimestamp);
+      throw err;
+    }
   }
 
   private conditionalPut(request: kv.ConditionalPutRequest): void {

@@ -690,7 +690,7 @@ export class Replica {
   private async waitForConflict(error: WriteIntentError, waits: LockWait[], request: kvpb.BatchRequest, deadlineMs: number): Promise<void> {
     const conflict = error.intents[0] as IntentConflict;
     const txn = request.header?.txn;
-    const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request.$case));
+    const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request));
     const readTs = txn === undefined ? (request.header?.timestamp ?? this.host.clock.now()) : txnTimestamps(txn).read;
     const push: kvpb.PushTxnRequest = {
       key: conflict.txnAnchorKey,

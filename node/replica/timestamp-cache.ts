@@ -147,7 +147,7 @@ export class TimestampCache {
   minWriteTimestampForBatch(requests: readonly kvpb.RequestUnion[], txnId: Buffer | undefined, floor: Timestamp): Timestamp | undefined {
     let min: Timestamp | undefined;
     for (const { request } of requests) {
-      if (request === undefined || !writesUserData(request.$case)) continue;
+      if (request === undefined || !writesUserData(request)) continue;
       if (min === undefined) min = nextTimestamp(floor);
       const span = requestSpan(request);
       const ts = this.minWriteTimestamp(span.start, request.$case === 'deleteRange' ? span.end : undefined, txnId);

@@ -123,6 +123,12 @@ export interface KeyValue {
 
 export interface GetRequest {
   key: Buffer;
+  /**
+   * In a transaction: also lock the key for it (SELECT FOR UPDATE) — the value read is
+   * written back as its intent, so that other writers wait for the transaction instead
+   * of racing it to the commit; a later write of the key replaces that intent.
+   */
+  forUpdate: boolean;
 }
 
 export interface GetResponse {
@@ -1147,13 +1153,16 @@ export const KeyValue: MessageFns<KeyValue> = {
 };
 
 function createBaseGetRequest(): GetRequest {
-  return { key: Buffer.alloc(0) };
+  return { key: Buffer.alloc(0), forUpdate: false };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
   encode(message: GetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key.length !== 0) {
       writer.uint32(10).bytes(message.key);
+    }
+    if (message.forUpdate !== false) {
+      writer.uint32(16).bool(message.forUpdate);
     }
     return writer;
   },
@@ -1177,6 +1186,14 @@ export const GetRequest: MessageFns<GetRequest> = {
             }
 
             message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.forUpdate = reader.bool();
             continue;
           }
         }
