@@ -3,16 +3,7 @@ import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
 import { compareTimestamps } from '../../common/hlc';
 import { prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
-import {
-  isAdminRequest,
-  LockWaitTimeoutError,
-  NotLeaseholderError,
-  RangeKeyMismatchError,
-  requestSpan,
-  TransactionAbortedError,
-  UnavailableError,
-} from '../../kv';
-import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
+import { isAdminRequest, NotLeaseholderError, RangeKeyMismatchError, requestSpan, UnavailableError } from '../../kv';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as cmdpb from '../../proto/gen/cairn/node/v1/command';
 import type { ConfChange, ConfState, Entry, Message, ReadState, Snapshot, SoftState } from '../raft';
@@ -21,8 +12,10 @@ import type { Engine, IntentConflict, WriteBatch } from '../storage';
 import { computeStats, forEachInSpan, replicatedSpans, WriteIntentError } from '../storage';
 import type { RaftLogWriter } from '../store/raft-log-writer';
 import type { RaftMetrics } from '../store/raft-metrics';
+import type { ConflictWaitHost } from './conflict-waits';
+import { LOCK_WAIT_MARGIN_MS, waitForConflict, waitForPushee } from './conflict-waits';
 import type { EvaluateResult, PendingResolution } from './evaluate-batch';
-import { declareSpans, evaluateBatch, isReadOnly, writesUserData } from './evaluate-batch';
+import { declareSpans, evaluateBatch, isReadOnly } from './evaluate-batch';
 import { LatchManager } from './latch-manager';
 import type { LatchGuard } from './latch-manager';
 import type { LockWait } from './lock-wait-queue';
@@ -32,7 +25,6 @@ import { RaftLogStore } from './raft-log-store';
 import type { RaftTiming } from './raft-timing';
 import { appliedIndexKey, decodeAppliedIndex, descriptorKey, encodeAppliedIndex, leaseKey } from './range-keys';
 import { TimestampCache } from './timestamp-cache';
-import { losesDeadlockTo } from './txn-records';
 
 /** What a replica needs from the store that hosts it. */
 export interface ReplicaHost {
@@ -72,13 +64,6 @@ const LOG_ENTRIES_KEPT = 200;
 const LOG_TRUNCATE_EVERY = 1_000;
 /** A leaseholder with nothing to propose proposes an empty command this often, to close timestamps. */
 const CLOSED_TIMESTAMP_REFRESH_MS = 1_000;
-/** How often a waiting push looks again: expiry, deadlocks, its own pusher's fate. */
-const PUSH_POLL_MS = 150;
-/**
- * A request waiting for a lock gives up this long before its deadline (a push waiting
- * at the record, twice as long), so the typed error reaches the client in time.
- */
-const LOCK_WAIT_MARGIN_MS = 100;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -141,6 +126,7 @@ export class Replica {
   private readonly lockWaits = new LockWaitQueue();
   private readonly txnWaits = new TxnWaitQueue();
   private readonly timestampCache: TimestampCache;
+  private readonly conflictWaitHost: ConflictWaitHost;
   /** The lease sequence the timestamp cache was started for. */
   private timestampCacheLease = -1n;
   private nextPusherToken = 1;
@@ -177,6 +163,15 @@ export class Replica {
     const rawApplied = engine.get(appliedIndexKey(rangeId));
     this.appliedIndexValue = rawApplied === undefined ? 0 : decodeAppliedIndex(rawApplied);
     this.timestampCache = new TimestampCache(host.clock.now());
+    this.conflictWaitHost = {
+      rangeId,
+      log: host.log,
+      nowMs: () => Date.now(),
+      clockNow: () => host.clock.now(),
+      pushTxn: (request, deadlineMs) => host.pushTxn(request, deadlineMs),
+      queryTxn: (anchorKey, txnId, deadlineMs) => host.queryTxn(anchorKey, txnId, deadlineMs),
+      send: (request, deadlineMs) => this.send(request, deadlineMs),
+    };
     this.raftLog = RaftLogStore.open(engine, rangeId, initialConfState);
     this.raftLog.useSnapshotSource(() => this.buildSnapshot());
     this.lastTruncateIndex = this.raftLog.firstIndex();
@@ -496,10 +491,10 @@ export class Replica {
         case 'done':
           return outcome.response;
         case 'conflict':
-          await this.waitForConflict(outcome.error, outcome.waits, request, deadlineMs);
+          await waitForConflict(this.conflictWaitHost, outcome.error, outcome.waits, request, deadlineMs);
           break;
         case 'pushWait':
-          forcePush = await this.waitForPushee(outcome.push, outcome.wait, deadlineMs);
+          forcePush = await waitForPushee(this.conflictWaitHost, outcome.push, outcome.wait, deadlineMs);
           break;
       }
     }
@@ -679,121 +674,6 @@ export class Replica {
   private pusherToken(push: kvpb.PushTxnRequest): string {
     const id = push.pusher?.meta?.id;
     return id !== undefined ? id.toString('hex') : `request-${this.nextPusherToken++}`;
-  }
-
-  /**
-   * Waits behind another transaction's intent: lines up for the key and pushes the
-   * owner. Returns when the lock was released, or the owner was found finished (or
-   * pushed) and its intents here resolved; throws if this request's own transaction
-   * was aborted meanwhile or the deadline passed.
-   */
-  private async waitForConflict(error: WriteIntentError, waits: LockWait[], request: kvpb.BatchRequest, deadlineMs: number): Promise<void> {
-    const conflict = error.intents[0] as IntentConflict;
-    const txn = request.header?.txn;
-    const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request));
-    const readTs = txn === undefined ? (request.header?.timestamp ?? this.host.clock.now()) : txnTimestamps(txn).read;
-    const push: kvpb.PushTxnRequest = {
-      key: conflict.txnAnchorKey,
-      pushee: {
-        id: conflict.txnId,
-        anchorKey: conflict.txnAnchorKey,
-        epoch: conflict.txnEpoch,
-        writeTimestamp: conflict.writeTimestamp,
-        priority: conflict.txnPriority,
-        sequence: 0,
-      },
-      pusher: txn,
-      pushType: writes ? kvpb.PushType.PUSH_TYPE_ABORT : kvpb.PushType.PUSH_TYPE_TIMESTAMP,
-      pushTo: readTs,
-    };
-    const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
-    const pushed = this.host.pushTxn(push, deadlineMs).then((pushee) => ({ pushee }));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs - LOCK_WAIT_MARGIN_MS - Date.now()));
-    });
-    try {
-      const outcome = await Promise.race([released, pushed, timeout]);
-      if (outcome === 'released') {
-        pushed.catch(() => undefined);
-        return;
-      }
-      if (outcome === 'timeout') {
-        pushed.catch(() => undefined);
-        throw this.lockTimeout(conflict);
-      }
-      const sameTxn = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
-      await this.resolveLocally(sameTxn, outcome.pushee, deadlineMs);
-    } catch (err) {
-      if (err instanceof TransactionAbortedError || err instanceof LockWaitTimeoutError) throw err;
-      if (err instanceof CairnError && (err.code === 'UNAVAILABLE' || err.retryable) && Date.now() >= deadlineMs) {
-        throw this.lockTimeout(conflict);
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      for (const wait of waits) wait.cancel();
-    }
-  }
-
-  private lockTimeout(conflict: IntentConflict): LockWaitTimeoutError {
-    return new LockWaitTimeoutError(
-      `range ${this.rangeId}: waited until the deadline for transaction ${shortTxnId(conflict.txnId)} ` +
-        `holding a lock on key ${prettyKey(conflict.key)}`,
-    );
-  }
-
-  /** Resolves intents on keys of this range as the owner's record says. */
-  private async resolveLocally(conflicts: readonly IntentConflict[], pushee: kvpb.Transaction, deadlineMs: number): Promise<void> {
-    const requests: kvpb.RequestUnion[] = conflicts.map((c) => ({
-      request: { $case: 'resolveIntent', value: { key: c.key, txn: pushee } },
-    }));
-    await this.send({ header: undefined, requests }, deadlineMs);
-  }
-
-  /**
-   * Waits (without latches) for the pushee of a push that cannot succeed yet: until
-   * its record changes, or a poll interval passes. Each poll checks the pusher's own
-   * record: if it was aborted the push fails; if the pushee is among those waiting on
-   * the pusher, that is a deadlock, and the weaker of the two is forced out. Returns
-   * whether the next attempt should force the push.
-   */
-  private async waitForPushee(push: kvpb.PushTxnRequest, wait: ReturnType<TxnWaitQueue['wait']>, deadlineMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const remaining = deadlineMs - 2 * LOCK_WAIT_MARGIN_MS - Date.now();
-      if (remaining <= 0) {
-        throw new LockWaitTimeoutError(
-          `range ${this.rangeId}: transaction ${shortTxnId(push.pushee?.id ?? Buffer.alloc(0))} did not finish before the deadline`,
-        );
-      }
-      const poll = new Promise<'poll'>((resolve) => {
-        timer = setTimeout(() => resolve('poll'), Math.min(PUSH_POLL_MS, remaining));
-      });
-      const outcome = await Promise.race([wait.changed.then(() => 'changed' as const), poll]);
-      // A pusher that has written nothing has no record and holds no locks: it cannot
-      // be part of a deadlock.
-      if (outcome === 'changed' || push.pusher?.meta === undefined || push.pusher.meta.anchorKey.length === 0) return false;
-      const pusher = txnMeta(push.pusher);
-      const query = await this.host.queryTxn(pusher.anchorKey, pusher.id, deadlineMs);
-      if (query.txn?.status === kvpb.TransactionStatus.TRANSACTION_STATUS_ABORTED) {
-        throw new TransactionAbortedError('ABORTED_WHILE_WAITING', query.txn);
-      }
-      const dependents = new Set(query.waitingTxnIds.map((id) => id.toString('hex')));
-      wait.setDependents(dependents);
-      const pushee = push.pushee;
-      if (pushee !== undefined && dependents.has(pushee.id.toString('hex')) && losesDeadlockTo(pushee, pusher)) {
-        this.host.log.info(
-          { range: this.rangeId, pusher: shortTxnId(pusher.id), pushee: shortTxnId(pushee.id) },
-          'deadlock: aborting the pushee',
-        );
-        return true;
-      }
-      return false;
-    } finally {
-      clearTimeout(timer);
-      wait.cancel();
-    }
   }
 
   private acquireLatches(spans: ReturnType<typeof declareSpans>, deadlineMs: number): Promise<LatchGuard> | LatchGuard {

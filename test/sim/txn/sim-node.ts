@@ -1,31 +1,29 @@
 import pino from 'pino';
-import { assert, CairnError, InvalidArgumentError } from '../../../common/errors';
+import { assert, InvalidArgumentError } from '../../../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../../../common/hlc';
 import { compareTimestamps, formatTimestamp } from '../../../common/hlc';
 import { prettyKey } from '../../../common/keys';
 import {
   errorToProto,
   type KvClient,
-  LockWaitTimeoutError,
   NotLeaseholderError,
   RangeKeyMismatchError,
   RangeNotFoundError,
   requestSpan,
-  TransactionAbortedError,
   UnavailableError,
 } from '../../../kv';
-import { shortTxnId, txnMeta, txnTimestamps } from '../../../kv/transaction';
 import * as kvpb from '../../../proto/gen/cairn/kv/v1/kv';
 import type { EvaluateResult } from '../../../node/replica/evaluate-batch';
-import { declareSpans, evaluateBatch, failedRequestIndex, writesUserData } from '../../../node/replica/evaluate-batch';
+import { declareSpans, evaluateBatch, failedRequestIndex } from '../../../node/replica/evaluate-batch';
 import type { LatchGuard } from '../../../node/replica/latch-manager';
 import { LatchManager } from '../../../node/replica/latch-manager';
 import type { LockWait, PushWait } from '../../../node/replica/lock-wait-queue';
 import { LockWaitQueue, TxnWaitQueue } from '../../../node/replica/lock-wait-queue';
 import { applyWriteOps } from '../../../node/replica/recording-batch';
 import { closedTimestampFor, commitWait, withDeadline } from '../../../node/replica/replica';
+import type { ConflictWaitHost } from '../../../node/replica/conflict-waits';
+import { waitForConflict, waitForPushee } from '../../../node/replica/conflict-waits';
 import { TimestampCache } from '../../../node/replica/timestamp-cache';
-import { losesDeadlockTo } from '../../../node/replica/txn-records';
 import type { IntentConflict, MemoryEngine } from '../../../node/storage';
 import { WriteIntentError } from '../../../node/storage';
 import { IntentResolver } from '../../../node/store/intent-resolver';
@@ -37,11 +35,11 @@ import { IntentResolver } from '../../../node/store/intent-resolver';
  *   Replica.send               → SimNode.serve (after Store.send's range lookup)
  *   Replica.waitForLease       → RangeServer.waitForLease
  *   Replica.evaluateAndApply   → RangeServer.evaluateAndApply (proposeCommand → SimRange.propose)
- *   Replica.afterApplied, maybeResetTimestampCache, minWriteTimestamp, recordReads
- *   Replica.waitForConflict, resolveLocally, waitForPushee, commitWait
+ *   Replica.afterApplied, maybeResetTimestampCache
  *   Store.pushTxn / queryTxn / resolveIntentsLater (through this node's own KvClient).
  * The real parts run unchanged: evaluateBatch, declareSpans + LatchManager,
- * TimestampCache, LockWaitQueue/TxnWaitQueue, txn-records and the IntentResolver.
+ * TimestampCache (with its batch rules), LockWaitQueue/TxnWaitQueue, the conflict
+ * waits (conflict-waits.ts), commit wait, txn-records and the IntentResolver.
  *
  * Replication is one engine per range (SimRange) that every node shares: a command
  * applies once, after a simulated Raft delay, in proposal order, and is rejected if
@@ -50,12 +48,10 @@ import { IntentResolver } from '../../../node/store/intent-resolver';
  * some milliseconds later; until then nobody serves.
  */
 
-
 /** Replica.ts's constants, copied. */
 const LEASE_WAIT_MS = 2_000;
-const PUSH_POLL_MS = 150;
-const LOCK_WAIT_MARGIN_MS = 100;
 const CLOSED_TIMESTAMP_TARGET_MS = 3_000;
+const SILENT = pino({ level: 'silent' });
 
 export interface SimRangeEvents {
   /** A command's writes were applied (clock updates on every node, waiters). */
@@ -159,12 +155,22 @@ class RangeServer {
   private timestampCacheLease = -1n;
   private closedProposed: Timestamp = { wallTime: 0n, logical: 0 };
   private nextPusherToken = 1;
+  private readonly conflictWaitHost: ConflictWaitHost;
 
   constructor(
     private readonly node: SimNode,
     readonly range: SimRange,
   ) {
     this.timestampCache = new TimestampCache(node.clock.now());
+    this.conflictWaitHost = {
+      rangeId: range.rangeId,
+      log: SILENT,
+      nowMs: node.physicalMs,
+      clockNow: () => node.clock.now(),
+      pushTxn: (request, deadlineMs) => node.pushTxn(request, deadlineMs),
+      queryTxn: (anchorKey, txnId, deadlineMs) => node.queryTxn(anchorKey, txnId, deadlineMs),
+      send: (request, deadlineMs) => this.send(request, deadlineMs),
+    };
   }
 
   private get rangeId(): number {
@@ -184,10 +190,10 @@ class RangeServer {
         case 'done':
           return outcome.response;
         case 'conflict':
-          await this.waitForConflict(outcome.error, outcome.waits, request, deadlineMs);
+          await waitForConflict(this.conflictWaitHost, outcome.error, outcome.waits, request, deadlineMs);
           break;
         case 'pushWait':
-          forcePush = await this.waitForPushee(outcome.push, outcome.wait, deadlineMs);
+          forcePush = await waitForPushee(this.conflictWaitHost, outcome.push, outcome.wait, deadlineMs);
           break;
       }
     }
@@ -344,92 +350,6 @@ class RangeServer {
     return id !== undefined ? id.toString('hex') : `request-${this.nextPusherToken++}`;
   }
 
-  private async waitForConflict(error: WriteIntentError, waits: LockWait[], request: kvpb.BatchRequest, deadlineMs: number): Promise<void> {
-    const conflict = error.intents[0] as IntentConflict;
-    const txn = request.header?.txn;
-    const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request.$case));
-    const readTs = txn === undefined ? (request.header?.timestamp ?? this.node.clock.now()) : txnTimestamps(txn).read;
-    const push: kvpb.PushTxnRequest = {
-      key: conflict.txnAnchorKey,
-      pushee: {
-        id: conflict.txnId,
-        anchorKey: conflict.txnAnchorKey,
-        epoch: conflict.txnEpoch,
-        writeTimestamp: conflict.writeTimestamp,
-        priority: conflict.txnPriority,
-        sequence: 0,
-      },
-      pusher: txn,
-      pushType: writes ? kvpb.PushType.PUSH_TYPE_ABORT : kvpb.PushType.PUSH_TYPE_TIMESTAMP,
-      pushTo: readTs,
-    };
-    const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
-    const pushed = this.node.pushTxn(push, deadlineMs).then((pushee) => ({ pushee }));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs - LOCK_WAIT_MARGIN_MS - this.node.physicalMs()));
-    });
-    try {
-      const outcome = await Promise.race([released, pushed, timeout]);
-      if (outcome === 'released') {
-        pushed.catch(() => undefined);
-        return;
-      }
-      if (outcome === 'timeout') {
-        pushed.catch(() => undefined);
-        throw this.lockTimeout(conflict);
-      }
-      const sameTxn = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
-      await this.resolveLocally(sameTxn, outcome.pushee, deadlineMs);
-    } catch (err) {
-      if (err instanceof TransactionAbortedError || err instanceof LockWaitTimeoutError) throw err;
-      if (err instanceof CairnError && (err.code === 'UNAVAILABLE' || err.retryable) && this.node.physicalMs() >= deadlineMs) {
-        throw this.lockTimeout(conflict);
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      for (const wait of waits) wait.cancel();
-    }
-  }
-
-  private lockTimeout(conflict: IntentConflict): LockWaitTimeoutError {
-    return new LockWaitTimeoutError(
-      `range ${this.rangeId}: waited until the deadline for transaction ${shortTxnId(conflict.txnId)} holding a lock on key ${prettyKey(conflict.key)}`,
-    );
-  }
-
-  private async resolveLocally(conflicts: readonly IntentConflict[], pushee: kvpb.Transaction, deadlineMs: number): Promise<void> {
-    const requests: kvpb.RequestUnion[] = conflicts.map((c) => ({ request: { $case: 'resolveIntent', value: { key: c.key, txn: pushee } } }));
-    await this.send({ header: undefined, requests }, deadlineMs);
-  }
-
-  private async waitForPushee(push: kvpb.PushTxnRequest, wait: PushWait, deadlineMs: number): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const remaining = deadlineMs - 2 * LOCK_WAIT_MARGIN_MS - this.node.physicalMs();
-      if (remaining <= 0) {
-        throw new LockWaitTimeoutError(`range ${this.rangeId}: transaction ${shortTxnId(push.pushee?.id ?? Buffer.alloc(0))} did not finish before the deadline`);
-      }
-      const poll = new Promise<'poll'>((resolve) => {
-        timer = setTimeout(() => resolve('poll'), Math.min(PUSH_POLL_MS, remaining));
-      });
-      const outcome = await Promise.race([wait.changed.then(() => 'changed' as const), poll]);
-      if (outcome === 'changed' || push.pusher?.meta === undefined || push.pusher.meta.anchorKey.length === 0) return false;
-      const pusher = txnMeta(push.pusher);
-      const query = await this.node.queryTxn(pusher.anchorKey, pusher.id, deadlineMs);
-      if (query.txn?.status === kvpb.TransactionStatus.TRANSACTION_STATUS_ABORTED) {
-        throw new TransactionAbortedError('ABORTED_WHILE_WAITING', query.txn);
-      }
-      const dependents = new Set(query.waitingTxnIds.map((id) => id.toString('hex')));
-      wait.setDependents(dependents);
-      const pushee = push.pushee;
-      return pushee !== undefined && dependents.has(pushee.id.toString('hex')) && losesDeadlockTo(pushee, pusher);
-    } finally {
-      clearTimeout(timer);
-      wait.cancel();
-    }
-  }
 
   private acquireLatches(spans: ReturnType<typeof declareSpans>, deadlineMs: number): Promise<LatchGuard> | LatchGuard {
     const granted = this.latches.tryAcquire(spans);
@@ -465,7 +385,7 @@ export class SimNode {
     private readonly trace?: (line: string) => void,
   ) {
     this.address = `n${nodeId}:26258`;
-    this.intentResolver = new IntentResolver(() => this.kvClient, pino({ level: 'silent' }));
+    this.intentResolver = new IntentResolver(() => this.kvClient, SILENT);
   }
 
   attachKv(kv: KvClient): void {

@@ -1,0 +1,160 @@
+import { CairnError } from '../../common/errors';
+import type { Timestamp } from '../../common/hlc';
+import { prettyKey } from '../../common/keys';
+import type { Logger } from '../../common/logging';
+import { LockWaitTimeoutError, TransactionAbortedError } from '../../kv/errors';
+import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
+import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
+import type { IntentConflict, WriteIntentError } from '../storage';
+import { writesUserData } from './evaluate-batch';
+import type { LockWait, PushWait } from './lock-wait-queue';
+import { losesDeadlockTo } from './txn-records';
+
+/*
+ * How a leaseholder's request waits for another transaction: behind a lock (an
+ * intent), pushing its owner; and how a push waits at its pushee's record, watching
+ * for deadlocks. Shared by Replica and the transaction simulator, which drives it in
+ * virtual time.
+ */
+
+/** How often a waiting push looks again: expiry, deadlocks, its own pusher's fate. */
+export const PUSH_POLL_MS = 150;
+/**
+ * A request waiting for a lock gives up this long before its deadline (a push waiting
+ * at the record, twice as long), so the typed error reaches the client in time.
+ */
+export const LOCK_WAIT_MARGIN_MS = 100;
+
+/** What the waiting needs from the range that waits. */
+export interface ConflictWaitHost {
+  readonly rangeId: number;
+  readonly log: Logger;
+  /** The node's physical clock, Unix ms. */
+  nowMs(): number;
+  /** The node's hybrid clock. */
+  clockNow(): Timestamp;
+  /** PushTxn to the pushee's record, wherever its range is; resolves with the pushee. */
+  pushTxn(request: kvpb.PushTxnRequest, deadlineMs: number): Promise<kvpb.Transaction>;
+  /** QueryTxn of a record, wherever its range is. */
+  queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse>;
+  /** Serves a batch on this range (the resolution of intents found here). */
+  send(request: kvpb.BatchRequest, deadlineMs: number): Promise<kvpb.BatchResponse>;
+}
+
+/**
+ * Waits behind another transaction's intent: in line for the key (`waits`, joined
+ * before the latches were released) and pushing the owner. Returns when the lock was
+ * released, or the owner was found finished (or pushed) and its intents here resolved;
+ * throws if the request's own transaction was aborted meanwhile or the deadline passed.
+ */
+export async function waitForConflict(
+  host: ConflictWaitHost,
+  error: WriteIntentError,
+  waits: readonly LockWait[],
+  request: kvpb.BatchRequest,
+  deadlineMs: number,
+): Promise<void> {
+  const conflict = error.intents[0] as IntentConflict;
+  const txn = request.header?.txn;
+  const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request));
+  const readTs = txn === undefined ? (request.header?.timestamp ?? host.clockNow()) : txnTimestamps(txn).read;
+  const push: kvpb.PushTxnRequest = {
+    key: conflict.txnAnchorKey,
+    pushee: {
+      id: conflict.txnId,
+      anchorKey: conflict.txnAnchorKey,
+      epoch: conflict.txnEpoch,
+      writeTimestamp: conflict.writeTimestamp,
+      priority: conflict.txnPriority,
+      sequence: 0,
+    },
+    pusher: txn,
+    pushType: writes ? kvpb.PushType.PUSH_TYPE_ABORT : kvpb.PushType.PUSH_TYPE_TIMESTAMP,
+    pushTo: readTs,
+  };
+  const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
+  const pushed = host.pushTxn(push, deadlineMs).then((pushee) => ({ pushee }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs - LOCK_WAIT_MARGIN_MS - host.nowMs()));
+  });
+  try {
+    const outcome = await Promise.race([released, pushed, timeout]);
+    if (outcome === 'released') {
+      pushed.catch(() => undefined);
+      return;
+    }
+    if (outcome === 'timeout') {
+      pushed.catch(() => undefined);
+      throw lockTimeout(host.rangeId, conflict);
+    }
+    const sameTxn = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
+    const requests: kvpb.RequestUnion[] = sameTxn.map((c) => ({
+      request: { $case: 'resolveIntent', value: { key: c.key, txn: outcome.pushee } },
+    }));
+    await host.send({ header: undefined, requests }, deadlineMs);
+  } catch (err) {
+    if (err instanceof TransactionAbortedError || err instanceof LockWaitTimeoutError) throw err;
+    if (err instanceof CairnError && (err.code === 'UNAVAILABLE' || err.retryable) && host.nowMs() >= deadlineMs) {
+      throw lockTimeout(host.rangeId, conflict);
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    for (const wait of waits) wait.cancel();
+  }
+}
+
+function lockTimeout(rangeId: number, conflict: IntentConflict): LockWaitTimeoutError {
+  return new LockWaitTimeoutError(
+    `range ${rangeId}: waited until the deadline for transaction ${shortTxnId(conflict.txnId)} ` +
+      `holding a lock on key ${prettyKey(conflict.key)}`,
+  );
+}
+
+/**
+ * Waits (without latches) for the pushee of a push that cannot succeed yet: until its
+ * record changes, or a poll interval passes. Each poll checks the pusher's own record:
+ * if it was aborted the push fails; if the pushee is among those waiting on the
+ * pusher, that is a deadlock, and the weaker of the two is forced out. Returns whether
+ * the next attempt should force the push.
+ */
+export async function waitForPushee(
+  host: ConflictWaitHost,
+  push: kvpb.PushTxnRequest,
+  wait: PushWait,
+  deadlineMs: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const remaining = deadlineMs - 2 * LOCK_WAIT_MARGIN_MS - host.nowMs();
+    if (remaining <= 0) {
+      throw new LockWaitTimeoutError(
+        `range ${host.rangeId}: transaction ${shortTxnId(push.pushee?.id ?? Buffer.alloc(0))} did not finish before the deadline`,
+      );
+    }
+    const poll = new Promise<'poll'>((resolve) => {
+      timer = setTimeout(() => resolve('poll'), Math.min(PUSH_POLL_MS, remaining));
+    });
+    const outcome = await Promise.race([wait.changed.then(() => 'changed' as const), poll]);
+    // A pusher that has written nothing has no record and holds no locks: it cannot be
+    // part of a deadlock.
+    if (outcome === 'changed' || push.pusher?.meta === undefined || push.pusher.meta.anchorKey.length === 0) return false;
+    const pusher = txnMeta(push.pusher);
+    const query = await host.queryTxn(pusher.anchorKey, pusher.id, deadlineMs);
+    if (query.txn?.status === kvpb.TransactionStatus.TRANSACTION_STATUS_ABORTED) {
+      throw new TransactionAbortedError('ABORTED_WHILE_WAITING', query.txn);
+    }
+    const dependents = new Set(query.waitingTxnIds.map((id) => id.toString('hex')));
+    wait.setDependents(dependents);
+    const pushee = push.pushee;
+    if (pushee !== undefined && dependents.has(pushee.id.toString('hex')) && losesDeadlockTo(pushee, pusher)) {
+      host.log.info({ range: host.rangeId, pusher: shortTxnId(pusher.id), pushee: shortTxnId(pushee.id) }, 'deadlock: aborting the pushee');
+      return true;
+    }
+    return false;
+  } finally {
+    clearTimeout(timer);
+    wait.cancel();
+  }
+}
