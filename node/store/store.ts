@@ -330,31 +330,27 @@ export class Store implements ReplicaHost, RaftTransportHandler {
    * applies, not in the same step, so a crash or timeout in between leaves it stale.
    */
   private async maybeRepairMetaRecord(replica: Replica): Promise<void> {
-    const desc = replica.descriptor;
-    if (desc === undefined || this.kv === undefined) return;
-    const raw = await this.kv.get(rangeMetaKey(desc.endKey));
-    const recorded = raw === undefined ? undefined : kvpb.RangeDescriptor.decode(raw);
-    if (recorded === undefined || recorded.rangeId !== desc.rangeId || recorded.generation < desc.generation) {
-      this.log.info({ range: replica.rangeId, recordedGeneration: Number(recorded?.generation ?? 0n) }, 'repairing a stale meta record');
-      await this.writeMetaRecords([desc]);
-    }
+    if (this.kv === undefined) return;
+    // A transaction, so that a repair can never write back a descriptor that a split or
+    // replica change committed past in the meantime: the read is refreshed at commit.
+    await this.kv.txn(
+      async (txn) => {
+        const desc = replica.descriptor;
+        if (desc === undefined) return;
+        const raw = await txn.get(rangeMetaKey(desc.endKey));
+        const recorded = raw === undefined ? undefined : kvpb.RangeDescriptor.decode(raw);
+        if (recorded === undefined || recorded.rangeId !== desc.rangeId || recorded.generation < desc.generation) {
+          this.log.info({ range: replica.rangeId, recordedGeneration: Number(recorded?.generation ?? 0n) }, 'repairing a stale meta record');
+          await txn.put(rangeMetaKey(desc.endKey), Buffer.from(kvpb.RangeDescriptor.encode(desc).finish()));
+        }
+      },
+      { maxAttempts: 5 },
+    );
   }
 
   private requireKv(): KvClient {
     if (this.kv === undefined) throw new UnavailableError('the store is not started');
     return this.kv;
-  }
-
-  private async writeMetaRecords(descriptors: readonly kvpb.RangeDescriptor[]): Promise<void> {
-    const kv = this.requireKv();
-    await kv.batch(
-      descriptors.map((desc) => ({
-        request: {
-          $case: 'put' as const,
-          value: { key: rangeMetaKey(desc.endKey), value: Buffer.from(kvpb.RangeDescriptor.encode(desc).finish()) },
-        },
-      })),
-    );
   }
 
   async adminSplit(replica: Replica, splitKey: Buffer, deadlineMs: number): Promise<{ left: kvpb.RangeDescriptor; right: kvpb.RangeDescriptor }> {
