@@ -3,12 +3,14 @@
  * kubelet or controller-manager), so the tests play those parts: they create the Pods a
  * StatefulSet would, and write Pod, Deployment and Job status.
  */
+import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import { createLogger } from '../common/logging';
 import { createTestNamespace, installCrds, testKubeConfig } from '../test/k8s/kube';
 import { eventually } from '../test/support/eventually';
 import { API_VERSION, type DatabaseCluster, GROUP, KIND, Operator, PLURAL, VERSION } from '.';
+import { issueCertificate } from './controllers/tls-certificates';
 
 const log = createLogger({ name: 'cairn-operator-test', level: (process.env.CAIRN_TEST_OPERATOR_LOG as 'info' | undefined) ?? 'silent', fd: 2 });
 const config = testKubeConfig();
@@ -335,5 +337,187 @@ describe('cairn-operator leader election', () => {
       await a.stop();
       await b.stop();
     }
+  });
+});
+
+describe('cairn-operator TLS Secrets', () => {
+  let namespace = '';
+  let operator: Operator;
+  const DAY_MS = 86_400_000;
+
+  beforeAll(async () => {
+    installCrds();
+    namespace = await createTestNamespace(config, 'tls');
+    operator = startOperator(namespace);
+    await operator.start();
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  const readSecret = (name: string): Promise<k8s.V1Secret> => core.readNamespacedSecret({ namespace, name });
+  const pem = (secret: k8s.V1Secret, key: string): string => Buffer.from(secret.data![key]!, 'base64').toString('utf8');
+  const x509 = (secret: k8s.V1Secret, key = 'tls.crt'): crypto.X509Certificate => new crypto.X509Certificate(pem(secret, key));
+  const tlsCondition = async (name: string): Promise<string | undefined> => condition(await readCluster(namespace, name), 'TLSReady');
+
+  test('generate: a CA, a node and a root client certificate in owned kubernetes.io/tls Secrets, mounted by nodes and gateways', async () => {
+    const created = await createCluster(namespace, 'gamma', { regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 1 }], tls: { generate: true } });
+    const secrets = await eventually(
+      'the three Secrets',
+      async () => Promise.all(['gamma-ca', 'gamma-node-tls', 'gamma-client-root-tls'].map((name) => readSecret(name))),
+      30_000,
+    );
+    for (const secret of secrets) {
+      expect(secret.type).toBe('kubernetes.io/tls');
+      expect(Object.keys(secret.data ?? {}).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+      expect(secret.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: KIND, name: 'gamma', uid: created.metadata.uid, controller: true })]);
+    }
+    const [caSecret, nodeSecret, clientSecret] = secrets as [k8s.V1Secret, k8s.V1Secret, k8s.V1Secret];
+    const ca = x509(caSecret);
+    expect(ca.ca).toBe(true);
+    expect(pem(nodeSecret, 'ca.crt')).toBe(pem(caSecret, 'tls.crt'));
+
+    const node = x509(nodeSecret);
+    expect(node.verify(ca.publicKey)).toBe(true);
+    expect(node.checkIssued(ca)).toBe(true);
+    expect(node.checkPrivateKey(crypto.createPrivateKey(pem(nodeSecret, 'tls.key')))).toBe(true);
+    for (const host of [
+      `gamma-east-0.gamma-east.${namespace}.svc.cluster.local`,
+      `gamma-west-0.gamma-west.${namespace}.svc`,
+      `gamma-gateway.${namespace}.svc.cluster.local`,
+      'localhost',
+    ]) {
+      expect([host, node.checkHost(host) !== undefined]).toEqual([host, true]);
+    }
+    expect(node.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    const sans = node.subjectAltName!.split(', ');
+    expect(sans).toEqual(
+      expect.arrayContaining(['gamma-east', `gamma-east.${namespace}.svc`, `*.gamma-east.${namespace}.svc`, `*.gamma-east.${namespace}.svc.cluster.local`, 'gamma-west'].map((n) => `DNS:${n}`)),
+    );
+    const client = x509(clientSecret);
+    expect(client.subject).toContain('CN=root');
+    expect(client.verify(ca.publicKey)).toBe(true);
+
+    const set = await apps.readNamespacedStatefulSet({ namespace, name: 'gamma-east' });
+    expect(set.spec!.template.spec!.volumes).toContainEqual(expect.objectContaining({ name: 'certs', secret: expect.objectContaining({ secretName: 'gamma-node-tls' }) }));
+    expect(set.spec!.template.spec!.containers[0]!.volumeMounts).toContainEqual(expect.objectContaining({ name: 'certs', mountPath: '/etc/cairn/certs', readOnly: true }));
+    const gateway = await eventually('the gateway Deployment', () => apps.readNamespacedDeployment({ namespace, name: 'gamma-gateway' }), 30_000);
+    expect(gateway.spec!.template.spec!.volumes).toContainEqual(expect.objectContaining({ secret: expect.objectContaining({ secretName: 'gamma-node-tls' }) }));
+
+    const cluster = await eventually('TLSReady', async () => {
+      const c = await readCluster(namespace, 'gamma');
+      return condition(c, 'TLSReady') === 'True/Generated' ? c : undefined;
+    });
+    expect(cluster.status?.tls).toEqual({
+      secretName: 'gamma-node-tls',
+      generated: true,
+      caSecretName: 'gamma-ca',
+      clientSecretName: 'gamma-client-root-tls',
+      notAfter: new Date(node.validTo).toISOString(),
+    });
+    const events = await eventually('the TLSCertificatesGenerated Event', async () => {
+      const list = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=gamma' });
+      const found = list.items.filter((e) => e.reason === 'TLSCertificatesGenerated');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]!.message).toContain('the CA gamma-ca');
+    expect(events[0]!.message).toContain('gamma-node-tls');
+  });
+
+  test('later reconciles keep every Secret as it is', async () => {
+    const versions = async (): Promise<(string | undefined)[]> =>
+      Promise.all(['gamma-ca', 'gamma-node-tls', 'gamma-client-root-tls'].map(async (name) => (await readSecret(name)).metadata?.resourceVersion));
+    const before = await versions();
+    // A spec change forces a reconcile; resyncs (every 2 s here) add more.
+    await patchSpec(namespace, 'gamma', { gateway: { replicas: 3 } });
+    await eventually('the new generation observed', async () => {
+      const c = await readCluster(namespace, 'gamma');
+      return c.status?.observedGeneration === c.metadata.generation ? true : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect(await versions()).toEqual(before);
+  });
+
+  test('a node certificate about to expire is renewed from the same CA; the CA stays', async () => {
+    const caSecret = await readSecret('gamma-ca');
+    const caPair = { certPem: pem(caSecret, 'tls.crt'), keyPem: pem(caSecret, 'tls.key') };
+    const nodeSecret = await readSecret('gamma-node-tls');
+    const names = x509(nodeSecret).subjectAltName!.split(', ');
+    // Issued 355 days ago: 10 days left.
+    const old = await issueCertificate(
+      caPair,
+      {
+        commonName: 'node',
+        usage: 'server-and-client',
+        dnsNames: names.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)),
+        ipAddresses: ['127.0.0.1', '::1'],
+      },
+      new Date(Date.now() - 355 * DAY_MS),
+    );
+    const b64 = (text: string): string => Buffer.from(text).toString('base64');
+    await core.patchNamespacedSecret({ namespace, name: 'gamma-node-tls', body: { data: { 'tls.crt': b64(old.certPem), 'tls.key': b64(old.keyPem) } } }, mergePatch);
+    const renewed = await eventually(
+      'a renewed node certificate',
+      async () => {
+        const cert = x509(await readSecret('gamma-node-tls'));
+        return Date.parse(cert.validTo) - Date.now() > 300 * DAY_MS ? cert : undefined;
+      },
+      30_000,
+    );
+    expect(renewed.verify(x509(caSecret).publicKey)).toBe(true);
+    expect((await readSecret('gamma-ca')).metadata?.resourceVersion).toBe(caSecret.metadata?.resourceVersion);
+  });
+
+  test('a region added: the node certificate is issued again with its names', async () => {
+    await patchSpec(namespace, 'gamma', { regions: [{ name: 'east', nodes: 3 }, { name: 'west', nodes: 1 }, { name: 'north', nodes: 1 }] });
+    await eventually(
+      'the north names in the node certificate',
+      async () => (x509(await readSecret('gamma-node-tls')).checkHost(`gamma-north-0.gamma-north.${namespace}.svc.cluster.local`) !== undefined ? true : undefined),
+      30_000,
+    );
+  });
+
+  test('a user-provided Secret is mounted as it is: nothing generated, TLSReady once it exists', async () => {
+    await createCluster(namespace, 'delta', { regions: [{ name: 'east', nodes: 1 }], replicationFactor: 1, tls: { secretName: 'my-tls' } });
+    await eventually('TLSReady False/SecretNotFound', async () => ((await tlsCondition('delta')) === 'False/SecretNotFound' ? true : undefined), 30_000);
+    const set = await apps.readNamespacedStatefulSet({ namespace, name: 'delta-east' });
+    expect(set.spec!.template.spec!.volumes).toContainEqual(expect.objectContaining({ name: 'certs', secret: expect.objectContaining({ secretName: 'my-tls' }) }));
+
+    const mine = await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'my-tls' }, type: 'Opaque', stringData: { 'ca.crt': 'ca', 'tls.crt': 'cert', 'tls.key': 'key' } },
+    });
+    await eventually('TLSReady True/SecretProvided', async () => ((await tlsCondition('delta')) === 'True/SecretProvided' ? true : undefined), 30_000);
+    const after = await readSecret('my-tls');
+    expect(after.metadata?.resourceVersion).toBe(mine.metadata?.resourceVersion);
+    expect(after.metadata?.ownerReferences).toBeUndefined();
+    for (const name of ['delta-ca', 'delta-node-tls', 'delta-client-root-tls']) {
+      await expect(readSecret(name)).rejects.toMatchObject({ code: 404 });
+    }
+    expect((await readCluster(namespace, 'delta')).status?.tls).toEqual({ secretName: 'my-tls', generated: false });
+
+    // TLS dropped from the spec: the mount, status.tls and TLSReady go.
+    await patchSpec(namespace, 'delta', { tls: null });
+    const plain = await eventually('status without tls', async () => {
+      const c = await readCluster(namespace, 'delta');
+      return c.status?.tls === undefined && c.status?.observedGeneration === c.metadata.generation ? c : undefined;
+    });
+    expect(condition(plain, 'TLSReady')).toBeUndefined();
+    const unmounted = await apps.readNamespacedStatefulSet({ namespace, name: 'delta-east' });
+    expect(unmounted.spec!.template.spec!.volumes!.map((v) => v.name)).toEqual(['tmp']);
+  });
+
+  test('deleting a cluster deletes its generated Secrets, never a provided one', async () => {
+    for (const name of ['gamma', 'delta']) {
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+    }
+    await eventually(
+      'the generated Secrets gone',
+      async () => ((await core.listNamespacedSecret({ namespace })).items.every((s) => !s.metadata!.name!.startsWith('gamma-')) ? true : undefined),
+      30_000,
+    );
+    await readSecret('my-tls');
   });
 });

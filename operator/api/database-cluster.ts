@@ -128,14 +128,15 @@ export const databaseClusterSpecSchema = s.object(
   },
 );
 
-export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded'] as const;
+/** TLSReady is there only when the spec asks for TLS. */
+export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'TLSReady'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export const PHASES = ['Pending', 'Initializing', 'Running', 'Degraded'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const condition = s.object(
   {
-    type: s.string({ description: 'Ready, Progressing or Degraded.', maxLength: 316 }),
+    type: s.string({ description: 'Ready, Progressing, Degraded or TLSReady.', maxLength: 316 }),
     status: s.enumOf(['True', 'False', 'Unknown'], { description: 'The condition holds, does not, or nobody knows.' }),
     reason: s.string({ description: 'Why, in one CamelCase word.', maxLength: 1024 }),
     message: s.string({ description: 'Why, for people.', maxLength: 32768 }),
@@ -154,11 +155,22 @@ const regionStatus = s.object(
   { description: 'One region as observed.' },
 );
 
+const tlsStatus = s.object(
+  {
+    secretName: s.string({ description: 'The Secret (ca.crt, tls.crt, tls.key) that nodes and gateways mount.', maxLength: 253 }),
+    generated: s.boolean({ description: 'Whether the operator generated it (and the CA and client Secrets).' }),
+    caSecretName: s.optional(s.string({ description: 'The generated CA, when generated.', maxLength: 253 })),
+    clientSecretName: s.optional(s.string({ description: 'The generated client certificate of user root, when generated.', maxLength: 253 })),
+    notAfter: s.optional(s.dateTime({ description: 'When the generated node certificate expires (it is renewed 30 days before).' })),
+  },
+  { description: 'The TLS Secrets in use.' },
+);
+
 export const databaseClusterStatusSchema = s.object(
   {
     phase: s.optional(s.enumOf(PHASES, { description: 'Pending, Initializing, Running or Degraded.' })),
     conditions: s.optional(
-      s.array(condition, { description: 'Ready, Progressing and Degraded.', maxItems: 8, listType: 'map', listMapKeys: ['type'] }),
+      s.array(condition, { description: 'Ready, Progressing, Degraded and (with TLS) TLSReady.', maxItems: 8, listType: 'map', listMapKeys: ['type'] }),
     ),
     observedGeneration: s.optional(s.integer({ description: 'The generation the status describes.', minimum: 0, format: 'int64' })),
     readyNodes: s.optional(s.string({ description: 'Ready storage nodes over all of them ("2/3").', maxLength: 16 })),
@@ -167,6 +179,7 @@ export const databaseClusterStatusSchema = s.object(
     initialized: s.optional(s.boolean({ description: 'Whether the init Job has succeeded.' })),
     initJobName: s.optional(s.string({ description: 'The init Job, once created.', maxLength: 253 })),
     clusterId: s.optional(s.string({ description: 'The cluster ID, once initialised.', maxLength: 64 })),
+    tls: s.optional(tlsStatus),
     underReplicatedRanges: s.optional(s.integer({ description: 'Ranges with fewer replicas than they should have.', minimum: 0, format: 'int64' })),
   },
   { description: 'The cluster as the operator last saw it.' },
@@ -176,6 +189,7 @@ export type DatabaseClusterSpec = s.TypeOf<typeof databaseClusterSpecSchema>;
 export type DatabaseClusterStatus = s.TypeOf<typeof databaseClusterStatusSchema>;
 export type RegionSpec = DatabaseClusterSpec['regions'][number];
 export type Condition = NonNullable<DatabaseClusterStatus['conditions']>[number];
+export type TlsStatus = NonNullable<DatabaseClusterStatus['tls']>;
 
 /** A DatabaseCluster as read from the API server (defaults applied). */
 export interface DatabaseCluster {

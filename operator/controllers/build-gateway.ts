@@ -1,11 +1,12 @@
 /** The SQL gateways: a Deployment, its Service on port 5432, and a PodDisruptionBudget. */
 import type { V1Deployment, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import type { DatabaseCluster } from '../api';
-import { containerSecurityContext, imageFields, podSecurityContext, resourcesField } from './build-common';
+import { containerSecurityContext, imageFields, podSecurityContext, resourcesField, tlsPodFields } from './build-common';
 import { HTTP_PORT, joinAddresses, labels, metadata, names, selectorLabels, SQL_PORT } from './names';
 
 export function buildGatewayDeployment(cluster: DatabaseCluster): V1Deployment {
   const clusterName = cluster.metadata.name ?? '';
+  const tls = tlsPodFields(cluster);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -39,6 +40,7 @@ export function buildGatewayDeployment(cluster: DatabaseCluster): V1Deployment {
                 `--join=${joinAddresses(cluster).join(',')}`,
                 ...(cluster.spec.extraArgs?.gateway ?? []),
               ],
+              ...(tls.env.length === 0 ? {} : { env: tls.env }),
               ports: [
                 { name: 'sql', containerPort: SQL_PORT, protocol: 'TCP' },
                 { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
@@ -47,10 +49,10 @@ export function buildGatewayDeployment(cluster: DatabaseCluster): V1Deployment {
               livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10 },
               ...resourcesField(cluster.spec.resources?.gateways),
               securityContext: containerSecurityContext,
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...tls.volumeMounts],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
+          volumes: [{ name: 'tmp', emptyDir: {} }, ...tls.volumes],
         },
       },
     },

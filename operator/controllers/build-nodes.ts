@@ -5,12 +5,11 @@
  */
 import type { V1Affinity, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { DatabaseCluster, RegionSpec } from '../api';
-import { containerSecurityContext, imageFields, podSecurityContext, resourcesField } from './build-common';
+import { containerSecurityContext, imageFields, podSecurityContext, resourcesField, tlsPodFields } from './build-common';
 import { HTTP_PORT, joinAddresses, metadata, names, NODE_GRPC_PORT, selectorLabels, labels } from './names';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const DATA_DIR = '/data';
-
 
 export interface NodeStatefulSetInput {
   readonly cluster: DatabaseCluster;
@@ -31,6 +30,7 @@ export function buildNodeStatefulSet(input: NodeStatefulSetInput): V1StatefulSet
   const setName = names.nodes(clusterName, region.name);
   const podLabels = labels(cluster, 'node', region.name);
   const storage = cluster.spec.storage;
+  const tls = tlsPodFields(cluster);
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -82,6 +82,7 @@ export function buildNodeStatefulSet(input: NodeStatefulSetInput): V1StatefulSet
                 // Kubernetes copies the node's topology labels onto pods with the
                 // PodTopologyLabelsAdmission plugin; without it the zone stays empty.
                 { name: 'CAIRN_ZONE', valueFrom: { fieldRef: { fieldPath: `metadata.labels['${ZONE_LABEL}']` } } },
+                ...tls.env,
               ],
               ports: [
                 { name: 'grpc', containerPort: NODE_GRPC_PORT, protocol: 'TCP' },
@@ -94,10 +95,11 @@ export function buildNodeStatefulSet(input: NodeStatefulSetInput): V1StatefulSet
               volumeMounts: [
                 { name: 'data', mountPath: DATA_DIR },
                 { name: 'tmp', mountPath: '/tmp' },
+                ...tls.volumeMounts,
               ],
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
+          volumes: [{ name: 'tmp', emptyDir: {} }, ...tls.volumes],
         },
       },
       volumeClaimTemplates: [

@@ -68,6 +68,40 @@ describe('buildNodeStatefulSet', () => {
   });
 });
 
+describe('TLS mounts', () => {
+  const mounted = (cluster: ReturnType<typeof testCluster>) => {
+    const node = buildNodeStatefulSet({ cluster, region: cluster.spec.regions[0]!, replicas: 3, existingStorageSize: undefined }).spec!.template.spec!;
+    const gateway = buildGatewayDeployment(cluster).spec!.template.spec!;
+    return [node, gateway].map((pod) => ({
+      volume: pod.volumes!.find((v) => v.name === 'certs'),
+      mount: pod.containers[0]!.volumeMounts!.find((m) => m.name === 'certs'),
+      env: pod.containers[0]!.env?.find((e) => e.name === 'CAIRN_CERTS_DIR'),
+    }));
+  };
+
+  test('without TLS nothing is mounted', () => {
+    expect(mounted(testCluster())).toEqual([
+      { volume: undefined, mount: undefined, env: undefined },
+      { volume: undefined, mount: undefined, env: undefined },
+    ]);
+  });
+
+  test('nodes and gateways mount the generated node Secret, or the given one, read-only at /etc/cairn/certs', () => {
+    for (const [tls, secretName] of [
+      [{ generate: true }, 'db-node-tls'],
+      [{ secretName: 'mine', generate: false }, 'mine'],
+    ] as const) {
+      for (const pod of mounted(testCluster({ tls }))) {
+        expect(pod).toEqual({
+          volume: { name: 'certs', secret: { secretName, defaultMode: 0o440 } },
+          mount: { name: 'certs', mountPath: '/etc/cairn/certs', readOnly: true },
+          env: { name: 'CAIRN_CERTS_DIR', value: '/etc/cairn/certs' },
+        });
+      }
+    }
+  });
+});
+
 describe('buildNodeService', () => {
   test('is headless and publishes pods before they are ready', () => {
     const cluster = testCluster();

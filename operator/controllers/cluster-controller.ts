@@ -6,11 +6,13 @@
  *   1. a cluster being deleted: delete what it owns (where no garbage collector runs
  *      this is the only cleanup), then drop the finalizer;
  *   2. otherwise make sure the finalizer is on it;
- *   3. plan (pure, cluster-plan.ts) from the resource and the informers' caches;
- *   4. server-side apply every planned object under the `cairn-operator` field manager;
- *   5. create the init Job when the plan says so;
- *   6. record the plan's Events;
- *   7. write the status, only when it changed.
+ *   3. TLS Secrets: check the user's, or create the CA and (re)issue certificates when
+ *      the spec asks the operator to generate them (tls-secrets.ts);
+ *   4. plan (pure, cluster-plan.ts) from the resource, the informers' caches and step 3;
+ *   5. server-side apply every planned object under the `cairn-operator` field manager;
+ *   6. create the init Job when the plan says so;
+ *   7. record the Events of steps 3 and 4;
+ *   8. write the status, only when it changed.
  *
  * A failed reconcile is retried with a per-cluster exponential back-off; every change
  * of a watched object queues its cluster again, and a periodic resync queues them all.
@@ -23,6 +25,7 @@ import { type DatabaseCluster, type DatabaseClusterStatus, GROUP, PLURAL, VERSIO
 import { Applier, apiMessage, EventRecorder, Informer, isNotFound, WorkQueue } from '../k8s';
 import { type ObservedCluster, planCluster } from './cluster-plan';
 import { clusterKey, FIELD_MANAGER, FINALIZER, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_REGION, MANAGED_SELECTOR, names } from './names';
+import { TlsSecrets } from './tls-secrets';
 
 export interface ClusterControllerOptions {
   readonly config: k8s.KubeConfig;
@@ -49,6 +52,7 @@ export class ClusterController {
   private readonly log: Logger;
   private readonly applier: Applier;
   private readonly events: EventRecorder;
+  private readonly tlsSecrets: TlsSecrets;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly clusters: Informer<DatabaseCluster>;
   private readonly statefulSets: Informer<k8s.V1StatefulSet>;
@@ -65,6 +69,7 @@ export class ClusterController {
     this.queue = options.queue ?? new WorkQueue();
     this.applier = new Applier(config, FIELD_MANAGER);
     this.events = new EventRecorder(config, FIELD_MANAGER, this.log);
+    this.tlsSecrets = new TlsSecrets(config, this.applier);
     this.custom = config.makeApiClient(k8s.CustomObjectsApi);
     const apps = config.makeApiClient(k8s.AppsV1Api);
     const core = config.makeApiClient(k8s.CoreV1Api);
@@ -184,14 +189,15 @@ export class ClusterController {
       await this.addFinalizer(cluster);
     }
 
-    const plan = planCluster(cluster, this.observe(cluster), new Date().toISOString());
+    const tls = await this.tlsSecrets.reconcile(cluster);
+    const plan = planCluster(cluster, { ...this.observe(cluster), tls: tls.tls }, new Date().toISOString());
     for (const object of plan.objects) {
       await this.applier.apply(object);
     }
     if (plan.initJob !== undefined) {
       await this.applier.apply(plan.initJob);
     }
-    for (const event of plan.events) {
+    for (const event of [...tls.events, ...plan.events]) {
       await this.events.record(cluster, event);
     }
     if (!isDeepStrictEqual(plan.status, cluster.status ?? {})) {
@@ -200,8 +206,8 @@ export class ClusterController {
     }
   }
 
-  /** What the informers hold for `cluster`. */
-  private observe(cluster: DatabaseCluster): ObservedCluster {
+  /** What the informers hold for `cluster` (all but TLS, which the TLS step reports). */
+  private observe(cluster: DatabaseCluster): Omit<ObservedCluster, 'tls'> {
     const namespace = cluster.metadata.namespace ?? '';
     const mine = (object: k8s.KubernetesObject): boolean => object.metadata?.labels?.[LABEL_INSTANCE] === cluster.metadata.name;
     const statefulSets = new Map<string, { replicas: number; storageSize: string | undefined }>();
@@ -235,9 +241,12 @@ export class ClusterController {
     };
   }
 
+  /** A merge patch of the status; fields the new status drops (status.tls) are set to null to remove them. */
   private async writeStatus(cluster: DatabaseCluster, status: DatabaseClusterStatus): Promise<void> {
+    const dropped = Object.keys(cluster.status ?? {}).filter((key) => !(key in status));
+    const body = { status: { ...status, ...Object.fromEntries(dropped.map((key) => [key, null])) } };
     await this.custom.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, plural: PLURAL, namespace: cluster.metadata.namespace ?? '', name: cluster.metadata.name ?? '', body: { status } },
+      { group: GROUP, version: VERSION, plural: PLURAL, namespace: cluster.metadata.namespace ?? '', name: cluster.metadata.name ?? '', body },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
   }
@@ -274,7 +283,7 @@ export class ClusterController {
 
   /**
    * Deletes everything made for `cluster` except its volumes (they hold data; deleting
-   * them is left to people). Owner references would let a garbage collector do this;
+   * them is left to people), generated TLS Secrets included. Owner references would let a garbage collector do this;
    * the finalizer makes it happen without one too, and before the cluster is gone.
    */
   private async cleanUp(cluster: DatabaseCluster, log: Logger): Promise<void> {
@@ -305,6 +314,7 @@ export class ClusterController {
     for (const object of doomed) {
       await this.applier.delete(object);
     }
-    log.info({ objects: doomed.length }, 'deleted owned objects');
+    const secrets = await this.tlsSecrets.cleanUp(cluster);
+    log.info({ objects: doomed.length, secrets }, 'deleted owned objects');
   }
 }

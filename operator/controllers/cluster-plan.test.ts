@@ -5,7 +5,7 @@ const NOW = '2026-01-01T00:00:00Z';
 const LATER = '2026-01-01T00:01:00Z';
 
 function observed(over: Partial<ObservedCluster> = {}): ObservedCluster {
-  return { statefulSets: new Map(), readyNodes: new Map(), readyGateways: 0, initJob: undefined, ...over };
+  return { statefulSets: new Map(), readyNodes: new Map(), readyGateways: 0, initJob: undefined, tls: { kind: 'none' }, ...over };
 }
 
 const conditionsOf = (status: { conditions?: readonly { type: string; status: string; reason: string }[] }) =>
@@ -73,5 +73,24 @@ describe('planCluster', () => {
   test('a failed init Job degrades the cluster', () => {
     const plan = planCluster(testCluster({}, { initJobName: 'db-init' }), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: true } }), NOW);
     expect(conditionsOf(plan.status).Degraded).toBe('True/InitFailed');
+  });
+
+  test('TLS: a TLSReady condition and status.tls when the spec asks for TLS, a Warning when it is not ready', () => {
+    const tlsStatus = { secretName: 'db-node-tls', generated: true, caSecretName: 'db-ca', clientSecretName: 'db-client-root-tls', notAfter: '2027-01-01T00:00:00.000Z' };
+    const cluster = testCluster({ tls: { generate: true } });
+    const ready = planCluster(cluster, observed({ tls: { kind: 'ready', status: tlsStatus } }), NOW);
+    expect(conditionsOf(ready.status).TLSReady).toBe('True/Generated');
+    expect(ready.status.tls).toEqual(tlsStatus);
+    expect(ready.events.filter((e) => e.type === 'Warning')).toEqual([]);
+
+    const given = testCluster({ tls: { secretName: 'mine', generate: false } });
+    const missing = planCluster(given, observed({ tls: { kind: 'not-ready', reason: 'SecretNotFound', message: 'the Secret mine does not exist', status: { secretName: 'mine', generated: false } } }), NOW);
+    expect(conditionsOf(missing.status).TLSReady).toBe('False/SecretNotFound');
+    expect(missing.events).toContainEqual({ type: 'Warning', reason: 'SecretNotFound', message: 'the Secret mine does not exist' });
+
+    // TLS dropped from the spec: the condition and status.tls go.
+    const off = planCluster(testCluster({}, ready.status), observed(), LATER);
+    expect(conditionsOf(off.status).TLSReady).toBeUndefined();
+    expect(off.status.tls).toBeUndefined();
   });
 });

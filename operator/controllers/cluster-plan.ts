@@ -5,7 +5,7 @@
  * `status` when it differs from the stored one.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Condition, ConditionType, DatabaseCluster, DatabaseClusterStatus, Phase } from '../api';
+import type { Condition, ConditionType, DatabaseCluster, DatabaseClusterStatus, Phase, TlsStatus } from '../api';
 import type { EventSpec } from '../k8s';
 import { buildGatewayDeployment, buildGatewayPdb, buildGatewayService } from './build-gateway';
 import { buildInitJob } from './build-init-job';
@@ -21,7 +21,15 @@ export interface ObservedCluster {
   /** Ready gateway pods (the Deployment's status). */
   readonly readyGateways: number;
   readonly initJob: { readonly succeeded: boolean; readonly failed: boolean } | undefined;
+  /** The TLS Secrets, as the controller's TLS step left them (it runs before planning). */
+  readonly tls: ObservedTls;
 }
+
+export type ObservedTls =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'ready'; readonly status: TlsStatus }
+  /** `reason`: SecretNotFound, SecretIncomplete, CaUnusable. */
+  | { readonly kind: 'not-ready'; readonly reason: string; readonly message: string; readonly status: TlsStatus };
 
 export interface ClusterPlan {
   /** To server-side apply, in this order. */
@@ -111,12 +119,22 @@ export function planCluster(cluster: DatabaseCluster, observed: ObservedCluster,
         ? condition('Degraded', true, 'InitFailed', 'the init Job failed; see its pods\' logs')
         : condition('Degraded', false, 'AsExpected', 'nothing is degraded');
 
-  const conditions = [readyCondition, progressingCondition, degradedCondition].map((c) => keepTransitionTime(c, previous.conditions));
+  const tls = observed.tls;
+  const tlsCondition =
+    tls.kind === 'none'
+      ? undefined
+      : tls.kind === 'ready'
+        ? condition('TLSReady', true, tls.status.generated ? 'Generated' : 'SecretProvided', `nodes and gateways mount the Secret ${tls.status.secretName}`)
+        : condition('TLSReady', false, tls.reason, tls.message);
+
+  const conditions = [readyCondition, progressingCondition, degradedCondition, ...(tlsCondition === undefined ? [] : [tlsCondition])].map((c) =>
+    keepTransitionTime(c, previous.conditions),
+  );
   const phase: Phase =
     degradedCondition.status === 'True' ? 'Degraded' : initialized ? 'Running' : readyNodes > 0 ? 'Initializing' : 'Pending';
   const initJobName = createInit ? buildInitJob(cluster).metadata?.name : previous.initJobName;
   const status: DatabaseClusterStatus = {
-    ...previous,
+    ...withoutTls(previous),
     phase,
     conditions,
     observedGeneration: generation,
@@ -125,6 +143,7 @@ export function planCluster(cluster: DatabaseCluster, observed: ObservedCluster,
     regionNames: regions.map((r) => r.name).join(','),
     initialized,
     ...(initJobName === undefined ? {} : { initJobName }),
+    ...(tls.kind === 'none' ? {} : { tls: tls.status }),
   };
 
   const events: EventSpec[] = [];
@@ -132,11 +151,19 @@ export function planCluster(cluster: DatabaseCluster, observed: ObservedCluster,
   if (degradedCondition.status === 'True' && turned(degradedCondition)) {
     events.push({ type: 'Warning', reason: degradedCondition.reason, message: degradedCondition.message });
   }
+  if (tlsCondition?.status === 'False' && turned(tlsCondition)) events.push({ type: 'Warning', reason: tlsCondition.reason, message: tlsCondition.message });
   if (createInit) events.push({ type: 'Normal', reason: 'InitJobCreated', message: `created the init Job ${initJobName} (${readyNodes} nodes ready)` });
   if (initialized && previous.initialized !== true) events.push({ type: 'Normal', reason: 'Initialized', message: 'the cluster is initialised' });
   if (readyCondition.status === 'True' && turned(readyCondition)) events.push({ type: 'Normal', reason: 'Ready', message: readyCondition.message });
 
   return { objects, initJob: createInit ? buildInitJob(cluster) : undefined, status, events };
+}
+
+/** The status less its `tls` (gone once the spec drops TLS). */
+function withoutTls(status: DatabaseClusterStatus): DatabaseClusterStatus {
+  const copy: { -readonly [K in keyof DatabaseClusterStatus]: DatabaseClusterStatus[K] } = { ...status };
+  delete copy.tls;
+  return copy;
 }
 
 /** A condition whose status did not change keeps its lastTransitionTime. */

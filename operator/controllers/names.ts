@@ -18,7 +18,7 @@ export const LABEL_REGION = 'cairn.dev/region';
 /** Selects every object the operator manages (its informers watch only these). */
 export const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${FIELD_MANAGER}`;
 
-export type Component = 'node' | 'gateway' | 'init';
+export type Component = 'node' | 'gateway' | 'init' | 'tls';
 
 export const names = {
   nodes: (cluster: string, region: string) => `${cluster}-${region}`,
@@ -26,6 +26,12 @@ export const names = {
   nodesPdb: (cluster: string, region: string) => `${cluster}-${region}`,
   serviceAccount: (cluster: string) => `${cluster}-cairn`,
   initJob: (cluster: string) => `${cluster}-init`,
+  /** The generated CA (kept for the cluster's life: every certificate chains to it). */
+  caSecret: (cluster: string) => `${cluster}-ca`,
+  /** The generated node certificate, mounted by nodes and gateways. */
+  nodeTlsSecret: (cluster: string) => `${cluster}-node-tls`,
+  /** The generated client certificate of the SQL user `root`. */
+  clientTlsSecret: (cluster: string) => `${cluster}-client-root-tls`,
 };
 
 /** The labels that pick a component's pods (stable: they are StatefulSet selectors). */

@@ -133,6 +133,7 @@ describe('the Helm chart', () => {
         'coordination.k8s.io/leases: create,get,update',
         'core/events: create',
         'core/pods: get,list,watch',
+        'core/secrets: create,delete,get,patch',
         'core/serviceaccounts: create,delete,get,patch',
         'core/services: create,delete,get,patch',
         'policy/poddisruptionbudgets: create,delete,get,patch',
@@ -177,7 +178,13 @@ describe('the Helm chart', () => {
         version: VERSION,
         plural: PLURAL,
         namespace,
-        body: { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'rbac' }, spec: { regions: [{ name: 'r', nodes: 1 }], replicationFactor: 1 } },
+        body: {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          metadata: { name: 'rbac' },
+          // Generated TLS too: creating, reading and (in the finalizer) deleting Secrets.
+          spec: { regions: [{ name: 'r', nodes: 1 }], replicationFactor: 1, tls: { generate: true } },
+        },
       });
       const status = await eventually(
         'a reconciled status',
@@ -188,6 +195,7 @@ describe('the Helm chart', () => {
         30_000,
       );
       expect(status.readyNodes).toBe('0/1');
+      expect(status.conditions?.find((c) => c.type === 'TLSReady')).toMatchObject({ status: 'True', reason: 'Generated' });
       await config.makeApiClient(k8s.AppsV1Api).readNamespacedStatefulSet({ namespace, name: 'rbac-r' });
       const metrics = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
       expect(metrics).not.toMatch(/cairn_operator_reconciles_total\{result="error"/);
@@ -204,6 +212,8 @@ describe('the Helm chart', () => {
         },
         30_000,
       );
+      const secrets = await core.listNamespacedSecret({ namespace, labelSelector: 'app.kubernetes.io/instance=rbac' });
+      expect(secrets.items.map((secret) => secret.metadata?.name)).toEqual([]);
     } finally {
       await operator.stop();
     }
