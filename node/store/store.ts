@@ -4,7 +4,7 @@ import { META1_PREFIX, META2_PREFIX, prettyKey, rangeMetaKey, RANGE_ID_COUNTER_K
 import type { Logger } from '../../common/logging';
 import type { KvClient } from '../../kv';
 import { requestSpan } from '../../kv';
-import { NotLeaseholderError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
+import { NotLeaseholderError, RangeChangedError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { ConfChange, Message } from '../raft';
 import type { PendingResolution } from '../replica/evaluate-batch';
@@ -57,6 +57,8 @@ function rangeAnchorKey(desc: kvpb.RangeDescriptor): Buffer {
   return desc.startKey.length === 0 ? META1_PREFIX : Buffer.from(desc.startKey);
 }
 export const DEFAULT_CLOSED_TIMESTAMP_TARGET_MS = 3_000;
+/** A split or replica change planned against a descriptor that changed is planned again this many times. */
+const RANGE_PLAN_ATTEMPTS = 5;
 
 /**
  * All replicas of one node: it routes KV batches to them, carries their Raft traffic
@@ -357,40 +359,65 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     if (!replica.isLeaseholder()) {
       throw new NotLeaseholderError(replica.rangeId, this.leaderHint(replica));
     }
-    const desc = replica.descriptor;
-    if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
-    if (Buffer.compare(splitKey, desc.startKey) <= 0 || Buffer.compare(splitKey, desc.endKey) >= 0) {
-      throw new InvalidArgumentError(
-        `split key ${prettyKey(splitKey)} is not inside range ${replica.rangeId} [${prettyKey(desc.startKey)}, ${prettyKey(desc.endKey)})`,
-      );
-    }
-    if (Buffer.compare(splitKey, META2_PREFIX) < 0) {
-      throw new InvalidArgumentError('meta1 cannot split: split keys start at the meta2 keyspace');
-    }
     const kv = this.requireKv();
     const newRangeId = await allocateId(kv, RANGE_ID_COUNTER_KEY);
-    const left: kvpb.RangeDescriptor = { ...desc, endKey: splitKey, generation: desc.generation + 1n };
-    const right: kvpb.RangeDescriptor = {
-      rangeId: BigInt(newRangeId),
-      startKey: splitKey,
-      endKey: desc.endKey,
-      replicas: desc.replicas,
-      generation: desc.generation + 1n,
-    };
-    // One transaction: the two meta records (the left one new, under the split key; the
-    // right one replacing the old record under the old end key) and, with its commit on
-    // this range, the split itself. Either all of it happens or none.
-    const split = kv.txn(
-      async (txn) => {
-        txn.setCommitTrigger({ split: { left, right } });
-        await txn.put(rangeMetaKey(left.endKey), Buffer.from(kvpb.RangeDescriptor.encode(left).finish()));
-        await txn.put(rangeMetaKey(right.endKey), Buffer.from(kvpb.RangeDescriptor.encode(right).finish()));
-      },
-      { anchorKey: rangeAnchorKey(desc), maxAttempts: 10 },
-    );
-    await withDeadline(split, deadlineMs, () => new UnavailableError(`range ${replica.rangeId}: the split did not commit before the deadline; it may still`));
+    const result = await this.withRangePlan(replica, deadlineMs, 'split', async (desc) => {
+      if (Buffer.compare(splitKey, desc.startKey) <= 0 || Buffer.compare(splitKey, desc.endKey) >= 0) {
+        throw new InvalidArgumentError(
+          `split key ${prettyKey(splitKey)} is not inside range ${replica.rangeId} [${prettyKey(desc.startKey)}, ${prettyKey(desc.endKey)})`,
+        );
+      }
+      if (Buffer.compare(splitKey, META2_PREFIX) < 0) {
+        throw new InvalidArgumentError('meta1 cannot split: split keys start at the meta2 keyspace');
+      }
+      const left: kvpb.RangeDescriptor = { ...desc, endKey: splitKey, generation: desc.generation + 1n };
+      const right: kvpb.RangeDescriptor = {
+        rangeId: BigInt(newRangeId),
+        startKey: splitKey,
+        endKey: desc.endKey,
+        replicas: desc.replicas,
+        generation: desc.generation + 1n,
+      };
+      // One transaction: the two meta records (the left one new, under the split key;
+      // the right one replacing the old record under the old end key) and, with its
+      // commit on this range, the split itself. Either all of it happens or none.
+      await kv.txn(
+        async (txn) => {
+          txn.setCommitTrigger({ split: { left, right } });
+          await txn.put(rangeMetaKey(left.endKey), Buffer.from(kvpb.RangeDescriptor.encode(left).finish()));
+          await txn.put(rangeMetaKey(right.endKey), Buffer.from(kvpb.RangeDescriptor.encode(right).finish()));
+        },
+        { anchorKey: rangeAnchorKey(desc), maxAttempts: 10 },
+      );
+      return { left, right };
+    });
     this.log.info({ range: replica.rangeId, right: newRangeId }, 'range split');
-    return { left, right };
+    return result;
+  }
+
+  /**
+   * Runs a range operation planned against the range's current descriptor; when the
+   * range changed before it committed (a concurrent split or replica change), plans
+   * it again against the new one, a few times, within the deadline.
+   */
+  private async withRangePlan<T>(
+    replica: Replica,
+    deadlineMs: number,
+    what: string,
+    run: (desc: kvpb.RangeDescriptor) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const desc = replica.descriptor;
+      if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
+      try {
+        return await withDeadline(run(desc), deadlineMs, () =>
+          new UnavailableError(`range ${replica.rangeId}: the ${what} did not commit before the deadline; it may still`),
+        );
+      } catch (err) {
+        if (!(err instanceof RangeChangedError) || attempt >= RANGE_PLAN_ATTEMPTS || Date.now() >= deadlineMs) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      }
+    }
   }
 
   /**
@@ -399,26 +426,23 @@ export class Store implements ReplicaHost, RaftTransportHandler {
    * applies the commit with it. Resolves with the descriptor after the change.
    */
   private async changeReplicas(replica: Replica, cc: ConfChange, deadlineMs: number): Promise<kvpb.RangeDescriptor> {
-    const desc = replica.descriptor;
-    if (desc === undefined) throw new RangeNotFoundError(replica.rangeId);
-    const after = applyConfChangeToDescriptor(desc, cc);
     const type =
       cc.type === 'addLearner'
         ? kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_ADD_LEARNER
         : cc.type === 'addVoter'
           ? kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_ADD_VOTER
           : kvpb.ReplicaChangeType.REPLICA_CHANGE_TYPE_REMOVE;
-    const change = this.requireKv().txn(
-      async (txn) => {
-        txn.setCommitTrigger({ changeReplicas: { type, nodeId: BigInt(cc.node), descriptor: after } });
-        await txn.put(rangeMetaKey(after.endKey), Buffer.from(kvpb.RangeDescriptor.encode(after).finish()));
-      },
-      { anchorKey: rangeAnchorKey(desc), maxAttempts: 5 },
-    );
-    await withDeadline(change, deadlineMs, () =>
-      new UnavailableError(`range ${replica.rangeId}: the replica change ${cc.type} ${cc.node} did not commit before the deadline; it may still`),
-    );
-    return after;
+    return this.withRangePlan(replica, deadlineMs, `replica change ${cc.type} ${cc.node}`, async (desc) => {
+      const after = applyConfChangeToDescriptor(desc, cc);
+      await this.requireKv().txn(
+        async (txn) => {
+          txn.setCommitTrigger({ changeReplicas: { type, nodeId: BigInt(cc.node), descriptor: after } });
+          await txn.put(rangeMetaKey(after.endKey), Buffer.from(kvpb.RangeDescriptor.encode(after).finish()));
+        },
+        { anchorKey: rangeAnchorKey(desc), maxAttempts: 5 },
+      );
+      return after;
+    });
   }
 
   private leaderHint(replica: Replica): kvpb.NodeDescriptor | undefined {
