@@ -25,6 +25,7 @@ import {
   mvccScan,
   ReadWithinUncertaintyIntervalError,
   txnRecordKey,
+  WriteIntentError,
   WriteTooOldError,
 } from '../storage';
 import type { LatchSpan } from './latch-manager';
@@ -405,9 +406,15 @@ export function evaluateBatch(
     const write = minWrite !== undefined && compareTimestamps(minWrite, own.write) > 0 ? minWrite : own.write;
     timestamps = { read: options.canForwardReadTimestamp === true ? write : own.read, write };
   }
+  // A batch holding every write of its transaction and the commit writes committed
+  // versions at once, unless the transaction left intents of its own there earlier.
+  // A record (heartbeated, or pushed by a reader) sends the commit the long way: its
+  // timestamp may have moved, and committed versions written first could not follow.
+  let onePhase =
+    txn !== undefined && isOnePhaseBatch(requests) && readTxnRecord(reader, txnMeta(txn).anchorKey, txnMeta(txn).id) === undefined;
   while (true) {
     const recording = writeKind === 'none' ? undefined : new RecordingBatch(limits);
-    const evaluation = new Evaluation(reader, recording, writeKind === 'some', timestamps, options);
+    const evaluation = new Evaluation(reader, recording, writeKind === 'some', timestamps, options, onePhase);
     try {
       const responses = evaluation.run(requests);
       let writes: WriteOp[] = [];
@@ -417,6 +424,10 @@ export function evaluateBatch(
       }
       return evaluation.result(responses, writes);
     } catch (err) {
+      if (onePhase && err instanceof WriteIntentError && err.intents.some((i) => i.txnId.equals(txnMeta(txn as kv.Transaction).id))) {
+        onePhase = false;
+        continue;
+      }
       if (err instanceof ReadWithinUncertaintyIntervalError && txn !== undefined) {
         const typed = new TransactionUncertaintyError(err.existingTimestamp, evaluation.updatedTxn());
         noteFailedRequest(typed, failedRequestIndex(err));
@@ -485,6 +496,8 @@ class Evaluation {
     readsOwnWrites: boolean,
     private readonly ts: BatchTimestamps,
     private readonly options: EvaluateOptions,
+    /** The batch commits its transaction in one phase: its writes are committed versions. */
+    private readonly onePhase = false,
   ) {
     if (recording !== undefined && readsOwnWrites) {
       const indexed = new IndexedBatch(base, recording);
@@ -705,7 +718,7 @@ class Evaluation {
    */
   private write(key: Buffer, value: Buffer | undefined): void {
     const batch = this.batch as WriteBatch;
-    if (this.writeMeta !== undefined) {
+    if (this.writeMeta !== undefined && !this.onePhase) {
       mvccPut(this.view, batch, key, this.ts.write, value, { txn: this.writeMeta });
       this.written.push({ startKey: key, endKey: keyNext(key) });
       return;
@@ -803,19 +816,26 @@ class Evaluation {
       this.changeReplicas = checkChangeReplicasTrigger(request.changeReplicasTrigger, this.options.descriptor);
     }
     this.committedAt = write;
+    if (this.onePhase) {
+      // The writes went in as committed versions: nothing to resolve, no record kept.
+      return { txn: this.finalize(this.committedRecord(txn, write, record), [], record !== undefined), onePhaseCommit: true };
+    }
     const lockSpans = mergeSpans(request.lockSpans);
     // The written keys merged as the lock spans are: writes of adjacent keys (k, k\0)
     // make one lock span, which no single written key's span holds.
     const onePhase = spansCovered(lockSpans, mergeSpans(this.written));
-    const committed: kv.Transaction = {
-      meta: { ...meta, writeTimestamp: write },
+    return { txn: this.finalize(this.committedRecord(txn, write, record), lockSpans, record !== undefined), onePhaseCommit: onePhase };
+  }
+
+  private committedRecord(txn: kv.Transaction, write: Timestamp, record: kv.Transaction | undefined): kv.Transaction {
+    return {
+      meta: { ...txnMeta(txn), writeTimestamp: write },
       status: COMMITTED,
       readTimestamp: write,
       uncertaintyLimit: txn.uncertaintyLimit,
       lastHeartbeat: record?.lastHeartbeat,
       lockSpans: [],
     };
-    return { txn: this.finalize(committed, lockSpans, record !== undefined), onePhaseCommit: onePhase };
   }
 
   /**
@@ -980,6 +1000,25 @@ function checkChangeReplicasTrigger(
     throw new RangeChangedError(`range ${desc.rangeId} changed since the replica change was planned (generation ${desc.generation}); retry`);
   }
   return trigger;
+}
+
+/**
+ * Whether the batch is a whole transaction's writes and its commit: blind or
+ * conditional writes of single keys, then EndTxn(commit) with no range trigger, whose
+ * lock spans are exactly keys the batch writes.
+ */
+function isOnePhaseBatch(requests: readonly kv.RequestUnion[]): boolean {
+  const last = requests[requests.length - 1]?.request;
+  if (last?.$case !== 'endTxn' || !last.value.commit || last.value.splitTrigger !== undefined || last.value.changeReplicasTrigger !== undefined) {
+    return false;
+  }
+  const written: kv.Span[] = [];
+  for (let i = 0; i < requests.length - 1; i++) {
+    const request = (requests[i] as kv.RequestUnion).request;
+    if (request?.$case !== 'put' && request?.$case !== 'delete' && request?.$case !== 'conditionalPut') return false;
+    written.push({ startKey: request.value.key, endKey: keyNext(request.value.key) });
+  }
+  return written.length > 0 && spansCovered(mergeSpans(last.value.lockSpans), mergeSpans(written));
 }
 
 function checkAnchor(key: Buffer, anchorKey: Buffer, what: string): void {
