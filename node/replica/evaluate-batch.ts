@@ -414,7 +414,10 @@ export function evaluateBatch(
     txn !== undefined && isOnePhaseBatch(requests) && readTxnRecord(reader, txnMeta(txn).anchorKey, txnMeta(txn).id) === undefined;
   while (true) {
     const recording = writeKind === 'none' ? undefined : new RecordingBatch(limits);
-    const evaluation = new Evaluation(reader, recording, writeKind === 'some', timestamps, options, onePhase);
+    // A one-phase batch of distinct keys reads none of its own writes (its commit reads
+    // only the record): no indexed batch needed.
+    const readsOwnWrites = writeKind === 'some' && !(onePhase && distinctKeys(requests));
+    const evaluation = new Evaluation(reader, recording, readsOwnWrites, timestamps, options, onePhase);
     try {
       const responses = evaluation.run(requests);
       let writes: WriteOp[] = [];
@@ -1019,6 +1022,20 @@ function isOnePhaseBatch(requests: readonly kv.RequestUnion[]): boolean {
     written.push({ startKey: request.value.key, endKey: keyNext(request.value.key) });
   }
   return written.length > 0 && spansCovered(mergeSpans(last.value.lockSpans), mergeSpans(written));
+}
+
+/** Whether the batch's point requests all name different keys. */
+function distinctKeys(requests: readonly kv.RequestUnion[]): boolean {
+  const seen = new Set<string>();
+  for (const { request } of requests) {
+    if (request === undefined || request.$case === 'endTxn') continue;
+    const key = (request.value as { key?: Buffer }).key;
+    if (key === undefined) return false;
+    const k = key.toString('latin1');
+    if (seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
 }
 
 function checkAnchor(key: Buffer, anchorKey: Buffer, what: string): void {
