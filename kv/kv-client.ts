@@ -6,6 +6,7 @@ import { asBuffer, DistSender } from './dist-sender';
 import type { KvTransport } from './kv-transport';
 import { GrpcKvTransport } from './kv-transport';
 import type { NodeConnectionEvent } from './node-connection';
+import { expectCase, scanResult } from './responses';
 import type { RunTxnOptions, TxnOptions } from './txn';
 import { isRetryableTxnError, Txn } from './txn';
 
@@ -246,27 +247,6 @@ export class KvClient {
   }
 }
 
-type ResponseValue<C extends NonNullable<pb.ResponseUnion['response']>['$case']> = Extract<
-  NonNullable<pb.ResponseUnion['response']>,
-  { $case: C }
->['value'];
-
-function expectCase<C extends NonNullable<pb.ResponseUnion['response']>['$case']>(
-  response: pb.ResponseUnion | undefined,
-  kind: C,
-): ResponseValue<C> {
-  const r = response?.response;
-  if (r?.$case !== kind) {
-    throw new AssertionFailedError(`expected a ${kind} response, got ${r?.$case ?? 'nothing'}`);
-  }
-  return r.value as ResponseValue<C>;
-}
-
-function scanResult(response: pb.ScanResponse): ScanResult {
-  const rows = response.rows.map((row) => ({ key: row.key, value: row.value }));
-  const resume = response.resumeSpan;
-  return resume === undefined ? { rows } : { rows, resumeSpan: { startKey: resume.startKey, endKey: resume.endKey } };
-}
 
 function nodeIdOf(nodeId: number): number {
   if (!Number.isSafeInteger(nodeId) || nodeId <= 0) {

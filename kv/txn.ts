@@ -15,7 +15,8 @@ import {
   TransactionUncertaintyError,
   UnavailableError,
 } from './errors';
-import type { KvRow, ScanOptions, ScanResult } from './kv-client';
+import type { ScanOptions, ScanResult } from './kv-client';
+import { expectCase, scanResult } from './responses';
 import { MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS } from './transaction';
 
 /*
@@ -160,7 +161,7 @@ export class Txn {
     return this.serial(async () => {
       const forUpdate = this.lockingRead(options);
       const [r] = await this.read([{ request: { $case: 'get', value: { key: asBuffer(key), forUpdate } } }]);
-      return expect(r, 'get').value?.value;
+      return expectCase(r, 'get').value?.value;
     });
   }
 
@@ -169,7 +170,7 @@ export class Txn {
     return this.serial(async () => {
       const forUpdate = this.lockingRead(options);
       const responses = await this.read(keys.map((key) => ({ request: { $case: 'get', value: { key: asBuffer(key), forUpdate } } })));
-      return responses.map((r) => expect(r, 'get').value?.value);
+      return responses.map((r) => expectCase(r, 'get').value?.value);
     });
   }
 
@@ -182,7 +183,7 @@ export class Txn {
   scan(start: Uint8Array, end: Uint8Array, options: ScanOptions = {}): Promise<ScanResult> {
     return this.serial(async () => {
       const [r] = await this.read([{ request: { $case: 'scan', value: { startKey: asBuffer(start), endKey: asBuffer(end) } } }], options);
-      return scanResult(expect(r, 'scan'));
+      return scanResult(expectCase(r, 'scan'));
     });
   }
 
@@ -192,7 +193,7 @@ export class Txn {
         [{ request: { $case: 'reverseScan', value: { startKey: asBuffer(start), endKey: asBuffer(end) } } }],
         options,
       );
-      return scanResult(expect(r, 'reverseScan'));
+      return scanResult(expectCase(r, 'reverseScan'));
     });
   }
 
@@ -223,7 +224,7 @@ export class Txn {
   deleteRange(start: Uint8Array, end: Uint8Array): Promise<number> {
     return this.serial(async () => {
       const [r] = await this.read([{ request: { $case: 'deleteRange', value: { startKey: asBuffer(start), endKey: asBuffer(end) } } }]);
-      return Number(expect(r, 'deleteRange').deletedCount);
+      return Number(expectCase(r, 'deleteRange').deletedCount);
     });
   }
 
@@ -648,26 +649,4 @@ function priorityOf(priority: TxnPriority): number {
       // Random within the normal band: it only orders deadlock victims.
       return randomInt(MIN_TXN_PRIORITY + 1, MAX_TXN_PRIORITY - 1);
   }
-}
-
-type ResponseValue<C extends NonNullable<pb.ResponseUnion['response']>['$case']> = Extract<
-  NonNullable<pb.ResponseUnion['response']>,
-  { $case: C }
->['value'];
-
-function expect<C extends NonNullable<pb.ResponseUnion['response']>['$case']>(
-  response: pb.ResponseUnion | undefined,
-  kind: C,
-): ResponseValue<C> {
-  const r = response?.response;
-  if (r?.$case !== kind) {
-    throw new UnavailableError(`expected a ${kind} response, got ${r?.$case ?? 'nothing'}`);
-  }
-  return r.value as ResponseValue<C>;
-}
-
-function scanResult(response: pb.ScanResponse): ScanResult {
-  const rows: KvRow[] = response.rows.map((row) => ({ key: row.key, value: row.value }));
-  const resume = response.resumeSpan;
-  return resume === undefined ? { rows } : { rows, resumeSpan: { startKey: resume.startKey, endKey: resume.endKey } };
 }
