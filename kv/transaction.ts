@@ -1,6 +1,5 @@
 import { assert } from '../common/errors';
 import type { Timestamp } from '../common/hlc';
-import { compareTimestamps } from '../common/hlc';
 import { keyNext } from '../common/keys';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 
@@ -13,8 +12,6 @@ import * as pb from '../proto/gen/cairn/kv/v1/kv';
 export const TXN_HEARTBEAT_INTERVAL_MS = 1_000;
 /** ...and a record not heartbeated for this long is abandoned: any pusher may abort it. */
 export const TXN_EXPIRY_MS = 5_000;
-
-export const TxnStatus = pb.TransactionStatus;
 
 /** The priorities a user may ask for; normal transactions get a random one between. */
 export const MIN_TXN_PRIORITY = 1;
@@ -43,25 +40,8 @@ export function txnTimestamps(txn: pb.Transaction): TxnTimestamps {
   return { read, write, min, uncertaintyLimit: txn.uncertaintyLimit ?? read };
 }
 
-export function withWriteTimestamp(txn: pb.Transaction, ts: Timestamp): pb.Transaction {
-  return { ...txn, meta: { ...txnMeta(txn), writeTimestamp: ts } };
-}
-
 export function isFinalized(status: pb.TransactionStatus): boolean {
   return status === pb.TransactionStatus.TRANSACTION_STATUS_COMMITTED || status === pb.TransactionStatus.TRANSACTION_STATUS_ABORTED;
-}
-
-export function statusName(status: pb.TransactionStatus): string {
-  switch (status) {
-    case pb.TransactionStatus.TRANSACTION_STATUS_PENDING:
-      return 'PENDING';
-    case pb.TransactionStatus.TRANSACTION_STATUS_COMMITTED:
-      return 'COMMITTED';
-    case pb.TransactionStatus.TRANSACTION_STATUS_ABORTED:
-      return 'ABORTED';
-    default:
-      return 'UNKNOWN';
-  }
 }
 
 /** A short form of a transaction ID, for messages and logs. */
@@ -111,9 +91,3 @@ export function spansCovered(inner: readonly pb.Span[], outer: readonly pb.Span[
   );
 }
 
-/** The later of two timestamps, either possibly unset. */
-export function laterTimestamp(a: Timestamp | undefined, b: Timestamp | undefined): Timestamp | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return compareTimestamps(a, b) >= 0 ? a : b;
-}
