@@ -1,2 +1,3 @@
 export * from './decimal';
 export * from './key-encoding';
+export * from './uvarint';

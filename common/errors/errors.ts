@@ -45,7 +45,9 @@ export type ErrorCode =
   | 'CONDITION_FAILED'
   | 'CLUSTER_ALREADY_INITIALIZED'
   | 'CLUSTER_NOT_INITIALIZED'
-  | 'NODE_DRAINING';
+  | 'NODE_DRAINING'
+  // SQL (gateway/): the SQLSTATE says which
+  | 'SQL';
 
 export interface CairnErrorOptions {
   /** Whether the same request may succeed if retried (after backing off or refreshing). */
@@ -103,5 +105,35 @@ export class MalformedEncodingError extends CairnError {
       sqlState: SqlStates.dataCorrupted,
     });
     this.offset = offset;
+  }
+}
+
+export interface SqlErrorOptions {
+  readonly detail?: string;
+  readonly hint?: string;
+  /** 1-based character offset into the statement text, as PostgreSQL reports it. */
+  readonly position?: number;
+  readonly cause?: unknown;
+  readonly retryable?: boolean;
+}
+
+/**
+ * An error a SQL client sees: its SQLSTATE decides what the client does (retry on
+ * 40001, report 23505 as a duplicate, ...), the message says why in words.
+ */
+export class SqlError extends CairnError {
+  readonly detail: string | undefined;
+  readonly hint: string | undefined;
+  readonly position: number | undefined;
+
+  constructor(sqlState: SqlState, message: string, options: SqlErrorOptions = {}) {
+    super('SQL', message, {
+      sqlState,
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      retryable: options.retryable ?? sqlState === SqlStates.serializationFailure,
+    });
+    this.detail = options.detail;
+    this.hint = options.hint;
+    this.position = options.position;
   }
 }

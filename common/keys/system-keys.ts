@@ -6,7 +6,7 @@
  *   [0x03, 0x04)  meta2: one record per other range, keyed by 0x03 + its end key
  *   [0x04, 0x05)  node liveness records
  *   [0x05, 0x10)  system data: cluster ID, ID counters, node descriptors, settings,
- *                 (later) SQL descriptors
+ *                 SQL descriptors, namespace entries, users, sequence values
  *   [0x10, 0xff 0xff)  user data
  *
  * A range's record sits under its END key, so the range holding key k is found by
@@ -33,6 +33,11 @@ export const RANGE_ID_COUNTER_KEY: Buffer = Buffer.from('\x05id/range', 'latin1'
 const NODE_DESCRIPTOR_PREFIX = Buffer.from('\x05node/', 'latin1');
 const SETTING_PREFIX = Buffer.from('\x05setting/', 'latin1');
 const STORE_CAPACITY_PREFIX = Buffer.from('\x05capacity/', 'latin1');
+export const DESCRIPTOR_ID_COUNTER_KEY: Buffer = Buffer.from('\x05id/descriptor', 'latin1');
+const SQL_DESCRIPTOR_PREFIX = Buffer.from('\x05sql/desc/', 'latin1');
+const SQL_NAMESPACE_PREFIX = Buffer.from('\x05sql/ns/', 'latin1');
+const SQL_USER_PREFIX = Buffer.from('\x05sql/user/', 'latin1');
+const SQL_SEQUENCE_PREFIX = Buffer.from('\x05sql/seq/', 'latin1');
 
 /** The split points of a new cluster: meta | liveness | system | user. */
 export const INITIAL_SPLIT_KEYS: readonly Buffer[] = [META_END, LIVENESS_END, USER_KEY_MIN];
@@ -59,6 +64,38 @@ export function storeCapacityKey(nodeId: number): Buffer {
 export const STORE_CAPACITY_SPAN = { startKey: STORE_CAPACITY_PREFIX, endKey: prefixEndOf(STORE_CAPACITY_PREFIX) };
 export const NODE_DESCRIPTORS_SPAN = { startKey: NODE_DESCRIPTOR_PREFIX, endKey: prefixEndOf(NODE_DESCRIPTOR_PREFIX) };
 export const LIVENESS_SPAN = { startKey: LIVENESS_PREFIX, endKey: LIVENESS_END };
+
+/** A SQL descriptor (database, schema, table, sequence) by ID. */
+export function sqlDescriptorKey(id: number): Buffer {
+  return uint64Key(SQL_DESCRIPTOR_PREFIX, id);
+}
+
+export const SQL_DESCRIPTORS_SPAN = { startKey: SQL_DESCRIPTOR_PREFIX, endKey: prefixEndOf(SQL_DESCRIPTOR_PREFIX) };
+
+/**
+ * A name → descriptor ID entry: databases under parent 0, schemas under their database,
+ * tables and sequences under their schema. Names are unique per parent because the key is.
+ */
+export function sqlNamespaceKey(parentId: number, name: string): Buffer {
+  return Buffer.concat([uint64Key(SQL_NAMESPACE_PREFIX, parentId), Buffer.from(name, 'utf8')]);
+}
+
+/** Every namespace entry under one parent. */
+export function sqlNamespaceSpan(parentId: number): { startKey: Buffer; endKey: Buffer } {
+  const startKey = uint64Key(SQL_NAMESPACE_PREFIX, parentId);
+  return { startKey, endKey: prefixEndOf(startKey) };
+}
+
+export function sqlUserKey(name: string): Buffer {
+  return Buffer.concat([SQL_USER_PREFIX, Buffer.from(name, 'utf8')]);
+}
+
+export const SQL_USERS_SPAN = { startKey: SQL_USER_PREFIX, endKey: prefixEndOf(SQL_USER_PREFIX) };
+
+/** The current value of a sequence (non-transactional, as in PostgreSQL). */
+export function sqlSequenceValueKey(sequenceId: number): Buffer {
+  return uint64Key(SQL_SEQUENCE_PREFIX, sequenceId);
+}
 
 export function settingKey(name: string): Buffer {
   return Buffer.concat([SETTING_PREFIX, Buffer.from(name, 'utf8')]);
