@@ -1,0 +1,669 @@
+import type { ColumnDef, Constraint, CreateStmt, IndexElem, IndexStmt, Node, RangeVar } from '@pgsql/types';
+import { SqlError, SqlStates } from '../../common/errors';
+import type { Catalog, TxnLike } from './catalog/catalog';
+import type {
+  CheckConstraint,
+  ColumnDescriptor,
+  DatabaseDescriptor,
+  ForeignKeyConstraint,
+  IndexDescriptor,
+  ReferentialAction,
+  SortDirection,
+  StoredExpr,
+  TableDescriptor,
+} from './catalog/descriptors';
+import { PRIMARY_INDEX_ID } from './catalog/descriptors';
+import { codecFor, indexPrefix, tableSpan } from './exec/table-codec';
+import { prefixEndOf } from '../../common/keys';
+import { stringOf } from './plan/analyze-expr';
+import { typeFromTypeName } from './plan/functions-impl';
+import { position } from './plan/scope';
+import type { SqlType } from './types/datum';
+import { scalarType } from './types/datum';
+import { keyDatumPreservesValue, toKeyDatum } from './types';
+
+/**
+ * Schema changes: CREATE/DROP DATABASE, TABLE and INDEX, TRUNCATE, ALTER TABLE ADD/DROP
+ * COLUMN. Each runs inside the session's transaction (PostgreSQL's transactional DDL):
+ * descriptors and names are written next to any data change (an index backfill, a
+ * table's rows removed), and commit together or not at all.
+ */
+
+export interface DdlEnv {
+  readonly catalog: Catalog;
+  readonly txn: TxnLike;
+  readonly database: DatabaseDescriptor;
+  readonly schemaId: number;
+  readonly user: string;
+  /** The statement's text, for keeping expressions' source. */
+  readonly sql: string;
+}
+
+const MAX_NAME_BYTES = 63;
+const MAX_COLUMNS = 1600;
+
+export async function createDatabase(catalog: Catalog, txn: TxnLike, name: string, owner: string): Promise<void> {
+  checkName(name);
+  const id = await catalog.allocateId();
+  const schemaId = await catalog.allocateId();
+  await catalog.createName(txn, 0, name, id, new SqlError(SqlStates.duplicateDatabase, `database "${name}" already exists`));
+  await catalog.writeDescriptor(txn, { kind: 'database', id, name, version: 1, owner });
+  await catalog.createName(txn, id, 'public', schemaId, new SqlError(SqlStates.duplicateSchema, 'schema "public" already exists'));
+  await catalog.writeDescriptor(txn, { kind: 'schema', id: schemaId, name: 'public', parentId: id, version: 1 });
+}
+
+export async function dropDatabase(catalog: Catalog, txn: TxnLike, name: string, missingOk: boolean, current: string): Promise<boolean> {
+  const db = await catalog.database(txn, name);
+  if (db === undefined) {
+    if (missingOk) return false;
+    throw new SqlError(SqlStates.invalidCatalogName, `database "${name}" does not exist`);
+  }
+  if (name === current) {
+    throw new SqlError(SqlStates.objectInUse, 'cannot drop the currently open database');
+  }
+  for (const schema of await catalog.list(txn, db.id)) {
+    for (const rel of await catalog.list(txn, schema.id)) {
+      const desc = await catalog.descriptor(txn, rel.id);
+      if (desc?.kind === 'table') {
+        const span = tableSpan(desc.id);
+        await txn.deleteRange(span.startKey, span.endKey);
+      }
+      await catalog.dropName(txn, schema.id, rel.name);
+      await catalog.deleteDescriptor(txn, rel.id);
+    }
+    await catalog.dropName(txn, db.id, schema.name);
+    await catalog.deleteDescriptor(txn, schema.id);
+  }
+  await catalog.dropName(txn, 0, name);
+  await catalog.deleteDescriptor(txn, db.id);
+  return true;
+}
+
+/** CREATE TABLE; returns false when IF NOT EXISTS found the table. */
+export async function createTable(env: DdlEnv, stmt: CreateStmt): Promise<boolean> {
+  const rv = stmt.relation as RangeVar;
+  checkSchema(rv);
+  const name = rv.relname as string;
+  checkName(name);
+  if (stmt.inhRelations !== undefined || stmt.partspec !== undefined || stmt.ofTypename !== undefined) {
+    throw new SqlError(SqlStates.featureNotSupported, 'table inheritance, partitioning and typed tables are not supported');
+  }
+  if ((await env.catalog.relation(env.txn, env.schemaId, name)) !== undefined) {
+    if (stmt.if_not_exists === true) return false;
+    throw new SqlError(SqlStates.duplicateTable, `relation "${name}" already exists`, position(rv.location));
+  }
+  const columns: ColumnDescriptor[] = [];
+  const tableConstraints: Constraint[] = [];
+  let nextColumnId = 1;
+  for (const elt of stmt.tableElts ?? []) {
+    if ('ColumnDef' in elt) {
+      const def = elt.ColumnDef;
+      const col = columnFromDef(env, def, nextColumnId++);
+      if (columns.some((c) => c.name === col.name)) {
+        throw new SqlError(SqlStates.duplicateColumn, `column "${col.name}" specified more than once`);
+      }
+      columns.push(col);
+      for (const c of def.constraints ?? []) {
+        const con = (c as { Constraint: Constraint }).Constraint;
+        if (['CONSTR_PRIMARY', 'CONSTR_UNIQUE', 'CONSTR_CHECK', 'CONSTR_FOREIGN'].includes(con.contype ?? '')) {
+          // Column constraints are table constraints on that one column.
+          tableConstraints.push(
+            con.contype === 'CONSTR_FOREIGN'
+              ? { ...con, fk_attrs: [{ String: { sval: col.name } }] }
+              : con.contype === 'CONSTR_CHECK'
+                ? con
+                : { ...con, keys: [{ String: { sval: col.name } }] },
+          );
+        }
+      }
+    } else if ('Constraint' in elt) {
+      tableConstraints.push(elt.Constraint);
+    } else {
+      throw new SqlError(SqlStates.featureNotSupported, `table element ${Object.keys(elt)[0]} is not supported`);
+    }
+  }
+  if (columns.length > MAX_COLUMNS) {
+    throw new SqlError(SqlStates.tooManyColumns, `tables can have at most ${MAX_COLUMNS} columns`);
+  }
+  const id = await env.catalog.allocateId();
+  const findCol = (colName: string): ColumnDescriptor => {
+    const col = columns.find((c) => c.name === colName);
+    if (col === undefined) {
+      throw new SqlError(SqlStates.undefinedColumn, `column "${colName}" named in key does not exist`);
+    }
+    return col;
+  };
+  // Primary key (or a hidden rowid).
+  const pks = tableConstraints.filter((c) => c.contype === 'CONSTR_PRIMARY');
+  if (pks.length > 1) {
+    throw new SqlError(SqlStates.invalidTableDefinition, `multiple primary keys for table "${name}" are not allowed`);
+  }
+  let primaryIndex: IndexDescriptor;
+  const pk = pks[0];
+  if (pk !== undefined) {
+    const keyCols = (pk.keys ?? []).map((k) => findCol(stringOf(k)));
+    for (const col of keyCols) {
+      const i = columns.indexOf(col);
+      columns[i] = { ...col, nullable: false };
+      checkKeyable(col);
+    }
+    const conname = pk.conname ?? `${name}_pkey`;
+    primaryIndex = {
+      id: PRIMARY_INDEX_ID,
+      name: conname,
+      unique: true,
+      columnIds: keyCols.map((c) => c.id),
+      directions: keyCols.map(() => 'asc'),
+      storeColumnIds: [],
+      constraintName: conname,
+    };
+  } else {
+    const rowid: ColumnDescriptor = {
+      id: nextColumnId++,
+      name: uniqueColumnName(columns, 'rowid'),
+      type: scalarType('int8'),
+      nullable: false,
+      hidden: true,
+      defaultExpr: uniqueRowidDefault(),
+    };
+    columns.push(rowid);
+    primaryIndex = { id: PRIMARY_INDEX_ID, name: `${name}_pkey`, unique: true, columnIds: [rowid.id], directions: ['asc'], storeColumnIds: [] };
+  }
+  // Unique constraints become unique indexes.
+  const indexes: IndexDescriptor[] = [];
+  let nextIndexId = PRIMARY_INDEX_ID + 1;
+  for (const uq of tableConstraints.filter((c) => c.contype === 'CONSTR_UNIQUE')) {
+    const keyCols = (uq.keys ?? []).map((k) => findCol(stringOf(k)));
+    keyCols.forEach(checkKeyable);
+    const conname = uq.conname ?? uniqueIndexName(indexes, `${name}_${keyCols.map((c) => c.name).join('_')}_key`);
+    indexes.push({
+      id: nextIndexId++,
+      name: conname,
+      unique: true,
+      columnIds: keyCols.map((c) => c.id),
+      directions: keyCols.map(() => 'asc'),
+      storeColumnIds: [],
+      constraintName: conname,
+    });
+  }
+  const checks: CheckConstraint[] = [];
+  for (const ck of tableConstraints.filter((c) => c.contype === 'CONSTR_CHECK')) {
+    checks.push({
+      name: ck.conname ?? uniqueCheckName(checks, `${name}_${checkColumnHint(ck.raw_expr, columns)}_check`),
+      expr: storedExpr(ck.raw_expr as Node, env.sql),
+    });
+  }
+  const foreignKeys: ForeignKeyConstraint[] = [];
+  for (const fk of tableConstraints.filter((c) => c.contype === 'CONSTR_FOREIGN')) {
+    foreignKeys.push(await foreignKey(env, fk, name, id, columns, primaryIndex, indexes));
+  }
+  const table: TableDescriptor = {
+    kind: 'table',
+    id,
+    name,
+    version: 1,
+    parentId: env.database.id,
+    schemaId: env.schemaId,
+    columns,
+    nextColumnId,
+    primaryIndex,
+    indexes,
+    nextIndexId,
+    checks,
+    foreignKeys,
+  };
+  await env.catalog.createName(env.txn, env.schemaId, name, id, new SqlError(SqlStates.duplicateTable, `relation "${name}" already exists`));
+  await env.catalog.writeDescriptor(env.txn, table);
+  return true;
+}
+
+function columnFromDef(env: DdlEnv, def: ColumnDef, id: number): ColumnDescriptor {
+  const name = def.colname as string;
+  checkName(name);
+  const typeNames = (def.typeName?.names ?? []).map(stringOf);
+  const last = (typeNames[typeNames.length - 1] ?? '').toLowerCase();
+  const serial = ['serial', 'serial4', 'bigserial', 'serial8', 'smallserial', 'serial2'].includes(last);
+  // serial columns draw from unique_rowid(), as CockroachDB does by default: unique and
+  // increasing per gateway without a sequence round trip per row; the type is int8.
+  const type: SqlType = serial ? scalarType('int8') : typeFromTypeName(def.typeName as NonNullable<ColumnDef['typeName']>);
+  let nullable = !(def.is_not_null === true) && !serial;
+  let defaultExpr: StoredExpr | undefined = serial ? uniqueRowidDefault() : undefined;
+  for (const c of def.constraints ?? []) {
+    const con = (c as { Constraint: Constraint }).Constraint;
+    switch (con.contype) {
+      case 'CONSTR_NOTNULL':
+        nullable = false;
+        break;
+      case 'CONSTR_NULL':
+        nullable = true;
+        break;
+      case 'CONSTR_DEFAULT':
+        defaultExpr = storedExpr(con.raw_expr as Node, env.sql);
+        break;
+      case 'CONSTR_IDENTITY':
+        nullable = false;
+        defaultExpr = uniqueRowidDefault();
+        break;
+      case 'CONSTR_GENERATED':
+        throw new SqlError(SqlStates.featureNotSupported, 'generated columns are not supported');
+      default:
+        break;
+    }
+  }
+  if (def.collClause !== undefined) {
+    const coll = (def.collClause.collname ?? []).map(stringOf).join('.');
+    if (!['C', 'POSIX', 'default'].includes(coll)) {
+      throw new SqlError(SqlStates.undefinedObject, `collation "${coll}" for encoding "UTF8" does not exist`);
+    }
+  }
+  return { id, name, type, nullable, ...(defaultExpr === undefined ? {} : { defaultExpr }) };
+}
+
+async function foreignKey(
+  env: DdlEnv,
+  fk: Constraint,
+  tableName: string,
+  tableId: number,
+  columns: readonly ColumnDescriptor[],
+  primaryIndex: IndexDescriptor,
+  indexes: readonly IndexDescriptor[],
+): Promise<ForeignKeyConstraint> {
+  const refName = fk.pktable?.relname as string;
+  const fkCols = (fk.fk_attrs ?? []).map((n) => {
+    const col = columns.find((c) => c.name === stringOf(n));
+    if (col === undefined) throw new SqlError(SqlStates.undefinedColumn, `column "${stringOf(n)}" referenced in foreign key constraint does not exist`);
+    return col;
+  });
+  let refTable: TableDescriptor;
+  let refColumns: readonly ColumnDescriptor[];
+  if (refName === tableName) {
+    refTable = { kind: 'table', id: tableId, name: tableName, columns, primaryIndex, indexes } as unknown as TableDescriptor;
+  } else {
+    const desc = await env.catalog.relation(env.txn, env.schemaId, refName);
+    if (desc?.kind !== 'table') {
+      throw new SqlError(SqlStates.undefinedTable, `relation "${refName}" does not exist`);
+    }
+    refTable = desc;
+  }
+  if ((fk.pk_attrs ?? []).length === 0) {
+    refColumns = refTable.primaryIndex.columnIds.map((id) => refTable.columns.find((c) => c.id === id) as ColumnDescriptor);
+  } else {
+    refColumns = (fk.pk_attrs ?? []).map((n) => {
+      const col = refTable.columns.find((c) => c.name === stringOf(n));
+      if (col === undefined) throw new SqlError(SqlStates.undefinedColumn, `column "${stringOf(n)}" referenced in foreign key constraint does not exist`);
+      return col;
+    });
+  }
+  if (refColumns.length !== fkCols.length) {
+    throw new SqlError(SqlStates.invalidForeignKey, 'number of referencing and referenced columns for foreign key disagree');
+  }
+  const refIds = refColumns.map((c) => c.id);
+  const unique = [refTable.primaryIndex, ...refTable.indexes].some((i) => i.unique && i.columnIds.length === refIds.length && i.columnIds.every((id) => refIds.includes(id)));
+  if (!unique) {
+    throw new SqlError(SqlStates.invalidForeignKey, `there is no unique constraint matching given keys for referenced table "${refName}"`);
+  }
+  return {
+    name: fk.conname ?? `${tableName}_${fkCols.map((c) => c.name).join('_')}_fkey`,
+    columnIds: fkCols.map((c) => c.id),
+    referencedTableId: refTable.id,
+    referencedColumnIds: refIds,
+    onDelete: referentialAction(fk.fk_del_action),
+    onUpdate: referentialAction(fk.fk_upd_action),
+  };
+}
+
+function referentialAction(code: string | undefined): ReferentialAction {
+  switch (code) {
+    case 'r':
+      return 'restrict';
+    case 'c':
+      return 'cascade';
+    case 'n':
+      return 'set null';
+    case 'd':
+      return 'set default';
+    default:
+      return 'no action';
+  }
+}
+
+/** DROP TABLE: the rows, then the name and descriptor. */
+export async function dropTable(env: DdlEnv, rv: RangeVar, missingOk: boolean): Promise<boolean> {
+  checkSchema(rv);
+  const name = rv.relname as string;
+  const desc = await env.catalog.relation(env.txn, env.schemaId, name);
+  if (desc === undefined) {
+    if (missingOk) return false;
+    throw new SqlError(SqlStates.undefinedTable, `table "${name}" does not exist`);
+  }
+  if (desc.kind !== 'table') {
+    throw new SqlError(SqlStates.wrongObjectType, `"${name}" is not a table`);
+  }
+  for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
+    const other = await env.catalog.descriptor(env.txn, entry.id);
+    if (other?.kind === 'table' && other.id !== desc.id && other.foreignKeys.some((fk) => fk.referencedTableId === desc.id)) {
+      throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop table ${name} because other objects depend on it`, {
+        detail: `constraint on table ${other.name} depends on table ${name}`,
+      });
+    }
+  }
+  const span = tableSpan(desc.id);
+  await env.txn.deleteRange(span.startKey, span.endKey);
+  await env.catalog.dropName(env.txn, env.schemaId, name);
+  await env.catalog.deleteDescriptor(env.txn, desc.id);
+  return true;
+}
+
+export async function truncateTable(env: DdlEnv, rv: RangeVar): Promise<void> {
+  checkSchema(rv);
+  const desc = await env.catalog.relation(env.txn, env.schemaId, rv.relname as string);
+  if (desc?.kind !== 'table') {
+    throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
+  }
+  const span = tableSpan(desc.id);
+  await env.txn.deleteRange(span.startKey, span.endKey);
+}
+
+/** CREATE [UNIQUE] INDEX: the descriptor, then a backfill of every row's entry. */
+export async function createIndex(env: DdlEnv, stmt: IndexStmt): Promise<boolean> {
+  const rv = stmt.relation as RangeVar;
+  checkSchema(rv);
+  const table = await env.catalog.relation(env.txn, env.schemaId, rv.relname as string);
+  if (table?.kind !== 'table') {
+    throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
+  }
+  if (stmt.whereClause !== undefined) {
+    throw new SqlError(SqlStates.featureNotSupported, 'partial indexes are not supported');
+  }
+  if (stmt.accessMethod !== undefined && stmt.accessMethod !== 'btree') {
+    throw new SqlError(SqlStates.featureNotSupported, `access method "${stmt.accessMethod}" is not supported`);
+  }
+  const elems = (stmt.indexParams ?? []).map((n) => (n as { IndexElem: IndexElem }).IndexElem);
+  const columns: ColumnDescriptor[] = [];
+  const directions: SortDirection[] = [];
+  for (const e of elems) {
+    if (e.expr !== undefined || e.name === undefined) {
+      throw new SqlError(SqlStates.featureNotSupported, 'expression indexes are not supported');
+    }
+    const col = table.columns.find((c) => c.name === e.name);
+    if (col === undefined) {
+      throw new SqlError(SqlStates.undefinedColumn, `column "${e.name}" does not exist`);
+    }
+    checkKeyable(col);
+    columns.push(col);
+    directions.push(e.ordering === 'SORTBY_DESC' ? 'desc' : 'asc');
+  }
+  const including = (stmt.indexIncludingParams ?? []).map((n) => {
+    const e = (n as { IndexElem: IndexElem }).IndexElem;
+    const col = table.columns.find((c) => c.name === e.name);
+    if (col === undefined) throw new SqlError(SqlStates.undefinedColumn, `column "${e.name}" does not exist`);
+    return col.id;
+  });
+  const name = stmt.idxname ?? uniqueIndexName([table.primaryIndex, ...table.indexes], `${table.name}_${columns.map((c) => c.name).join('_')}_idx`);
+  checkName(name);
+  const allNames = await env.catalog.list(env.txn, env.schemaId);
+  const tables = await Promise.all(allNames.map((e) => env.catalog.descriptor(env.txn, e.id)));
+  const taken = allNames.some((e) => e.name === name) || tables.some((d) => d?.kind === 'table' && [d.primaryIndex, ...d.indexes].some((i) => i.name === name));
+  if (taken) {
+    if (stmt.if_not_exists === true) return false;
+    throw new SqlError(SqlStates.duplicateTable, `relation "${name}" already exists`);
+  }
+  const index: IndexDescriptor = {
+    id: table.nextIndexId,
+    name,
+    unique: stmt.unique === true,
+    columnIds: columns.map((c) => c.id),
+    directions,
+    storeColumnIds: including,
+  };
+  const updated: TableDescriptor = { ...table, version: table.version + 1, indexes: [...table.indexes, index], nextIndexId: table.nextIndexId + 1 };
+  await backfillIndex(env, updated, index);
+  await env.catalog.writeDescriptor(env.txn, updated);
+  return true;
+}
+
+async function backfillIndex(env: DdlEnv, table: TableDescriptor, index: IndexDescriptor): Promise<void> {
+  const codec = codecFor(table);
+  const seen = new Set<string>();
+  const start = codec.primaryPrefix;
+  const span = { startKey: start, endKey: prefixEndOf(start) };
+  let from = span.startKey;
+  for (;;) {
+    const page = await env.txn.scan(from, span.endKey, { maxKeys: 1000 });
+    for (const kv of page.rows) {
+      const row = codec.decodeRow(kv.key, kv.value);
+      if (index.unique && index.columnIds.every((id) => row[codec.positionOf.get(id) as number] !== null)) {
+        const prefix = codec.indexValuesPrefix(index, row).toString('latin1');
+        if (seen.has(prefix)) {
+          throw new SqlError(SqlStates.uniqueViolation, `could not create unique index "${index.name}"`, { detail: 'Key is duplicated.' });
+        }
+        seen.add(prefix);
+      }
+      await env.txn.put(codec.indexKey(index, row), codec.indexValue(index, row));
+    }
+    if (page.resumeSpan === undefined) return;
+    from = page.resumeSpan.startKey;
+  }
+}
+
+export async function dropIndex(env: DdlEnv, names: readonly string[], missingOk: boolean): Promise<boolean> {
+  const name = names[names.length - 1] as string;
+  for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
+    const desc = await env.catalog.descriptor(env.txn, entry.id);
+    if (desc?.kind !== 'table') continue;
+    if (desc.primaryIndex.name === name) {
+      throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop index ${name} because constraint ${name} on table ${desc.name} requires it`);
+    }
+    const index = desc.indexes.find((i) => i.name === name);
+    if (index === undefined) continue;
+    if (index.constraintName !== undefined) {
+      throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop index ${name} because constraint ${index.constraintName} on table ${desc.name} requires it`);
+    }
+    const span = indexPrefix(desc.id, index.id);
+    await env.txn.deleteRange(span, prefixEndOf(span));
+    await env.catalog.writeDescriptor(env.txn, { ...desc, version: desc.version + 1, indexes: desc.indexes.filter((i) => i !== index) });
+    return true;
+  }
+  if (missingOk) return false;
+  throw new SqlError(SqlStates.undefinedObject, `index "${name}" does not exist`);
+}
+
+/** ALTER TABLE ADD COLUMN / DROP COLUMN / ALTER COLUMN SET/DROP DEFAULT / SET/DROP NOT NULL. */
+export async function alterTable(env: DdlEnv, rv: RangeVar, cmds: readonly Node[], missingOk: boolean): Promise<boolean> {
+  checkSchema(rv);
+  const found = await env.catalog.relation(env.txn, env.schemaId, rv.relname as string);
+  if (found === undefined) {
+    if (missingOk) return false;
+    throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
+  }
+  if (found.kind !== 'table') {
+    throw new SqlError(SqlStates.wrongObjectType, `"${rv.relname}" is not a table`);
+  }
+  let table: TableDescriptor = found;
+  for (const node of cmds) {
+    const cmd = (node as { AlterTableCmd: import('@pgsql/types').AlterTableCmd }).AlterTableCmd;
+    switch (cmd.subtype) {
+      case 'AT_AddColumn': {
+        const def = (cmd.def as { ColumnDef: ColumnDef }).ColumnDef;
+        if (table.columns.some((c) => c.name === def.colname)) {
+          if (cmd.missing_ok === true) continue;
+          throw new SqlError(SqlStates.duplicateColumn, `column "${def.colname}" of relation "${table.name}" already exists`);
+        }
+        const col = columnFromDef(env, def, table.nextColumnId);
+        if ((def.constraints ?? []).some((c) => ['CONSTR_PRIMARY', 'CONSTR_UNIQUE', 'CONSTR_FOREIGN', 'CONSTR_CHECK'].includes((c as { Constraint: Constraint }).Constraint.contype ?? ''))) {
+          throw new SqlError(SqlStates.featureNotSupported, 'constraints on an added column are not supported yet');
+        }
+        if (col.defaultExpr !== undefined || !col.nullable) {
+          // Existing rows would need a backfill of the default: not yet.
+          const { rows } = await env.txn.scan(codecFor(table).primaryPrefix, prefixEndOf(codecFor(table).primaryPrefix), { maxKeys: 1 });
+          if (rows.length > 0) {
+            throw new SqlError(SqlStates.featureNotSupported, 'adding a column with a default or NOT NULL to a table with rows is not supported yet');
+          }
+        }
+        table = { ...table, columns: [...table.columns, col], nextColumnId: table.nextColumnId + 1 };
+        break;
+      }
+      case 'AT_DropColumn': {
+        const col = table.columns.find((c) => c.name === cmd.name);
+        if (col === undefined) {
+          if (cmd.missing_ok === true) continue;
+          throw new SqlError(SqlStates.undefinedColumn, `column "${cmd.name}" of relation "${table.name}" does not exist`);
+        }
+        if ([table.primaryIndex, ...table.indexes].some((i) => i.columnIds.includes(col.id) || i.storeColumnIds.includes(col.id))) {
+          throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop column ${col.name} of table ${table.name} because an index depends on it`);
+        }
+        // Old rows keep the value under the column's ID; decoding skips unknown IDs.
+        table = { ...table, columns: table.columns.filter((c) => c !== col) };
+        break;
+      }
+      case 'AT_ColumnDefault': {
+        const col = requireColumn(table, cmd.name as string);
+        const rest: ColumnDescriptor = { id: col.id, name: col.name, type: col.type, nullable: col.nullable, ...(col.hidden === undefined ? {} : { hidden: col.hidden }) };
+        const updated: ColumnDescriptor = cmd.def === undefined ? rest : { ...rest, defaultExpr: storedExpr(cmd.def, env.sql) };
+        table = { ...table, columns: table.columns.map((c) => (c === col ? updated : c)) };
+        break;
+      }
+      case 'AT_DropNotNull': {
+        const col = requireColumn(table, cmd.name as string);
+        if (table.primaryIndex.columnIds.includes(col.id)) {
+          throw new SqlError(SqlStates.invalidTableDefinition, `column "${col.name}" is in a primary key`);
+        }
+        table = { ...table, columns: table.columns.map((c) => (c === col ? { ...c, nullable: true } : c)) };
+        break;
+      }
+      case 'AT_SetNotNull': {
+        const col = requireColumn(table, cmd.name as string);
+        table = { ...table, columns: table.columns.map((c) => (c === col ? { ...c, nullable: false } : c)) };
+        await verifyNotNull(env, table, col);
+        break;
+      }
+      default:
+        throw new SqlError(SqlStates.featureNotSupported, `ALTER TABLE ${String(cmd.subtype).replace('AT_', '')} is not supported`);
+    }
+  }
+  await env.catalog.writeDescriptor(env.txn, { ...table, version: found.version + 1 });
+  return true;
+}
+
+async function verifyNotNull(env: DdlEnv, table: TableDescriptor, col: ColumnDescriptor): Promise<void> {
+  const codec = codecFor(table);
+  let from = codec.primaryPrefix;
+  const end = prefixEndOf(from);
+  const pos = codec.positionOf.get(col.id) as number;
+  for (;;) {
+    const page = await env.txn.scan(from, end, { maxKeys: 1000 });
+    for (const kv of page.rows) {
+      if (codec.decodeRow(kv.key, kv.value)[pos] === null) {
+        throw new SqlError(SqlStates.notNullViolation, `column "${col.name}" of relation "${table.name}" contains null values`);
+      }
+    }
+    if (page.resumeSpan === undefined) return;
+    from = page.resumeSpan.startKey;
+  }
+}
+
+function requireColumn(table: TableDescriptor, name: string): ColumnDescriptor {
+  const col = table.columns.find((c) => c.name === name);
+  if (col === undefined) {
+    throw new SqlError(SqlStates.undefinedColumn, `column "${name}" of relation "${table.name}" does not exist`);
+  }
+  return col;
+}
+
+function checkSchema(rv: RangeVar): void {
+  if (rv.schemaname !== undefined && rv.schemaname !== 'public') {
+    throw new SqlError(SqlStates.invalidSchemaName, `schema "${rv.schemaname}" does not exist`, position(rv.location));
+  }
+  if (rv.relpersistence === 't') {
+    throw new SqlError(SqlStates.featureNotSupported, 'temporary tables are not supported');
+  }
+}
+
+export function checkName(name: string): void {
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
+    throw new SqlError(SqlStates.nameTooLong, `identifier "${name}" is longer than ${MAX_NAME_BYTES} bytes`);
+  }
+  if (name.length === 0) {
+    throw new SqlError(SqlStates.invalidName, 'zero-length delimited identifier');
+  }
+}
+
+function checkKeyable(col: ColumnDescriptor): void {
+  // Throws 0A000 for types that cannot be part of a key (jsonb, ...).
+  toKeyDatum(col.type, null);
+  void keyDatumPreservesValue;
+}
+
+function uniqueColumnName(columns: readonly ColumnDescriptor[], base: string): string {
+  let name = base;
+  for (let i = 1; columns.some((c) => c.name === name); i++) name = `${base}_${i}`;
+  return name;
+}
+
+function uniqueIndexName(indexes: readonly IndexDescriptor[], base: string): string {
+  let name = base;
+  for (let i = 1; indexes.some((x) => x.name === name); i++) name = `${base}${i}`;
+  return name;
+}
+
+function uniqueCheckName(checks: readonly CheckConstraint[], base: string): string {
+  let name = base;
+  for (let i = 1; checks.some((x) => x.name === name); i++) name = `${base}${i}`;
+  return name;
+}
+
+function checkColumnHint(expr: Node | undefined, columns: readonly ColumnDescriptor[]): string {
+  const text = JSON.stringify(expr ?? {});
+  const col = columns.find((c) => text.includes(`"sval":"${c.name}"`));
+  return col?.name ?? 'check';
+}
+
+function uniqueRowidDefault(): StoredExpr {
+  return { ast: { FuncCall: { funcname: [{ String: { sval: 'unique_rowid' } }], funcformat: 'COERCE_EXPLICIT_CALL' } }, sql: 'unique_rowid()' };
+}
+
+/** An expression's AST and its source text (from its location to the end of its clause). */
+export function storedExpr(ast: Node, sql: string): StoredExpr {
+  const location = findLocation(ast);
+  return { ast, sql: location === undefined ? '' : sliceExpression(sql, location) };
+}
+
+function findLocation(node: unknown): number | undefined {
+  let min: number | undefined;
+  const visit = (n: unknown): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    for (const [k, v] of Object.entries(n)) {
+      if (k === 'location' && typeof v === 'number' && v >= 0) min = min === undefined ? v : Math.min(min, v);
+      else visit(v);
+    }
+  };
+  visit(node);
+  return min;
+}
+
+/** The text from `start` up to the first `,` or unbalanced `)` outside quotes and parentheses. */
+function sliceExpression(sql: string, start: number): string {
+  let depth = 0;
+  let i = start;
+  let quote: string | undefined;
+  for (; i < sql.length; i++) {
+    const ch = sql.charAt(i);
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) break;
+      depth--;
+    } else if ((ch === ',' || ch === ';') && depth === 0) break;
+    else if (depth === 0 && /^\s+(not\s+null|null|primary|unique|check|references|constraint|default)\b/i.test(sql.slice(i, i + 16))) break;
+  }
+  // A CHECK expression starts after its opening parenthesis.
+  return sql.slice(start, i).trim();
+}

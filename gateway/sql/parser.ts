@@ -1,0 +1,237 @@
+import type { Node, ParseResult } from '@pgsql/types';
+import { loadModule, parseSync } from 'libpg-query';
+import { SqlError, SqlStates } from '../../common/errors';
+
+/**
+ * The adapter around the real PostgreSQL parser (libpg-query, WebAssembly). It splits a
+ * query string into statements, maps parse errors to 42601 with PostgreSQL's cursor
+ * position, and first takes CockroachDB's `AS OF SYSTEM TIME <expr>` clauses off the
+ * text (PostgreSQL's grammar has no such clause).
+ */
+
+export interface ParsedStatement {
+  /** The statement's AST (one key: SelectStmt, InsertStmt, ...). */
+  readonly ast: Node;
+  /** The statement's own text. */
+  readonly sql: string;
+  /** The expression of its AS OF SYSTEM TIME clause, as SQL text. */
+  readonly asOfSystemTime?: string;
+}
+
+/** Statements longer than this are refused before parsing (54000). */
+export const MAX_STATEMENT_BYTES = 16 * 1024 * 1024;
+
+let loaded: Promise<void> | undefined;
+
+/** Loads the parser's WebAssembly module; call once before `parseStatements`. */
+export function loadParser(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+export function parseStatements(sql: string): ParsedStatement[] {
+  if (Buffer.byteLength(sql, 'utf8') > MAX_STATEMENT_BYTES) {
+    throw new SqlError(SqlStates.programLimitExceeded, `statement is longer than ${MAX_STATEMENT_BYTES} bytes`);
+  }
+  const { text, clauses } = extractAsOfSystemTime(sql);
+  let result: ParseResult;
+  try {
+    result = parseSync(text) as ParseResult;
+  } catch (err) {
+    throw parseError(err);
+  }
+  const statements: ParsedStatement[] = [];
+  // libpg-query (its WebAssembly build) reports stmt_location in characters but stmt_len
+  // in bytes: a statement's text is taken up to the next statement's start instead.
+  const raws = (result.stmts ?? []).filter((raw) => raw.stmt !== undefined);
+  raws.forEach((raw, i) => {
+    const start = raw.stmt_location ?? 0;
+    const end = raws[i + 1]?.stmt_location ?? text.length;
+    const clause = clauses.find((c) => c.offset >= start && c.offset < end);
+    statements.push({
+      ast: raw.stmt as Node,
+      sql: sql.slice(start, end).replace(/[\s;]+$/, '').trimStart(),
+      ...(clause === undefined ? {} : { asOfSystemTime: clause.expr }),
+    });
+  });
+  return statements;
+}
+
+function parseError(err: unknown): SqlError {
+  const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+  const message = details?.message ?? (err instanceof Error ? err.message : String(err));
+  // PostgreSQL reports a 1-based character position; the parser gives a 0-based one.
+  const position = details?.cursorPosition === undefined ? undefined : details.cursorPosition + 1;
+  const sqlState = /unterminated|syntax error|at end of input|at or near/.test(message)
+    ? SqlStates.syntaxError
+    : SqlStates.syntaxErrorOrAccessRuleViolation;
+  return new SqlError(sqlState, message, position === undefined ? {} : { position });
+}
+
+export interface AsOfClause {
+  /** Character offset of the clause in the text. */
+  readonly offset: number;
+  readonly expr: string;
+}
+
+/**
+ * Finds every `AS OF SYSTEM TIME <expr>` outside string literals, quoted identifiers and
+ * comments, and blanks it out with spaces (so the parser's positions still point into
+ * the original text). `<expr>` is one literal, a signed number, a function call or a
+ * parenthesised expression.
+ */
+export function extractAsOfSystemTime(sql: string): { text: string; clauses: AsOfClause[] } {
+  if (!/system\s+time/i.test(sql)) {
+    return { text: sql, clauses: [] };
+  }
+  const clauses: { start: number; end: number; expr: string }[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const skipped = skipNonCode(sql, i);
+    if (skipped !== i) {
+      i = skipped;
+      continue;
+    }
+    const match = /^as\s+of\s+system\s+time\b/i.exec(sql.slice(i, i + 64));
+    if (match !== null && (i === 0 || !isIdentChar(sql.charAt(i - 1)))) {
+      let j = i + match[0].length;
+      while (j < sql.length && /\s/.test(sql.charAt(j))) j++;
+      const exprEnd = scanClauseExpr(sql, j);
+      if (exprEnd === j) {
+        throw new SqlError(SqlStates.syntaxError, 'AS OF SYSTEM TIME needs an expression', { position: j + 1 });
+      }
+      clauses.push({ start: i, end: exprEnd, expr: sql.slice(j, exprEnd) });
+      i = exprEnd;
+      continue;
+    }
+    i++;
+  }
+  let text = '';
+  let last = 0;
+  const out: AsOfClause[] = [];
+  for (const c of clauses) {
+    text += sql.slice(last, c.start) + ' '.repeat(c.end - c.start);
+    last = c.end;
+    out.push({ offset: c.start, expr: c.expr });
+  }
+  text += sql.slice(last);
+  return { text, clauses: out };
+}
+
+function isIdentChar(ch: string): boolean {
+  return /[A-Za-z0-9_$]/.test(ch);
+}
+
+/** If a literal, quoted identifier or comment starts at `i`, the index after it; else `i`. */
+function skipNonCode(sql: string, i: number): number {
+  const ch = sql.charAt(i);
+  const next = sql.charAt(i + 1);
+  if (ch === '-' && next === '-') {
+    const end = sql.indexOf('\n', i);
+    return end < 0 ? sql.length : end + 1;
+  }
+  if (ch === '/' && next === '*') {
+    let depth = 1;
+    let j = i + 2;
+    while (j < sql.length && depth > 0) {
+      if (sql.startsWith('/*', j)) {
+        depth++;
+        j += 2;
+      } else if (sql.startsWith('*/', j)) {
+        depth--;
+        j += 2;
+      } else {
+        j++;
+      }
+    }
+    return j;
+  }
+  if (ch === "'" || ((ch === 'E' || ch === 'e') && next === "'" && (i === 0 || !isIdentChar(sql.charAt(i - 1))))) {
+    const backslashEscapes = ch !== "'";
+    let j = backslashEscapes ? i + 2 : i + 1;
+    while (j < sql.length) {
+      const c = sql.charAt(j);
+      if (backslashEscapes && c === '\\') {
+        j += 2;
+      } else if (c === "'") {
+        if (sql.charAt(j + 1) === "'") {
+          j += 2;
+        } else {
+          return j + 1;
+        }
+      } else {
+        j++;
+      }
+    }
+    return j;
+  }
+  if (ch === '"') {
+    let j = i + 1;
+    while (j < sql.length) {
+      if (sql.charAt(j) === '"') {
+        if (sql.charAt(j + 1) === '"') {
+          j += 2;
+        } else {
+          return j + 1;
+        }
+      } else {
+        j++;
+      }
+    }
+    return j;
+  }
+  if (ch === '$' && (i === 0 || !isIdentChar(sql.charAt(i - 1)))) {
+    const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
+    if (tag !== null) {
+      const end = sql.indexOf(tag[0], i + tag[0].length);
+      return end < 0 ? sql.length : end + tag[0].length;
+    }
+  }
+  return i;
+}
+
+/** The end of the clause's expression starting at `i` (== i when there is none). */
+function scanClauseExpr(sql: string, i: number): number {
+  const ch = sql.charAt(i);
+  if (ch === "'" || ch === '$' || ((ch === 'E' || ch === 'e') && sql.charAt(i + 1) === "'")) {
+    const end = skipNonCode(sql, i);
+    return end === i ? i : maybeCast(sql, end);
+  }
+  if (ch === '(') {
+    return maybeCast(sql, matchParen(sql, i));
+  }
+  const number = /^[-+]?\d+(\.\d+)?(e[-+]?\d+)?/i.exec(sql.slice(i, i + 64));
+  if (number !== null) {
+    return maybeCast(sql, i + number[0].length);
+  }
+  const name = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?\s*/.exec(sql.slice(i, i + 128));
+  if (name !== null && sql.charAt(i + name[0].length) === '(') {
+    return maybeCast(sql, matchParen(sql, i + name[0].length));
+  }
+  return i;
+}
+
+function maybeCast(sql: string, i: number): number {
+  const cast = /^::\s*[A-Za-z_][A-Za-z0-9_ ]*?(?=[\s;)]|$)/.exec(sql.slice(i, i + 64));
+  return cast === null ? i : i + cast[0].length;
+}
+
+function matchParen(sql: string, open: number): number {
+  let depth = 0;
+  let j = open;
+  while (j < sql.length) {
+    const skipped = skipNonCode(sql, j);
+    if (skipped !== j) {
+      j = skipped;
+      continue;
+    }
+    const c = sql.charAt(j);
+    if (c === '(') depth++;
+    if (c === ')') {
+      depth--;
+      if (depth === 0) return j + 1;
+    }
+    j++;
+  }
+  return j;
+}

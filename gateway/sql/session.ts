@@ -1,0 +1,885 @@
+import type { Node, SelectStmt, TransactionStmt, VariableSetStmt } from '@pgsql/types';
+import { CairnError, SqlError, SqlStates } from '../../common/errors';
+import type { Timestamp } from '../../common/hlc';
+import type { Logger } from '../../common/logging';
+import type { KvClient, Txn } from '../../kv';
+import { isRetryableTxnError } from '../../kv';
+import type {
+  ColumnDescription,
+  ExecuteOutcome,
+  FormatCode,
+  PortalHandle,
+  PreparedStatementHandle,
+  ResultSink,
+  SqlSession,
+  TransactionStatus,
+} from '../pgwire/sql-session';
+import type { Catalog, TxnLike } from './catalog/catalog';
+import type { DatabaseDescriptor } from './catalog/descriptors';
+import { copyFrom } from './copy';
+import * as ddl from './ddl';
+import { explainLines } from './explain';
+import type { ExecContext } from './exec/context';
+import { execute } from './exec/executor';
+import { isCountRow } from './exec/dml';
+import type { KvTableIo } from './exec/table-io';
+import type { ParsedStatement } from './parser';
+import { parseStatements } from './parser';
+import type { AnalyzedQuery } from './plan/analyze';
+import { QueryAnalyzer } from './plan/analyze';
+import { stringOf } from './plan/analyze-expr';
+import type { EvalContext } from './plan/expr';
+import { evaluateConstant, typeFromOid } from './plan/functions-impl';
+import type { OutputColumn, PlanNode } from './plan/plan';
+import { column } from './plan/scope';
+import { displayName, SessionSettings, SETTINGS } from './session-settings';
+import type { Datum, SqlType } from './types/datum';
+import { scalarType } from './types/datum';
+import { decodeBinary, encodeBinary, formatText, parseText, pgTypmod, typeLen, typeOid } from './types';
+import type { UserStore } from './users';
+import { virtualTableFor } from './virtual/virtual-tables';
+
+/**
+ * One client's SQL session: its settings, its transaction (explicit between BEGIN and
+ * COMMIT, otherwise one per statement), and the statements it runs.
+ *
+ * Outside BEGIN every statement runs in its own transaction and commits before its
+ * result is sent, so a serialization conflict (40001) is retried inside the gateway and
+ * the client never sees it. Inside BEGIN, a failed statement puts the transaction in the
+ * failed state (25P02 for what follows) until ROLLBACK, as in PostgreSQL.
+ */
+
+export interface SessionServices {
+  readonly kv: KvClient;
+  readonly catalog: Catalog;
+  readonly tables: KvTableIo;
+  readonly users: UserStore;
+  readonly log: Logger;
+  /** Counts statements by type and outcome (metrics). */
+  readonly onStatement?: (kind: string, durationMs: number, sqlState: string | undefined) => void;
+  readonly random: () => number;
+  readonly backendPid: number;
+}
+
+type TxnState =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'open'; readonly txn: Txn; readonly startedMicros: bigint; readonly asOf?: Timestamp }
+  | { readonly kind: 'failed'; readonly txn: Txn };
+
+/** Statements we know to return no rows and touch no data. */
+const MAX_AUTO_RETRIES = 50;
+
+interface PreparedPlan {
+  readonly analyzed: AnalyzedQuery;
+  readonly generation: number;
+}
+
+class Prepared implements PreparedStatementHandle {
+  plan: PreparedPlan | undefined;
+  constructor(
+    readonly statement: ParsedStatement | undefined,
+    readonly paramTypes: SqlType[],
+    public description: PreparedStatementHandle['description'],
+  ) {}
+}
+
+class BoundPortal implements PortalHandle {
+  /** Rows already encoded, filled at the first Execute. */
+  rows: (Buffer | null)[][] | undefined;
+  next = 0;
+  tag = '';
+  constructor(
+    readonly prepared: Prepared,
+    readonly params: Datum[],
+    readonly description: PortalHandle['description'],
+  ) {}
+}
+
+export class Session implements SqlSession {
+  private state: TxnState = { kind: 'idle' };
+  private cancelled: string | undefined;
+  private readonly settings: SessionSettings;
+  private readonly initial: Map<string, string>;
+
+  constructor(
+    private readonly services: SessionServices,
+    readonly user: string,
+    private database: DatabaseDescriptor,
+    private schemaId: number,
+    startupParameters: ReadonlyMap<string, string>,
+  ) {
+    this.settings = new SessionSettings(startupParameters);
+    this.settings.set('application_name', startupParameters.get('application_name') ?? '');
+    this.initial = new Map();
+    for (const [name, def] of Object.entries(SETTINGS)) {
+      if (def.reported === true) {
+        this.initial.set(displayName(name), name === 'session_authorization' ? user : (this.settings.get(name) ?? ''));
+      }
+    }
+  }
+
+  initialParameters(): ReadonlyMap<string, string> {
+    return this.initial;
+  }
+
+  transactionStatus(): TransactionStatus {
+    return this.state.kind === 'idle' ? 'I' : this.state.kind === 'open' ? 'T' : 'E';
+  }
+
+  cancel(): void {
+    this.cancelled = 'canceling statement due to user request';
+  }
+
+  async close(): Promise<void> {
+    if (this.state.kind !== 'idle') {
+      const txn = this.state.txn;
+      this.state = { kind: 'idle' };
+      await txn.rollback().catch(() => undefined);
+      this.services.catalog.transactionEnded(txn);
+    }
+  }
+
+  async sync(): Promise<void> {
+    // Statements outside BEGIN commit at the end of their Execute; nothing waits for Sync.
+  }
+
+  // -------------------------------------------------------------------------------
+  // Simple query
+
+  async simpleQuery(sql: string, sink: ResultSink, complete: (outcome: ExecuteOutcome) => void): Promise<void> {
+    const statements = parseStatements(sql);
+    if (statements.length === 0) {
+      complete({ kind: 'empty' });
+      return;
+    }
+    for (const statement of statements) {
+      const prepared = await this.prepareParsed(statement, []);
+      const portal = await this.bindPrepared(prepared, [], []);
+      if (statementKind(statement.ast) === 'COPY') {
+        complete({ kind: 'complete', commandTag: await this.copy(statement, sink) });
+        continue;
+      }
+      try {
+        await this.run(portal);
+      } finally {
+        this.flushMessages(sink);
+      }
+      if (portal.description.columns !== undefined) {
+        sink.describe(portal.description.columns, portal.description.resultFormats);
+      }
+      for (const row of portal.rows ?? []) {
+        sink.row(row);
+        if (sink.congested) await sink.drain();
+      }
+      complete({ kind: 'complete', commandTag: portal.tag });
+    }
+  }
+
+  // -------------------------------------------------------------------------------
+  // Extended protocol
+
+  async prepare(sql: string, paramTypeOids: readonly number[]): Promise<PreparedStatementHandle> {
+    const statements = parseStatements(sql);
+    if (statements.length > 1) {
+      throw new SqlError(SqlStates.syntaxError, 'cannot insert multiple commands into a prepared statement');
+    }
+    const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
+    return this.prepareParsed(statements[0], paramTypes);
+  }
+
+  async bind(
+    statement: PreparedStatementHandle,
+    params: readonly (Buffer | null)[],
+    paramFormats: readonly FormatCode[],
+    resultFormats: readonly FormatCode[],
+  ): Promise<PortalHandle> {
+    const prepared = statement as Prepared;
+    if (params.length !== prepared.paramTypes.length) {
+      throw new SqlError(SqlStates.protocolViolation, `bind message supplies ${params.length} parameters, but prepared statement requires ${prepared.paramTypes.length}`);
+    }
+    const values = params.map((raw, i) => {
+      if (raw === null) return null;
+      const type = prepared.paramTypes[i] as SqlType;
+      try {
+        return paramFormats[i] === 1 ? decodeBinary(type, raw) : parseText(type, raw.toString('utf8'));
+      } catch (err) {
+        if (err instanceof SqlError) {
+          throw new SqlError(err.sqlState, `${err.message} (parameter $${i + 1})`);
+        }
+        throw err;
+      }
+    });
+    return this.bindPrepared(prepared, values, resultFormats);
+  }
+
+  async execute(portal: PortalHandle, maxRows: number, sink: ResultSink): Promise<ExecuteOutcome> {
+    const bound = portal as BoundPortal;
+    if (bound.prepared.statement === undefined) {
+      return { kind: 'empty' };
+    }
+    if (bound.rows === undefined) {
+      if (statementKind(bound.prepared.statement.ast) === 'COPY') {
+        return { kind: 'complete', commandTag: await this.copy(bound.prepared.statement, sink) };
+      }
+      try {
+        await this.run(bound);
+      } finally {
+        this.flushMessages(sink);
+      }
+    }
+    const rows = bound.rows as (Buffer | null)[][];
+    const end = maxRows > 0 ? Math.min(rows.length, bound.next + maxRows) : rows.length;
+    for (; bound.next < end; bound.next++) {
+      sink.row(rows[bound.next] as (Buffer | null)[]);
+      if (sink.congested) await sink.drain();
+    }
+    if (bound.next < rows.length) {
+      return { kind: 'suspended' };
+    }
+    return { kind: 'complete', commandTag: bound.tag };
+  }
+
+  closePortal(): void {}
+
+  closeStatement(): void {}
+
+  // -------------------------------------------------------------------------------
+  // Preparing
+
+  private async prepareParsed(statement: ParsedStatement | undefined, paramTypes: (SqlType | undefined)[]): Promise<Prepared> {
+    if (statement === undefined) {
+      return new Prepared(undefined, [], { paramTypeOids: [], columns: undefined });
+    }
+    const types = [...paramTypes];
+    const prepared = new Prepared(statement, [], { paramTypeOids: [], columns: undefined });
+    const started = performance.now();
+    let columns: readonly OutputColumn[] | undefined;
+    try {
+      columns = await this.withPlanningTxn((txn) => this.describe(prepared, statement, types, txn));
+    } catch (err) {
+      // A statement that fails to plan still counts, under its kind and SQLSTATE.
+      const mapped = toSqlError(err, undefined);
+      this.services.onStatement?.(statementKind(statement.ast), performance.now() - started, mapped.sqlState);
+      throw mapped;
+    }
+    // Parameters no context typed are text, as for an untyped literal.
+    const settled = Array.from({ length: types.length }, (_, i) => types[i] ?? scalarType('text'));
+    prepared.paramTypes.push(...settled);
+    prepared.description = {
+      paramTypeOids: settled.map(typeOid),
+      columns: columns === undefined ? undefined : columns.map(describeColumn),
+    };
+    return prepared;
+  }
+
+  /** The result columns of a statement (and, for queries, its plan, kept for Execute). */
+  private async describe(prepared: Prepared, statement: ParsedStatement, paramTypes: (SqlType | undefined)[], txn: TxnLike): Promise<readonly OutputColumn[] | undefined> {
+    const ast = statement.ast;
+    if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
+      const analyzed = await this.analyze(ast, paramTypes, txn);
+      prepared.plan = { analyzed, generation: this.services.catalog.generation };
+      return 'SelectStmt' in ast || analyzed.columns.length > 0 ? analyzed.columns : undefined;
+    }
+    if ('VariableShowStmt' in ast) {
+      const name = ast.VariableShowStmt.name ?? '';
+      return name.toLowerCase() === 'all'
+        ? [column('name', scalarType('text')), column('setting', scalarType('text')), column('description', scalarType('text'))]
+        : [column(showColumnName(name), scalarType('text'))];
+    }
+    if ('ExplainStmt' in ast) {
+      const query = ast.ExplainStmt.query as Node;
+      await this.analyze(query, paramTypes, txn);
+      return [column('QUERY PLAN', scalarType('text'))];
+    }
+    return undefined;
+  }
+
+  private async analyze(ast: Node, paramTypes: (SqlType | undefined)[], txn: TxnLike): Promise<AnalyzedQuery> {
+    const analyzer = new QueryAnalyzer({
+      catalog: this.services.catalog,
+      txn,
+      database: this.database,
+      schemaId: this.schemaId,
+      paramTypes,
+      virtualTable: (schema, name) => virtualTableFor(schema, name, this.virtualSource(txn)),
+    });
+    if ('SelectStmt' in ast) return analyzer.select(ast.SelectStmt);
+    if ('InsertStmt' in ast) return analyzer.insert(ast.InsertStmt);
+    if ('UpdateStmt' in ast) return analyzer.update(ast.UpdateStmt);
+    if ('DeleteStmt' in ast) return analyzer.delete(ast.DeleteStmt);
+    throw new SqlError(SqlStates.featureNotSupported, `cannot plan ${Object.keys(ast)[0]}`);
+  }
+
+  private async bindPrepared(prepared: Prepared, params: Datum[], resultFormats: readonly FormatCode[]): Promise<BoundPortal> {
+    const columns = prepared.description.columns;
+    const count = columns?.length ?? 0;
+    const formats: FormatCode[] =
+      resultFormats.length === 0 ? new Array<FormatCode>(count).fill(0) : resultFormats.length === 1 ? new Array<FormatCode>(count).fill(resultFormats[0] as FormatCode) : [...resultFormats];
+    if (formats.length !== count) {
+      throw new SqlError(SqlStates.protocolViolation, `bind message has ${resultFormats.length} result formats but query has ${count} columns`);
+    }
+    return new BoundPortal(prepared, params, { columns, resultFormats: formats });
+  }
+
+  // -------------------------------------------------------------------------------
+  // Running
+
+  /** Runs a bound statement to completion, filling the portal's rows and tag. */
+  private async run(portal: BoundPortal): Promise<void> {
+    const statement = portal.prepared.statement as ParsedStatement;
+    const ast = statement.ast;
+    const kind = statementKind(ast);
+    const started = performance.now();
+    this.cancelled = undefined;
+    let sqlState: string | undefined;
+    try {
+      if ('TransactionStmt' in ast) {
+        portal.rows = [];
+        portal.tag = await this.transactionControl(ast.TransactionStmt, statement);
+        return;
+      }
+      if (this.state.kind === 'failed') {
+        throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
+      }
+      const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx));
+      portal.rows = outcome.rows;
+      portal.tag = outcome.tag;
+    } catch (err) {
+      const mapped = toSqlError(err, this.cancelled);
+      sqlState = mapped.sqlState;
+      throw mapped;
+    } finally {
+      this.services.onStatement?.(kind, performance.now() - started, sqlState);
+    }
+  }
+
+  /**
+   * Runs `fn` in the open explicit transaction, or in a transaction of its own that is
+   * committed (and retried on serialization conflicts) here.
+   */
+  private async inTransaction(
+    statement: ParsedStatement,
+    fn: (txn: Txn, ctx: { startedMicros: bigint }) => Promise<{ rows: (Buffer | null)[][]; tag: string }>,
+  ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
+    const state = this.state;
+    if (state.kind === 'open') {
+      if (statement.asOfSystemTime !== undefined) {
+        throw new SqlError(SqlStates.featureNotSupported, 'AS OF SYSTEM TIME must be given to BEGIN, not to a statement inside a transaction');
+      }
+      try {
+        return await fn(state.txn, { startedMicros: state.startedMicros });
+      } catch (err) {
+        this.state = { kind: 'failed', txn: state.txn };
+        throw err;
+      }
+    }
+    const asOf = statement.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(statement.asOfSystemTime);
+    const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const result = await fn(txn, { startedMicros: micros(txn.readTimestamp) });
+          await txn.commit();
+          return result;
+        } catch (err) {
+          if (isRetryableTxnError(err) && attempt < MAX_AUTO_RETRIES && this.cancelled === undefined) {
+            await txn.prepareRetry(err);
+            await new Promise((resolve) => setTimeout(resolve, this.services.random() * Math.min(100, 2 * attempt)));
+            continue;
+          }
+          if (txn.status === 'pending') await txn.rollback().catch(() => undefined);
+          throw err;
+        }
+      }
+    } finally {
+      this.services.catalog.transactionEnded(txn);
+    }
+  }
+
+  private async runIn(portal: BoundPortal, txn: Txn, ctx: { startedMicros: bigint }): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
+    const statement = portal.prepared.statement as ParsedStatement;
+    const ast = statement.ast;
+    if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
+      let plan = portal.prepared.plan;
+      if (plan === undefined || plan.generation !== this.services.catalog.generation) {
+        const types = [...portal.prepared.paramTypes];
+        const analyzed = await this.analyze(ast, types, txn);
+        plan = { analyzed, generation: this.services.catalog.generation };
+        portal.prepared.plan = plan;
+      }
+      return this.runPlan(plan.analyzed, portal, txn, ctx, ast);
+    }
+    const tag = await this.utility(statement, txn, portal, ctx);
+    return { rows: portal.rows ?? [], tag };
+  }
+
+  private async runPlan(
+    analyzed: AnalyzedQuery,
+    portal: BoundPortal,
+    txn: Txn,
+    timing: { startedMicros: bigint },
+    ast: Node,
+  ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
+    const ctx = this.execContext(txn, portal.params, timing);
+    const columns = analyzed.columns;
+    const encoders = columns.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0));
+    const rows: (Buffer | null)[][] = [];
+    let count = 0;
+    const timeout = this.startTimeout();
+    try {
+      for await (const row of execute(analyzed.plan, ctx)) {
+        if (isCountRow(row)) {
+          count = Number(row[0] as bigint);
+          continue;
+        }
+        if (rows.length >= ctx.maxRowsInMemory) {
+          throw new SqlError(SqlStates.outOfMemory, `the result has more than ${ctx.maxRowsInMemory} rows, the most the gateway holds for one statement`, {
+            hint: 'Add a LIMIT, or page through the result.',
+          });
+        }
+        const encoded: (Buffer | null)[] = new Array(columns.length);
+        for (let i = 0; i < columns.length; i++) {
+          const v = row[i] as Datum;
+          encoded[i] = v === null ? null : (encoders[i] as (d: Datum) => Buffer)(v);
+        }
+        rows.push(encoded);
+        if ('SelectStmt' in ast) count++;
+      }
+    } finally {
+      clearTimeout(timeout);
+    }
+    const tag = 'SelectStmt' in ast ? `SELECT ${count}` : 'InsertStmt' in ast ? `INSERT 0 ${count}` : 'UpdateStmt' in ast ? `UPDATE ${count}` : `DELETE ${count}`;
+    return { rows, tag };
+  }
+
+  private execContext(txn: TxnLike, params: readonly Datum[], timing: { startedMicros: bigint }): ExecContext {
+    return {
+      txn,
+      params,
+      evalCtx: this.evalContext(timing.startedMicros),
+      tables: this.services.tables,
+      checkCancelled: () => {
+        if (this.cancelled !== undefined) {
+          throw new SqlError(SqlStates.queryCanceled, this.cancelled);
+        }
+      },
+      maxRowsInMemory: Number(this.settings.get('max_rows_in_memory')),
+      virtual: { database: this.database.name, txn },
+      ctes: new Map(),
+    };
+  }
+
+  evalContext(transactionMicros: bigint): EvalContext {
+    return {
+      statementTimeMicros: BigInt(Date.now()) * 1000n,
+      transactionTimeMicros: transactionMicros,
+      timeZone: this.settings.get('timezone') ?? 'UTC',
+      random: this.services.random,
+      database: this.database.name,
+      user: this.user,
+      setting: (name) => this.settings.get(name),
+    };
+  }
+
+  private startTimeout(): NodeJS.Timeout | undefined {
+    const ms = Number(this.settings.get('statement_timeout') ?? '0');
+    if (ms <= 0) return undefined;
+    const timer = setTimeout(() => {
+      this.cancelled = 'canceling statement due to statement timeout';
+    }, ms);
+    timer.unref();
+    return timer;
+  }
+
+  private async withPlanningTxn<T>(fn: (txn: TxnLike) => Promise<T>): Promise<T> {
+    if (this.state.kind !== 'idle') {
+      return fn(this.state.txn);
+    }
+    const txn = this.services.kv.beginTxn();
+    try {
+      return await fn(txn);
+    } finally {
+      await txn.rollback().catch(() => undefined);
+    }
+  }
+
+  private async asOfTimestamp(expr: string): Promise<Timestamp> {
+    const value = await evaluateConstant(expr, this.evalContext(BigInt(Date.now()) * 1000n));
+    const nowNanos = BigInt(Date.now()) * 1_000_000n;
+    let wall: bigint;
+    if (value.type.kind === 'scalar' && value.type.name === 'interval') {
+      const iv = value.value as { months: number; days: number; micros: bigint };
+      const deltaMicros = iv.micros + BigInt(iv.days) * 86_400_000_000n + BigInt(iv.months) * 30n * 86_400_000_000n;
+      wall = nowNanos + deltaMicros * 1000n;
+    } else if (value.type.kind === 'scalar' && (value.type.name === 'timestamptz' || value.type.name === 'timestamp')) {
+      wall = (value.value as bigint) * 1000n;
+    } else if (value.type.kind === 'scalar' && ['int2', 'int4', 'int8'].includes(value.type.name)) {
+      wall = value.value as bigint;
+    } else {
+      throw new SqlError(SqlStates.invalidParameterValue, `AS OF SYSTEM TIME: expected a timestamp, interval or integer, got ${expr}`);
+    }
+    if (wall > nowNanos) {
+      throw new SqlError(SqlStates.invalidParameterValue, 'AS OF SYSTEM TIME: cannot specify timestamp in the future');
+    }
+    return { wallTime: wall, logical: 0 };
+  }
+
+  // -------------------------------------------------------------------------------
+  // Transaction control
+
+  private async transactionControl(stmt: TransactionStmt, parsed: ParsedStatement): Promise<string> {
+    const state = this.state;
+    switch (stmt.kind) {
+      case 'TRANS_STMT_BEGIN':
+      case 'TRANS_STMT_START': {
+        if (state.kind !== 'idle') {
+          this.notice('25001', 'there is already a transaction in progress');
+          return 'BEGIN';
+        }
+        readTransactionModes(stmt);
+        const asOf = parsed.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(parsed.asOfSystemTime);
+        const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
+        this.state = { kind: 'open', txn, startedMicros: micros(txn.readTimestamp), ...(asOf === undefined ? {} : { asOf }) };
+        return 'BEGIN';
+      }
+      case 'TRANS_STMT_COMMIT': {
+        if (state.kind === 'idle') {
+          this.notice('25P01', 'there is no transaction in progress');
+          return 'COMMIT';
+        }
+        this.state = { kind: 'idle' };
+        try {
+          if (state.kind === 'failed') {
+            await state.txn.rollback().catch(() => undefined);
+            return 'ROLLBACK';
+          }
+          await state.txn.commit();
+          return 'COMMIT';
+        } catch (err) {
+          if (state.txn.status === 'pending') await state.txn.rollback().catch(() => undefined);
+          throw err;
+        } finally {
+          this.services.catalog.transactionEnded(state.txn);
+        }
+      }
+      case 'TRANS_STMT_ROLLBACK': {
+        if (state.kind === 'idle') {
+          this.notice('25P01', 'there is no transaction in progress');
+          return 'ROLLBACK';
+        }
+        this.state = { kind: 'idle' };
+        await state.txn.rollback().catch(() => undefined);
+        this.services.catalog.transactionEnded(state.txn);
+        return 'ROLLBACK';
+      }
+      case 'TRANS_STMT_SAVEPOINT':
+      case 'TRANS_STMT_RELEASE':
+      case 'TRANS_STMT_ROLLBACK_TO':
+        throw new SqlError(SqlStates.featureNotSupported, 'savepoints are not supported yet');
+      default:
+        throw new SqlError(SqlStates.featureNotSupported, `${stmt.kind?.replace('TRANS_STMT_', '')} is not supported`);
+    }
+  }
+
+  private readonly notices: { sqlState: string; message: string }[] = [];
+
+  private notice(sqlState: string, message: string): void {
+    this.notices.push({ sqlState, message });
+  }
+
+  // -------------------------------------------------------------------------------
+  // Utility statements
+
+  private async utility(statement: ParsedStatement, txn: Txn, portal: BoundPortal, timing: { startedMicros: bigint }): Promise<string> {
+    const ast = statement.ast;
+    const env: ddl.DdlEnv = { catalog: this.services.catalog, txn, database: this.database, schemaId: this.schemaId, user: this.user, sql: statement.sql };
+    if ('CreateStmt' in ast) {
+      await ddl.createTable(env, ast.CreateStmt);
+      return 'CREATE TABLE';
+    }
+    if ('DropStmt' in ast) {
+      const drop = ast.DropStmt;
+      const missingOk = drop.missing_ok === true;
+      for (const object of drop.objects ?? []) {
+        const names = ((object as { List?: { items?: Node[] } }).List?.items ?? []).map(stringOf);
+        const name = names[names.length - 1] as string;
+        const schemaname = names.length > 1 ? names[names.length - 2] : undefined;
+        switch (drop.removeType) {
+          case 'OBJECT_TABLE':
+            await ddl.dropTable(env, { relname: name, ...(schemaname === undefined ? {} : { schemaname }) }, missingOk);
+            break;
+          case 'OBJECT_INDEX':
+            await ddl.dropIndex(env, names, missingOk);
+            break;
+          default:
+            throw new SqlError(SqlStates.featureNotSupported, `DROP ${String(drop.removeType).replace('OBJECT_', '')} is not supported`);
+        }
+      }
+      return drop.removeType === 'OBJECT_INDEX' ? 'DROP INDEX' : 'DROP TABLE';
+    }
+    if ('IndexStmt' in ast) {
+      await ddl.createIndex(env, ast.IndexStmt);
+      return 'CREATE INDEX';
+    }
+    if ('CreatedbStmt' in ast) {
+      await ddl.createDatabase(this.services.catalog, txn, ast.CreatedbStmt.dbname as string, this.user);
+      return 'CREATE DATABASE';
+    }
+    if ('DropdbStmt' in ast) {
+      await ddl.dropDatabase(this.services.catalog, txn, ast.DropdbStmt.dbname as string, ast.DropdbStmt.missing_ok === true, this.database.name);
+      return 'DROP DATABASE';
+    }
+    if ('TruncateStmt' in ast) {
+      for (const rel of ast.TruncateStmt.relations ?? []) {
+        await ddl.truncateTable(env, (rel as { RangeVar: import('@pgsql/types').RangeVar }).RangeVar);
+      }
+      return 'TRUNCATE TABLE';
+    }
+    if ('AlterTableStmt' in ast) {
+      await ddl.alterTable(env, ast.AlterTableStmt.relation as import('@pgsql/types').RangeVar, ast.AlterTableStmt.cmds ?? [], ast.AlterTableStmt.missing_ok === true);
+      return 'ALTER TABLE';
+    }
+    if ('VariableSetStmt' in ast) {
+      return this.set(ast.VariableSetStmt);
+    }
+    if ('VariableShowStmt' in ast) {
+      const name = ast.VariableShowStmt.name ?? '';
+      const format = portal.description.resultFormats;
+      const text = (v: string): Buffer | null => (format[0] === 1 ? Buffer.from(v, 'utf8') : Buffer.from(v, 'utf8'));
+      if (name.toLowerCase() === 'all') {
+        portal.rows = this.settings.all().map(([n, v]) => [Buffer.from(displayName(n)), text(v), Buffer.from('')]);
+      } else {
+        portal.rows = [[text(this.show(name))]];
+      }
+      return 'SHOW';
+    }
+    if ('ExplainStmt' in ast) {
+      const analyzed = await this.analyze(ast.ExplainStmt.query as Node, [...portal.prepared.paramTypes], txn);
+      const lines = await explainLines(analyzed.plan, this.execContext(txn, portal.params, timing), (key) => this.services.kv.lookupRange(key));
+      portal.rows = lines.map((l) => [Buffer.from(l, 'utf8')]);
+      return 'EXPLAIN';
+    }
+    if ('VacuumStmt' in ast) {
+      return ast.VacuumStmt.is_vacuumcmd === false ? 'ANALYZE' : 'VACUUM';
+    }
+    if ('CreateRoleStmt' in ast) {
+      await this.services.users.createFromStatement(txn, ast.CreateRoleStmt);
+      return 'CREATE ROLE';
+    }
+    if ('AlterRoleStmt' in ast) {
+      await this.services.users.alterFromStatement(txn, ast.AlterRoleStmt);
+      return 'ALTER ROLE';
+    }
+    if ('DiscardStmt' in ast) {
+      return 'DISCARD ALL';
+    }
+    if ('DeallocateStmt' in ast) {
+      return 'DEALLOCATE';
+    }
+    if ('CreateSchemaStmt' in ast) {
+      if (ast.CreateSchemaStmt.schemaname === 'public' && ast.CreateSchemaStmt.if_not_exists === true) return 'CREATE SCHEMA';
+      throw new SqlError(SqlStates.featureNotSupported, 'schemas other than public are not supported');
+    }
+    throw new SqlError(SqlStates.featureNotSupported, `statement ${Object.keys(ast)[0]} is not supported`);
+  }
+
+  private set(stmt: VariableSetStmt): string {
+    const name = (stmt.name ?? '').toLowerCase();
+    if (stmt.kind === 'VAR_SET_MULTI') {
+      // SET TRANSACTION ... / SET SESSION CHARACTERISTICS: isolation levels are all serializable.
+      return 'SET';
+    }
+    if (stmt.kind === 'VAR_RESET_ALL') {
+      for (const [n] of this.settings.all()) {
+        if (SETTINGS[n]?.readOnly !== true) this.settings.reset(n);
+      }
+      return 'RESET';
+    }
+    if (stmt.kind === 'VAR_RESET' || stmt.kind === 'VAR_SET_DEFAULT') {
+      this.report(name, this.settings.reset(name));
+      return stmt.kind === 'VAR_RESET' ? 'RESET' : 'SET';
+    }
+    const value = (stmt.args ?? [])
+      .map((a) => {
+        if ('A_Const' in a) {
+          const c = a.A_Const;
+          return c.sval?.sval ?? (c.ival === undefined ? undefined : String(c.ival.ival ?? 0)) ?? c.fval?.fval ?? (c.boolval === undefined ? undefined : String(c.boolval.boolval === true)) ?? '';
+        }
+        if ('TypeCast' in a) {
+          const inner = a.TypeCast.arg as Node;
+          return 'A_Const' in inner ? (inner.A_Const.sval?.sval ?? String(inner.A_Const.ival?.ival ?? '')) : '';
+        }
+        return stringOfSafe(a);
+      })
+      .join(', ');
+    if (name === 'timezone' && stmt.args?.[0] !== undefined && 'TypeCast' in stmt.args[0]) {
+      // SET TIME ZONE INTERVAL '+02:00' HOUR TO MINUTE
+      this.report(name, this.settings.set(name, value));
+      return 'SET';
+    }
+    this.report(name, this.settings.set(name, value));
+    return 'SET';
+  }
+
+  /** ParameterStatus changes owed to the client. */
+  private readonly reported = new Map<string, string>();
+
+  /** Sends the notices and ParameterStatus changes a statement produced. */
+  private flushMessages(sink: ResultSink): void {
+    for (const { sqlState, message } of this.notices.splice(0)) {
+      sink.notice({ severity: 'WARNING', sqlState, message });
+    }
+    for (const [name, value] of this.reported) {
+      sink.parameterStatus(name, value);
+    }
+    this.reported.clear();
+  }
+
+  private report(name: string, changed: string | undefined): void {
+    if (changed !== undefined && SETTINGS[name]?.reported === true) {
+      this.reported.set(displayName(name), changed);
+    }
+  }
+
+  private show(name: string): string {
+    const key = name.toLowerCase();
+    if (key === 'transaction isolation level' || key === 'transaction_isolation') return 'serializable';
+    if (key === 'session authorization' || key === 'session_authorization') return this.user;
+    const value = this.settings.get(key);
+    if (value === undefined) {
+      throw new SqlError(SqlStates.undefinedObject, `unrecognized configuration parameter "${name}"`);
+    }
+    return value;
+  }
+
+  private async copy(statement: ParsedStatement, sink: ResultSink): Promise<string> {
+    if (this.state.kind === 'failed') {
+      throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
+    }
+    const ast = statement.ast as { CopyStmt: import('@pgsql/types').CopyStmt };
+    // The data comes once: COPY cannot be retried, so it runs in one transaction (or the open one).
+    const state = this.state;
+    if (state.kind === 'open') {
+      try {
+        return await copyFrom(ast.CopyStmt, sink, (txn) => this.copyEnv(txn, state.startedMicros), state.txn);
+      } catch (err) {
+        this.state = { kind: 'failed', txn: state.txn };
+        throw toSqlError(err, this.cancelled);
+      }
+    }
+    const txn = this.services.kv.beginTxn();
+    try {
+      const tag = await copyFrom(ast.CopyStmt, sink, (t) => this.copyEnv(t, micros(txn.readTimestamp)), txn);
+      await txn.commit();
+      return tag;
+    } catch (err) {
+      if (txn.status === 'pending') await txn.rollback().catch(() => undefined);
+      throw toSqlError(err, this.cancelled);
+    }
+  }
+
+  private copyEnv(txn: Txn, startedMicros: bigint): { analyzer: QueryAnalyzer; ctx: ExecContext } {
+    return {
+      analyzer: new QueryAnalyzer({
+        catalog: this.services.catalog,
+        txn,
+        database: this.database,
+        schemaId: this.schemaId,
+        paramTypes: [],
+        virtualTable: () => undefined,
+      }),
+      ctx: this.execContext(txn, [], { startedMicros }),
+    };
+  }
+
+  private virtualSource(txn: TxnLike) {
+    return {
+      catalog: this.services.catalog,
+      txn,
+      database: this.database,
+      user: this.user,
+      settings: () => this.settings.all(),
+      users: this.services.users,
+    };
+  }
+}
+
+function micros(ts: Timestamp): bigint {
+  return ts.wallTime / 1000n;
+}
+
+function encoder(type: SqlType, format: FormatCode): (d: Datum) => Buffer {
+  return format === 1 ? (d) => encodeBinary(type, d) : (d) => Buffer.from(formatText(type, d), 'utf8');
+}
+
+function describeColumn(c: OutputColumn): ColumnDescription {
+  return {
+    name: c.name,
+    tableOid: c.tableId,
+    columnNumber: c.columnNumber,
+    typeOid: typeOid(c.type),
+    typeSize: typeLen(c.type),
+    typeModifier: pgTypmod(c.type),
+  };
+}
+
+function showColumnName(name: string): string {
+  const key = name.toLowerCase();
+  if (key === 'transaction isolation level') return 'transaction_isolation';
+  if (key === 'session authorization') return 'session_authorization';
+  return displayName(key) === key ? key : displayName(key);
+}
+
+function readTransactionModes(stmt: TransactionStmt): void {
+  for (const opt of stmt.options ?? []) {
+    const def = (opt as { DefElem?: { defname?: string; arg?: Node } }).DefElem;
+    if (def?.defname === 'transaction_read_only' || def?.defname === 'transaction_deferrable' || def?.defname === 'transaction_isolation') continue;
+  }
+}
+
+function stringOfSafe(node: Node): string {
+  try {
+    return stringOf(node);
+  } catch {
+    return '';
+  }
+}
+
+/** The statement's kind for metrics and logs (SELECT, INSERT, DDL, ...). */
+export function statementKind(ast: Node): string {
+  const key = Object.keys(ast)[0] ?? 'Unknown';
+  switch (key) {
+    case 'SelectStmt':
+      return 'SELECT';
+    case 'InsertStmt':
+      return 'INSERT';
+    case 'UpdateStmt':
+      return 'UPDATE';
+    case 'DeleteStmt':
+      return 'DELETE';
+    case 'TransactionStmt':
+      return 'TCL';
+    case 'CopyStmt':
+      return 'COPY';
+    case 'VariableSetStmt':
+    case 'VariableShowStmt':
+      return 'SET';
+    case 'ExplainStmt':
+      return 'EXPLAIN';
+    default:
+      return 'DDL';
+  }
+}
+
+/** Any error as the client should see it. */
+export function toSqlError(err: unknown, cancelled: string | undefined): SqlError {
+  if (err instanceof SqlError) return err;
+  if (cancelled !== undefined) return new SqlError(SqlStates.queryCanceled, cancelled);
+  if (err instanceof CairnError) {
+    const message = err.sqlState === SqlStates.serializationFailure ? `restart transaction: ${err.message}` : err.message;
+    return new SqlError(err.sqlState, message, { cause: err });
+  }
+  return new SqlError(SqlStates.internalError, `internal error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+export type { SelectStmt, PlanNode };
