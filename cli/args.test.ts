@@ -20,24 +20,31 @@ function helpText(argv: readonly string[]): string {
 }
 
 describe('parseCommand', () => {
-  test('start has defaults and takes --data-dir, --nodes, --free-ports', () => {
+  test('start has defaults and takes --data-dir, --nodes, --sql-port, --free-ports', () => {
     expect(parseCommand(['start'])).toEqual<Command>({
       kind: 'start',
       dataDir: 'cairn-data',
       nodes: undefined,
       freePorts: false,
+      sqlPort: undefined,
     });
-    expect(parseCommand(['start', '--data-dir', '/tmp/x', '--nodes', '5', '--free-ports'])).toEqual<Command>({
+    expect(parseCommand(['start', '--data-dir', '/tmp/x', '--nodes', '5', '--free-ports', '--sql-port', '5433'])).toEqual<Command>({
       kind: 'start',
       dataDir: '/tmp/x',
       nodes: 5,
       freePorts: true,
+      sqlPort: 5433,
     });
     expect(parseCommand(['start', '--nodes=1'])).toMatchObject({ nodes: 1 });
+    expect(parseCommand(['start', '--sql-port=65535'])).toMatchObject({ sqlPort: 65_535 });
   });
 
   test.each([['0'], ['-1'], ['2.5'], ['x'], ['101']])('start rejects --nodes %s', (n) => {
     expect(usageError(['start', `--nodes=${n}`]).message).toMatch(/--nodes needs a whole number from 1 to 100/);
+  });
+
+  test.each([['0'], ['65536'], ['x'], ['']])('start rejects --sql-port %j', (port) => {
+    expect(usageError(['start', `--sql-port=${port}`]).message).toMatch(/--sql-port needs a whole number from 1 to 65535/);
   });
 
   test("node:util's messages come on one line", () => {
@@ -131,7 +138,11 @@ describe('parseCommand', () => {
       expect(helpText([...words, '--bogus', '-h'])).toBe(text);
     }
     expect(helpText(['kv', '--help'])).toMatch(/cairn kv get KEY[\s\S]*cairn kv scan START END/);
-    expect(helpText(['start', '--help'])).toMatch(/--data-dir DIR[\s\S]*--nodes N/);
+    expect(helpText(['start', '--help'])).toMatch(/--data-dir DIR[\s\S]*--nodes N[\s\S]*--sql-port PORT[\s\S]*--free-ports/);
+    expect(helpText(['start', '--help'])).toContain(
+      'Everything listens on 127.0.0.1 only; there the gateway lets user root in without a password:\n' +
+        "  psql 'postgresql://root@127.0.0.1:26257/defaultdb?sslmode=disable'",
+    );
     expect(helpText(['node', 'status', '--help'])).toMatch(/--host HOST:PORT[\s\S]*--format table\|json/);
   });
 });

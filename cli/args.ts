@@ -24,6 +24,8 @@ export type Command =
       /** Undefined: as many as the data directory's cluster has, else 3. */
       readonly nodes: number | undefined;
       readonly freePorts: boolean;
+      /** The SQL gateway's port; undefined: 26257, or a free one with --free-ports. */
+      readonly sqlPort: number | undefined;
     }
   | ({ readonly kind: 'init' } & Remote)
   | ({ readonly kind: 'node-status' } & Remote)
@@ -79,21 +81,31 @@ const KEY_NOTE = 'KEY, VALUE: text; write a byte as \\xNN (and a backslash as \\
 const SPECS: readonly CommandSpec[] = [
   {
     words: ['start'],
-    args: '[--data-dir DIR] [--nodes N] [--free-ports]',
-    summary: 'run a local cluster in the foreground (Ctrl-C stops it)',
+    args: '[--data-dir DIR] [--nodes N] [--sql-port PORT] [--free-ports]',
+    summary: 'run a local cluster (nodes and a SQL gateway) in the foreground (Ctrl-C stops it)',
     details: [
       ['--data-dir DIR', `where the nodes keep their data (default ./${DEFAULT_DATA_DIR})`],
       ['--nodes N', 'how many nodes (default 3, or as many as DIR already has)'],
-      ['--free-ports', 'any free ports instead of 26258+ (gRPC) and 8080+ (HTTP)'],
+      ['--sql-port PORT', 'where the SQL gateway takes Postgres clients, on 127.0.0.1 (default 26257)'],
+      ['--free-ports', 'any free ports instead of 26258+ (gRPC), 8080+ (HTTP) and 26257 (SQL)'],
     ],
+    note:
+      'Everything listens on 127.0.0.1 only; there the gateway lets user root in without a password:\n' +
+      "  psql 'postgresql://root@127.0.0.1:26257/defaultdb?sslmode=disable'",
     remote: false,
-    options: { 'data-dir': { type: 'string' }, nodes: { type: 'string' }, 'free-ports': { type: 'boolean' } },
+    options: {
+      'data-dir': { type: 'string' },
+      nodes: { type: 'string' },
+      'sql-port': { type: 'string' },
+      'free-ports': { type: 'boolean' },
+    },
     positionals: [],
     build: (values) => ({
       kind: 'start',
       dataDir: (values['data-dir'] as string | undefined) ?? DEFAULT_DATA_DIR,
       nodes: values.nodes === undefined ? undefined : positiveInteger('--nodes', values.nodes as string, 100),
       freePorts: values['free-ports'] === true,
+      sqlPort: values['sql-port'] === undefined ? undefined : positiveInteger('--sql-port', values['sql-port'] as string, 65_535),
     }),
   },
   {

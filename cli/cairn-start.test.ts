@@ -1,15 +1,17 @@
 /**
- * `cairn start` for real: three cairn-node processes in a temporary directory, then
- * the other commands finding them through ./cairn-data/cluster.json, then SIGTERM
- * stopping everything cleanly.
+ * `cairn start` for real: three cairn-node processes and a cairn-gateway in a temporary
+ * directory, node-postgres connecting as root through the printed URL, the other
+ * commands finding the nodes through ./cairn-data/cluster.json, then SIGTERM stopping
+ * everything cleanly.
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import { readClusterFile } from './cluster-file';
-import { childExecArgv, httpStatus, tsxLoaderUrl } from './local-cluster';
+import { childExecArgv, httpStatus, tcpConnects, tsxLoaderUrl } from './local-cluster';
 
 jest.setTimeout(180_000);
 
@@ -55,7 +57,7 @@ describe('cairn start', () => {
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 
-  test('serves, answers node status and kv, and stops cleanly on SIGTERM', async () => {
+  test('serves SQL and KV, answers node status, and stops cleanly on SIGTERM', async () => {
     const deadline = Date.now() + 150_000;
     while (!stdout.includes('Ctrl-C stops the cluster.')) {
       if (start.exitCode !== null || Date.now() > deadline) {
@@ -63,11 +65,33 @@ describe('cairn start', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(stdout).toMatch(/^Cairn is running: 3 nodes, data in .*cairn-data$/m);
+    expect(stdout).toMatch(/^Cairn is running: 3 nodes and a SQL gateway, data in .*cairn-data$/m);
     expect(stdout).toContain('npx cairn kv put hello world');
+    expect(stdout).toContain('The cluster listens on 127.0.0.1 only, and there it lets user root in without a password.');
     const cluster = readClusterFile(path.join(cwd, 'cairn-data'));
     expect(cluster?.initialized).toBe(true);
     expect(cluster?.nodes).toHaveLength(3);
+
+    // --free-ports: the SQL port is a free one too, not 26257; the gateway's line names it.
+    const url = /^SQL: (postgresql:\/\/root@127\.0\.0\.1:(\d+)\/defaultdb\?sslmode=disable)$/m.exec(stdout);
+    expect(url).not.toBeNull();
+    const [, connectionString, sqlPort] = url as RegExpExecArray;
+    expect(sqlPort).not.toBe('26257');
+    expect(stdout).toContain(`  psql '${connectionString}'\n`);
+    const gatewayLine = new RegExp(`^  SQL gateway +127\\.0\\.0\\.1:${sqlPort}  http://(127\\.0\\.0\\.1:\\d+)  log cairn-data/gateway/cairn-gateway\\.log$`, 'm').exec(stdout);
+    expect(gatewayLine).not.toBeNull();
+    const gatewayHttp = (gatewayLine as RegExpExecArray)[1] as string;
+    expect(await httpStatus(gatewayHttp, '/readyz')).toBe(200);
+
+    const sql = new Client({ connectionString });
+    sql.on('error', () => undefined);
+    await sql.connect();
+    try {
+      const result = await sql.query({ text: 'SELECT 1', rowMode: 'array' });
+      expect(result.rows).toEqual([[1]]);
+    } finally {
+      await sql.end();
+    }
 
     // No --host: the commands find ./cairn-data/cluster.json. Liveness may take a moment.
     let nodes: Record<string, unknown>[] = [];
@@ -99,9 +123,15 @@ describe('cairn start', () => {
 
     start.kill('SIGTERM');
     expect(await exited(start)).toBe(0);
+    expect(stderr).toContain('stopping the SQL gateway, then the nodes');
     expect(stderr).toContain('cairn: stopped\n');
+    expect(await tcpConnects(`127.0.0.1:${sqlPort}`)).toBe(false);
+    expect(await httpStatus(gatewayHttp, '/healthz')).toBeUndefined();
     for (const node of cluster?.nodes ?? []) {
       expect(await httpStatus(node.httpAddress, '/healthz')).toBeUndefined();
     }
+    // The gateway logged JSON lines to its file, ending with its clean stop.
+    const gatewayLog = fs.readFileSync(path.join(cwd, 'cairn-data', 'gateway', 'cairn-gateway.log'), 'utf8').trim().split('\n');
+    expect(JSON.parse(gatewayLog.at(-1) as string)).toMatchObject({ name: 'cairn-gateway', msg: 'stopped' });
   });
 });

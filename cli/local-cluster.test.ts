@@ -1,12 +1,118 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { childExecArgv, logTail, nodeEntry, nodeFlags, splitFlags } from './local-cluster';
+import {
+  childExecArgv,
+  freePorts,
+  gatewayEntry,
+  gatewayFlags,
+  LocalCluster,
+  LocalClusterError,
+  logTail,
+  nodeEntry,
+  nodeFlags,
+  splitFlags,
+  sqlUrl,
+  tcpConnects,
+} from './local-cluster';
 
 test('the node entry is the sources under tsx and the compiled file under dist', () => {
   expect(nodeEntry('/repo/cli', '/repo/cli/local-cluster.ts')).toBe(path.join('/repo/node/server/main.ts'));
   expect(nodeEntry('/repo/dist/cli', '/repo/dist/cli/local-cluster.js')).toBe(path.join('/repo/dist/node/server/main.js'));
   expect(fs.existsSync(path.dirname(nodeEntry()))).toBe(true);
+});
+
+test('the gateway entry likewise', () => {
+  expect(gatewayEntry('/repo/cli', '/repo/cli/local-cluster.ts')).toBe(path.join('/repo/gateway/server/main.ts'));
+  expect(gatewayEntry('/repo/dist/cli', '/repo/dist/cli/local-cluster.js')).toBe(path.join('/repo/dist/gateway/server/main.js'));
+  expect(fs.existsSync(gatewayEntry())).toBe(true);
+});
+
+test('the gateway joins through every node, on loopback with trust authentication', () => {
+  const nodes = [
+    { index: 1, address: '127.0.0.1:1', httpAddress: '127.0.0.1:2' },
+    { index: 2, address: '127.0.0.1:3', httpAddress: '127.0.0.1:4' },
+  ];
+  expect(gatewayFlags({ sqlAddress: '127.0.0.1:26257', httpAddress: '127.0.0.1:8082' }, nodes)).toEqual([
+    '--join', '127.0.0.1:1,127.0.0.1:3',
+    '--listen-addr', '127.0.0.1:26257',
+    '--http-addr', '127.0.0.1:8082',
+    '--auth', 'trust',
+  ]);
+  expect(sqlUrl('127.0.0.1:26257')).toBe('postgresql://root@127.0.0.1:26257/defaultdb?sslmode=disable');
+});
+
+test('tcpConnects', async () => {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  try {
+    expect(await tcpConnects(`127.0.0.1:${port}`)).toBe(true);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  expect(await tcpConnects(`127.0.0.1:${port}`)).toBe(false);
+});
+
+describe("the gateway's ports are checked before anything starts", () => {
+  let dataDir: string;
+
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-gateway-ports-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a SQL port that is a node port', async () => {
+    const [basePort, httpBasePort] = await freePorts(2);
+    const cluster = new LocalCluster({
+      dataDir,
+      nodes: 1,
+      basePort: basePort as number,
+      httpBasePort: httpBasePort as number,
+      gateway: { sqlPort: basePort as number },
+    });
+    const failure = cluster.start();
+    await expect(failure).rejects.toThrow(LocalClusterError);
+    await expect(failure).rejects.toThrow(
+      `127.0.0.1:${basePort} would be both node 1's gRPC port and the SQL gateway's SQL port: choose another port`,
+    );
+    expect(cluster.nodes.every((n) => n.pid === undefined)).toBe(true);
+    expect(cluster.gateway?.pid).toBeUndefined();
+  });
+
+  test('a SQL port in use', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    try {
+      const cluster = new LocalCluster({ dataDir, nodes: 1, ports: 'free', gateway: { sqlPort: port } });
+      await expect(cluster.start()).rejects.toThrow(
+        new RegExp(`^127\\.0\\.0\\.1:${port} \\(the SQL gateway's SQL port\\) is in use: .* or another SQL port \\(--sql-port\\)$`),
+      );
+      expect(cluster.gateway).toMatchObject({ sqlAddress: `127.0.0.1:${port}`, url: `postgresql://root@127.0.0.1:${port}/defaultdb?sslmode=disable` });
+      expect(cluster.gateway?.logFile).toBe(path.join(dataDir, 'gateway', 'cairn-gateway.log'));
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
+  test('fixed ports: 26257 for SQL unless told, HTTP after the nodes', async () => {
+    // Node 1's gRPC port in use stops the start before anything runs, after the ports were chosen.
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    try {
+      const cluster = new LocalCluster({ dataDir, nodes: 3, basePort: port, httpBasePort: 18080, gateway: {} });
+      await expect(cluster.start()).rejects.toThrow(/node 1's gRPC port\) is in use/);
+      expect(cluster.gateway).toMatchObject({ sqlAddress: '127.0.0.1:26257', httpAddress: '127.0.0.1:18083' });
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
 });
 
 describe('childExecArgv', () => {

@@ -12,8 +12,15 @@
  * later start reads the file and restarts the same nodes on the same ports, from their
  * own disks.
  *
+ * With the `gateway` option (`cairn start`), a cairn-gateway process follows once the
+ * nodes serve: Postgres wire protocol on 127.0.0.1 (26257, or a free port), trust
+ * authentication (loopback only), its status server on HTTP 8080 + N (or a free port),
+ * its log in `<dataDir>/gateway/cairn-gateway.log`. `stop` stops it before the nodes.
+ * Its ports are not recorded: nothing in the cluster's data refers to them.
+ *
  * Environment: CAIRN_NODE_PROFILE_DIR=DIR makes every node write a V8 CPU profile
- * there on exit; CAIRN_NODE_ARGS="--flag value ..." adds cairn-node flags.
+ * there on exit; CAIRN_NODE_ARGS="--flag value ..." adds cairn-node flags;
+ * CAIRN_GATEWAY_ARGS="--flag value ..." adds cairn-gateway flags.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -33,6 +40,8 @@ import {
 } from './cluster-file';
 
 export const DEFAULT_NODE_COUNT = 3;
+/** The SQL gateway's port with fixed ports (CockroachDB's and Cairn's SQL port). */
+export const DEFAULT_SQL_PORT = 26257;
 export const DEFAULT_START_TIMEOUT_MS = 90_000;
 /** Long enough for a node to hand its leases off before it exits. */
 export const DEFAULT_STOP_TIMEOUT_MS = 20_000;
@@ -71,6 +80,17 @@ export interface LocalClusterOptions {
   readonly log?: (message: string) => void;
   /** A node exited without being asked to. */
   readonly onNodeExit?: (node: LocalNode, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Also run a SQL gateway (after the nodes serve; stopped before them). */
+  readonly gateway?: LocalGatewayOptions;
+  /** The gateway exited without being asked to. */
+  readonly onGatewayExit?: (gateway: LocalGateway, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface LocalGatewayOptions {
+  /** Default: 26257 with fixed ports, a free one with free ports. */
+  readonly sqlPort?: number;
+  /** More cairn-gateway flags. */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface LocalNode {
@@ -84,6 +104,26 @@ export interface LocalNode {
   readonly logFile: string;
   /** The running process's ID; undefined while the node is down. */
   readonly pid: number | undefined;
+}
+
+export interface LocalGateway {
+  /** host:port of its Postgres wire protocol listener. */
+  readonly sqlAddress: string;
+  /** host:port of its /metrics, /healthz and /readyz. */
+  readonly httpAddress: string;
+  /** How a client connects: root, no password, defaultdb. */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** The running process's ID; undefined while it is down. */
+  readonly pid: number | undefined;
+}
+
+export interface GatewayExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Whether it had to be SIGKILLed after the stop timeout. */
+  readonly forced: boolean;
 }
 
 export interface NodeExit {
@@ -115,10 +155,29 @@ interface NodeState {
   process: RunningProcess | undefined;
 }
 
+/** host:port of the gateway's two listeners. */
+export interface GatewaySpec {
+  readonly sqlAddress: string;
+  readonly httpAddress: string;
+}
+
+interface GatewayState {
+  readonly spec: GatewaySpec;
+  readonly dataDir: string;
+  readonly logFile: string;
+  process: RunningProcess | undefined;
+}
+
 /** The node process's entry: sources under tsx, compiled JavaScript under dist/. */
 export function nodeEntry(dir: string = __dirname, file: string = __filename): string {
   const compiled = !file.endsWith('.ts');
   return path.join(dir, '..', 'node', 'server', compiled ? 'main.js' : 'main.ts');
+}
+
+/** The gateway process's entry, like `nodeEntry`. */
+export function gatewayEntry(dir: string = __dirname, file: string = __filename): string {
+  const compiled = !file.endsWith('.ts');
+  return path.join(dir, '..', 'gateway', 'server', compiled ? 'main.js' : 'main.ts');
 }
 
 /**
@@ -152,6 +211,24 @@ export function nodeFlags(
     '--join', all.map((n) => n.address).join(','),
     ...(locality === undefined ? [] : ['--locality', locality]),
   ];
+}
+
+/**
+ * The cairn-gateway flags of a local cluster's gateway. Trust authentication: it
+ * listens on loopback only, where cairn-gateway allows it.
+ */
+export function gatewayFlags(spec: GatewaySpec, nodes: readonly ClusterFileNode[]): string[] {
+  return [
+    '--join', nodes.map((n) => n.address).join(','),
+    '--listen-addr', spec.sqlAddress,
+    '--http-addr', spec.httpAddress,
+    '--auth', 'trust',
+  ];
+}
+
+/** The URL that connects to `sqlAddress` as root (no password) to defaultdb. */
+export function sqlUrl(sqlAddress: string): string {
+  return `postgresql://root@${sqlAddress}/defaultdb?sslmode=disable`;
 }
 
 /** Extra flags from an environment variable: split on white space. */
@@ -189,6 +266,21 @@ function portInUse(address: string): Promise<boolean> {
     const server = net.createServer();
     server.once('error', () => resolve(true));
     server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+/** Whether a TCP connection to `address` opens. */
+export function tcpConnects(address: string, timeoutMs = 1_000): Promise<boolean> {
+  const { host, port } = splitHostPort(address);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: timeoutMs });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
   });
 }
 
@@ -231,6 +323,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class LocalCluster {
   readonly dataDir: string;
   private states: NodeState[] = [];
+  private gatewayState: GatewayState | undefined;
   private readonly exitHook = (): void => this.killAllNow();
   private hooked = false;
   /** Grows with every `stop`, so that a `start` under way gives up. */
@@ -252,6 +345,21 @@ export class LocalCluster {
     }));
   }
 
+  /** The SQL gateway, when the cluster has one (known once `start` picked its ports). */
+  get gateway(): LocalGateway | undefined {
+    const g = this.gatewayState;
+    return g === undefined
+      ? undefined
+      : {
+          sqlAddress: g.spec.sqlAddress,
+          httpAddress: g.spec.httpAddress,
+          url: sqlUrl(g.spec.sqlAddress),
+          dataDir: g.dataDir,
+          logFile: g.logFile,
+          pid: g.process?.exit === undefined ? g.process?.child.pid : undefined,
+        };
+  }
+
   /** Every node's gRPC address (what a KV client connects to). */
   get addresses(): string[] {
     return this.states.map((s) => s.spec.address);
@@ -267,11 +375,11 @@ export class LocalCluster {
 
   /**
    * Starts every node, bootstraps a new cluster, and returns once every node serves
-   * (`/readyz`). On failure, stops what it started and throws with the tail of the
-   * failing node's log.
+   * (`/readyz`) and the gateway, if any, takes connections. On failure, stops what it
+   * started and throws with the tail of the failing process's log.
    */
   async start(): Promise<void> {
-    if (this.states.some((s) => s.process !== undefined)) {
+    if (this.states.some((s) => s.process !== undefined) || this.gatewayState?.process !== undefined) {
       throw new LocalClusterError('the cluster is already running');
     }
     const entry = nodeEntry();
@@ -290,6 +398,16 @@ export class LocalCluster {
       const dataDir = path.join(this.dataDir, `node${spec.index}`);
       return { spec, dataDir, logFile: path.join(dataDir, 'cairn-node.log'), nodeId: undefined, process: undefined };
     });
+    this.gatewayState = undefined;
+    if (this.options.gateway !== undefined) {
+      const dataDir = path.join(this.dataDir, 'gateway');
+      const spec = await this.pickGatewayPorts(file.nodes, this.options.gateway);
+      this.gatewayState = { spec, dataDir, logFile: path.join(dataDir, 'cairn-gateway.log'), process: undefined };
+    }
+    const gatewayFile = gatewayEntry();
+    if (this.gatewayState !== undefined && !fs.existsSync(gatewayFile)) {
+      throw new LocalClusterError(`no cairn-gateway at ${gatewayFile}${gatewayFile.endsWith('.js') ? ' (run npm run build)' : ''}`);
+    }
     await this.checkPortsFree();
     checkNotStopped();
     try {
@@ -309,20 +427,55 @@ export class LocalCluster {
       checkNotStopped();
       await this.learnNodeIds(deadline, checkNotStopped);
       checkNotStopped();
+      const gateway = this.gatewayState;
+      if (gateway !== undefined) {
+        this.launchGateway(gateway, gatewayFile);
+        this.log(`waiting for the SQL gateway on ${gateway.spec.sqlAddress} (log in ${gateway.logFile})`);
+        await this.waitForGateway(gateway, Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS), checkNotStopped);
+        checkNotStopped();
+      }
     } catch (err) {
       await this.stop();
       throw err;
     }
   }
 
-  /** SIGTERM to every node; SIGKILL to those still up after the stop timeout. */
+  /**
+   * Stops the gateway (if running) first, so that SQL sessions drain while the nodes
+   * still serve; then SIGTERM to every node; SIGKILL to those still up after the stop
+   * timeout.
+   */
   async stop(): Promise<NodeExit[]> {
     this.stops++;
+    await this.stopGateway();
     const exits = await Promise.all(
       this.states.filter((s) => s.process !== undefined).map((s) => this.stopNode(s)),
     );
     this.unhookExit();
     return exits;
+  }
+
+  /**
+   * SIGTERM to the gateway (it drains its sessions) and SIGKILL after the stop timeout;
+   * resolves with how it exited, or undefined when it was not running.
+   */
+  async stopGateway(): Promise<GatewayExit | undefined> {
+    const running = this.gatewayState?.process;
+    if (running === undefined) {
+      return undefined;
+    }
+    const { code, signal, forced } = await this.stopProcess(running, 'the SQL gateway');
+    return { code, signal, forced };
+  }
+
+  /** Sends `signal` to the gateway (SIGKILL by default); resolves once it exited. */
+  async killGateway(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const running = this.gatewayState?.process;
+    if (running !== undefined) {
+      running.stopping = true;
+      running.child.kill(signal);
+      await running.exited;
+    }
   }
 
   /**
@@ -408,19 +561,59 @@ export class LocalCluster {
   }
 
   private async checkPortsFree(): Promise<void> {
-    for (const state of this.states) {
-      for (const [what, address] of [
-        ['gRPC', state.spec.address],
-        ['HTTP', state.spec.httpAddress],
-      ] as const) {
-        if (await portInUse(address)) {
-          throw new LocalClusterError(
-            `${address} (node ${state.spec.index}'s ${what} port) is in use: is a cluster already running ` +
-              `from ${this.dataDir}? Stop it, or use another data directory`,
-          );
-        }
+    const wanted: (readonly [owner: string, address: string])[] = this.states.flatMap((state) => [
+      [`node ${state.spec.index}'s gRPC port`, state.spec.address] as const,
+      [`node ${state.spec.index}'s HTTP port`, state.spec.httpAddress] as const,
+    ]);
+    const gateway = this.gatewayState;
+    if (gateway !== undefined) {
+      wanted.push(['the SQL gateway\'s SQL port', gateway.spec.sqlAddress], ['the SQL gateway\'s HTTP port', gateway.spec.httpAddress]);
+    }
+    const owners = new Map<string, string>();
+    for (const [owner, address] of wanted) {
+      const other = owners.get(address);
+      if (other !== undefined) {
+        throw new LocalClusterError(`${address} would be both ${other} and ${owner}: choose another port`);
+      }
+      owners.set(address, owner);
+    }
+    for (const [owner, address] of wanted) {
+      if (await portInUse(address)) {
+        throw new LocalClusterError(
+          `${address} (${owner}) is in use: is a cluster already running from ${this.dataDir}? ` +
+            'Stop it, or use another data directory' +
+            (gateway !== undefined && address === gateway.spec.sqlAddress ? ' or another SQL port (--sql-port)' : ''),
+        );
       }
     }
+  }
+
+  /** The gateway's ports: as asked, else fixed (26257, HTTP after the nodes') or free ones. */
+  private async pickGatewayPorts(nodes: readonly ClusterFileNode[], options: LocalGatewayOptions): Promise<GatewaySpec> {
+    const taken = new Set(nodes.flatMap((n) => [n.address, n.httpAddress]).map((a) => splitHostPort(a).port));
+    if (options.sqlPort !== undefined) {
+      taken.add(options.sqlPort);
+    }
+    let sqlPort = options.sqlPort;
+    let httpPort: number | undefined;
+    if (this.options.ports === 'free') {
+      // A port just freed by a node's pick could come back: pick again past those.
+      for (let attempt = 0; attempt < 5 && (sqlPort === undefined || httpPort === undefined); attempt++) {
+        for (const port of await freePorts(2)) {
+          if (taken.has(port)) continue;
+          taken.add(port);
+          if (sqlPort === undefined) sqlPort = port;
+          else httpPort ??= port;
+        }
+      }
+    } else {
+      sqlPort ??= DEFAULT_SQL_PORT;
+      httpPort = (this.options.httpBasePort ?? DEFAULT_HTTP_BASE_PORT) + nodes.length;
+    }
+    if (sqlPort === undefined || httpPort === undefined) {
+      throw new LocalClusterError('could not find free ports for the SQL gateway');
+    }
+    return { sqlAddress: `127.0.0.1:${sqlPort}`, httpAddress: `127.0.0.1:${httpPort}` };
   }
 
   private launch(state: NodeState, entry: string): void {
@@ -434,7 +627,48 @@ export class LocalCluster {
       ...(this.options.extraNodeArgs ?? []),
       ...splitFlags(process.env.CAIRN_NODE_ARGS),
     ];
-    const logFd = fs.openSync(state.logFile, 'a');
+    state.process = this.spawnLogged(args, state.logFile, 'node', (running, code, signal) => {
+      if (state.process === running) {
+        state.process = undefined;
+      }
+      if (!running.stopping) {
+        const node = this.nodes.find((n) => n.index === state.spec.index) as LocalNode;
+        this.options.onNodeExit?.(node, code, signal);
+      }
+    });
+  }
+
+  private launchGateway(state: GatewayState, entry: string): void {
+    fs.mkdirSync(state.dataDir, { recursive: true });
+    const args = [
+      ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
+      entry,
+      ...gatewayFlags(state.spec, this.states.map((s) => s.spec)),
+      ...(this.options.gateway?.extraArgs ?? []),
+      ...splitFlags(process.env.CAIRN_GATEWAY_ARGS),
+    ];
+    state.process = this.spawnLogged(args, state.logFile, 'gateway', (running, code, signal) => {
+      if (state.process === running) {
+        state.process = undefined;
+      }
+      const gateway = this.gateway;
+      if (!running.stopping && gateway !== undefined) {
+        this.options.onGatewayExit?.(gateway, code, signal);
+      }
+    });
+  }
+
+  /**
+   * Runs `node args...` with stdout and stderr appended to `logFile`; `onExit` runs
+   * once, when it exits or could not start, before `exited` resolves.
+   */
+  private spawnLogged(
+    args: readonly string[],
+    logFile: string,
+    what: string,
+    onExit: (running: RunningProcess, code: number | null, signal: NodeJS.Signals | null) => void,
+  ): RunningProcess {
+    const logFd = fs.openSync(logFile, 'a');
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, args, {
@@ -457,24 +691,46 @@ export class LocalCluster {
           }
           settled = true;
           running.exit = { code, signal };
-          if (state.process === running) {
-            state.process = undefined;
-          }
-          if (!running.stopping) {
-            const node = this.nodes.find((n) => n.index === state.spec.index) as LocalNode;
-            this.options.onNodeExit?.(node, code, signal);
-          }
+          onExit(running, code, signal);
           resolve({ code, signal });
         };
         child.once('exit', settle);
         child.once('error', (err) => {
-          fs.appendFileSync(state.logFile, `cairn: could not start the node process: ${err.message}\n`);
+          fs.appendFileSync(logFile, `cairn: could not start the ${what} process: ${err.message}\n`);
           settle(null, null);
         });
       }),
     };
-    state.process = running;
     this.hookExit();
+    return running;
+  }
+
+  /** Polls the gateway until `/readyz` answers 200 and its SQL port takes connections. */
+  private async waitForGateway(state: GatewayState, deadline: number, checkNotStopped: () => void): Promise<void> {
+    const running = state.process;
+    let problem = 'did not answer';
+    while (true) {
+      if (running === undefined || running.exit !== undefined) {
+        const exit = running?.exit;
+        const how = exit === undefined ? 'is not running' : `exited (${exit.code ?? exit.signal ?? 'could not start'})`;
+        throw new LocalClusterError(
+          `the SQL gateway (${state.spec.sqlAddress}) ${how} before it served; last lines of ${state.logFile}:\n${logTail(state.logFile)}`,
+        );
+      }
+      const ready = await httpStatus(state.spec.httpAddress, '/readyz');
+      if (ready === 200 && (await tcpConnects(state.spec.sqlAddress))) {
+        return;
+      }
+      problem = ready === 200 ? `is ready but ${state.spec.sqlAddress} refuses connections` : ready === undefined ? 'did not answer' : `answered ${ready}`;
+      if (Date.now() > deadline) {
+        throw new LocalClusterError(
+          `the SQL gateway: http://${state.spec.httpAddress}/readyz ${problem} in time; ` +
+            `last lines of ${state.logFile}:\n${logTail(state.logFile)}`,
+        );
+      }
+      await sleep(POLL_INTERVAL_MS);
+      checkNotStopped();
+    }
   }
 
   /** Polls `urlPath` on the node's HTTP server until it answers 200. */
@@ -566,23 +822,31 @@ export class LocalCluster {
   }
 
   private async stopNode(state: NodeState): Promise<NodeExit> {
-    const running = state.process as RunningProcess;
+    const { code, signal, forced } = await this.stopProcess(state.process as RunningProcess, `node ${state.spec.index}`);
+    return { index: state.spec.index, code, signal, forced };
+  }
+
+  /** SIGTERM, then SIGKILL after the stop timeout. */
+  private async stopProcess(
+    running: RunningProcess,
+    name: string,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; forced: boolean }> {
     running.stopping = true;
     running.child.kill('SIGTERM');
-    // A paused node would keep the SIGTERM pending.
+    // A paused process would keep the SIGTERM pending.
     running.child.kill('SIGCONT');
     let forced = false;
     const timer = setTimeout(() => {
       forced = true;
-      this.log(`node ${state.spec.index} still up ${this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS} ms after SIGTERM: SIGKILL`);
+      this.log(`${name} still up ${this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS} ms after SIGTERM: SIGKILL`);
       running.child.kill('SIGKILL');
     }, this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     const { code, signal } = await running.exited;
     clearTimeout(timer);
-    return { index: state.spec.index, code, signal, forced };
+    return { code, signal, forced };
   }
 
-  /** If the parent exits without stopping the cluster, its nodes go with it. */
+  /** If the parent exits without stopping the cluster, its processes go with it. */
   private hookExit(): void {
     if (!this.hooked) {
       process.on('exit', this.exitHook);
@@ -598,7 +862,7 @@ export class LocalCluster {
   }
 
   private killAllNow(): void {
-    for (const state of this.states) {
+    for (const state of [...(this.gatewayState === undefined ? [] : [this.gatewayState]), ...this.states]) {
       if (state.process !== undefined && state.process.exit === undefined) {
         state.process.child.kill('SIGKILL');
       }

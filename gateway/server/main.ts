@@ -1,0 +1,96 @@
+/**
+ * cairn-gateway: the SQL gateway process (DESIGN.md §1).
+ *
+ *   cairn-gateway --join HOST:PORT[,...] [--listen-addr 127.0.0.1:26257] [--http-addr 127.0.0.1:8081]
+ *                 [--auth trust|scram-sha-256] [--insecure] [--certs-dir DIR]
+ *                 [--max-connections N] [--log-level info]
+ *
+ * Serves the Postgres wire protocol on --listen-addr and /metrics, /healthz, /readyz on
+ * --http-addr; logs JSON lines to stderr; on SIGTERM or SIGINT stops accepting, drains
+ * its sessions for up to 5 s and exits 0. A bad command line exits 2, a failed start 1.
+ */
+import { CairnError } from '../../common/errors';
+import { createLogger } from '../../common/logging';
+import { createRegistry } from '../../common/metrics';
+import { readServerCertificate } from './certs';
+import type { GatewayFlags } from './flags';
+import { GATEWAY_USAGE, parseGatewayFlags } from './flags';
+import { GatewayServer } from './gateway-server';
+
+/** The flags, or the exit status when there is nothing to run. */
+function flagsOrExit(argv: readonly string[]): GatewayFlags | number {
+  try {
+    const command = parseGatewayFlags(argv, process.env);
+    if (command.kind === 'help') {
+      process.stdout.write(`${GATEWAY_USAGE}\n`);
+      return 0;
+    }
+    return command.flags;
+  } catch (err) {
+    if (err instanceof CairnError && err.code === 'INVALID_ARGUMENT') {
+      process.stderr.write(`cairn-gateway: ${err.message}\n\n${GATEWAY_USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const flags = flagsOrExit(argv);
+  if (typeof flags === 'number') {
+    process.exit(flags);
+  }
+  let tls: { key: Buffer; cert: Buffer } | undefined;
+  if (flags.certsDir !== undefined) {
+    try {
+      const { cert, key } = readServerCertificate(flags.certsDir);
+      tls = { cert, key };
+    } catch (err) {
+      process.stderr.write(`cairn-gateway: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  }
+  const log = createLogger({ name: 'cairn-gateway', fd: 2, level: flags.logLevel });
+  const server = new GatewayServer({
+    join: flags.join,
+    listen: flags.listen,
+    http: flags.http,
+    auth: flags.auth,
+    insecure: flags.insecure,
+    ...(tls === undefined ? {} : { tls }),
+    ...(flags.maxConnections === undefined ? {} : { maxConnections: flags.maxConnections }),
+    registry: createRegistry({ process: 'cairn-gateway' }),
+    log,
+  });
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  try {
+    await server.start();
+  } catch (err) {
+    // A signal during start is a shutdown, which ends the process itself.
+    if (!stopping) {
+      log.fatal({ err }, 'the gateway failed to start');
+      process.exit(1);
+    }
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`cairn-gateway failed to start: ${String((err as Error).stack ?? err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,201 @@
+import type { Client } from 'pg';
+import { startSqlCluster, type SqlCluster } from '../support/sql-cluster';
+
+/**
+ * SQL through the gateway with node-postgres, on a real one-node cluster: what a
+ * PostgreSQL user relies on first — tables, point reads and writes, constraints with
+ * their SQLSTATEs, transactions, prepared statements, and the query shapes of a
+ * typical application.
+ */
+
+let cluster: SqlCluster | undefined;
+let db: Client;
+
+beforeAll(async () => {
+  cluster = await startSqlCluster('sql', { nodes: 1 });
+  db = await cluster.client();
+}, 120_000);
+
+afterAll(async () => {
+  await db?.end().catch(() => undefined);
+  await cluster?.stop();
+});
+
+async function sqlState(query: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await query;
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+}
+
+describe('tables and rows', () => {
+  test('create, insert, point select, update, delete', async () => {
+    await db.query('CREATE TABLE accounts (id INT PRIMARY KEY, owner TEXT NOT NULL, balance NUMERIC(12,2) DEFAULT 0)');
+    const inserted = await db.query("INSERT INTO accounts (id, owner, balance) VALUES (1, 'ann', 10.5), (2, 'bob', 20), (3, 'cy', DEFAULT)");
+    expect(inserted.rowCount).toBe(3);
+    expect(inserted.command).toBe('INSERT');
+
+    const one = await db.query('SELECT id, owner, balance FROM accounts WHERE id = $1', [2]);
+    expect(one.rows).toEqual([{ id: 2, owner: 'bob', balance: '20.00' }]);
+
+    const updated = await db.query('UPDATE accounts SET balance = balance + 5 WHERE id = 1 RETURNING balance');
+    expect(updated.rows).toEqual([{ balance: '15.50' }]);
+
+    const deleted = await db.query('DELETE FROM accounts WHERE id = 3');
+    expect(deleted.rowCount).toBe(1);
+
+    const all = await db.query('SELECT id, balance FROM accounts ORDER BY id');
+    expect(all.rows).toEqual([
+      { id: 1, balance: '15.50' },
+      { id: 2, balance: '20.00' },
+    ]);
+  });
+
+  test('constraint violations carry their SQLSTATE', async () => {
+    await db.query('CREATE TABLE users (id INT PRIMARY KEY, email TEXT UNIQUE, age INT CHECK (age >= 0))');
+    await db.query("INSERT INTO users VALUES (1, 'a@x', 30)");
+    expect(await sqlState(db.query("INSERT INTO users VALUES (1, 'b@x', 1)"))).toBe('23505');
+    expect(await sqlState(db.query("INSERT INTO users VALUES (2, 'a@x', 1)"))).toBe('23505');
+    expect(await sqlState(db.query("INSERT INTO users VALUES (3, 'c@x', -1)"))).toBe('23514');
+    expect(await sqlState(db.query('INSERT INTO accounts (id) VALUES (9)'))).toBe('23502');
+    expect(await sqlState(db.query('SELECT * FROM missing'))).toBe('42P01');
+    expect(await sqlState(db.query('SELECT nope FROM users'))).toBe('42703');
+    expect(await sqlState(db.query('SELEC 1'))).toBe('42601');
+    expect(await sqlState(db.query("SELECT 'x'::int"))).toBe('22P02');
+    expect(await sqlState(db.query('SELECT 1/0'))).toBe('22012');
+  });
+
+  test('ON CONFLICT DO NOTHING and DO UPDATE', async () => {
+    await db.query('CREATE TABLE kv (k TEXT PRIMARY KEY, v INT)');
+    await db.query("INSERT INTO kv VALUES ('a', 1)");
+    const nothing = await db.query("INSERT INTO kv VALUES ('a', 2) ON CONFLICT DO NOTHING");
+    expect(nothing.rowCount).toBe(0);
+    const upsert = await db.query("INSERT INTO kv VALUES ('a', 5), ('b', 6) ON CONFLICT (k) DO UPDATE SET v = kv.v + excluded.v RETURNING k, v");
+    expect(upsert.rows.sort((x, y) => (x.k < y.k ? -1 : 1))).toEqual([
+      { k: 'a', v: 6 },
+      { k: 'b', v: 6 },
+    ]);
+  });
+
+  test('a secondary index serves lookups and stays in step with updates', async () => {
+    await db.query('CREATE TABLE items (id INT PRIMARY KEY, sku TEXT, qty INT)');
+    await db.query('CREATE INDEX items_sku ON items (sku)');
+    await db.query("INSERT INTO items SELECT g, 'sku' || (g % 10), g FROM generate_series(1, 50) AS g");
+    await db.query("UPDATE items SET sku = 'moved' WHERE id = 3");
+    const bySku = await db.query("SELECT id FROM items WHERE sku = 'sku3' ORDER BY id");
+    expect(bySku.rows.map((r) => r.id)).toEqual([13, 23, 33, 43]);
+    const moved = await db.query("SELECT id FROM items WHERE sku = 'moved'");
+    expect(moved.rows).toEqual([{ id: 3 }]);
+    const plan = await db.query("EXPLAIN SELECT id FROM items WHERE sku = 'sku3'");
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/items@items_sku/);
+  });
+});
+
+describe('queries', () => {
+  beforeAll(async () => {
+    await db.query('CREATE TABLE emp (id INT PRIMARY KEY, name TEXT, dept INT, salary INT)');
+    await db.query('CREATE TABLE dept (id INT PRIMARY KEY, title TEXT)');
+    await db.query("INSERT INTO dept VALUES (1, 'eng'), (2, 'ops'), (3, 'empty')");
+    await db.query("INSERT INTO emp VALUES (1, 'a', 1, 100), (2, 'b', 1, 200), (3, 'c', 2, 50), (4, 'd', NULL, 70)");
+  });
+
+  test('joins of every kind', async () => {
+    const inner = await db.query('SELECT e.name, d.title FROM emp e JOIN dept d ON e.dept = d.id ORDER BY e.name');
+    expect(inner.rows).toEqual([
+      { name: 'a', title: 'eng' },
+      { name: 'b', title: 'eng' },
+      { name: 'c', title: 'ops' },
+    ]);
+    const left = await db.query('SELECT e.name, d.title FROM emp e LEFT JOIN dept d ON e.dept = d.id WHERE d.id IS NULL');
+    expect(left.rows).toEqual([{ name: 'd', title: null }]);
+    const right = await db.query('SELECT d.title, count(e.id) AS n FROM emp e RIGHT JOIN dept d ON e.dept = d.id GROUP BY d.title ORDER BY d.title');
+    expect(right.rows).toEqual([
+      { title: 'empty', n: '0' },
+      { title: 'eng', n: '2' },
+      { title: 'ops', n: '1' },
+    ]);
+    const full = await db.query('SELECT count(*) AS n FROM emp e FULL JOIN dept d ON e.dept = d.id');
+    expect(full.rows).toEqual([{ n: '5' }]);
+  });
+
+  test('aggregates, HAVING, DISTINCT, subqueries, CTEs and set operations', async () => {
+    const agg = await db.query('SELECT dept, sum(salary) AS total, avg(salary) AS mean FROM emp WHERE dept IS NOT NULL GROUP BY dept HAVING sum(salary) > 60 ORDER BY dept');
+    expect(agg.rows).toEqual([{ dept: 1, total: '300', mean: '150.0000000000000000' }]);
+    const distinct = await db.query('SELECT DISTINCT dept FROM emp ORDER BY dept NULLS FIRST');
+    expect(distinct.rows.map((r) => r.dept)).toEqual([null, 1, 2]);
+    const sub = await db.query('SELECT name FROM emp WHERE salary > (SELECT avg(salary) FROM emp) ORDER BY name');
+    expect(sub.rows.map((r) => r.name)).toEqual(['b']);
+    const exists = await db.query('SELECT title FROM dept d WHERE NOT EXISTS (SELECT 1 FROM emp e WHERE e.dept = d.id)');
+    expect(exists.rows).toEqual([{ title: 'empty' }]);
+    const inList = await db.query('SELECT name FROM emp WHERE dept IN (SELECT id FROM dept WHERE title LIKE $1) ORDER BY 1', ['e%']);
+    expect(inList.rows.map((r) => r.name)).toEqual(['a', 'b']);
+    const cte = await db.query('WITH rich AS (SELECT * FROM emp WHERE salary >= 100) SELECT count(*) AS n FROM rich');
+    expect(cte.rows).toEqual([{ n: '2' }]);
+    const union = await db.query('SELECT id FROM emp UNION SELECT id FROM dept ORDER BY id');
+    expect(union.rows.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    const except = await db.query('SELECT id FROM emp EXCEPT SELECT id FROM dept');
+    expect(except.rows).toEqual([{ id: 4 }]);
+    const caseExpr = await db.query("SELECT name, CASE WHEN salary >= 100 THEN 'high' ELSE 'low' END AS band, coalesce(dept, 0) AS d FROM emp ORDER BY name LIMIT 2 OFFSET 2");
+    expect(caseExpr.rows).toEqual([
+      { name: 'c', band: 'low', d: 2 },
+      { name: 'd', band: 'low', d: 0 },
+    ]);
+  });
+});
+
+describe('transactions', () => {
+  test('BEGIN/COMMIT and ROLLBACK; a failed transaction refuses statements until ROLLBACK', async () => {
+    await db.query('CREATE TABLE t (k INT PRIMARY KEY)');
+    await db.query('BEGIN');
+    await db.query('INSERT INTO t VALUES (1)');
+    await db.query('COMMIT');
+    await db.query('BEGIN');
+    await db.query('INSERT INTO t VALUES (2)');
+    await db.query('ROLLBACK');
+    expect((await db.query('SELECT k FROM t')).rows).toEqual([{ k: 1 }]);
+
+    await db.query('BEGIN');
+    expect(await sqlState(db.query('INSERT INTO t VALUES (1)'))).toBe('23505');
+    expect(await sqlState(db.query('SELECT 1'))).toBe('25P02');
+    const end = await db.query('COMMIT');
+    expect(end.command).toBe('ROLLBACK');
+    expect((await db.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: '1' }]);
+  });
+
+  test('concurrent increments through the gateway are all applied (conflicts retried inside)', async () => {
+    await db.query('CREATE TABLE counter (id INT PRIMARY KEY, n INT)');
+    await db.query('INSERT INTO counter VALUES (1, 0)');
+    const clients = await Promise.all(Array.from({ length: 4 }, () => (cluster as SqlCluster).client()));
+    try {
+      await Promise.all(clients.map(async (c) => {
+        for (let i = 0; i < 10; i++) await c.query('UPDATE counter SET n = n + 1 WHERE id = 1');
+      }));
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+    expect((await db.query('SELECT n FROM counter')).rows).toEqual([{ n: 40 }]);
+  });
+});
+
+describe('types and prepared statements', () => {
+  test('parameters and results of every supported type round-trip', async () => {
+    await db.query(`CREATE TABLE typed (
+      id INT8 PRIMARY KEY, b BOOL, s SMALLINT, i INT, f4 REAL, f8 DOUBLE PRECISION, n NUMERIC, t TEXT,
+      vc VARCHAR(5), c CHAR(3), by BYTEA, d DATE, ts TIMESTAMP, tz TIMESTAMPTZ, iv INTERVAL, u UUID, j JSONB)`);
+    const values = [
+      7, true, 3, -42, 1.5, 2.25, '12345.678901234567890', 'héllo', 'abc', 'xy', Buffer.from([0, 1, 255]),
+      '2024-02-29', '2024-01-31 12:34:56.789', '2024-01-31T12:34:56.789Z', '1 day 02:03:04', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', { a: [1, 'x'] },
+    ];
+    await db.query({ name: 'ins', text: 'INSERT INTO typed VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)', values });
+    const row = (await db.query({ name: 'sel', text: 'SELECT * FROM typed WHERE id = $1', values: [7] })).rows[0];
+    expect(row).toMatchObject({
+      id: '7', b: true, s: 3, i: -42, f4: 1.5, f8: 2.25, n: '12345.678901234567890', t: 'héllo', vc: 'abc', c: 'xy ',
+      iv: { days: 1, hours: 2, minutes: 3, seconds: 4 }, u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', j: { a: [1, 'x'] },
+    });
+    expect(row.by).toEqual(Buffer.from([0, 1, 255]));
+    expect(row.tz.toISOString()).toBe('2024-01-31T12:34:56.789Z');
+    expect(await sqlState(db.query('INSERT INTO typed (id, vc) VALUES (8, $1)', ['toolong']))).toBe('22001');
+  });
+});
