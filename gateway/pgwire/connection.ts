@@ -259,6 +259,32 @@ export class PgConnection {
     waiter?.();
   }
 
+  /**
+   * Waits for input; true when the session sat idle inside a transaction past its
+   * idle_in_transaction_session_timeout (its locks and intents would block others).
+   */
+  private async waitForInputOrIdleTimeout(): Promise<boolean> {
+    const session = this.session;
+    const status = session?.transactionStatus();
+    const limitMs = session === undefined || status === 'I' ? 0 : (session.idleInTransactionTimeoutMs?.() ?? 0);
+    if (limitMs <= 0) {
+      await this.waitForInput();
+      return false;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.waitForInput().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), limitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.inputWaiter = undefined;
+    }
+    return timedOut;
+  }
+
   private waitForInput(): Promise<void> {
     assert(this.inputWaiter === undefined, 'pgwire: two readers wait for input');
     return new Promise((resolve) => (this.inputWaiter = resolve));
@@ -396,7 +422,10 @@ export class PgConnection {
             break;
           }
           this.flush();
-          await this.waitForInput();
+          if (await this.waitForInputOrIdleTimeout()) {
+            this.fatal(new SqlError(SqlStates.idleInTransactionSessionTimeout, 'terminating connection due to idle-in-transaction timeout'));
+            break;
+          }
           continue;
         }
         await this.dispatch(message);

@@ -100,6 +100,11 @@ export interface SqlSession {
   initialParameters(): ReadonlyMap<string, string>;
   /** For ReadyForQuery. */
   transactionStatus(): TransactionStatus;
+  /**
+   * How long the client may stay idle inside a transaction (status T or E) before the
+   * connection is closed with 25P03; 0 or absent: no limit.
+   */
+  idleInTransactionTimeoutMs?(): number;
 
   /**
    * Simple query: runs every statement in `sql` in order (as one implicit transaction

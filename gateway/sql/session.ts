@@ -126,6 +126,10 @@ export class Session implements SqlSession {
     return this.state.kind === 'idle' ? 'I' : this.state.kind === 'open' ? 'T' : 'E';
   }
 
+  idleInTransactionTimeoutMs(): number {
+    return Number(this.settings.get('idle_in_transaction_session_timeout') ?? '0');
+  }
+
   cancel(): void {
     this.cancelled = 'canceling statement due to user request';
   }
@@ -425,7 +429,7 @@ export class Session implements SqlSession {
     const encoders = columns.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0));
     const rows: (Buffer | null)[][] = [];
     let count = 0;
-    const timeout = this.startTimeout();
+    this.armDeadline();
     try {
       for await (const row of execute(analyzed.plan, ctx)) {
         if (isCountRow(row)) {
@@ -446,7 +450,7 @@ export class Session implements SqlSession {
         if ('SelectStmt' in ast) count++;
       }
     } finally {
-      clearTimeout(timeout);
+      this.deadline = undefined;
     }
     const tag = 'SelectStmt' in ast ? `SELECT ${count}` : 'InsertStmt' in ast ? `INSERT 0 ${count}` : 'UpdateStmt' in ast ? `UPDATE ${count}` : `DELETE ${count}`;
     return { rows, tag };
@@ -459,6 +463,9 @@ export class Session implements SqlSession {
       evalCtx: this.evalContext(timing.startedMicros),
       tables: this.services.tables,
       checkCancelled: () => {
+        if (this.cancelled === undefined && this.deadline !== undefined && performance.now() > this.deadline) {
+          this.cancelled = 'canceling statement due to statement timeout';
+        }
         if (this.cancelled !== undefined) {
           throw new SqlError(SqlStates.queryCanceled, this.cancelled);
         }
@@ -481,14 +488,12 @@ export class Session implements SqlSession {
     };
   }
 
-  private startTimeout(): NodeJS.Timeout | undefined {
+  /** When the running statement passes statement_timeout (performance.now() time). */
+  private deadline: number | undefined;
+
+  private armDeadline(): void {
     const ms = Number(this.settings.get('statement_timeout') ?? '0');
-    if (ms <= 0) return undefined;
-    const timer = setTimeout(() => {
-      this.cancelled = 'canceling statement due to statement timeout';
-    }, ms);
-    timer.unref();
-    return timer;
+    this.deadline = ms > 0 ? performance.now() + ms : undefined;
   }
 
   private async withPlanningTxn<T>(fn: (txn: TxnLike) => Promise<T>): Promise<T> {

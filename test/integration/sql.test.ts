@@ -199,3 +199,37 @@ describe('types and prepared statements', () => {
     expect(await sqlState(db.query('INSERT INTO typed (id, vc) VALUES (8, $1)', ['toolong']))).toBe('22001');
   });
 });
+
+describe('session limits', () => {
+  test('a statement past statement_timeout is cancelled with 57014', async () => {
+    const c = await (cluster as SqlCluster).client();
+    try {
+      await c.query("SET statement_timeout = '50ms'");
+      expect(await sqlState(c.query('SELECT count(*) FROM generate_series(1, 50000000)'))).toBe('57014');
+      await c.query('SET statement_timeout = 0');
+      expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('a session idle inside a transaction past its timeout is closed with 25P03', async () => {
+    const c = await (cluster as SqlCluster).client();
+    const closed = new Promise<string | undefined>((resolve) => c.on('error', (err) => resolve((err as { code?: string }).code)));
+    await c.query("SET idle_in_transaction_session_timeout = '200ms'");
+    await c.query('BEGIN');
+    await c.query('SELECT 1');
+    expect(await closed).toBe('25P03');
+    await c.end().catch(() => undefined);
+  });
+
+  test('a result larger than max_rows_in_memory fails with 53200 instead of exhausting the gateway', async () => {
+    const c = await (cluster as SqlCluster).client();
+    try {
+      await c.query('SET max_rows_in_memory = 1000');
+      expect(await sqlState(c.query('SELECT * FROM generate_series(1, 5000)'))).toBe('53200');
+    } finally {
+      await c.end();
+    }
+  });
+});

@@ -113,7 +113,11 @@ export async function* execute(node: PlanNode, ctx: ExecContext, outer: Outer = 
       const args = node.args.map((a) => compileExpr(a)([], env));
       let n = 0;
       for (const row of node.fn(args)) {
-        if ((++n & 1023) === 0) ctx.checkCancelled();
+        if ((++n & 4095) === 0) {
+          // A long in-memory source must let timers and CancelRequests in.
+          await new Promise((resolve) => setImmediate(resolve));
+          ctx.checkCancelled();
+        }
         yield row;
       }
       return;
