@@ -38,6 +38,7 @@ import { scalarType } from './types/datum';
 import { decodeBinary, encodeBinary, formatText, parseText, pgTypmod, typeLen, typeOid } from './types';
 import type { UserStore } from './users';
 import { virtualTableFor } from './virtual/virtual-tables';
+import { loadCatalogLookup, regclassOid } from './virtual';
 
 /**
  * One client's SQL session: its settings, its transaction (explicit between BEGIN and
@@ -61,10 +62,61 @@ export interface SessionServices {
   readonly backendPid: number;
 }
 
+interface Savepoint {
+  readonly name: string;
+  /** Writes the transaction had issued when the savepoint was set. */
+  readonly writes: number;
+}
+
+/** An explicit transaction: the KV transaction, seen through a write counter, and its savepoints. */
+interface ExplicitTxn {
+  readonly txn: Txn;
+  readonly counted: WriteCountingTxn;
+  readonly startedMicros: bigint;
+  readonly savepoints: Savepoint[];
+}
+
 type TxnState =
   | { readonly kind: 'idle' }
-  | { readonly kind: 'open'; readonly txn: Txn; readonly startedMicros: bigint; readonly asOf?: Timestamp }
-  | { readonly kind: 'failed'; readonly txn: Txn };
+  | ({ readonly kind: 'open' } & ExplicitTxn)
+  | ({ readonly kind: 'failed' } & ExplicitTxn);
+
+/**
+ * Counts the writes a transaction issues (buffered or sent), so ROLLBACK TO SAVEPOINT
+ * can tell whether there is anything to undo.
+ */
+class WriteCountingTxn implements TxnLike {
+  writes = 0;
+  constructor(private readonly inner: Txn) {}
+  get(key: Uint8Array, options?: Parameters<Txn['get']>[1]): ReturnType<Txn['get']> {
+    return this.inner.get(key, options);
+  }
+  getMany(keys: readonly Uint8Array[], options?: Parameters<Txn['getMany']>[1]): ReturnType<Txn['getMany']> {
+    return this.inner.getMany(keys, options);
+  }
+  scan(start: Uint8Array, end: Uint8Array, options?: Parameters<Txn['scan']>[2]): ReturnType<Txn['scan']> {
+    return this.inner.scan(start, end, options);
+  }
+  reverseScan(start: Uint8Array, end: Uint8Array, options?: Parameters<Txn['reverseScan']>[2]): ReturnType<Txn['reverseScan']> {
+    return this.inner.reverseScan(start, end, options);
+  }
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    this.writes++;
+    return this.inner.put(key, value);
+  }
+  delete(key: Uint8Array): Promise<void> {
+    this.writes++;
+    return this.inner.delete(key);
+  }
+  conditionalPut(key: Uint8Array, value: Uint8Array, expected: Uint8Array | undefined): Promise<void> {
+    this.writes++;
+    return this.inner.conditionalPut(key, value, expected);
+  }
+  deleteRange(start: Uint8Array, end: Uint8Array): Promise<number> {
+    this.writes++;
+    return this.inner.deleteRange(start, end);
+  }
+}
 
 /** Statements we know to return no rows and touch no data. */
 const MAX_AUTO_RETRIES = 50;
@@ -124,6 +176,13 @@ export class Session implements SqlSession {
 
   transactionStatus(): TransactionStatus {
     return this.state.kind === 'idle' ? 'I' : this.state.kind === 'open' ? 'T' : 'E';
+  }
+
+  /** Any error inside BEGIN fails the transaction, as in PostgreSQL (planning errors too). */
+  private failTransaction(): void {
+    if (this.state.kind === 'open') {
+      this.state = { ...this.state, kind: 'failed' };
+    }
   }
 
   idleInTransactionTimeoutMs(): number {
@@ -207,6 +266,7 @@ export class Session implements SqlSession {
       try {
         return paramFormats[i] === 1 ? decodeBinary(type, raw) : parseText(type, raw.toString('utf8'));
       } catch (err) {
+        this.failTransaction();
         if (err instanceof SqlError) {
           throw new SqlError(err.sqlState, `${err.message} (parameter $${i + 1})`);
         }
@@ -264,6 +324,7 @@ export class Session implements SqlSession {
       // A statement that fails to plan still counts, under its kind and SQLSTATE.
       const mapped = toSqlError(err, undefined);
       this.services.onStatement?.(statementKind(statement.ast), performance.now() - started, mapped.sqlState);
+      this.failTransaction();
       throw mapped;
     }
     // Parameters no context typed are text, as for an untyped literal.
@@ -306,11 +367,12 @@ export class Session implements SqlSession {
       schemaId: this.schemaId,
       paramTypes,
       virtualTable: (schema, name) => virtualTableFor(schema, name, this.virtualSource(txn)),
+      regclassOid: (name) => regclassOid(this.virtualSource(txn), name),
     });
-    if ('SelectStmt' in ast) return analyzer.select(ast.SelectStmt);
-    if ('InsertStmt' in ast) return analyzer.insert(ast.InsertStmt);
-    if ('UpdateStmt' in ast) return analyzer.update(ast.UpdateStmt);
-    if ('DeleteStmt' in ast) return analyzer.delete(ast.DeleteStmt);
+    if ('SelectStmt' in ast) return analyzer.finish(await analyzer.select(ast.SelectStmt));
+    if ('InsertStmt' in ast) return analyzer.finish(await analyzer.insert(ast.InsertStmt));
+    if ('UpdateStmt' in ast) return analyzer.finish(await analyzer.update(ast.UpdateStmt));
+    if ('DeleteStmt' in ast) return analyzer.finish(await analyzer.delete(ast.DeleteStmt));
     throw new SqlError(SqlStates.featureNotSupported, `cannot plan ${Object.keys(ast)[0]}`);
   }
 
@@ -363,7 +425,7 @@ export class Session implements SqlSession {
    */
   private async inTransaction(
     statement: ParsedStatement,
-    fn: (txn: Txn, ctx: { startedMicros: bigint }) => Promise<{ rows: (Buffer | null)[][]; tag: string }>,
+    fn: (txn: TxnLike, ctx: { startedMicros: bigint }) => Promise<{ rows: (Buffer | null)[][]; tag: string }>,
   ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
     const state = this.state;
     if (state.kind === 'open') {
@@ -371,9 +433,9 @@ export class Session implements SqlSession {
         throw new SqlError(SqlStates.featureNotSupported, 'AS OF SYSTEM TIME must be given to BEGIN, not to a statement inside a transaction');
       }
       try {
-        return await fn(state.txn, { startedMicros: state.startedMicros });
+        return await fn(state.counted, { startedMicros: state.startedMicros });
       } catch (err) {
-        this.state = { kind: 'failed', txn: state.txn };
+        this.state = { ...state, kind: 'failed' };
         throw err;
       }
     }
@@ -400,7 +462,7 @@ export class Session implements SqlSession {
     }
   }
 
-  private async runIn(portal: BoundPortal, txn: Txn, ctx: { startedMicros: bigint }): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
+  private async runIn(portal: BoundPortal, txn: TxnLike, ctx: { startedMicros: bigint }): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
     const statement = portal.prepared.statement as ParsedStatement;
     const ast = statement.ast;
     if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
@@ -420,11 +482,14 @@ export class Session implements SqlSession {
   private async runPlan(
     analyzed: AnalyzedQuery,
     portal: BoundPortal,
-    txn: Txn,
+    txn: TxnLike,
     timing: { startedMicros: bigint },
     ast: Node,
   ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
-    const ctx = this.execContext(txn, portal.params, timing);
+    let ctx = this.execContext(txn, portal.params, timing);
+    if (analyzed.needsCatalog === true) {
+      ctx = { ...ctx, evalCtx: { ...ctx.evalCtx, catalog: await loadCatalogLookup(this.virtualSource(txn)) } };
+    }
     const columns = analyzed.columns;
     const encoders = columns.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0));
     const rows: (Buffer | null)[][] = [];
@@ -498,7 +563,7 @@ export class Session implements SqlSession {
 
   private async withPlanningTxn<T>(fn: (txn: TxnLike) => Promise<T>): Promise<T> {
     if (this.state.kind !== 'idle') {
-      return fn(this.state.txn);
+      return fn(this.state.counted);
     }
     const txn = this.services.kv.beginTxn();
     try {
@@ -544,7 +609,7 @@ export class Session implements SqlSession {
         readTransactionModes(stmt);
         const asOf = parsed.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(parsed.asOfSystemTime);
         const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
-        this.state = { kind: 'open', txn, startedMicros: micros(txn.readTimestamp), ...(asOf === undefined ? {} : { asOf }) };
+        this.state = { kind: 'open', txn, counted: new WriteCountingTxn(txn), startedMicros: micros(txn.readTimestamp), savepoints: [] };
         return 'BEGIN';
       }
       case 'TRANS_STMT_COMMIT': {
@@ -577,10 +642,45 @@ export class Session implements SqlSession {
         this.services.catalog.transactionEnded(state.txn);
         return 'ROLLBACK';
       }
-      case 'TRANS_STMT_SAVEPOINT':
-      case 'TRANS_STMT_RELEASE':
-      case 'TRANS_STMT_ROLLBACK_TO':
-        throw new SqlError(SqlStates.featureNotSupported, 'savepoints are not supported yet');
+      case 'TRANS_STMT_SAVEPOINT': {
+        if (state.kind === 'idle') {
+          throw new SqlError(SqlStates.noActiveSqlTransaction, 'SAVEPOINT can only be used in transaction blocks');
+        }
+        if (state.kind === 'failed') {
+          throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
+        }
+        state.savepoints.push({ name: stmt.savepoint_name as string, writes: state.counted.writes });
+        return 'SAVEPOINT';
+      }
+      case 'TRANS_STMT_RELEASE': {
+        if (state.kind === 'idle') {
+          throw new SqlError(SqlStates.noActiveSqlTransaction, 'RELEASE SAVEPOINT can only be used in transaction blocks');
+        }
+        if (state.kind === 'failed') {
+          throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
+        }
+        const at = savepointIndex(state.savepoints, stmt.savepoint_name as string);
+        state.savepoints.length = at;
+        return 'RELEASE';
+      }
+      case 'TRANS_STMT_ROLLBACK_TO': {
+        if (state.kind === 'idle') {
+          throw new SqlError(SqlStates.noActiveSqlTransaction, 'ROLLBACK TO SAVEPOINT can only be used in transaction blocks');
+        }
+        const at = savepointIndex(state.savepoints, stmt.savepoint_name as string);
+        const savepoint = state.savepoints[at] as Savepoint;
+        if (state.counted.writes !== savepoint.writes) {
+          // Undoing writes needs per-write sequence numbers in the KV layer's intents,
+          // which it does not keep yet: refuse rather than commit half a rollback.
+          this.state = { ...state, kind: 'failed' };
+          throw new SqlError(SqlStates.featureNotSupported, 'ROLLBACK TO SAVEPOINT after the transaction wrote since the savepoint is not supported yet', {
+            hint: 'Roll back the whole transaction and retry it.',
+          });
+        }
+        state.savepoints.length = at + 1;
+        this.state = { ...state, kind: 'open' };
+        return 'ROLLBACK';
+      }
       default:
         throw new SqlError(SqlStates.featureNotSupported, `${stmt.kind?.replace('TRANS_STMT_', '')} is not supported`);
     }
@@ -595,7 +695,7 @@ export class Session implements SqlSession {
   // -------------------------------------------------------------------------------
   // Utility statements
 
-  private async utility(statement: ParsedStatement, txn: Txn, portal: BoundPortal, timing: { startedMicros: bigint }): Promise<string> {
+  private async utility(statement: ParsedStatement, txn: TxnLike, portal: BoundPortal, timing: { startedMicros: bigint }): Promise<string> {
     const ast = statement.ast;
     const env: ddl.DdlEnv = { catalog: this.services.catalog, txn, database: this.database, schemaId: this.schemaId, user: this.user, sql: statement.sql };
     if ('CreateStmt' in ast) {
@@ -766,9 +866,9 @@ export class Session implements SqlSession {
     const state = this.state;
     if (state.kind === 'open') {
       try {
-        return await copyFrom(ast.CopyStmt, sink, (txn) => this.copyEnv(txn, state.startedMicros), state.txn);
+        return await copyFrom(ast.CopyStmt, sink, () => this.copyEnv(state.counted, state.startedMicros), state.txn);
       } catch (err) {
-        this.state = { kind: 'failed', txn: state.txn };
+        this.state = { ...state, kind: 'failed' };
         throw toSqlError(err, this.cancelled);
       }
     }
@@ -783,7 +883,7 @@ export class Session implements SqlSession {
     }
   }
 
-  private copyEnv(txn: Txn, startedMicros: bigint): { analyzer: QueryAnalyzer; ctx: ExecContext } {
+  private copyEnv(txn: TxnLike, startedMicros: bigint): { analyzer: QueryAnalyzer; ctx: ExecContext } {
     return {
       analyzer: new QueryAnalyzer({
         catalog: this.services.catalog,
@@ -888,3 +988,10 @@ export function toSqlError(err: unknown, cancelled: string | undefined): SqlErro
 }
 
 export type { SelectStmt, PlanNode };
+
+function savepointIndex(savepoints: readonly Savepoint[], name: string): number {
+  for (let i = savepoints.length - 1; i >= 0; i--) {
+    if ((savepoints[i] as Savepoint).name === name) return i;
+  }
+  throw new SqlError(SqlStates.invalidSavepointSpecification, `savepoint "${name}" does not exist`);
+}

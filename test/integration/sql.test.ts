@@ -233,3 +233,30 @@ describe('session limits', () => {
     }
   });
 });
+
+describe('savepoints', () => {
+  test('ROLLBACK TO SAVEPOINT recovers from an error when nothing was written since the savepoint', async () => {
+    await db.query('CREATE TABLE sp (k INT PRIMARY KEY)');
+    await db.query('BEGIN');
+    await db.query('INSERT INTO sp VALUES (1)');
+    await db.query('SAVEPOINT a');
+    expect(await sqlState(db.query('SELECT * FROM no_such_table'))).toBe('42P01');
+    expect(await sqlState(db.query('SELECT 1'))).toBe('25P02');
+    await db.query('ROLLBACK TO SAVEPOINT a');
+    await db.query('INSERT INTO sp VALUES (2)');
+    await db.query('RELEASE SAVEPOINT a');
+    await db.query('COMMIT');
+    expect((await db.query('SELECT k FROM sp ORDER BY k')).rows).toEqual([{ k: 1 }, { k: 2 }]);
+  });
+
+  test('rolling back writes made since a savepoint is refused, and nothing of the transaction commits', async () => {
+    await db.query('CREATE TABLE sp2 (k INT PRIMARY KEY)');
+    await db.query('BEGIN');
+    await db.query('SAVEPOINT a');
+    await db.query('INSERT INTO sp2 VALUES (1)');
+    expect(await sqlState(db.query('ROLLBACK TO SAVEPOINT a'))).toBe('0A000');
+    expect(await sqlState(db.query('ROLLBACK TO SAVEPOINT nope'))).toBe('3B001');
+    expect((await db.query('COMMIT')).command).toBe('ROLLBACK');
+    expect((await db.query('SELECT count(*) AS n FROM sp2')).rows).toEqual([{ n: '0' }]);
+  });
+});
