@@ -3,9 +3,12 @@ import { SqlError, SqlStates } from '../../../common/errors';
 import type { Datum, SqlType } from '../types/datum';
 import { scalarType } from '../types/datum';
 import type { AggregateCall, PlanNode, SortKey, SubqueryPlan } from './plan';
-import type { Expr } from './expr';
+import type { BuiltinImpl, Expr } from './expr';
 import { isConstant, compileExpr } from './expr';
 import type { CastContext } from './functions';
+import { resolveCatalogFunction, regclassIn, regtypeIn } from './catalog-functions';
+import type { RegType } from './reg-types';
+import { isTextual, regprocName, regText, regTypeOf, regtypeOid } from './reg-types';
 import {
   castFunction,
   commonType,
@@ -64,9 +67,16 @@ export interface AnalyzerHooks {
   analyzeSubquery(node: Node, parentScope: Scope): Promise<SubqueryResult>;
   /** The current database, user and such for SQL value functions. */
   readonly paramTypes: (SqlType | undefined)[];
+  /** `'name'::regclass` at analysis time: the relation's OID, undefined when there is none. */
+  readonly regclassOid?: (name: string) => Promise<number | undefined>;
+  /** Called when the statement calls something that reads the catalog at run time (catalog-functions.ts). */
+  readonly noteCatalogUse?: () => void;
 }
 
 export class ExprAnalyzer {
+  /** Expressions whose values are of an OID alias type (reg-types.ts). */
+  private readonly regTyped = new WeakMap<Expr, RegType>();
+
   constructor(private readonly hooks: AnalyzerHooks) {}
 
   async analyze(node: Node, ctx: ExprContext): Promise<Expr> {
@@ -94,8 +104,17 @@ export class ExprAnalyzer {
       return { k: 'param', index, type: declared ?? UNKNOWN };
     }
     if ('TypeCast' in node) {
+      const typeName = node.TypeCast.typeName as TypeName;
       const arg = await this.analyze(node.TypeCast.arg as Node, ctx);
-      const target = typeFromTypeName(node.TypeCast.typeName as TypeName);
+      const reg = regTypeOf(typeName);
+      if (reg !== undefined) {
+        return this.regCast(arg, reg, node.TypeCast.location);
+      }
+      const target = typeFromTypeName(typeName);
+      const fromReg = this.regTyped.get(arg);
+      if (fromReg !== undefined && isTextual(target)) {
+        return this.coerce(this.regOutput(arg, fromReg), target, 'explicit', node.TypeCast.location);
+      }
       return this.coerce(arg, target, 'explicit', node.TypeCast.location);
     }
     if ('A_Expr' in node) {
@@ -161,7 +180,7 @@ export class ExprAnalyzer {
       return this.analyze(node.CollateClause.arg as Node, ctx);
     }
     if ('A_Indirection' in node) {
-      throw new SqlError(SqlStates.featureNotSupported, 'subscripts and field selection are not supported');
+      return this.subscript(node.A_Indirection.arg as Node, node.A_Indirection.indirection ?? [], ctx);
     }
     if ('RowExpr' in node) {
       throw new SqlError(SqlStates.featureNotSupported, 'row constructors are not supported here');
@@ -216,6 +235,131 @@ export class ExprAnalyzer {
     return isUnknown(expr.type) ? this.coerceSync(expr, TEXT, 'implicit') : expr;
   }
 
+  /**
+   * A result column's expression: unknowns settled, and reg-typed values printed as
+   * their names (regclass and regtype columns travel as text, see reg-types.ts).
+   */
+  output(expr: Expr): Expr {
+    const settled = this.settleUnknown(expr);
+    const reg = this.regTyped.get(settled);
+    return reg === undefined ? settled : this.regOutput(settled, reg);
+  }
+
+  private regOutput(expr: Expr, reg: RegType): Expr {
+    return regText(expr, reg, () => this.hooks.noteCatalogUse?.());
+  }
+
+  /** `x::regclass`, `x::regtype`, `x::regproc` (reg-types.ts). */
+  private async regCast(arg: Expr, reg: RegType, location: number | undefined): Promise<Expr> {
+    const OID = scalarType('oid');
+    let result: Expr;
+    const constText = arg.k === 'const' && (isUnknown(arg.type) || isTextual(arg.type)) && typeof arg.value === 'string' ? arg.value : undefined;
+    if (arg.k === 'const' && arg.value === null) {
+      result = { k: 'const', type: reg === 'regproc' ? TEXT : OID, value: null };
+    } else if (reg === 'regproc') {
+      result = constText !== undefined ? { k: 'const', type: TEXT, value: regprocName(constText) } : this.coerceSync(arg, TEXT, 'explicit', location);
+    } else if (constText !== undefined) {
+      let oid: number | undefined;
+      if (reg === 'regtype') {
+        oid = withLocation(location, () => regtypeOid(constText));
+      } else if (reg !== 'regclass') {
+        throw new SqlError(SqlStates.featureNotSupported, `casting text to ${reg} is not supported`, position(location));
+      } else {
+        oid = /^\s*\d+\s*$/.test(constText) ? Number(constText) : await this.hooks.regclassOid?.(constText);
+        if (oid === undefined) {
+          throw new SqlError(SqlStates.undefinedTable, `relation "${constText}" does not exist`, position(location));
+        }
+      }
+      result = { k: 'const', type: OID, value: BigInt(oid) };
+    } else if (reg === 'regtype' && isTextual(arg.type)) {
+      result = { k: 'call', name: 'regtypein', fn: regtypeIn, strict: true, volatile: false, args: [arg], type: OID };
+    } else if (reg === 'regclass' && isTextual(arg.type)) {
+      this.hooks.noteCatalogUse?.();
+      result = { k: 'call', name: 'regclassin', fn: regclassIn, strict: true, volatile: true, args: [arg], type: OID };
+    } else if (this.regTyped.has(arg)) {
+      result = { ...arg };
+    } else {
+      result = this.coerceSync(arg, OID, 'explicit', location);
+      if (result === arg) result = { ...arg };
+    }
+    this.regTyped.set(result, reg);
+    return result;
+  }
+
+  /** `(array)[i]`: one-dimensional subscripts; NULL out of bounds, as in PostgreSQL. */
+  private async subscript(argNode: Node, indirection: Node[], ctx: ExprContext): Promise<Expr> {
+    let expr = await this.analyze(argNode, ctx);
+    for (const ind of indirection) {
+      if (!('A_Indices' in ind) || ind.A_Indices.is_slice === true) {
+        throw new SqlError(SqlStates.featureNotSupported, 'array slices and field selection are not supported');
+      }
+      if (isTextual(expr.type)) {
+        // Cairn's int2vector / oidvector catalog columns (indkey, prattrs, ...) are text
+        // such as '1 2'; PostgreSQL subscripts them from 0.
+        const index = this.coerceSync(await this.analyze(ind.A_Indices.uidx as Node, ctx), INT4, 'implicit', undefined, 'array subscript');
+        const vectorItem: BuiltinImpl = (a) => {
+          const item = (a[0] as string).split(' ').filter((x) => x !== '')[Number(a[1] as bigint)];
+          return item === undefined ? null : BigInt(item);
+        };
+        expr = { k: 'call', name: 'vector_subscript', fn: vectorItem, strict: true, volatile: false, args: [expr, index], type: INT8 };
+        continue;
+      }
+      if (expr.type.kind !== 'array') {
+        throw new SqlError(
+          SqlStates.datatypeMismatch,
+          `cannot subscript type ${typeDisplayName(expr.type)} because it does not support subscripting`,
+        );
+      }
+      const index = this.coerceSync(await this.analyze(ind.A_Indices.uidx as Node, ctx), INT4, 'implicit', undefined, 'array subscript');
+      const element = expr.type.element;
+      const call: Expr = {
+        k: 'call',
+        name: 'subscript',
+        fn: (a) => (a[0] as readonly Datum[])[Number(a[1] as bigint) - 1] ?? null,
+        strict: true,
+        volatile: false,
+        args: [expr, index],
+        type: element,
+      };
+      expr = isConstant(call) ? fold(call) : call;
+    }
+    return expr;
+  }
+
+  /** `x op ANY (array value)` where the array is not an ARRAY[...] constructor. */
+  private quantifiedOverArray(op: string, left: Expr, right: Expr, all: boolean, location: number | undefined): Expr {
+    const element = (right.type as Extract<SqlType, { kind: 'array' }>).element;
+    const cmp = this.operatorCall(op, left, { k: 'const', type: element, value: null }, location);
+    const leftCast = cmp.args[0] as Expr;
+    const target = cmp.args[1]?.type ?? element;
+    const cast = sameType(target, element) ? undefined : castFunction(element, target, 'implicit');
+    if (!sameType(target, element) && cast === undefined) {
+      throw new SqlError(SqlStates.undefinedFunction, `operator does not exist: ${typeDisplayName(left.type)} ${op} ${typeDisplayName(element)}`, position(location));
+    }
+    const compare = cmp.fn;
+    const strict = cmp.strict;
+    const fn: BuiltinImpl = (a, evalCtx) => {
+      const value = a[0] ?? null;
+      const list = a[1] as readonly Datum[] | null;
+      if (list === null) return null;
+      if (list.length === 0) return all;
+      if (value === null && strict) return null;
+      let sawNull = false;
+      for (const item of list) {
+        const v = item === null || cast === undefined ? item : cast(item);
+        if (v === null && strict) {
+          sawNull = true;
+          continue;
+        }
+        const r = compare([value, v], evalCtx);
+        if (r === null) sawNull = true;
+        else if (r === !all) return !all;
+      }
+      return sawNull ? null : all;
+    };
+    return { k: 'call', name: `${op} ${all ? 'ALL' : 'ANY'}`, fn, strict: false, volatile: false, args: [leftCast, right], type: BOOL };
+  }
+
   private async columnRef(fields: Node[], location: number | undefined, ctx: ExprContext): Promise<Expr> {
     if (fields.some((f) => 'A_Star' in f)) {
       throw new SqlError(SqlStates.syntaxError, '"*" is not allowed here', position(location));
@@ -268,7 +412,14 @@ export class ExprAnalyzer {
       case 'AEXPR_OP_ANY':
       case 'AEXPR_OP_ALL': {
         const left = await this.analyze(e.lexpr as Node, ctx);
-        const right = await this.analyze(e.rexpr as Node, ctx);
+        let right = await this.analyze(e.rexpr as Node, ctx);
+        if (isUnknown(right.type) && !isUnknown(left.type)) {
+          // `x = ANY('{1,2}')`: the literal is an array of the left side's type.
+          right = this.coerceSync(right, { kind: 'array', element: left.type }, 'implicit', e.location);
+        }
+        if (right.type.kind === 'array' && right.k !== 'array') {
+          return this.quantifiedOverArray(op, left, right, e.kind === 'AEXPR_OP_ALL', e.location);
+        }
         if (right.type.kind !== 'array') {
           throw new SqlError(SqlStates.wrongObjectType, 'op ANY/ALL (array) requires array on right side', position(e.location));
         }
@@ -411,6 +562,12 @@ export class ExprAnalyzer {
     }
     const args: Expr[] = [];
     for (const a of f.args ?? []) args.push(await this.analyze(a, ctx));
+    const catalogFn = resolveCatalogFunction(name, args.length);
+    if (catalogFn !== undefined) {
+      if (catalogFn.needsCatalog) this.hooks.noteCatalogUse?.();
+      const castArgs = args.map((a, i) => this.coerceSync(a, catalogFn.argTypes[i] as SqlType, 'implicit', f.location));
+      return { k: 'call', name, fn: catalogFn.fn, strict: catalogFn.strict, volatile: catalogFn.volatile, args: castArgs, type: catalogFn.type };
+    }
     const resolved = resolveFunction(name, args.map((a) => a.type), f.location);
     const cast = args.map((a, i) => this.coerceSync(a, (resolved.argTypes[i] ?? a.type) as SqlType, 'implicit', f.location));
     const call: Expr = { k: 'call', name, fn: resolved.fn, strict: resolved.strict, volatile: resolved.volatile, args: cast, type: resolved.type };
@@ -533,8 +690,18 @@ export class ExprAnalyzer {
           type: BOOL,
         };
       }
-      case 'ARRAY_SUBLINK':
-        throw new SqlError(SqlStates.featureNotSupported, 'ARRAY(subquery) is not supported', position(s.location));
+      case 'ARRAY_SUBLINK': {
+        // The list subquery's values, in the subquery's order, are the array.
+        const element = result.types[0];
+        if (result.types.length !== 1 || element === undefined) {
+          throw new SqlError(SqlStates.syntaxError, 'subquery must return only one column', position(s.location));
+        }
+        if (element.kind === 'array') {
+          throw new SqlError(SqlStates.featureNotSupported, 'ARRAY(subquery) of arrays is not supported', position(s.location));
+        }
+        ctx.subqueries.push({ slot, kind: 'list', plan: result.plan, correlated: result.correlated });
+        return { k: 'subquery', slot, type: { kind: 'array', element: isUnknown(element) ? TEXT : element } };
+      }
       default:
         throw new SqlError(SqlStates.featureNotSupported, `subquery kind ${s.subLinkType} is not supported`, position(s.location));
     }
@@ -626,3 +793,14 @@ export function fingerprintOf(node: unknown): string {
 }
 
 export type { Datum };
+
+function withLocation<T>(location: number | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SqlError && err.position === undefined && location !== undefined) {
+      throw new SqlError(err.sqlState, err.message, position(location));
+    }
+    throw err;
+  }
+}

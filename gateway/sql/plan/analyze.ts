@@ -47,6 +47,8 @@ export interface AnalyzerEnv {
   readonly schemaId: number;
   readonly paramTypes: (SqlType | undefined)[];
   readonly virtualTable: (schema: string | undefined, name: string) => VirtualTable | undefined;
+  /** `'name'::regclass`: the relation's OID (gateway/sql/virtual regclassOid); without it such casts fail with 42P01. */
+  readonly regclassOid?: (name: string) => Promise<number | undefined>;
 }
 
 interface CteBinding {
@@ -58,6 +60,11 @@ export interface AnalyzedQuery {
   readonly plan: PlanNode;
   /** The visible result columns (the plan may carry hidden ones after them). */
   readonly columns: readonly OutputColumn[];
+  /**
+   * Set on a statement's top-level query when its built-ins read the catalog: the
+   * session then provides `EvalContext.catalog` (catalog-functions.ts).
+   */
+  readonly needsCatalog?: boolean;
 }
 
 const INT8 = scalarType('int8');
@@ -67,12 +74,23 @@ export class QueryAnalyzer {
   private readonly exprs: ExprAnalyzer;
   private nextCteId = 0;
   private readonly cteScopes: Map<string, CteBinding>[] = [];
+  /** Whether an analyzed expression reads the catalog at run time (see AnalyzedQuery.needsCatalog). */
+  needsCatalog = false;
 
   constructor(private readonly env: AnalyzerEnv) {
     this.exprs = new ExprAnalyzer({
       paramTypes: env.paramTypes,
       analyzeSubquery: (node, parentScope) => this.subquery(node, parentScope),
+      ...(env.regclassOid === undefined ? {} : { regclassOid: env.regclassOid }),
+      noteCatalogUse: () => {
+        this.needsCatalog = true;
+      },
     });
+  }
+
+  /** The statement's query with `needsCatalog` set when it applies (call once, on the top level). */
+  finish(query: AnalyzedQuery): AnalyzedQuery {
+    return this.needsCatalog ? { ...query, needsCatalog: true } : query;
   }
 
   get expressions(): ExprAnalyzer {
@@ -300,7 +318,7 @@ export class QueryAnalyzer {
         columns.push(...expanded.columns);
         continue;
       }
-      const expr = this.exprs.settleUnknown(await this.exprs.analyze(val, ctx));
+      const expr = this.exprs.output(await this.exprs.analyze(val, ctx));
       exprs.push(expr);
       columns.push(this.outputColumn(target, expr, scope));
     }
@@ -527,7 +545,7 @@ export class QueryAnalyzer {
   }
 
   private async tableFunction(rf: RangeFunction, outer: Scope | undefined): Promise<PlanNode> {
-    if (rf.lateral === true || rf.ordinality === true || rf.is_rowsfrom === true || (rf.functions ?? []).length !== 1) {
+    if (rf.lateral === true || rf.is_rowsfrom === true || (rf.functions ?? []).length !== 1) {
       throw new SqlError(SqlStates.featureNotSupported, 'only a single set-returning function is supported in FROM');
     }
     const list = (rf.functions?.[0] as { List: { items?: Node[] } }).List.items ?? [];
@@ -547,7 +565,17 @@ export class QueryAnalyzer {
     const columns = resolved.columns.map((c, i) =>
       column(colNames[i] ?? (resolved.columns.length === 1 ? alias : c.name), c.type, { qualifier: alias }),
     );
-    return { k: 'srf', args: cast, fn: resolved.fn, columns };
+    if (rf.ordinality !== true) {
+      return { k: 'srf', args: cast, fn: resolved.fn, columns };
+    }
+    // WITH ORDINALITY: a bigint column numbering the rows from 1.
+    columns.push(column(colNames[columns.length] ?? 'ordinality', INT8, { qualifier: alias }));
+    const inner = resolved.fn;
+    const numbered = function* (values: import('../types/datum').Datum[]): Iterable<import('../types/datum').Datum[]> {
+      let n = 0n;
+      for (const row of inner(values)) yield [...row, ++n];
+    };
+    return { k: 'srf', args: cast, fn: numbered, columns };
   }
 
   private async join(j: JoinExpr, outer: Scope | undefined, forUpdate: boolean): Promise<PlanNode> {

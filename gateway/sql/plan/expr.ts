@@ -1,5 +1,6 @@
 import { assert, SqlError, SqlStates, unreachable } from '../../../common/errors';
 import type { Datum, SqlType } from '../types/datum';
+import type { CatalogLookup } from './catalog-functions';
 
 /**
  * Typed scalar expressions, as the analyzer produces them from the parser's AST, and
@@ -21,6 +22,11 @@ export interface EvalContext {
   readonly database: string;
   readonly user: string;
   readonly setting: (name: string) => string | undefined;
+  /**
+   * The statement's prefetched catalog answers, present when the plan needs them
+   * (AnalyzedQuery.needsCatalog; see catalog-functions.ts).
+   */
+  readonly catalog?: CatalogLookup;
 }
 
 export type Expr =

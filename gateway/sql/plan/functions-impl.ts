@@ -7,6 +7,7 @@ import * as types from '../types';
 import type { BuiltinImpl, EvalContext } from './expr';
 import type { CastContext, ResolvedAggregate, ResolvedCall, ResolvedSetFunction } from './functions';
 import { parseStatements } from '../parser';
+import { resolveCatalogFunction } from './catalog-functions';
 import { ExprAnalyzer } from './analyze-expr';
 import { compileExpr } from './expr';
 import { position, Scope } from './scope';
@@ -77,6 +78,12 @@ export function resolveAggregate(name: string, argTypes: readonly SqlType[], loc
 }
 
 export function resolveSetFunction(name: string, argTypes: readonly SqlType[], location?: number): ResolvedSetFunction {
+  const catalogFn = resolveCatalogFunction(name, argTypes.length);
+  if (catalogFn !== undefined && !catalogFn.needsCatalog) {
+    // pg_partition_ancestors(oid) in FROM: one row, like any scalar function there.
+    const fn = catalogFn.fn;
+    return { argTypes: catalogFn.argTypes, columns: [{ name, type: catalogFn.type }], fn: (args: Datum[]) => [[fn(args, FROM_CONTEXT)]] };
+  }
   return withPosition(location, () => {
     const r = builtins.resolveFunction(name, argTypes);
     if (r.kind === 'set-returning') {

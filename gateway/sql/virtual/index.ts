@@ -42,6 +42,7 @@ export {
   pgTableIsVisible,
 } from './regclass';
 export { formatType, pgEncodingToChar } from './catalog-functions';
+export { loadCatalogLookup, catalogLookup } from './catalog-lookup';
 export { quoteIdent, quoteLiteral } from './quote';
 export { PG_TYPES, pgTypeByOid } from './pg-types';
 export type { PgTypeFacts } from './pg-types';

@@ -109,6 +109,9 @@ const CLASS_DEFAULTS: Row = {
 export function pgClassRows(snap: CatalogSnapshot): Row[] {
   const owner = ownerOid(snap);
   const rows: Row[] = [];
+  // PostgreSQL enforces foreign keys with triggers on both tables, so psql's \d lists
+  // "Foreign-key constraints" and "Referenced by" only when relhastriggers is set.
+  const referenced = new Set(snap.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.referencedTableId)));
   for (const t of snap.tables) {
     const indexes = shownIndexes(t);
     rows.push({
@@ -123,6 +126,7 @@ export function pgClassRows(snap: CatalogSnapshot): Row[] {
       relkind: 'r',
       relnatts: int(shownColumns(t).length),
       relchecks: int(t.checks.length),
+      relhastriggers: t.foreignKeys.length > 0 || referenced.has(t.id),
       relreplident: 'd',
     });
     for (const index of indexes) {

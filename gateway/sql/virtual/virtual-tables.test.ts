@@ -105,7 +105,7 @@ describe('pg_class, pg_namespace, pg_database', () => {
       relhasindex: true,
       relpersistence: 'p',
       relhasrules: false,
-      relhastriggers: false,
+      relhastriggers: true, // orders has a foreign key: PostgreSQL enforces it with triggers
       relrowsecurity: false,
       relispartition: false,
       reloptions: null,
