@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../common/errors';
+import type { ErrorCode, SqlState } from '../common/errors';
 import { CairnError, InvalidArgumentError, SqlStates } from '../common/errors';
 import type { Timestamp } from '../common/hlc';
 import { formatTimestamp } from '../common/hlc';
@@ -236,9 +236,18 @@ export class RemoteKvError extends CairnError {
     retryable: boolean,
     readonly requestIndex: number,
   ) {
-    super(code, message, { retryable });
+    super(code, message, { retryable, sqlState: REMOTE_SQL_STATES[code] ?? SqlStates.internalError });
   }
 }
+
+/** What a SQL client sees for KV errors that carry no detail of their own. */
+const REMOTE_SQL_STATES: Partial<Record<ErrorCode, SqlState>> = {
+  BATCH_TOO_LARGE: SqlStates.programLimitExceeded,
+  KEY_TOO_LARGE: SqlStates.programLimitExceeded,
+  VALUE_TOO_LARGE: SqlStates.programLimitExceeded,
+  STORAGE_IO: SqlStates.ioError,
+  STORAGE_CORRUPTION: SqlStates.dataCorrupted,
+};
 
 export function errorFromProto(error: pb.Error): CairnError {
   const detail = error.detail;

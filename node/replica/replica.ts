@@ -25,6 +25,10 @@ import { RaftLogStore } from './raft-log-store';
 import type { RaftTiming } from './raft-timing';
 import { appliedIndexKey, decodeAppliedIndex, descriptorKey, encodeAppliedIndex, leaseKey } from './range-keys';
 import { TimestampCache } from './timestamp-cache';
+import { BatchTooLargeError } from '../storage/errors';
+
+/** The largest command a replica proposes: well under the engine's 16 MiB value limit, which bounds a log entry. */
+export const MAX_COMMAND_BYTES = 12 * 1024 * 1024;
 
 /** What a replica needs from the store that hosts it. */
 export interface ReplicaHost {
@@ -695,6 +699,11 @@ export class Replica {
     let receipt: Promise<{ readonly index: number }>;
     try {
       const data = cmdpb.RaftCommand.encode(command).finish();
+      if (data.length > MAX_COMMAND_BYTES) {
+        // A Raft entry is one engine value: refuse here, before it could reach the log,
+        // rather than have every replica fail to append it.
+        throw new BatchTooLargeError(data.length, MAX_COMMAND_BYTES);
+      }
       receipt = change === undefined ? this.group.propose(data) : this.group.proposeConfChange(confChangeOf(change), data);
     } catch (err) {
       if (err instanceof ProposalDroppedError) {

@@ -395,16 +395,21 @@ export function mvccResolveIntentRange(
   // cannot do while its cursor is open.
   const owned: IntentEntry[] = [];
   let resumeKey: Buffer | undefined;
-  for (const entry of intentsInSpan(reader, start, end)) {
-    if (!entry.intent.txn.id.equals(resolution.txnId)) {
-      continue;
+  const [lockStart, lockEnd] = lockTableSpan(start, end);
+  // Stops at the first intent past the limit: a span may hold 100 000s of them.
+  forEachInSpan(reader, lockStart, lockEnd, (rawKey, value) => {
+    const intent = decodeIntent(value);
+    if (!intent.txn.id.equals(resolution.txnId)) {
+      return true;
     }
+    const key = decodeLockTableKey(rawKey);
     if (maxKeys > 0 && owned.length >= maxKeys) {
-      resumeKey = entry.key;
-      break;
+      resumeKey = key;
+      return false;
     }
-    owned.push(entry);
-  }
+    owned.push({ key, intent });
+    return true;
+  });
   let resolved = 0;
   for (const { key, intent } of owned) {
     if (resolveDecodedIntent(reader, batch, key, intent, resolution)) {

@@ -139,6 +139,14 @@ describe('a three-node cluster', () => {
     expect(rows.rows.every((row, i) => row.value.toString() === `t${i}`)).toBe(true);
   });
 
+  test('a command too large for one Raft entry is refused with BATCH_TOO_LARGE, and the nodes keep serving', async () => {
+    const key = Buffer.from('\x30too-large');
+    await expect(kv.put(key, Buffer.alloc(13 * 1024 * 1024, 7))).rejects.toMatchObject({ code: 'BATCH_TOO_LARGE', sqlState: '54000' });
+    expect(await kv.get(key)).toBeUndefined();
+    await kv.put(key, Buffer.from('small'));
+    expect((await kv.get(key))?.toString()).toBe('small');
+  });
+
   test('serves /metrics, /healthz and /readyz on every node', async () => {
     for (const node of cluster.nodes) {
       const metrics = await (await fetch(`http://${node.httpAddress}/metrics`)).text();
