@@ -36,6 +36,11 @@ export interface ClassifiedError {
  * retry error is 40001 to the client); anything else is XX000 "internal error".
  */
 export function classifyError(err: unknown, severity: ErrorSeverity = 'ERROR'): ClassifiedError {
+  if (isStackOverflow(err)) {
+    // A statement nested deeper than the JavaScript stack (a parser, analyzer or value
+    // parser recursing): PostgreSQL's answer to the same is 54001, and the session is fine.
+    return { internal: false, fields: { severity, code: SqlStates.statementTooComplex, message: 'stack depth limit exceeded' } };
+  }
   if (err instanceof SqlError) {
     return {
       internal: false,
@@ -54,4 +59,13 @@ export function classifyError(err: unknown, severity: ErrorSeverity = 'ERROR'): 
   }
   const text = err instanceof Error ? err.message : String(err);
   return { internal: true, fields: { severity, code: SqlStates.internalError, message: `internal error: ${text}` } };
+}
+
+/** A RangeError from exhausting the call stack, thrown as is or as the cause of an internal error. */
+function isStackOverflow(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) return true;
+    if (e instanceof SqlError && e.sqlState !== SqlStates.internalError) return false;
+  }
+  return false;
 }

@@ -34,6 +34,10 @@ export function parseStatements(sql: string): ParsedStatement[] {
     throw new SqlError(SqlStates.programLimitExceeded, `statement is longer than ${MAX_STATEMENT_BYTES} bytes`);
   }
   const { text, clauses } = extractAsOfSystemTime(sql);
+  // libpg-query refuses an empty or all-blank string; PostgreSQL answers EmptyQueryResponse.
+  if (/^\s*$/.test(text)) {
+    return [];
+  }
   let result: ParseResult;
   try {
     result = parseSync(text) as ParseResult;
@@ -58,6 +62,10 @@ export function parseStatements(sql: string): ParsedStatement[] {
 }
 
 function parseError(err: unknown): SqlError {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    // Deeply nested input (libpg-query's JSON of a 10 000-term expression): as PostgreSQL.
+    return new SqlError(SqlStates.statementTooComplex, 'stack depth limit exceeded');
+  }
   const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
   const message = details?.message ?? (err instanceof Error ? err.message : String(err));
   // PostgreSQL reports a 1-based character position; the parser gives a 0-based one.

@@ -1,4 +1,5 @@
 import { SqlError, SqlStates } from '../../common/errors';
+import { resolveTimeZone } from './types/timezone';
 
 /**
  * Session settings (SET / SHOW / current_setting). Each known setting has a default and
@@ -105,9 +106,9 @@ function failValue(name: string, value: string): never {
 function checkTimeZone(value: string): string {
   const v = value.trim();
   if (/^(utc|gmt|z|zulu)$/i.test(v)) return 'UTC';
-  if (/^[+-]?\d{1,2}(:\d{2})?$/.test(v)) return v;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    // Every form the value codecs understand: IANA names, hours ('5.5'), POSIX offsets.
+    resolveTimeZone(v);
     return v;
   } catch {
     throw new SqlError(SqlStates.invalidParameterValue, `invalid value for parameter "TimeZone": "${value}"`);

@@ -35,7 +35,8 @@ import { column } from './plan/scope';
 import { displayName, SessionSettings, SETTINGS } from './session-settings';
 import type { Datum, SqlType } from './types/datum';
 import { scalarType } from './types/datum';
-import { decodeBinary, encodeBinary, formatText, parseText, pgTypmod, typeLen, typeOid } from './types';
+import type { TextFormatOptions } from './types';
+import { decodeBinary, encodeBinary, formatText, parseText, pgTypmod, resolveTimeZone, typeLen, typeOid } from './types';
 import type { UserStore } from './users';
 import { virtualTableFor } from './virtual/virtual-tables';
 import { loadCatalogLookup, regclassOid } from './virtual';
@@ -118,12 +119,12 @@ class WriteCountingTxn implements TxnLike {
   }
 }
 
-/** Statements we know to return no rows and touch no data. */
+/** Attempts of a statement outside BEGIN before a serialization conflict reaches the client. */
 const MAX_AUTO_RETRIES = 50;
 
 interface PreparedPlan {
   readonly analyzed: AnalyzedQuery;
-  readonly generation: number;
+  readonly generation: string;
 }
 
 class Prepared implements PreparedStatementHandle {
@@ -183,6 +184,14 @@ export class Session implements SqlSession {
     if (this.state.kind === 'open') {
       this.state = { ...this.state, kind: 'failed' };
     }
+  }
+
+  /** Bumped by SET: plans fold constants in the session's settings (its time zone). */
+  private settingsEpoch = 0;
+
+  /** A plan made at another generation is made again before it runs. */
+  private planGeneration(): string {
+    return `${this.services.catalog.generation}/${this.settingsEpoch}`;
   }
 
   idleInTransactionTimeoutMs(): number {
@@ -264,7 +273,7 @@ export class Session implements SqlSession {
       if (raw === null) return null;
       const type = prepared.paramTypes[i] as SqlType;
       try {
-        return paramFormats[i] === 1 ? decodeBinary(type, raw) : parseText(type, raw.toString('utf8'));
+        return paramFormats[i] === 1 ? decodeBinary(type, raw) : parseText(type, raw.toString('utf8'), this.textOptions());
       } catch (err) {
         this.failTransaction();
         if (err instanceof SqlError) {
@@ -342,7 +351,7 @@ export class Session implements SqlSession {
     const ast = statement.ast;
     if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
       const analyzed = await this.analyze(ast, paramTypes, txn);
-      prepared.plan = { analyzed, generation: this.services.catalog.generation };
+      prepared.plan = { analyzed, generation: this.planGeneration() };
       return 'SelectStmt' in ast || analyzed.columns.length > 0 ? analyzed.columns : undefined;
     }
     if ('VariableShowStmt' in ast) {
@@ -368,6 +377,7 @@ export class Session implements SqlSession {
       paramTypes,
       virtualTable: (schema, name) => virtualTableFor(schema, name, this.virtualSource(txn)),
       regclassOid: (name) => regclassOid(this.virtualSource(txn), name),
+      evalContext: this.evalContext(BigInt(Date.now()) * 1000n),
     });
     if ('SelectStmt' in ast) return analyzer.finish(await analyzer.select(ast.SelectStmt));
     if ('InsertStmt' in ast) return analyzer.finish(await analyzer.insert(ast.InsertStmt));
@@ -467,10 +477,10 @@ export class Session implements SqlSession {
     const ast = statement.ast;
     if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
       let plan = portal.prepared.plan;
-      if (plan === undefined || plan.generation !== this.services.catalog.generation) {
+      if (plan === undefined || plan.generation !== this.planGeneration()) {
         const types = [...portal.prepared.paramTypes];
         const analyzed = await this.analyze(ast, types, txn);
-        plan = { analyzed, generation: this.services.catalog.generation };
+        plan = { analyzed, generation: this.planGeneration() };
         portal.prepared.plan = plan;
       }
       return this.runPlan(plan.analyzed, portal, txn, ctx, ast);
@@ -491,7 +501,8 @@ export class Session implements SqlSession {
       ctx = { ...ctx, evalCtx: { ...ctx.evalCtx, catalog: await loadCatalogLookup(this.virtualSource(txn)) } };
     }
     const columns = analyzed.columns;
-    const encoders = columns.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0));
+    const textOptions = this.textOptions();
+    const encoders = columns.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0, textOptions));
     const rows: (Buffer | null)[][] = [];
     let count = 0;
     this.armDeadline();
@@ -551,6 +562,11 @@ export class Session implements SqlSession {
       user: this.user,
       setting: (name) => this.settings.get(name),
     };
+  }
+
+  /** Text I/O of parameters and results follows the session's TimeZone, as in PostgreSQL. */
+  private textOptions(): TextFormatOptions {
+    return { timeZone: resolveTimeZone(this.settings.get('timezone') ?? 'UTC'), nowMicros: BigInt(Date.now()) * 1000n };
   }
 
   /** When the running statement passes statement_timeout (performance.now() time). */
@@ -789,6 +805,7 @@ export class Session implements SqlSession {
   }
 
   private set(stmt: VariableSetStmt): string {
+    this.settingsEpoch++;
     const name = (stmt.name ?? '').toLowerCase();
     if (stmt.kind === 'VAR_SET_MULTI') {
       // SET TRANSACTION ... / SET SESSION CHARACTERISTICS: isolation levels are all serializable.
@@ -892,6 +909,7 @@ export class Session implements SqlSession {
         schemaId: this.schemaId,
         paramTypes: [],
         virtualTable: () => undefined,
+        evalContext: this.evalContext(startedMicros),
       }),
       ctx: this.execContext(txn, [], { startedMicros }),
     };
@@ -913,8 +931,8 @@ function micros(ts: Timestamp): bigint {
   return ts.wallTime / 1000n;
 }
 
-function encoder(type: SqlType, format: FormatCode): (d: Datum) => Buffer {
-  return format === 1 ? (d) => encodeBinary(type, d) : (d) => Buffer.from(formatText(type, d), 'utf8');
+function encoder(type: SqlType, format: FormatCode, options: TextFormatOptions): (d: Datum) => Buffer {
+  return format === 1 ? (d) => encodeBinary(type, d) : (d) => Buffer.from(formatText(type, d, options), 'utf8');
 }
 
 function describeColumn(c: OutputColumn): ColumnDescription {

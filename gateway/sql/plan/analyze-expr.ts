@@ -3,8 +3,8 @@ import { SqlError, SqlStates } from '../../../common/errors';
 import type { Datum, SqlType } from '../types/datum';
 import { scalarType } from '../types/datum';
 import type { AggregateCall, PlanNode, SortKey, SubqueryPlan } from './plan';
-import type { BuiltinImpl, Expr } from './expr';
-import { isConstant, compileExpr } from './expr';
+import type { BuiltinImpl, EvalContext, Expr } from './expr';
+import { compileExpr, isFoldable } from './expr';
 import type { CastContext } from './functions';
 import { resolveCatalogFunction, regclassIn, regtypeIn } from './catalog-functions';
 import type { RegType } from './reg-types';
@@ -71,6 +71,8 @@ export interface AnalyzerHooks {
   readonly regclassOid?: (name: string) => Promise<number | undefined>;
   /** Called when the statement calls something that reads the catalog at run time (catalog-functions.ts). */
   readonly noteCatalogUse?: () => void;
+  /** The session's context for folding constants and reading literals (time zone); default UTC. */
+  readonly foldContext?: EvalContext;
 }
 
 export class ExprAnalyzer {
@@ -78,6 +80,11 @@ export class ExprAnalyzer {
   private readonly regTyped = new WeakMap<Expr, RegType>();
 
   constructor(private readonly hooks: AnalyzerHooks) {}
+
+  /** Constant folding in the session's context (its time zone), as PostgreSQL plans. */
+  private fold(expr: Expr): Expr {
+    return fold(expr, this.hooks.foldContext);
+  }
 
   async analyze(node: Node, ctx: ExprContext): Promise<Expr> {
     if (ctx.grouping !== undefined) {
@@ -155,7 +162,7 @@ export class ExprAnalyzer {
       const args = await this.sameTypeArgs(node.MinMaxExpr.args ?? [], ctx, node.MinMaxExpr.op === 'IS_GREATEST' ? 'GREATEST' : 'LEAST');
       const name = node.MinMaxExpr.op === 'IS_GREATEST' ? 'greatest' : 'least';
       const resolved = resolveFunction(name, args.map((a) => a.type), node.MinMaxExpr.location);
-      return { k: 'call', name, fn: resolved.fn, strict: false, volatile: false, args, type: resolved.type };
+      return { k: 'call', name, fn: resolved.fn, strict: false, volatile: false, immutable: resolved.immutable, args, type: resolved.type };
     }
     if ('FuncCall' in node) {
       return this.funcCall(node.FuncCall, ctx);
@@ -211,7 +218,7 @@ export class ExprAnalyzer {
       return { k: 'param', index: expr.index, type: target };
     }
     if (expr.k === 'const' && isUnknown(expr.type)) {
-      return { k: 'const', type: target, value: expr.value === null ? null : parseLiteral(target, expr.value as string, location) };
+      return { k: 'const', type: target, value: expr.value === null ? null : parseLiteral(target, expr.value as string, location, this.hooks.foldContext) };
     }
     if (sameType(expr.type, target) && (context !== 'explicit' || !hasTypmod(target))) {
       return expr.type === target || !hasTypmod(target) ? expr : expr;
@@ -227,7 +234,7 @@ export class ExprAnalyzer {
       throw new SqlError(context === 'explicit' ? SqlStates.cannotCoerce : SqlStates.datatypeMismatch, message, position(location));
     }
     const castExpr: Expr = { k: 'cast', arg: expr, cast, type: target };
-    return isConstant(castExpr) ? fold(castExpr) : castExpr;
+    return isFoldable(castExpr) ? this.fold(castExpr) : castExpr;
   }
 
   /** Unknown literals with no context become text (SELECT 'a'). */
@@ -321,7 +328,7 @@ export class ExprAnalyzer {
         args: [expr, index],
         type: element,
       };
-      expr = isConstant(call) ? fold(call) : call;
+      expr = isFoldable(call) ? this.fold(call) : call;
     }
     return expr;
   }
@@ -346,7 +353,7 @@ export class ExprAnalyzer {
       if (value === null && strict) return null;
       let sawNull = false;
       for (const item of list) {
-        const v = item === null || cast === undefined ? item : cast(item);
+        const v = item === null || cast === undefined ? item : cast(item, evalCtx);
         if (v === null && strict) {
           sawNull = true;
           continue;
@@ -446,7 +453,7 @@ export class ExprAnalyzer {
         // NULLIF(a, b) = CASE WHEN a = b THEN NULL ELSE a END, typed as the = operator's left input.
         const a = eq.args[0] as Expr;
         const nullif: Expr = { k: 'case', whens: [{ when: eq, then: { k: 'const', type: a.type, value: null } }], otherwise: a, type: a.type };
-        return isConstant(nullif) ? fold(nullif) : nullif;
+        return isFoldable(nullif) ? this.fold(nullif) : nullif;
       }
       case 'AEXPR_IN': {
         const left = await this.analyze(e.lexpr as Node, ctx);
@@ -495,7 +502,7 @@ export class ExprAnalyzer {
   /** Resolves a binary or prefix operator and casts its operands (folded when constant). */
   operator(op: string, left: Expr | undefined, right: Expr, location?: number): Expr {
     const call = this.operatorCall(op, left, right, location);
-    return !call.volatile && isConstant(call) ? fold(call) : call;
+    return isFoldable(call) ? this.fold(call) : call;
   }
 
   /** The operator call itself, never folded (for IN, NULLIF, IS DISTINCT FROM, ...). */
@@ -511,7 +518,7 @@ export class ExprAnalyzer {
       args.push(this.coerceSync(left, resolved.argTypes[0] as SqlType, 'implicit', location));
     }
     args.push(this.coerceSync(right, resolved.argTypes[resolved.argTypes.length - 1] as SqlType, 'implicit', location));
-    return { k: 'call', name: op, fn: resolved.fn, strict: resolved.strict, volatile: resolved.volatile, args, type: resolved.type };
+    return { k: 'call', name: op, fn: resolved.fn, strict: resolved.strict, volatile: resolved.volatile, immutable: resolved.immutable, args, type: resolved.type };
   }
 
   private async caseExpr(c: { arg?: Node; args?: Node[]; defresult?: Node; location?: number }, ctx: ExprContext): Promise<Expr> {
@@ -566,12 +573,12 @@ export class ExprAnalyzer {
     if (catalogFn !== undefined) {
       if (catalogFn.needsCatalog) this.hooks.noteCatalogUse?.();
       const castArgs = args.map((a, i) => this.coerceSync(a, catalogFn.argTypes[i] as SqlType, 'implicit', f.location));
-      return { k: 'call', name, fn: catalogFn.fn, strict: catalogFn.strict, volatile: catalogFn.volatile, args: castArgs, type: catalogFn.type };
+      return { k: 'call', name, fn: catalogFn.fn, strict: catalogFn.strict, volatile: catalogFn.volatile, immutable: false, args: castArgs, type: catalogFn.type };
     }
     const resolved = resolveFunction(name, args.map((a) => a.type), f.location);
     const cast = args.map((a, i) => this.coerceSync(a, (resolved.argTypes[i] ?? a.type) as SqlType, 'implicit', f.location));
-    const call: Expr = { k: 'call', name, fn: resolved.fn, strict: resolved.strict, volatile: resolved.volatile, args: cast, type: resolved.type };
-    return !resolved.volatile && isConstant(call) ? fold(call) : call;
+    const call: Expr = { k: 'call', name, fn: resolved.fn, strict: resolved.strict, volatile: resolved.volatile, immutable: resolved.immutable, args: cast, type: resolved.type };
+    return isFoldable(call) ? this.fold(call) : call;
   }
 
   private async aggregate(name: string, f: FuncCall, ctx: ExprContext): Promise<Expr> {
@@ -622,7 +629,7 @@ export class ExprAnalyzer {
   private sqlValueFunction(op: string, location: number | undefined): Expr {
     const call = (name: string): Expr => {
       const resolved = resolveFunction(name, [], location);
-      return { k: 'call', name, fn: resolved.fn, strict: false, volatile: resolved.volatile, args: [], type: resolved.type };
+      return { k: 'call', name, fn: resolved.fn, strict: false, volatile: resolved.volatile, immutable: false, args: [], type: resolved.type };
     };
     switch (op) {
       case 'SVFOP_CURRENT_DATE':
@@ -739,8 +746,8 @@ export function stringOf(node: Node): string {
 }
 
 /** Evaluates a constant expression now (constant folding); errors surface at planning. */
-function fold(expr: Expr): Expr {
-  const value = compileExpr(expr)([], FOLD_ENV);
+function fold(expr: Expr, ctx: EvalContext = FOLD_ENV.ctx): Expr {
+  const value = compileExpr(expr)([], { ...FOLD_ENV, ctx });
   return { k: 'const', type: expr.type, value };
 }
 

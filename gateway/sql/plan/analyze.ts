@@ -49,6 +49,8 @@ export interface AnalyzerEnv {
   readonly virtualTable: (schema: string | undefined, name: string) => VirtualTable | undefined;
   /** `'name'::regclass`: the relation's OID (gateway/sql/virtual regclassOid); without it such casts fail with 42P01. */
   readonly regclassOid?: (name: string) => Promise<number | undefined>;
+  /** The session's evaluation context, for folding constants and reading literals in its time zone. */
+  readonly evalContext?: import('./expr').EvalContext;
 }
 
 interface CteBinding {
@@ -82,6 +84,7 @@ export class QueryAnalyzer {
       paramTypes: env.paramTypes,
       analyzeSubquery: (node, parentScope) => this.subquery(node, parentScope),
       ...(env.regclassOid === undefined ? {} : { regclassOid: env.regclassOid }),
+      ...(env.evalContext === undefined ? {} : { foldContext: env.evalContext }),
       noteCatalogUse: () => {
         this.needsCatalog = true;
       },
@@ -509,6 +512,10 @@ export class QueryAnalyzer {
     const table = await this.resolveTable(rv);
     const scan = tableScan(table, alias, forUpdate);
     return { ...scan, columns: rename(scan.columns) };
+  }
+
+  async tableById(id: number): Promise<TableDescriptor> {
+    return this.env.catalog.table(this.env.txn, id);
   }
 
   async resolveTable(rv: RangeVar): Promise<TableDescriptor> {

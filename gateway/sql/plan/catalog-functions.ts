@@ -153,7 +153,7 @@ export function sizePretty(bytes: bigint): string {
 export function resolveCatalogFunction(name: string, argCount: number): (ResolvedCall & { readonly needsCatalog: boolean }) | undefined {
   const f = FUNCTIONS.get(name)?.find((c) => c.args.length === argCount);
   if (f === undefined) return undefined;
-  return { fn: f.fn, argTypes: f.args, type: f.type, strict: true, volatile: true, needsCatalog: f.needsCatalog };
+  return { fn: f.fn, argTypes: f.args, type: f.type, strict: true, volatile: true, immutable: false, needsCatalog: f.needsCatalog };
 }
 
 /** `oid::regclass` shown as text: the relation's name, or the number for an unknown OID. */

@@ -40,10 +40,13 @@ export type Expr =
       readonly fn: BuiltinImpl;
       readonly strict: boolean;
       readonly volatile: boolean;
+      /** False for stable built-ins (now(), current_setting()): never folded at planning. */
+      readonly immutable?: boolean;
       readonly args: readonly Expr[];
       readonly type: SqlType;
     }
-  | { readonly k: 'cast'; readonly arg: Expr; readonly cast: (value: Datum) => Datum; readonly type: SqlType }
+  /** The cast may read the session's time zone (timestamptz ↔ text), hence the context. */
+  | { readonly k: 'cast'; readonly arg: Expr; readonly cast: (value: Datum, ctx: EvalContext) => Datum; readonly type: SqlType }
   | { readonly k: 'and' | 'or'; readonly args: readonly Expr[]; readonly type: SqlType }
   | { readonly k: 'not'; readonly arg: Expr; readonly type: SqlType }
   | { readonly k: 'isnull'; readonly arg: Expr; readonly negate: boolean; readonly type: SqlType }
@@ -157,7 +160,7 @@ export function compileExpr(expr: Expr): Compiled {
       const cast = expr.cast;
       return (row, env) => {
         const v = arg(row, env);
-        return v === null ? null : cast(v);
+        return v === null ? null : cast(v, env.ctx);
       };
     }
     case 'and': {
@@ -323,6 +326,16 @@ export function walkExpr(expr: Expr, visit: (e: Expr) => void): void {
     default:
       unreachable(expr, 'expression');
   }
+}
+
+/** True when planning may evaluate the expression once: constant, and every call immutable. */
+export function isFoldable(expr: Expr): boolean {
+  if (!isConstant(expr)) return false;
+  let foldable = true;
+  walkExpr(expr, (e) => {
+    if (e.k === 'call' && e.immutable === false) foldable = false;
+  });
+  return foldable;
 }
 
 /** True when the expression reads nothing of the row, outer rows or subqueries, and calls nothing volatile. */

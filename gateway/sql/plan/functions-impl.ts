@@ -36,13 +36,13 @@ function withPosition<T>(location: number | undefined, fn: () => T): T {
 export function resolveOperator(name: string, left: SqlType | undefined, right: SqlType, location?: number): ResolvedCall {
   return withPosition(location, () => {
     const r = builtins.resolveOperator(name, left, right);
-    return { fn: r.fn as BuiltinImpl, argTypes: r.argTypes, type: r.type, strict: r.strict, volatile: r.volatile };
+    return { fn: r.fn as BuiltinImpl, argTypes: r.argTypes, type: r.type, strict: r.strict, volatile: r.volatile, immutable: r.volatility === 'immutable' };
   });
 }
 
 export function resolveFunction(name: string, argTypes: readonly SqlType[], location?: number): ResolvedCall {
   if (name === 'unique_rowid' && argTypes.length === 0) {
-    return { fn: uniqueRowid, argTypes: [], type: scalarType('int8'), strict: false, volatile: true };
+    return { fn: uniqueRowid, argTypes: [], type: scalarType('int8'), strict: false, volatile: true, immutable: false };
   }
   return withPosition(location, () => {
     const r = builtins.resolveFunction(name, argTypes);
@@ -52,7 +52,7 @@ export function resolveFunction(name: string, argTypes: readonly SqlType[], loca
     if (r.kind === 'set-returning') {
       throw new SqlError(SqlStates.featureNotSupported, `set-returning function ${name}() is only supported in FROM`);
     }
-    return { fn: r.fn as BuiltinImpl, argTypes: r.argTypes, type: r.type, strict: r.strict, volatile: r.volatile };
+    return { fn: r.fn as BuiltinImpl, argTypes: r.argTypes, type: r.type, strict: r.strict, volatile: r.volatile, immutable: r.volatility === 'immutable' };
   });
 }
 
@@ -115,11 +115,23 @@ const FROM_CONTEXT: EvalContext = {
 };
 
 /** The cast from one type to another in a context, or undefined when none is allowed. */
-export function castFunction(from: SqlType, to: SqlType, context: CastContext): ((value: Datum) => Datum) | undefined {
+export function castFunction(from: SqlType, to: SqlType, context: CastContext): ((value: Datum, ctx: EvalContext) => Datum) | undefined {
   if (!types.canCast(from, to, context)) {
     return undefined;
   }
-  return (value: Datum) => types.castDatum(value, from, to, context);
+  return (value: Datum, ctx: EvalContext) => types.castDatum(value, from, to, context, textOptions(ctx));
+}
+
+let lastZoneSpec = 'UTC';
+let lastZone: types.TimeZone = types.UTC;
+
+/** Text I/O options for a context: its time zone (resolved once per zone name) and now. */
+export function textOptions(ctx: EvalContext): types.TextFormatOptions {
+  if (ctx.timeZone !== lastZoneSpec) {
+    lastZone = types.resolveTimeZone(ctx.timeZone);
+    lastZoneSpec = ctx.timeZone;
+  }
+  return { timeZone: lastZone, nowMicros: ctx.statementTimeMicros };
 }
 
 /** The type a set of values is resolved to (UNION, CASE, VALUES, IN); unknowns alone become text. */
@@ -152,8 +164,8 @@ export function typeFromOid(oid: number): SqlType {
 }
 
 /** A string literal read as `type` (PostgreSQL's input function), e.g. '12'::int. */
-export function parseLiteral(type: SqlType, text: string, location?: number): Datum {
-  return withPosition(location, () => types.parseText(type, text));
+export function parseLiteral(type: SqlType, text: string, location?: number, ctx?: EvalContext): Datum {
+  return withPosition(location, () => types.parseText(type, text, ctx === undefined ? {} : textOptions(ctx)));
 }
 
 /**

@@ -14,6 +14,8 @@ export interface ResolvedCall {
   readonly type: SqlType;
   readonly strict: boolean;
   readonly volatile: boolean;
+  /** Same result for the same arguments regardless of session or time: may be folded at planning. */
+  readonly immutable: boolean;
 }
 
 export interface ResolvedAggregate {

@@ -171,8 +171,9 @@ const UTC_ALIASES: ReadonlySet<string> = new Set([
 /**
  * Resolves a TimeZone setting: 'UTC' and its aliases; IANA names in any case
  * ('America/New_York'); a number of hours ('5', '-7', '5.5', SQL sign: east is
- * positive); an ISO offset ('+05:30', '-08', '+0530'); or a POSIX-style 'UTC+3' /
- * 'EST5' (POSIX sign: 'UTC+3' is three hours WEST, as in PostgreSQL). Unknown → 22023.
+ * positive); a bare offset ('+05:30', '-08', '+0530') or a POSIX-style 'UTC+3' / 'EST5',
+ * both with POSIX sign as in PostgreSQL: '+05:30' and 'UTC+3' are WEST of Greenwich.
+ * Unknown → 22023.
  */
 export function resolveTimeZone(spec: string): TimeZone {
   const cached = zoneCache.get(spec);
@@ -206,10 +207,11 @@ function resolveUncached(spec: string): TimeZone | undefined {
     }
     // '+0530' reads as 530 hours; try it as an ISO offset below.
   }
-  // ISO offset, ISO sign.
-  const iso = parseIsoOffset(spec);
-  if (iso !== undefined) {
-    return new FixedZone(spec, iso);
+  // A bare signed offset is a POSIX spec to PostgreSQL, so its sign means west:
+  // SET TIME ZONE '+05:30' prints times as -05:30 (unlike an offset inside a literal).
+  const posixOffset = parseIsoOffset(spec);
+  if (posixOffset !== undefined) {
+    return new FixedZone(spec, -posixOffset);
   }
   // POSIX 'STD[+-]hh[:mm[:ss]]' without DST rules: the sign means west of Greenwich.
   const posix = /^([A-Za-z]{3,})([+-]?)(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?$/.exec(spec);
