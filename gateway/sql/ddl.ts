@@ -18,9 +18,9 @@ import { prefixEndOf } from '../../common/keys';
 import { stringOf } from './plan/analyze-expr';
 import { typeFromTypeName } from './plan/functions-impl';
 import { position } from './plan/scope';
-import type { SqlType } from './types/datum';
+import type { Datum, SqlType } from './types/datum';
 import { scalarType } from './types/datum';
-import { keyDatumPreservesValue, toKeyDatum } from './types';
+import { formatText, keyDatumPreservesValue, toKeyDatum } from './types';
 
 /**
  * Schema changes: CREATE/DROP DATABASE, TABLE and INDEX, TRUNCATE, ALTER TABLE ADD/DROP
@@ -66,7 +66,7 @@ export async function dropDatabase(catalog: Catalog, txn: TxnLike, name: string,
       const desc = await catalog.descriptor(txn, rel.id);
       if (desc?.kind === 'table') {
         const span = tableSpan(desc.id);
-        await txn.deleteRange(span.startKey, span.endKey);
+        await deleteSpan(txn, span.startKey, span.endKey);
       }
       await catalog.dropName(txn, schema.id, rel.name);
       await catalog.deleteDescriptor(txn, rel.id);
@@ -348,7 +348,7 @@ export async function dropTable(env: DdlEnv, rv: RangeVar, missingOk: boolean): 
     }
   }
   const span = tableSpan(desc.id);
-  await env.txn.deleteRange(span.startKey, span.endKey);
+  await deleteSpan(env.txn, span.startKey, span.endKey);
   await env.catalog.dropName(env.txn, env.schemaId, name);
   await env.catalog.deleteDescriptor(env.txn, desc.id);
   return true;
@@ -361,7 +361,26 @@ export async function truncateTable(env: DdlEnv, rv: RangeVar): Promise<void> {
     throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
   }
   const span = tableSpan(desc.id);
-  await env.txn.deleteRange(span.startKey, span.endKey);
+  await deleteSpan(env.txn, span.startKey, span.endKey);
+}
+
+/** Keys deleted per DeleteRange: each becomes one write command, which must stay well under the Raft entry limit. */
+const DELETE_CHUNK_KEYS = 1000;
+
+/**
+ * Deletes every row in [start, end) in chunks of at most DELETE_CHUNK_KEYS keys: one
+ * DeleteRange over a large table writes a tombstone intent per key in a single command,
+ * which can exceed the largest Raft entry a node accepts.
+ */
+export async function deleteSpan(txn: TxnLike, start: Buffer, end: Buffer): Promise<void> {
+  let from = start;
+  for (;;) {
+    const page = await txn.scan(from, end, { maxKeys: DELETE_CHUNK_KEYS });
+    const resume = page.resumeSpan?.startKey;
+    if (page.rows.length > 0) await txn.deleteRange(from, resume ?? end);
+    if (resume === undefined) return;
+    from = resume;
+  }
 }
 
 /** CREATE [UNIQUE] INDEX: the descriptor, then a backfill of every row's entry. */
@@ -460,7 +479,7 @@ export async function dropIndex(env: DdlEnv, names: readonly string[], missingOk
       throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop index ${name} because constraint ${index.constraintName} on table ${desc.name} requires it`);
     }
     const span = indexPrefix(desc.id, index.id);
-    await env.txn.deleteRange(span, prefixEndOf(span));
+    await deleteSpan(env.txn, span, prefixEndOf(span));
     await env.catalog.writeDescriptor(env.txn, { ...desc, version: desc.version + 1, indexes: desc.indexes.filter((i) => i !== index) });
     return true;
   }
@@ -537,12 +556,186 @@ export async function alterTable(env: DdlEnv, rv: RangeVar, cmds: readonly Node[
         await verifyNotNull(env, table, col);
         break;
       }
+      case 'AT_AddConstraint':
+        table = await addConstraint(env, table, (cmd.def as { Constraint: Constraint }).Constraint);
+        break;
       default:
         throw new SqlError(SqlStates.featureNotSupported, `ALTER TABLE ${String(cmd.subtype).replace('AT_', '')} is not supported`);
     }
   }
   await env.catalog.writeDescriptor(env.txn, { ...table, version: found.version + 1 });
   return true;
+}
+
+/** ALTER TABLE ADD [CONSTRAINT name] PRIMARY KEY / UNIQUE / CHECK / FOREIGN KEY. */
+async function addConstraint(env: DdlEnv, table: TableDescriptor, con: Constraint): Promise<TableDescriptor> {
+  const names = [table.primaryIndex, ...table.indexes].map((i) => i.constraintName).filter((n) => n !== undefined);
+  if (con.conname !== undefined && [...names, ...table.checks.map((c) => c.name), ...table.foreignKeys.map((f) => f.name)].includes(con.conname)) {
+    throw new SqlError(SqlStates.duplicateObject, `constraint "${con.conname}" for relation "${table.name}" already exists`);
+  }
+  const keyColumns = (): ColumnDescriptor[] =>
+    (con.keys ?? []).map((k) => {
+      const col = table.columns.find((c) => c.name === stringOf(k) && c.hidden !== true);
+      if (col === undefined) throw new SqlError(SqlStates.undefinedColumn, `column "${stringOf(k)}" named in key does not exist`);
+      checkKeyable(col);
+      return col;
+    });
+  switch (con.contype) {
+    case 'CONSTR_PRIMARY':
+      return addPrimaryKey(env, table, keyColumns(), con.conname ?? `${table.name}_pkey`);
+    case 'CONSTR_UNIQUE': {
+      const cols = keyColumns();
+      const name = con.conname ?? uniqueIndexName([table.primaryIndex, ...table.indexes], `${table.name}_${cols.map((c) => c.name).join('_')}_key`);
+      checkName(name);
+      const index: IndexDescriptor = {
+        id: table.nextIndexId,
+        name,
+        unique: true,
+        columnIds: cols.map((c) => c.id),
+        directions: cols.map(() => 'asc'),
+        storeColumnIds: [],
+        constraintName: name,
+      };
+      const updated: TableDescriptor = { ...table, indexes: [...table.indexes, index], nextIndexId: table.nextIndexId + 1 };
+      await backfillIndex(env, updated, index);
+      return updated;
+    }
+    case 'CONSTR_CHECK': {
+      // Existing rows are not validated yet (the expression needs the planner); the
+      // constraint holds for every row written from now on.
+      const name = con.conname ?? uniqueCheckName(table.checks, `${table.name}_${checkColumnHint(con.raw_expr, table.columns)}_check`);
+      return { ...table, checks: [...table.checks, { name, expr: storedExpr(con.raw_expr as Node, env.sql) }] };
+    }
+    case 'CONSTR_FOREIGN': {
+      const fk = await foreignKey(env, con, table.name, table.id, table.columns, table.primaryIndex, table.indexes);
+      if (table.foreignKeys.some((f) => f.name === fk.name)) {
+        throw new SqlError(SqlStates.duplicateObject, `constraint "${fk.name}" for relation "${table.name}" already exists`);
+      }
+      await validateForeignKey(env, table, fk);
+      return { ...table, foreignKeys: [...table.foreignKeys, fk] };
+    }
+    default:
+      throw new SqlError(SqlStates.featureNotSupported, `ALTER TABLE ADD ${String(con.contype).replace('CONSTR_', '')} is not supported`);
+  }
+}
+
+/** Pages of a table's rows, decoded with `codec`, in primary key order. */
+async function* rowPages(txn: TxnLike, table: TableDescriptor): AsyncGenerator<Datum[][]> {
+  const codec = codecFor(table);
+  const end = prefixEndOf(codec.primaryPrefix);
+  let from = codec.primaryPrefix;
+  for (;;) {
+    const page = await txn.scan(from, end, { maxKeys: REWRITE_PAGE_ROWS });
+    yield page.rows.map((kv) => codec.decodeRow(kv.key, kv.value));
+    if (page.resumeSpan === undefined) return;
+    from = page.resumeSpan.startKey;
+  }
+}
+
+const REWRITE_PAGE_ROWS = 1000;
+
+/**
+ * ADD PRIMARY KEY on a table keyed by its hidden rowid: every row is rewritten under the
+ * new key, in the statement's transaction. The new primary index takes a fresh index ID,
+ * so its span is disjoint from the old one: rows stream from the old span into the new
+ * one, then the old span goes. Secondary index entries embed the primary key columns,
+ * so they are rebuilt too. NULLs (23502) and duplicates (23505) fail the statement.
+ */
+async function addPrimaryKey(env: DdlEnv, table: TableDescriptor, keyCols: readonly ColumnDescriptor[], name: string): Promise<TableDescriptor> {
+  const oldKey = table.primaryIndex.columnIds.map((id) => table.columns.find((c) => c.id === id));
+  const rowid = oldKey.length === 1 && oldKey[0]?.hidden === true ? oldKey[0] : undefined;
+  if (rowid === undefined) {
+    throw new SqlError(SqlStates.invalidTableDefinition, `multiple primary keys for table "${table.name}" are not allowed`);
+  }
+  checkName(name);
+  const keyIds = keyCols.map((c) => c.id);
+  const primaryIndex: IndexDescriptor = {
+    id: table.nextIndexId,
+    name,
+    unique: true,
+    columnIds: keyIds,
+    directions: keyCols.map(() => 'asc'),
+    storeColumnIds: [],
+    constraintName: name,
+  };
+  const columns = table.columns.filter((c) => c !== rowid).map((c) => (keyIds.includes(c.id) ? { ...c, nullable: false } : c));
+  const updated: TableDescriptor = { ...table, columns, primaryIndex, nextIndexId: table.nextIndexId + 1 };
+  const oldCodec = codecFor(table);
+  const newCodec = codecFor(updated);
+  // Old rows → new rows: the same values without the rowid.
+  const keep = columns.map((c) => oldCodec.positionOf.get(c.id) as number);
+  const keyPositions = keyCols.map((c) => oldCodec.positionOf.get(c.id) as number);
+  for (const index of table.indexes) {
+    const span = indexPrefix(table.id, index.id);
+    await deleteSpan(env.txn, span, prefixEndOf(span));
+  }
+  const seen = new Set<string>();
+  for await (const page of rowPages(env.txn, table)) {
+    for (const oldRow of page) {
+      for (const [i, pos] of keyPositions.entries()) {
+        if (oldRow[pos] === null) {
+          throw new SqlError(SqlStates.notNullViolation, `column "${(keyCols[i] as ColumnDescriptor).name}" of relation "${table.name}" contains null values`);
+        }
+      }
+      const row = keep.map((pos) => oldRow[pos] as Datum);
+      const key = newCodec.primaryKey(row);
+      const keyText = key.toString('latin1');
+      if (seen.has(keyText)) {
+        const values = keyPositions.map((pos, i) => formatText((keyCols[i] as ColumnDescriptor).type, oldRow[pos] as Datum)).join(', ');
+        throw new SqlError(SqlStates.uniqueViolation, `could not create unique index "${name}"`, {
+          detail: `Key (${keyCols.map((c) => c.name).join(', ')})=(${values}) is duplicated.`,
+        });
+      }
+      seen.add(keyText);
+      await env.txn.put(key, newCodec.primaryValue(row));
+      for (const index of updated.indexes) {
+        await env.txn.put(newCodec.indexKey(index, row), newCodec.indexValue(index, row));
+      }
+    }
+  }
+  await deleteSpan(env.txn, oldCodec.primaryPrefix, prefixEndOf(oldCodec.primaryPrefix));
+  return updated;
+}
+
+/** Every existing row's referenced key must exist (23503), NULL keys excepted (MATCH SIMPLE). */
+async function validateForeignKey(env: DdlEnv, table: TableDescriptor, fk: ForeignKeyConstraint): Promise<void> {
+  const refTable = fk.referencedTableId === table.id ? table : await env.catalog.descriptor(env.txn, fk.referencedTableId);
+  if (refTable?.kind !== 'table') throw new SqlError(SqlStates.undefinedTable, 'referenced table does not exist');
+  const codec = codecFor(table);
+  const refCodec = codecFor(refTable);
+  const fkPositions = fk.columnIds.map((id) => codec.positionOf.get(id) as number);
+  const refPositions = fk.referencedColumnIds.map((id) => refCodec.positionOf.get(id) as number);
+  const sameSet = (ids: readonly number[]): boolean => ids.length === fk.referencedColumnIds.length && ids.every((id) => fk.referencedColumnIds.includes(id));
+  const byPrimary = sameSet(refTable.primaryIndex.columnIds);
+  const index = byPrimary ? refTable.primaryIndex : refTable.indexes.find((i) => i.unique && sameSet(i.columnIds));
+  if (index === undefined) throw new SqlError(SqlStates.invalidForeignKey, `there is no unique constraint matching given keys for referenced table "${refTable.name}"`);
+  for await (const page of rowPages(env.txn, table)) {
+    const rows = page.filter((row) => fkPositions.every((pos) => row[pos] !== null));
+    const refRows = rows.map((row) => {
+      const refRow: Datum[] = new Array<Datum>(refTable.columns.length).fill(null);
+      refPositions.forEach((pos, i) => (refRow[pos] = row[fkPositions[i] as number] as Datum));
+      return refRow;
+    });
+    let found: boolean[];
+    if (byPrimary) {
+      const values = rows.length === 0 ? [] : await env.txn.getMany(refRows.map((r) => refCodec.primaryKey(r)));
+      found = values.map((v) => v !== undefined);
+    } else {
+      found = [];
+      for (const refRow of refRows) {
+        const prefix = refCodec.indexValuesPrefix(index, refRow);
+        found.push((await env.txn.scan(prefix, prefixEndOf(prefix), { maxKeys: 1 })).rows.length > 0);
+      }
+    }
+    const missing = found.indexOf(false);
+    if (missing >= 0) {
+      const row = rows[missing] as Datum[];
+      const cols = fkPositions.map((pos) => table.columns[pos] as ColumnDescriptor);
+      throw new SqlError(SqlStates.foreignKeyViolation, `insert or update on table "${table.name}" violates foreign key constraint "${fk.name}"`, {
+        detail: `Key (${cols.map((c) => c.name).join(', ')})=(${fkPositions.map((pos, i) => formatText((cols[i] as ColumnDescriptor).type, row[pos] as Datum)).join(', ')}) is not present in table "${refTable.name}".`,
+      });
+    }
+  }
 }
 
 async function verifyNotNull(env: DdlEnv, table: TableDescriptor, col: ColumnDescriptor): Promise<void> {

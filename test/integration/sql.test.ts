@@ -260,3 +260,53 @@ describe('savepoints', () => {
     expect((await db.query('SELECT count(*) AS n FROM sp2')).rows).toEqual([{ n: '0' }]);
   });
 });
+
+describe('session time zone', () => {
+  test('literals, casts and current_setting follow SET TIME ZONE, also in prepared statements', async () => {
+    const c = await (cluster as SqlCluster).client();
+    try {
+      await c.query("SET TIME ZONE 'Europe/Paris'");
+      const literal = await c.query("SELECT '2024-01-01 00:00:00'::timestamptz::text AS t, current_setting('TimeZone') AS z");
+      expect(literal.rows).toEqual([{ t: '2024-01-01 00:00:00+01', z: 'Europe/Paris' }]);
+      const text = { name: 'tz-text', text: 'SELECT $1::timestamptz::text AS t' };
+      expect((await c.query({ ...text, values: ['2024-07-01 12:00:00+00'] })).rows).toEqual([{ t: '2024-07-01 14:00:00+02' }]);
+      await c.query("SET TIME ZONE 'America/New_York'");
+      expect((await c.query({ ...text, values: ['2024-07-01 12:00:00+00'] })).rows).toEqual([{ t: '2024-07-01 08:00:00-04' }]);
+      expect((await c.query("SELECT current_setting('application_name') AS a")).rows).toEqual([{ a: '' }]);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('ALTER TABLE', () => {
+  test('ADD PRIMARY KEY rewrites a table keyed by the hidden rowid; ADD UNIQUE and FOREIGN KEY check existing rows', async () => {
+    await db.query('CREATE TABLE branches (bid INT NOT NULL, name TEXT)');
+    await db.query("INSERT INTO branches VALUES (1, 'a'), (2, 'b')");
+    await db.query('CREATE INDEX branches_name ON branches (name)');
+    await db.query('ALTER TABLE branches ADD PRIMARY KEY (bid)');
+    expect(await sqlState(db.query("INSERT INTO branches VALUES (1, 'dup')"))).toBe('23505');
+    const plan = await db.query('EXPLAIN SELECT * FROM branches WHERE bid = 2');
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Point Lookup/);
+    expect((await db.query("SELECT bid FROM branches WHERE name = 'b'")).rows).toEqual([{ bid: 2 }]);
+
+    await db.query('CREATE TABLE dupes (k INT NOT NULL, v INT)');
+    await db.query('INSERT INTO dupes VALUES (1, 1), (1, 2)');
+    expect(await sqlState(db.query('ALTER TABLE dupes ADD PRIMARY KEY (k)'))).toBe('23505');
+    expect(await sqlState(db.query('ALTER TABLE dupes ADD CONSTRAINT dupes_k_key UNIQUE (k)'))).toBe('23505');
+    await db.query('ALTER TABLE dupes ADD CONSTRAINT dupes_v_key UNIQUE (v)');
+    expect(await sqlState(db.query('INSERT INTO dupes VALUES (3, 2)'))).toBe('23505');
+
+    await db.query('CREATE TABLE accounts_of (aid INT PRIMARY KEY, bid INT)');
+    await db.query('INSERT INTO accounts_of VALUES (1, 1), (2, 9)');
+    expect(await sqlState(db.query('ALTER TABLE accounts_of ADD FOREIGN KEY (bid) REFERENCES branches'))).toBe('23503');
+    await db.query('DELETE FROM accounts_of WHERE aid = 2');
+    await db.query('ALTER TABLE accounts_of ADD FOREIGN KEY (bid) REFERENCES branches');
+    expect(await sqlState(db.query('INSERT INTO accounts_of VALUES (3, 9)'))).toBe('23503');
+    await db.query('INSERT INTO accounts_of VALUES (3, 2), (4, NULL)');
+    expect(await sqlState(db.query('UPDATE accounts_of SET bid = 7 WHERE aid = 3'))).toBe('23503');
+    await db.query('CREATE TABLE orders_of (id INT PRIMARY KEY, aid INT REFERENCES accounts_of (aid))');
+    expect(await sqlState(db.query('INSERT INTO orders_of VALUES (1, 99)'))).toBe('23503');
+    await db.query('INSERT INTO orders_of VALUES (1, 3)');
+  });
+});

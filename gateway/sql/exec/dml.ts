@@ -5,7 +5,7 @@ import type { Datum } from '../types/datum';
 import { formatText } from '../types';
 import type { Compiled, EvalEnv } from '../plan/expr';
 import { compileExpr } from '../plan/expr';
-import type { DeleteNode, InsertNode, ReturningClause, UpdateNode } from '../plan/plan';
+import type { DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
 import { execute, runSubqueries } from './executor';
@@ -81,6 +81,7 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       const old = existing[i];
       const exists = old !== undefined || earlier !== undefined;
       if (!exists && (await uniqueConflict(ctx, codec, row, undefined)) === undefined) {
+        await checkParents(ctx, node.table, node.foreignKeys, row, undefined);
         await writeRow(ctx, codec, key, row, undefined);
         seen.set(keyHex, i);
         count++;
@@ -103,6 +104,7 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       if (conflictWhere !== undefined && conflictWhere(both, env) !== true) continue;
       const newRow = (updateExprs as Compiled[]).map((e) => e(both, env));
       checkRow(table, newRow, checks, env);
+      await checkParents(ctx, table, node.foreignKeys, newRow, oldRow);
       const oldKey = codec.primaryKey(oldRow);
       await replaceRow(ctx, codec, oldKey, oldRow, newRow);
       seen.set(codec.primaryKey(newRow).toString('latin1'), i);
@@ -149,6 +151,7 @@ async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncG
     checkRow(table, newRow, checks, env);
     const oldKey = codec.primaryKey(oldRow);
     const newKey = codec.primaryKey(newRow);
+    await checkParents(ctx, table, node.foreignKeys, newRow, oldRow);
     // Unique constraints are checked row by row, as PostgreSQL does for non-deferrable ones.
     if (!newKey.equals(oldKey) && (await ctx.txn.get(newKey)) !== undefined) {
       throw uniqueViolation(table, table.primaryIndex, newRow, codec);
@@ -243,6 +246,48 @@ async function readRow(ctx: ExecContext, codec: TableCodec, index: IndexDescript
   const [value] = await ctx.txn.getMany([pk], { forUpdate: true });
   if (value === undefined) throw new SqlError(SqlStates.internalError, 'index entry without a row');
   return codec.decodeRow(pk, value);
+}
+
+/**
+ * Each foreign key of the row (all columns non-NULL: MATCH SIMPLE) must find its parent
+ * row; a read in the statement's transaction, so a concurrent delete of the parent
+ * conflicts with this write. Unchanged references of an updated row are not re-read.
+ */
+async function checkParents(
+  ctx: ExecContext,
+  table: TableDescriptor,
+  refs: readonly ParentReference[],
+  row: readonly Datum[],
+  oldRow: readonly Datum[] | undefined,
+): Promise<void> {
+  for (const ref of refs) {
+    const values = ref.positions.map((p) => row[p] as Datum);
+    if (values.some((v) => v === null)) continue;
+    if (oldRow !== undefined && ref.positions.every((p) => datumsEqualLoose(row[p] as Datum, oldRow[p] as Datum))) continue;
+    const parentCodec = codecFor(ref.parent);
+    const key = parentCodec.spanKey(ref.parentIndex, ref.order.map((i) => values[i] as Datum));
+    const primary = ref.parentIndex.id === ref.parent.primaryIndex.id;
+    const found = primary ? (await ctx.txn.get(key)) !== undefined : (await ctx.txn.scan(key, prefixEndOf(key), { maxKeys: 1 })).rows.length > 0;
+    if (!found) {
+      const names = ref.positions.map((p) => (table.columns[p] as ColumnDescriptor).name).join(', ');
+      const shown = ref.positions.map((p) => formatValue(table, p, row[p] as Datum)).join(', ');
+      throw new SqlError(SqlStates.foreignKeyViolation, `insert or update on table "${table.name}" violates foreign key constraint "${ref.name}"`, {
+        detail: `Key (${names})=(${shown}) is not present in table "${ref.parent.name}".`,
+      });
+    }
+  }
+}
+
+/** Same value for change detection (buffers by content, the rest by identity or string form). */
+function datumsEqualLoose(a: Datum, b: Datum): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return typeof a === 'object' && typeof b === 'object' ? JSON.stringify(a, bigintSafe) === JSON.stringify(b, bigintSafe) : false;
+}
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 function checkRow(table: TableDescriptor, row: readonly Datum[], checks: readonly { name: string; expr: Compiled }[], env: EvalEnv): void {

@@ -7,7 +7,7 @@ import type { AnalyzerEnv, QueryAnalyzer } from './analyze';
 import { tableColumns, tableScan } from './analyze';
 import { stringOf } from './analyze-expr';
 import type { Expr } from './expr';
-import type { InsertNode, OutputColumn, PlanNode, SubqueryPlan } from './plan';
+import type { InsertNode, OutputColumn, ParentReference, PlanNode, SubqueryPlan } from './plan';
 import { position, Scope } from './scope';
 
 /**
@@ -162,6 +162,7 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
       ...(onConflict === undefined ? {} : { onConflict }),
       upsert: false,
       checks,
+      foreignKeys: await parentReferences(analyzer, table),
       ...(returning === undefined ? {} : { returning }),
       columns: returning?.columns ?? [],
     },
@@ -212,6 +213,7 @@ export async function buildUpdate(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
       assignments,
       subqueries,
       checks,
+      foreignKeys: await parentReferences(analyzer, table),
       ...(returning === undefined ? {} : { returning }),
       columns: returning?.columns ?? [],
     },
@@ -259,6 +261,28 @@ async function defaultExpr(analyzer: QueryAnalyzer, _table: TableDescriptor, col
   const exprs = analyzer.expressions;
   const value = await exprs.analyze(col.defaultExpr.ast as Node, { scope: new Scope([]), subqueries: [], clause: 'DEFAULT expressions' });
   return exprs.coerceSync(value, col.type, 'assignment');
+}
+
+/** The foreign keys of `table`, with the parent table and the unique index they point into. */
+async function parentReferences(analyzer: QueryAnalyzer, table: TableDescriptor): Promise<ParentReference[]> {
+  const refs: ParentReference[] = [];
+  for (const fk of table.foreignKeys) {
+    const parent = fk.referencedTableId === table.id ? table : await analyzer.tableById(fk.referencedTableId);
+    const parentIndex = allIndexes(parent).find(
+      (i) => i.unique && i.columnIds.length === fk.referencedColumnIds.length && i.columnIds.every((id) => fk.referencedColumnIds.includes(id)),
+    );
+    if (parentIndex === undefined) {
+      throw new SqlError(SqlStates.invalidForeignKey, `foreign key ${fk.name}: table "${parent.name}" has no unique index over the referenced columns`);
+    }
+    refs.push({
+      name: fk.name,
+      positions: fk.columnIds.map((id) => table.columns.findIndex((c) => c.id === id)),
+      parent,
+      parentIndex,
+      order: parentIndex.columnIds.map((id) => fk.referencedColumnIds.indexOf(id)),
+    });
+  }
+  return refs;
 }
 
 /** CHECK constraints over the table row. */

@@ -187,8 +187,21 @@ export interface InsertNode {
   /** UPSERT: the row replaces an existing one with the same primary key. */
   readonly upsert: boolean;
   readonly checks: readonly { readonly name: string; readonly expr: Expr }[];
+  readonly foreignKeys: readonly ParentReference[];
   readonly returning?: ReturningClause;
   readonly columns: readonly OutputColumn[];
+}
+
+/** A foreign key of the written table: its rows must find their parent row. */
+export interface ParentReference {
+  readonly name: string;
+  /** Row positions of the referencing columns in the written table. */
+  readonly positions: readonly number[];
+  readonly parent: TableDescriptor;
+  /** The parent's unique index over the referenced columns (in the FK's column order). */
+  readonly parentIndex: IndexDescriptor;
+  /** Per parent index column: which referencing column (index into `positions`) holds its value. */
+  readonly order: readonly number[];
 }
 
 export interface UpdateNode {
@@ -200,6 +213,7 @@ export interface UpdateNode {
   readonly assignments: ReadonlyMap<number, Expr>;
   readonly subqueries: readonly SubqueryPlan[];
   readonly checks: readonly { readonly name: string; readonly expr: Expr }[];
+  readonly foreignKeys: readonly ParentReference[];
   readonly returning?: ReturningClause;
   readonly columns: readonly OutputColumn[];
 }
