@@ -4,6 +4,7 @@
  */
 import { runKvBench } from './kv';
 import { runRaftBench } from './raft';
+import { runSqlBench } from './sql';
 import { runStorageBench } from './storage';
 import { runTxnBench } from './txn';
 
@@ -17,6 +18,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   raft: runRaftBench,
   kv: runKvBench,
   txn: runTxnBench,
+  sql: runSqlBench,
 };
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {
