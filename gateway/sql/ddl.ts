@@ -307,9 +307,17 @@ async function foreignKey(
     columnIds: fkCols.map((c) => c.id),
     referencedTableId: refTable.id,
     referencedColumnIds: refIds,
-    onDelete: referentialAction(fk.fk_del_action),
-    onUpdate: referentialAction(fk.fk_upd_action),
+    onDelete: supportedAction(referentialAction(fk.fk_del_action), 'DELETE'),
+    onUpdate: supportedAction(referentialAction(fk.fk_upd_action), 'UPDATE'),
   };
+}
+
+/** Referenced rows are protected (NO ACTION / RESTRICT); cascading actions are not applied yet, so they are refused. */
+function supportedAction(action: ReferentialAction, on: string): ReferentialAction {
+  if (action !== 'no action' && action !== 'restrict') {
+    throw new SqlError(SqlStates.featureNotSupported, `ON ${on} ${action.toUpperCase()} is not supported yet`);
+  }
+  return action;
 }
 
 function referentialAction(code: string | undefined): ReferentialAction {
@@ -359,6 +367,15 @@ export async function truncateTable(env: DdlEnv, rv: RangeVar): Promise<void> {
   const desc = await env.catalog.relation(env.txn, env.schemaId, rv.relname as string);
   if (desc?.kind !== 'table') {
     throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
+  }
+  for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
+    const other = await env.catalog.descriptor(env.txn, entry.id);
+    const fk = other?.kind === 'table' && other.id !== desc.id ? other.foreignKeys.find((f) => f.referencedTableId === desc.id) : undefined;
+    if (fk !== undefined && other !== undefined) {
+      throw new SqlError(SqlStates.featureNotSupported, 'cannot truncate a table referenced in a foreign key constraint', {
+        detail: `Table "${other.name}" references "${desc.name}".`,
+      });
+    }
   }
   const span = tableSpan(desc.id);
   await deleteSpan(env.txn, span.startKey, span.endKey);

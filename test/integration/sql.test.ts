@@ -308,5 +308,14 @@ describe('ALTER TABLE', () => {
     await db.query('CREATE TABLE orders_of (id INT PRIMARY KEY, aid INT REFERENCES accounts_of (aid))');
     expect(await sqlState(db.query('INSERT INTO orders_of VALUES (1, 99)'))).toBe('23503');
     await db.query('INSERT INTO orders_of VALUES (1, 3)');
+    // The parent side: referenced rows cannot go away or change their key.
+    expect(await sqlState(db.query('DELETE FROM branches WHERE bid = 2'))).toBe('23503');
+    expect(await sqlState(db.query('UPDATE branches SET bid = 5 WHERE bid = 2'))).toBe('23503');
+    await db.query("UPDATE branches SET name = 'renamed' WHERE bid = 2");
+    expect(await sqlState(db.query('DELETE FROM accounts_of WHERE aid = 3'))).toBe('23503');
+    await db.query('DELETE FROM orders_of');
+    await db.query('DELETE FROM accounts_of WHERE aid = 3');
+    expect(await sqlState(db.query('TRUNCATE branches'))).toBe('0A000');
+    expect(await sqlState(db.query('CREATE TABLE cascading (id INT PRIMARY KEY, bid INT REFERENCES branches ON DELETE CASCADE)'))).toBe('0A000');
   });
 });

@@ -1,11 +1,11 @@
 import { SqlError, SqlStates } from '../../../common/errors';
 import { prefixEndOf } from '../../../common/keys';
 import type { ColumnDescriptor, IndexDescriptor, TableDescriptor } from '../catalog/descriptors';
-import type { Datum } from '../types/datum';
-import { formatText } from '../types';
+import type { Datum, SqlType } from '../types/datum';
+import { compareDatums, formatText } from '../types';
 import type { Compiled, EvalEnv } from '../plan/expr';
 import { compileExpr } from '../plan/expr';
-import type { DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
+import type { ChildReference, DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
 import { execute, runSubqueries } from './executor';
@@ -156,6 +156,7 @@ async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncG
     if (!newKey.equals(oldKey) && (await ctx.txn.get(newKey)) !== undefined) {
       throw uniqueViolation(table, table.primaryIndex, newRow, codec);
     }
+    await checkChildren(ctx, table, node.referencedBy, oldRow, newRow);
     await replaceRow(ctx, codec, oldKey, oldRow, newRow);
     count++;
     if (returning !== undefined) yield await returning(newRow, env, ctx, outer);
@@ -175,6 +176,7 @@ async function* remove(node: DeleteNode, ctx: ExecContext, outer: Outer): AsyncG
     rows.push(row);
   }
   for (const row of rows) {
+    await checkChildren(ctx, node.table, node.referencedBy, row, undefined);
     await ctx.txn.delete(codec.primaryKey(row));
     for (const index of node.table.indexes) {
       await ctx.txn.delete(codec.indexKey(index, row));
@@ -273,6 +275,56 @@ async function checkParents(
       const shown = ref.positions.map((p) => formatValue(table, p, row[p] as Datum)).join(', ');
       throw new SqlError(SqlStates.foreignKeyViolation, `insert or update on table "${table.name}" violates foreign key constraint "${ref.name}"`, {
         detail: `Key (${names})=(${shown}) is not present in table "${ref.parent.name}".`,
+      });
+    }
+  }
+}
+
+/**
+ * A referenced row may not go away (DELETE) or change its referenced values (UPDATE)
+ * while a row of another table points at it (NO ACTION / RESTRICT). Found by the child's
+ * index on the referencing columns when it has one, else by scanning the child table.
+ * Rows the statement itself deleted earlier are already gone from its reads.
+ */
+async function checkChildren(
+  ctx: ExecContext,
+  table: TableDescriptor,
+  refs: readonly ChildReference[],
+  oldRow: readonly Datum[],
+  newRow: readonly Datum[] | undefined,
+): Promise<void> {
+  for (const ref of refs) {
+    const values = ref.parentPositions.map((p) => oldRow[p] as Datum);
+    if (values.some((v) => v === null)) continue;
+    if (newRow !== undefined && ref.parentPositions.every((p) => datumsEqualLoose(oldRow[p] as Datum, newRow[p] as Datum))) continue;
+    const childCodec = codecFor(ref.child);
+    let referenced = false;
+    if (ref.childIndex !== undefined) {
+      const key = childCodec.spanKey(ref.childIndex, ref.childOrder.map((i) => values[i] as Datum));
+      referenced = (await ctx.txn.scan(key, prefixEndOf(key), { maxKeys: 1 })).rows.length > 0;
+    } else {
+      const types = ref.parentPositions.map((p) => (table.columns[p] as ColumnDescriptor).type);
+      let from = childCodec.primaryPrefix;
+      const end = prefixEndOf(from);
+      while (!referenced) {
+        ctx.checkCancelled();
+        const page = await ctx.txn.scan(from, end, { maxKeys: 1000 });
+        referenced = page.rows.some((kv) => {
+          const child = childCodec.decodeRow(kv.key, kv.value);
+          return ref.childPositions.every((p, i) => {
+            const v = child[p] as Datum;
+            return v !== null && compareDatums(types[i] as SqlType, v, values[i] as Datum) === 0;
+          });
+        });
+        if (page.resumeSpan === undefined) break;
+        from = page.resumeSpan.startKey;
+      }
+    }
+    if (referenced) {
+      const names = ref.parentPositions.map((p) => (table.columns[p] as ColumnDescriptor).name).join(', ');
+      const shown = ref.parentPositions.map((p) => formatValue(table, p, oldRow[p] as Datum)).join(', ');
+      throw new SqlError(SqlStates.foreignKeyViolation, `update or delete on table "${table.name}" violates foreign key constraint "${ref.name}" on table "${ref.child.name}"`, {
+        detail: `Key (${names})=(${shown}) is still referenced from table "${ref.child.name}".`,
       });
     }
   }

@@ -7,7 +7,7 @@ import type { AnalyzerEnv, QueryAnalyzer } from './analyze';
 import { tableColumns, tableScan } from './analyze';
 import { stringOf } from './analyze-expr';
 import type { Expr } from './expr';
-import type { InsertNode, OutputColumn, ParentReference, PlanNode, SubqueryPlan } from './plan';
+import type { ChildReference, InsertNode, OutputColumn, ParentReference, PlanNode, SubqueryPlan } from './plan';
 import { position, Scope } from './scope';
 
 /**
@@ -214,6 +214,7 @@ export async function buildUpdate(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
       subqueries,
       checks,
       foreignKeys: await parentReferences(analyzer, table),
+      referencedBy: await childReferences(analyzer, table),
       ...(returning === undefined ? {} : { returning }),
       columns: returning?.columns ?? [],
     },
@@ -240,7 +241,7 @@ export async function buildDelete(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
   }
   const returning = await analyzer.returning(stmt.returningList, table, alias);
   return {
-    plan: { k: 'delete', table, input, ...(returning === undefined ? {} : { returning }), columns: returning?.columns ?? [] },
+    plan: { k: 'delete', table, input, referencedBy: await childReferences(analyzer, table), ...(returning === undefined ? {} : { returning }), columns: returning?.columns ?? [] },
     columns: returning?.columns ?? [],
   };
 }
@@ -281,6 +282,28 @@ async function parentReferences(analyzer: QueryAnalyzer, table: TableDescriptor)
       parentIndex,
       order: parentIndex.columnIds.map((id) => fk.referencedColumnIds.indexOf(id)),
     });
+  }
+  return refs;
+}
+
+/** The foreign keys of other tables (and of this one) that point at `table`. */
+async function childReferences(analyzer: QueryAnalyzer, table: TableDescriptor): Promise<ChildReference[]> {
+  const refs: ChildReference[] = [];
+  for (const child of await analyzer.schemaTables()) {
+    const current = child.id === table.id ? table : child;
+    for (const fk of current.foreignKeys) {
+      if (fk.referencedTableId !== table.id) continue;
+      const childPositions = fk.columnIds.map((id) => current.columns.findIndex((c) => c.id === id));
+      const childIndex = allIndexes(current).find((i) => i.columnIds.length >= fk.columnIds.length && fk.columnIds.every((id) => i.columnIds.slice(0, fk.columnIds.length).includes(id)));
+      refs.push({
+        name: fk.name,
+        child: current,
+        parentPositions: fk.referencedColumnIds.map((id) => table.columns.findIndex((c) => c.id === id)),
+        childPositions,
+        ...(childIndex === undefined ? {} : { childIndex }),
+        childOrder: childIndex === undefined ? [] : childIndex.columnIds.slice(0, fk.columnIds.length).map((id) => fk.columnIds.indexOf(id)),
+      });
+    }
   }
   return refs;
 }

@@ -514,6 +514,16 @@ export class QueryAnalyzer {
     return { ...scan, columns: rename(scan.columns) };
   }
 
+  /** Every table of the session's schema (to find the foreign keys pointing at one). */
+  async schemaTables(): Promise<TableDescriptor[]> {
+    const tables: TableDescriptor[] = [];
+    for (const entry of await this.env.catalog.list(this.env.txn, this.env.schemaId)) {
+      const desc = await this.env.catalog.descriptor(this.env.txn, entry.id);
+      if (desc?.kind === 'table') tables.push(desc);
+    }
+    return tables;
+  }
+
   async tableById(id: number): Promise<TableDescriptor> {
     return this.env.catalog.table(this.env.txn, id);
   }

@@ -204,6 +204,20 @@ export interface ParentReference {
   readonly order: readonly number[];
 }
 
+/** A foreign key of another table pointing at the written table: its rows must not lose their parent. */
+export interface ChildReference {
+  readonly name: string;
+  readonly child: TableDescriptor;
+  /** Row positions of the referenced columns in the written (parent) table, in the FK's order. */
+  readonly parentPositions: readonly number[];
+  /** Row positions of the referencing columns in the child table, in the FK's order. */
+  readonly childPositions: readonly number[];
+  /** A child index whose leading columns are the referencing ones (in `childOrder`), if any. */
+  readonly childIndex?: IndexDescriptor;
+  /** Per leading column of `childIndex`: which FK column it holds. */
+  readonly childOrder: readonly number[];
+}
+
 export interface UpdateNode {
   readonly k: 'update';
   readonly table: TableDescriptor;
@@ -214,6 +228,7 @@ export interface UpdateNode {
   readonly subqueries: readonly SubqueryPlan[];
   readonly checks: readonly { readonly name: string; readonly expr: Expr }[];
   readonly foreignKeys: readonly ParentReference[];
+  readonly referencedBy: readonly ChildReference[];
   readonly returning?: ReturningClause;
   readonly columns: readonly OutputColumn[];
 }
@@ -222,6 +237,7 @@ export interface DeleteNode {
   readonly k: 'delete';
   readonly table: TableDescriptor;
   readonly input: PlanNode;
+  readonly referencedBy: readonly ChildReference[];
   readonly returning?: ReturningClause;
   readonly columns: readonly OutputColumn[];
 }
