@@ -16,6 +16,8 @@ import type {
 } from '../pgwire/sql-session';
 import type { Catalog, TxnLike } from './catalog/catalog';
 import type { DatabaseDescriptor } from './catalog/descriptors';
+import { decodeDescriptor } from './catalog/descriptors';
+import { sqlDescriptorKey } from '../../common/keys';
 import { copyFrom } from './copy';
 import * as ddl from './ddl';
 import { explainLines } from './explain';
@@ -476,17 +478,36 @@ export class Session implements SqlSession {
     const statement = portal.prepared.statement as ParsedStatement;
     const ast = statement.ast;
     if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
-      let plan = portal.prepared.plan;
-      if (plan === undefined || plan.generation !== this.planGeneration()) {
-        const types = [...portal.prepared.paramTypes];
-        const analyzed = await this.analyze(ast, types, txn);
-        plan = { analyzed, generation: this.planGeneration() };
-        portal.prepared.plan = plan;
+      for (let attempt = 0; ; attempt++) {
+        let plan = portal.prepared.plan;
+        if (plan === undefined || plan.generation !== this.planGeneration()) {
+          const types = [...portal.prepared.paramTypes];
+          const analyzed = await this.analyze(ast, types, txn);
+          plan = { analyzed, generation: this.planGeneration() };
+          portal.prepared.plan = plan;
+        }
+        if (attempt < 3 && !(await this.writtenDescriptorsCurrent(plan.analyzed.plan, txn))) {
+          // Another gateway changed the table since it was cached here: plan again.
+          this.services.catalog.invalidate();
+          continue;
+        }
+        return this.runPlan(plan.analyzed, portal, txn, ctx, ast);
       }
-      return this.runPlan(plan.analyzed, portal, txn, ctx, ast);
     }
     const tag = await this.utility(statement, txn, portal, ctx);
     return { rows: portal.rows ?? [], tag };
+  }
+
+  /**
+   * A write reads its table's descriptor in its own transaction: a schema change that
+   * commits before it is seen here (and the statement is planned again); one that commits
+   * after conflicts with this read, so it is ordered after this write and its backfill
+   * sees the row. Gateways thus never write with a stale descriptor (an index missed).
+   */
+  private async writtenDescriptorsCurrent(plan: PlanNode, txn: TxnLike): Promise<boolean> {
+    if (plan.k !== 'insert' && plan.k !== 'update' && plan.k !== 'delete') return true;
+    const [raw] = await txn.getMany([sqlDescriptorKey(plan.table.id)]);
+    return raw !== undefined && decodeDescriptor(raw).version === plan.table.version;
   }
 
   private async runPlan(
