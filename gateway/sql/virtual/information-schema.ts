@@ -2,7 +2,7 @@ import { assert } from '../../../common/errors';
 import type { ReferentialAction, TableDescriptor } from '../catalog/descriptors';
 import type { SqlType } from '../types/datum';
 import { numericTypmodPrecision, numericTypmodScale } from '../types/numeric';
-import { catalogTypeName } from '../types/type-names';
+import { catalogTypeName, typeName } from '../types/type-names';
 import type { Row } from './columns';
 import type { TableConstraint } from './definitions';
 import { pgGetConstraintdef, shownColumns, tableConstraints } from './definitions';
@@ -66,42 +66,13 @@ export function tablesRows(snap: CatalogSnapshot): Row[] {
 // ---------------------------------------------------------------------------------------
 // columns
 
-/** information_schema.columns.data_type: the SQL standard's name, 'ARRAY' for arrays. */
+/**
+ * information_schema.columns.data_type: the SQL standard's name, 'ARRAY' for arrays. It is
+ * format_type without the type modifier, except that bpchar is spelled out.
+ */
 export function standardTypeName(type: SqlType): string {
   if (type.kind === 'array') return 'ARRAY';
-  switch (type.name) {
-    case 'bool':
-      return 'boolean';
-    case 'int2':
-      return 'smallint';
-    case 'int4':
-      return 'integer';
-    case 'int8':
-      return 'bigint';
-    case 'float4':
-      return 'real';
-    case 'float8':
-      return 'double precision';
-    case 'varchar':
-      return 'character varying';
-    case 'bpchar':
-      return 'character';
-    case 'timestamp':
-      return 'timestamp without time zone';
-    case 'timestamptz':
-      return 'timestamp with time zone';
-    case 'numeric':
-    case 'text':
-    case 'name':
-    case 'bytea':
-    case 'date':
-    case 'interval':
-    case 'uuid':
-    case 'jsonb':
-    case 'oid':
-    case 'unknown':
-      return type.name;
-  }
+  return type.name === 'bpchar' ? 'character' : typeName({ ...type, typmod: -1 });
 }
 
 /** Largest text value in bytes (PostgreSQL's 1 GB varlena limit), the octet length of unbounded text. */
