@@ -105,11 +105,7 @@ export class TableCodec {
   indexKey(index: IndexDescriptor, row: readonly Datum[]): Buffer {
     const w = this.writer;
     w.reset();
-    w.appendBytes(indexPrefix(this.table.id, index.id));
-    index.columnIds.forEach((id, i) => {
-      const pos = this.positionOf.get(id) as number;
-      appendDatum(w, toKeyDatum((this.table.columns[pos] as ColumnDescriptor).type, row[pos] as Datum), index.directions[i] ?? 'asc');
-    });
+    this.appendIndexValues(index, row);
     this.table.primaryIndex.columnIds.forEach((id, i) => {
       if (index.columnIds.includes(id)) return;
       const pos = this.positionOf.get(id) as number;
@@ -120,14 +116,19 @@ export class TableCodec {
 
   /** The key prefix of a unique index's entries equal to this row on the index columns. */
   indexValuesPrefix(index: IndexDescriptor, row: readonly Datum[]): Buffer {
+    this.writer.reset();
+    this.appendIndexValues(index, row);
+    return this.writer.finish();
+  }
+
+  /** Appends the index's prefix and the row's values of its columns to the writer. */
+  private appendIndexValues(index: IndexDescriptor, row: readonly Datum[]): void {
     const w = this.writer;
-    w.reset();
     w.appendBytes(indexPrefix(this.table.id, index.id));
     index.columnIds.forEach((id, i) => {
       const pos = this.positionOf.get(id) as number;
       appendDatum(w, toKeyDatum((this.table.columns[pos] as ColumnDescriptor).type, row[pos] as Datum), index.directions[i] ?? 'asc');
     });
-    return w.finish();
   }
 
   indexValue(index: IndexDescriptor, row: readonly Datum[]): Buffer {
