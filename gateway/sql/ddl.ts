@@ -20,7 +20,7 @@ import { typeFromTypeName } from './plan/functions-impl';
 import { position } from './plan/scope';
 import type { Datum, SqlType } from './types/datum';
 import { scalarType } from './types/datum';
-import { formatText, keyDatumPreservesValue, toKeyDatum } from './types';
+import { checkKeyEncodable, formatText } from './types';
 
 /**
  * Schema changes: CREATE/DROP DATABASE, TABLE and INDEX, TRUNCATE, ALTER TABLE ADD/DROP
@@ -798,10 +798,9 @@ export function checkName(name: string): void {
   }
 }
 
+/** 0A000 for a column whose type cannot be part of a key (jsonb, interval, ...). */
 function checkKeyable(col: ColumnDescriptor): void {
-  // Throws 0A000 for types that cannot be part of a key (jsonb, ...).
-  toKeyDatum(col.type, null);
-  void keyDatumPreservesValue;
+  checkKeyEncodable(col.type);
 }
 
 function uniqueColumnName(columns: readonly ColumnDescriptor[], base: string): string {

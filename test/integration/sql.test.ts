@@ -319,3 +319,11 @@ describe('ALTER TABLE', () => {
     expect(await sqlState(db.query('CREATE TABLE cascading (id INT PRIMARY KEY, bid INT REFERENCES branches ON DELETE CASCADE)'))).toBe('0A000');
   });
 });
+
+describe('keys', () => {
+  test('a column whose type has no key encoding cannot be a key or be indexed', async () => {
+    expect(await sqlState(db.query('CREATE TABLE jk (j JSONB PRIMARY KEY)'))).toBe('0A000');
+    await db.query('CREATE TABLE jdoc (id INT PRIMARY KEY, j JSONB)');
+    expect(await sqlState(db.query('CREATE INDEX jdoc_j ON jdoc (j)'))).toBe('0A000');
+  });
+});
