@@ -643,7 +643,6 @@ export class Session implements SqlSession {
           this.notice('25001', 'there is already a transaction in progress');
           return 'BEGIN';
         }
-        readTransactionModes(stmt);
         const asOf = parsed.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(parsed.asOfSystemTime);
         const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
         this.state = { kind: 'open', txn, counted: new WriteCountingTxn(txn), startedMicros: micros(txn.readTimestamp), savepoints: [] };
@@ -786,8 +785,8 @@ export class Session implements SqlSession {
     }
     if ('VariableShowStmt' in ast) {
       const name = ast.VariableShowStmt.name ?? '';
-      const format = portal.description.resultFormats;
-      const text = (v: string): Buffer | null => (format[0] === 1 ? Buffer.from(v, 'utf8') : Buffer.from(v, 'utf8'));
+      // A text value's binary form is its UTF-8 bytes too.
+      const text = (v: string): Buffer => Buffer.from(v, 'utf8');
       if (name.toLowerCase() === 'all') {
         portal.rows = this.settings.all().map(([n, v]) => [Buffer.from(displayName(n)), text(v), Buffer.from('')]);
       } else {
@@ -972,13 +971,6 @@ function showColumnName(name: string): string {
   if (key === 'transaction isolation level') return 'transaction_isolation';
   if (key === 'session authorization') return 'session_authorization';
   return displayName(key) === key ? key : displayName(key);
-}
-
-function readTransactionModes(stmt: TransactionStmt): void {
-  for (const opt of stmt.options ?? []) {
-    const def = (opt as { DefElem?: { defname?: string; arg?: Node } }).DefElem;
-    if (def?.defname === 'transaction_read_only' || def?.defname === 'transaction_deferrable' || def?.defname === 'transaction_isolation') continue;
-  }
 }
 
 function stringOfSafe(node: Node): string {

@@ -2,7 +2,7 @@ import { SqlError, SqlStates } from '../../../common/errors';
 import { prefixEndOf } from '../../../common/keys';
 import type { ColumnDescriptor, IndexDescriptor, TableDescriptor } from '../catalog/descriptors';
 import type { Datum, SqlType } from '../types/datum';
-import { compareDatums, formatText } from '../types';
+import { compareDatums, datumsEqual, formatText } from '../types';
 import type { Compiled, EvalEnv } from '../plan/expr';
 import { compileExpr } from '../plan/expr';
 import type { ChildReference, DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
@@ -82,7 +82,7 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       const exists = old !== undefined || earlier !== undefined;
       if (!exists && (await uniqueConflict(ctx, codec, row, undefined)) === undefined) {
         await checkParents(ctx, node.table, node.foreignKeys, row, undefined);
-        await writeRow(ctx, codec, key, row, undefined);
+        await writeRow(ctx, codec, key, row);
         seen.set(keyHex, i);
         count++;
         if (returning !== undefined) yield await returning(row, env, ctx, outer);
@@ -187,7 +187,7 @@ async function* remove(node: DeleteNode, ctx: ExecContext, outer: Outer): AsyncG
 }
 
 /** Writes a new row and its index entries (the key is known to be free). */
-async function writeRow(ctx: ExecContext, codec: TableCodec, key: Buffer, row: readonly Datum[], _old: undefined): Promise<void> {
+async function writeRow(ctx: ExecContext, codec: TableCodec, key: Buffer, row: readonly Datum[]): Promise<void> {
   await ctx.txn.put(key, codec.primaryValue(row));
   for (const index of codec.table.indexes) {
     await ctx.txn.put(codec.indexKey(index, row), codec.indexValue(index, row));
@@ -265,7 +265,7 @@ async function checkParents(
   for (const ref of refs) {
     const values = ref.positions.map((p) => row[p] as Datum);
     if (values.some((v) => v === null)) continue;
-    if (oldRow !== undefined && ref.positions.every((p) => datumsEqualLoose(row[p] as Datum, oldRow[p] as Datum))) continue;
+    if (oldRow !== undefined && ref.positions.every((p) => sameValue(table, p, row[p] as Datum, oldRow[p] as Datum))) continue;
     const parentCodec = codecFor(ref.parent);
     const key = parentCodec.spanKey(ref.parentIndex, ref.order.map((i) => values[i] as Datum));
     const primary = ref.parentIndex.id === ref.parent.primaryIndex.id;
@@ -296,7 +296,7 @@ async function checkChildren(
   for (const ref of refs) {
     const values = ref.parentPositions.map((p) => oldRow[p] as Datum);
     if (values.some((v) => v === null)) continue;
-    if (newRow !== undefined && ref.parentPositions.every((p) => datumsEqualLoose(oldRow[p] as Datum, newRow[p] as Datum))) continue;
+    if (newRow !== undefined && ref.parentPositions.every((p) => sameValue(table, p, oldRow[p] as Datum, newRow[p] as Datum))) continue;
     const childCodec = codecFor(ref.child);
     let referenced = false;
     if (ref.childIndex !== undefined) {
@@ -330,16 +330,10 @@ async function checkChildren(
   }
 }
 
-/** Same value for change detection (buffers by content, the rest by identity or string form). */
-function datumsEqualLoose(a: Datum, b: Datum): boolean {
-  if (a === b) return true;
-  if (a === null || b === null) return false;
-  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  return typeof a === 'object' && typeof b === 'object' ? JSON.stringify(a, bigintSafe) === JSON.stringify(b, bigintSafe) : false;
-}
-
-function bigintSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
+/** Whether a column's value is unchanged (SQL equality; NULL is unchanged only as NULL). */
+function sameValue(table: TableDescriptor, position: number, a: Datum, b: Datum): boolean {
+  if (a === null || b === null) return a === b;
+  return datumsEqual((table.columns[position] as ColumnDescriptor).type, a, b);
 }
 
 function checkRow(table: TableDescriptor, row: readonly Datum[], checks: readonly { name: string; expr: Compiled }[], env: EvalEnv): void {

@@ -120,9 +120,9 @@ export class ExprAnalyzer {
       const target = typeFromTypeName(typeName);
       const fromReg = this.regTyped.get(arg);
       if (fromReg !== undefined && isTextual(target)) {
-        return this.coerce(this.regOutput(arg, fromReg), target, 'explicit', node.TypeCast.location);
+        return this.coerceSync(this.regOutput(arg, fromReg), target, 'explicit', node.TypeCast.location);
       }
-      return this.coerce(arg, target, 'explicit', node.TypeCast.location);
+      return this.coerceSync(arg, target, 'explicit', node.TypeCast.location);
     }
     if ('A_Expr' in node) {
       return this.aExpr(node.A_Expr, ctx);
@@ -130,7 +130,7 @@ export class ExprAnalyzer {
     if ('BoolExpr' in node) {
       const args: Expr[] = [];
       for (const a of node.BoolExpr.args ?? []) {
-        args.push(await this.coerce(await this.analyze(a, ctx), BOOL, 'implicit', node.BoolExpr.location, 'argument of boolean operator'));
+        args.push(this.coerceSync(await this.analyze(a, ctx), BOOL, 'implicit', node.BoolExpr.location, 'argument of boolean operator'));
       }
       switch (node.BoolExpr.boolop) {
         case 'AND_EXPR':
@@ -146,7 +146,7 @@ export class ExprAnalyzer {
       return { k: 'isnull', arg: this.settleUnknown(arg), negate: node.NullTest.nulltesttype === 'IS_NOT_NULL', type: BOOL };
     }
     if ('BooleanTest' in node) {
-      const arg = await this.coerce(await this.analyze(node.BooleanTest.arg as Node, ctx), BOOL, 'implicit', undefined, 'argument of IS');
+      const arg = this.coerceSync(await this.analyze(node.BooleanTest.arg as Node, ctx), BOOL, 'implicit', undefined, 'argument of IS');
       const t = node.BooleanTest.booltesttype ?? 'IS_TRUE';
       const test = t.includes('TRUE') ? 'true' : t.includes('FALSE') ? 'false' : 'unknown';
       return { k: 'booltest', arg, test, negate: t.includes('NOT'), type: BOOL };
@@ -198,17 +198,13 @@ export class ExprAnalyzer {
   /** Analyzes and requires a boolean (WHERE, HAVING, ON). */
   async condition(node: Node, ctx: ExprContext): Promise<Expr> {
     const expr = await this.analyze(node, ctx);
-    return this.coerce(expr, BOOL, 'implicit', undefined, `argument of ${ctx.clause}`);
+    return this.coerceSync(expr, BOOL, 'implicit', undefined, `argument of ${ctx.clause}`);
   }
 
   /**
    * Makes `expr` of type `target`: unknown literals are parsed as the target, unknown
    * parameters take the type, other values get a cast if one is allowed in `context`.
    */
-  async coerce(expr: Expr, target: SqlType, context: CastContext, location?: number, what?: string): Promise<Expr> {
-    return Promise.resolve(this.coerceSync(expr, target, context, location, what));
-  }
-
   coerceSync(expr: Expr, target: SqlType, context: CastContext, location?: number, what?: string): Expr {
     if (target.kind === 'scalar' && target.name === 'unknown') {
       return expr;
@@ -220,8 +216,9 @@ export class ExprAnalyzer {
     if (expr.k === 'const' && isUnknown(expr.type)) {
       return { k: 'const', type: target, value: expr.value === null ? null : parseLiteral(target, expr.value as string, location, this.hooks.foldContext) };
     }
+    // Same type: nothing to do, unless an explicit cast must apply a length or precision.
     if (sameType(expr.type, target) && (context !== 'explicit' || !hasTypmod(target))) {
-      return expr.type === target || !hasTypmod(target) ? expr : expr;
+      return expr;
     }
     const cast = castFunction(expr.type, target, context);
     if (cast === undefined) {
