@@ -33,7 +33,6 @@ export class GatewaySqlEngine implements SqlEngine {
   readonly users: UserStore;
   private readonly tables = new KvTableIo();
   private readonly poll: NodeJS.Timeout;
-  private nextBackendPid = 1;
 
   private constructor(private readonly options: SqlEngineOptions) {
     this.catalog = new Catalog(options.kv);
@@ -103,7 +102,6 @@ export class GatewaySqlEngine implements SqlEngine {
         log: this.options.log,
         ...(this.options.onStatement === undefined ? {} : { onStatement: this.options.onStatement }),
         random: this.options.random ?? Math.random,
-        backendPid: this.nextBackendPid++,
       },
       startup.user,
       database,

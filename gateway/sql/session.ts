@@ -62,7 +62,6 @@ export interface SessionServices {
   /** Counts statements by type and outcome (metrics). */
   readonly onStatement?: (kind: string, durationMs: number, sqlState: string | undefined) => void;
   readonly random: () => number;
-  readonly backendPid: number;
 }
 
 interface Savepoint {
