@@ -74,6 +74,27 @@ describe('batch-split', () => {
     ]);
   });
 
+  it('sums ResolveIntentRange pieces and resumes from the first range that stopped at its budget', () => {
+    const txn: pb.Transaction = { status: 0, lockSpans: [] };
+    const requests: pb.RequestUnion[] = [{ request: { $case: 'resolveIntentRange', value: { startKey: k(0x10), endKey: k(0x50), txn } } }];
+    const piece = (start: number, end: number, resolved: bigint, resumeAt?: number): PartialResponse => ({
+      index: 0,
+      span: { start: k(start), end: k(end) },
+      response: {
+        response: {
+          $case: 'resolveIntentRange',
+          value: { resolvedCount: resolved, ...(resumeAt === undefined ? {} : { resumeSpan: { startKey: k(resumeAt), endKey: k(end) } }) },
+        },
+      },
+    });
+    expect(combineResponses(requests, [piece(0x40, 0x50, 3n, 0x48), piece(0x10, 0x20, 5n), piece(0x20, 0x40, 7n, 0x30)])).toEqual([
+      { response: { $case: 'resolveIntentRange', value: { resolvedCount: 15n, resumeSpan: { startKey: k(0x30), endKey: k(0x50) } } } },
+    ]);
+    expect(combineResponses(requests, [piece(0x10, 0x20, 5n), piece(0x20, 0x50, 1n)])).toEqual([
+      { response: { $case: 'resolveIntentRange', value: { resolvedCount: 6n } } },
+    ]);
+  });
+
   it('answers an empty span without asking anyone', () => {
     expect(combineResponses([{ request: scan(k(0x20), k(0x20)) }], [])).toEqual([{ response: { $case: 'scan', value: { rows: [] } } }]);
   });

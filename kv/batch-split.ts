@@ -256,7 +256,8 @@ function emptyResponse(request: Request): pb.ResponseUnion {
  * for ReverseScan); the first piece with a resume span ends it: rows of later pieces
  * are dropped and the resume span runs to the end of the request (so what was
  * returned plus the resume span is exactly the request). DeleteRange counts every
- * piece's deletions, as they happened.
+ * piece's deletions, as they happened, and ResolveIntentRange every piece's
+ * resolutions (its resume span, too, runs from the first stop to the end).
  */
 export function combineResponses(requests: readonly pb.RequestUnion[], partials: readonly PartialResponse[]): pb.ResponseUnion[] {
   const byRequest: PartialResponse[][] = requests.map(() => []);
@@ -300,6 +301,11 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
       deleted += r.value.deletedCount;
     } else if (r.$case === 'resolveIntentRange') {
       resolved += r.value.resolvedCount;
+      // A range that stopped at its limit resumes from there; resolving again the
+      // pieces after it is idempotent (they find no intents of the transaction left).
+      const stoppedAt = r.value.resumeSpan;
+      if (resumeSpan === undefined && stoppedAt !== undefined) resumeSpan = { startKey: stoppedAt.startKey, endKey: whole.end };
+      continue;
     } else if (r.$case === 'refreshRange') {
       continue;
     } else if (resumeSpan === undefined) {
@@ -322,7 +328,7 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
     case 'deleteRange':
       return { response: { $case: 'deleteRange', value: withResume({ deletedCount: deleted }, resumeSpan) } };
     case 'resolveIntentRange':
-      return { response: { $case: 'resolveIntentRange', value: { resolvedCount: resolved } } };
+      return { response: { $case: 'resolveIntentRange', value: withResume({ resolvedCount: resolved }, resumeSpan) } };
     case 'refreshRange':
       return { response: { $case: 'refreshRange', value: {} } };
     default:

@@ -1,6 +1,6 @@
 import { CairnError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
-import { prettyKey } from '../../common/keys';
+import { keyNext, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import { LockWaitTimeoutError, TransactionAbortedError } from '../../kv/errors';
 import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
@@ -88,11 +88,9 @@ export async function waitForConflict(
       pushed.catch(() => undefined);
       throw lockTimeout(host.rangeId, conflict);
     }
-    const sameTxn = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
-    const requests: kvpb.RequestUnion[] = sameTxn.map((c) => ({
-      request: { $case: 'resolveIntent', value: { key: c.key, txn: outcome.pushee } },
-    }));
-    await host.send({ header: undefined, requests }, deadlineMs);
+    const found = error.intents.filter((i) => i.txnId.equals(conflict.txnId));
+    // Its list of lock spans is not needed to resolve, and may be long.
+    await resolveFound(host, found, { ...outcome.pushee, lockSpans: [] }, deadlineMs);
   } catch (err) {
     if (err instanceof TransactionAbortedError || err instanceof LockWaitTimeoutError) throw err;
     if (err instanceof CairnError && (err.code === 'UNAVAILABLE' || err.retryable) && host.nowMs() >= deadlineMs) {
@@ -102,6 +100,33 @@ export async function waitForConflict(
   } finally {
     clearTimeout(timer);
     for (const wait of waits) wait.cancel();
+  }
+}
+
+/** Conflicts past which one ResolveIntentRange over them all beats a request per key. */
+const RESOLVE_AS_RANGE_OVER = 64;
+
+/**
+ * Resolves the intents of `pushee` that a request found here. Many of them (a scan
+ * over a large transaction's writes) are resolved as one span, command after command
+ * while the range stops at its per-command budget.
+ */
+async function resolveFound(host: ConflictWaitHost, found: readonly IntentConflict[], pushee: kvpb.Transaction, deadlineMs: number): Promise<void> {
+  if (found.length <= RESOLVE_AS_RANGE_OVER) {
+    const requests: kvpb.RequestUnion[] = found.map((c) => ({ request: { $case: 'resolveIntent', value: { key: c.key, txn: pushee } } }));
+    await host.send({ header: undefined, requests }, deadlineMs);
+    return;
+  }
+  const keys = found.map((c) => c.key).sort(Buffer.compare);
+  let startKey: Buffer | undefined = keys[0] as Buffer;
+  const endKey = keyNext(keys[keys.length - 1] as Buffer);
+  while (startKey !== undefined) {
+    const response = await host.send(
+      { header: undefined, requests: [{ request: { $case: 'resolveIntentRange', value: { startKey, endKey, txn: pushee } } }] },
+      deadlineMs,
+    );
+    const answer = response.responses[0]?.response;
+    startKey = answer?.$case === 'resolveIntentRange' ? answer.value.resumeSpan?.startKey : undefined;
   }
 }
 

@@ -464,6 +464,36 @@ describe('evaluateBatch in a transaction', () => {
       expect(() => evaluateBatch(engine, [endTxn(txn, false, [])], options(txn))).toThrow(TransactionAlreadyFinalizedError);
     });
 
+    it('resolves no more in one command than its budget allows, keeping the record with the rest to resolve', async () => {
+      // 40 intents of 64 KiB: more than one command may resolve (MAX_RESOLVE_BYTES_PER_COMMAND).
+      const keys = Array.from({ length: 40 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+      const big = 'v'.repeat(64 * 1024);
+      const txn = txnAt(at(10));
+      await run(keys.map((key) => put(key, big)), txn);
+      const result = await run([endTxn(txn, true, [span('c', 'd')])], txn);
+      expect(response(result, 0, 'endTxn').onePhaseCommit).toBe(false);
+      const resolvedNow = keys.filter((key) => !hasIntent(key));
+      expect(resolvedNow.length).toBeGreaterThan(0);
+      expect(resolvedNow.length).toBeLessThan(keys.length);
+      expect(resolvedNow).toEqual(keys.slice(0, resolvedNow.length));
+      const resumeAt = keys[resolvedNow.length] as string;
+      expect(showSpans(result.releasedSpans)).toEqual([`[c, ${resumeAt})`]);
+      expect(showSpans(record(txn)?.lockSpans)).toEqual([`[${resumeAt}, d)`]);
+      expect(showSpans(result.pendingResolution?.spans)).toEqual([`[${resumeAt}, d)`]);
+      // The intent resolver goes on with ResolveIntentRange, command after command.
+      const committedTxn = result.pendingResolution?.txn as kv.Transaction;
+      let next: kv.Span | undefined = { startKey: b(resumeAt), endKey: b('d') };
+      let commands = 0;
+      while (next !== undefined) {
+        const step = await run([resolveIntentRange(next.startKey.toString(), next.endKey.toString(), committedTxn)], undefined);
+        next = response(step, 0, 'resolveIntentRange').resumeSpan;
+        commands++;
+      }
+      expect(commands).toBeGreaterThan(1);
+      expect(keys.filter(hasIntent)).toEqual([]);
+      expect(keys.map((key) => committed(key, at(10)) === `${big}@10`)).toEqual(keys.map(() => true));
+    });
+
     it('commits writes and EndTxn of one batch in one phase, leaving no intent or record', async () => {
       await seed('b', at(5), 'b5');
       const txn = txnAt(at(10));

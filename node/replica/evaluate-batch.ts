@@ -13,7 +13,7 @@ import {
 import { isFinalized, isPointSpan, mergeSpans, spansCovered, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { WriteOp } from '../../proto/gen/cairn/node/v1/command';
-import type { EngineLimits, EngineReader, MvccKeyValue, MvccReadOptions, Span, TxnMeta, WriteBatch } from '../storage';
+import type { EngineLimits, EngineReader, IntentResolution, MvccKeyValue, MvccReadOptions, Span, TxnMeta, WriteBatch } from '../storage';
 import {
   DEFAULT_ENGINE_LIMITS,
   IndexedBatch,
@@ -109,6 +109,15 @@ export interface EvaluateOptions {
   /** Read committed values, stepping over intents (kv.proto's BatchHeader.inconsistent). */
   readonly inconsistent?: boolean | undefined;
 }
+
+/**
+ * Bytes of intent resolution one command writes at most (a commit resolving its own
+ * intents, or ResolveIntentRange): the command is one Raft entry, which must stay well
+ * under MAX_COMMAND_BYTES even for a transaction that wrote 100 000s of keys into one
+ * range. What is left goes on in further commands (the intent resolver follows the
+ * resume spans).
+ */
+export const MAX_RESOLVE_BYTES_PER_COMMAND = 1 << 20;
 
 /** Intents of a finalized transaction that its anchor range could not resolve itself. */
 export interface PendingResolution {
@@ -492,6 +501,8 @@ class Evaluation {
   private changeReplicas: kv.ChangeReplicasTrigger | undefined;
   private committedAt: Timestamp | undefined;
   private highest: Timestamp;
+  /** Bytes this command has written resolving intents (see MAX_RESOLVE_BYTES_PER_COMMAND). */
+  private resolveBytes = 0;
 
   constructor(
     private readonly base: EngineReader,
@@ -591,11 +602,14 @@ class Evaluation {
         return { response: { $case: 'queryTxn', value: txn === undefined ? { waitingTxnIds: [] } : { txn, waitingTxnIds: [] } } };
       }
       case 'resolveIntent':
-        this.resolve(request.value.key, undefined, request.value.txn);
+        this.resolveKey(request.value.key, request.value.txn);
         return { response: { $case: 'resolveIntent', value: {} } };
       case 'resolveIntentRange': {
-        const resolved = this.resolve(request.value.startKey, request.value.endKey, request.value.txn);
-        return { response: { $case: 'resolveIntentRange', value: { resolvedCount: BigInt(resolved) } } };
+        const { startKey, endKey } = request.value;
+        const { resolved, resumeKey } = this.resolveSpan(startKey, endKey, request.value.txn);
+        const value: kv.ResolveIntentRangeResponse = { resolvedCount: BigInt(resolved) };
+        if (resumeKey !== undefined) value.resumeSpan = { startKey: resumeKey, endKey };
+        return { response: { $case: 'resolveIntentRange', value } };
       }
       case 'gcTxnRecord':
         this.gcRecord(request.value);
@@ -827,7 +841,9 @@ class Evaluation {
     // The written keys merged as the lock spans are: writes of adjacent keys (k, k\0)
     // make one lock span, which no single written key's span holds.
     const onePhase = spansCovered(lockSpans, mergeSpans(this.written));
-    return { txn: this.finalize(this.committedRecord(txn, write, record), lockSpans, record !== undefined), onePhaseCommit: onePhase };
+    const final = this.finalize(this.committedRecord(txn, write, record), lockSpans, record !== undefined);
+    // Intents left to resolve later keep the record: not one phase after all.
+    return { txn: final, onePhaseCommit: onePhase && final.lockSpans.length === 0 };
   }
 
   private committedRecord(txn: kv.Transaction, write: Timestamp, record: kv.Transaction | undefined): kv.Transaction {
@@ -852,7 +868,15 @@ class Evaluation {
     for (const span of mergeSpans(lockSpans)) {
       const local = range === undefined ? undefined : clipSpan(span, range.start, range.end);
       if (local !== undefined) {
-        this.resolve(local.startKey, isPointSpan(local) ? undefined : local.endKey, record);
+        if (isPointSpan(local)) {
+          if (this.resolveBytes < MAX_RESOLVE_BYTES_PER_COMMAND) this.resolveKey(local.startKey, record);
+          else remote.push(local);
+        } else {
+          // A large transaction's intents here beyond this command's budget are left,
+          // with the ones elsewhere, to the intent resolver.
+          const { resumeKey } = this.resolveSpan(local.startKey, local.endKey, record);
+          if (resumeKey !== undefined) remote.push({ startKey: resumeKey, endKey: local.endKey });
+        }
       }
       for (const rest of subtractSpan(span, range)) remote.push(rest);
     }
@@ -920,8 +944,39 @@ class Evaluation {
     }
   }
 
-  /** Resolves `txn`'s intent on `start` (or in [start, end)) as its status says; returns how many. */
-  private resolve(start: Buffer, end: Buffer | undefined, txn: kv.Transaction | undefined): number {
+  /** Resolves `txn`'s intent on `key` (if it has one) as its status says. */
+  private resolveKey(key: Buffer, txn: kv.Transaction | undefined): void {
+    const resolution = this.resolutionOf(txn);
+    const batch = this.batch as WriteBatch;
+    const before = batch.byteSize;
+    mvccResolveIntent(this.view, batch, key, resolution);
+    this.resolveBytes += batch.byteSize - before;
+    this.released.push({ startKey: key, endKey: keyNext(key) });
+  }
+
+  /**
+   * Resolves `txn`'s intents in [start, end) as its status says, until this command's
+   * budget is spent; returns how many, and the key to resume from if it stopped early.
+   */
+  private resolveSpan(start: Buffer, end: Buffer, txn: kv.Transaction | undefined): { resolved: number; resumeKey?: Buffer } {
+    const resolution = this.resolutionOf(txn);
+    const batch = this.batch as WriteBatch;
+    let resolved = 0;
+    let from: Buffer | undefined = start;
+    while (from !== undefined && this.resolveBytes < MAX_RESOLVE_BYTES_PER_COMMAND) {
+      const before = batch.byteSize;
+      const maxBytes = MAX_RESOLVE_BYTES_PER_COMMAND - this.resolveBytes;
+      const result = mvccResolveIntentRange(this.view, batch, from, end, resolution, { maxBytes });
+      this.resolveBytes += batch.byteSize - before;
+      resolved += result.resolved;
+      from = result.resumeSpan === undefined ? undefined : Buffer.from(result.resumeSpan.start);
+    }
+    // Waiters on keys not resolved yet keep waiting.
+    if (from === undefined || Buffer.compare(start, from) < 0) this.released.push({ startKey: start, endKey: from ?? end });
+    return from === undefined ? { resolved } : { resolved, resumeKey: from };
+  }
+
+  private resolutionOf(txn: kv.Transaction | undefined): IntentResolution {
     if (txn?.meta === undefined) {
       throw new InvalidArgumentError('resolving intents needs the transaction');
     }
@@ -929,16 +984,7 @@ class Evaluation {
     if (resolution.status === 'committed' && compareTimestamps(resolution.commitTimestamp, this.highest) > 0) {
       this.highest = resolution.commitTimestamp;
     }
-    const batch = this.batch as WriteBatch;
-    let resolved = 0;
-    if (end === undefined) {
-      resolved = mvccResolveIntent(this.view, batch, start, resolution) ? 1 : 0;
-      this.released.push({ startKey: start, endKey: keyNext(start) });
-    } else {
-      resolved = mvccResolveIntentRange(this.view, batch, start, end, resolution).resolved;
-      this.released.push({ startKey: start, endKey: end });
-    }
-    return resolved;
+    return resolution;
   }
 
   private refresh(start: Buffer, end: Buffer, from: Timestamp | undefined): void {

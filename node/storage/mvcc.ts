@@ -387,10 +387,12 @@ export function mvccResolveIntentRange(
   start: Uint8Array,
   end: Uint8Array,
   resolution: IntentResolution,
-  options: { readonly maxKeys?: number } = {},
+  options: { readonly maxKeys?: number; readonly maxBytes?: number } = {},
 ): ResolveRangeResult {
   validateSpan(start, end);
   const maxKeys = options.maxKeys ?? 0;
+  const maxBytes = options.maxBytes ?? 0;
+  let bytes = 0;
   // Gather first, resolve after: resolving reads the engine, which a snapshot reader
   // cannot do while its cursor is open.
   const owned: IntentEntry[] = [];
@@ -403,11 +405,13 @@ export function mvccResolveIntentRange(
       return true;
     }
     const key = decodeLockTableKey(rawKey);
-    if (maxKeys > 0 && owned.length >= maxKeys) {
+    if ((maxKeys > 0 && owned.length >= maxKeys) || (maxBytes > 0 && bytes >= maxBytes)) {
       resumeKey = key;
       return false;
     }
     owned.push({ key, intent });
+    // What resolving it writes: the lock's deletion, the version (key and value).
+    bytes += 2 * (rawKey.length + RESOLVE_OVERHEAD_BYTES) + (intent.value?.length ?? 0);
     return true;
   });
   let resolved = 0;
@@ -418,6 +422,9 @@ export function mvccResolveIntentRange(
   }
   return { resolved, resumeSpan: resumeKey === undefined ? undefined : { start: resumeKey, end: asBuffer(end) } };
 }
+
+/** Bytes a batch spends per written key besides the key and value (timestamps, headers). */
+const RESOLVE_OVERHEAD_BYTES = 24;
 
 interface IntentEntry {
   readonly key: Buffer;

@@ -11,6 +11,8 @@ const MAX_PER_BATCH = 256;
 /** Queued resolutions beyond this are dropped: whoever meets those intents resolves them. */
 const MAX_QUEUED = 10_000;
 const ATTEMPTS = 5;
+/** Resolve requests in one batch (a command per range, each of bounded size). */
+const MAX_REQUESTS_PER_BATCH = 512;
 
 /**
  * Resolves, in the background, the intents finished transactions left on ranges other
@@ -71,7 +73,10 @@ export class IntentResolver {
   private async resolve(group: readonly PendingResolution[]): Promise<void> {
     const resolutions: kvpb.RequestUnion[] = [];
     const records: kvpb.RequestUnion[] = [];
-    for (const { txn, spans } of group) {
+    for (const { txn: record, spans } of group) {
+      // Resolving needs the status and timestamps, not the record's list of spans, which
+      // would otherwise travel once per span.
+      const txn: kvpb.Transaction = { ...record, lockSpans: [] };
       for (const span of spans) {
         resolutions.push(
           isPointSpan(span)
@@ -86,7 +91,7 @@ export class IntentResolver {
       const kv = this.kv();
       if (kv === undefined) return;
       try {
-        await kv.batch(resolutions);
+        await this.resolveAll(kv, resolutions);
         this.resolvedTotal += resolutions.length;
         // Only once every intent is resolved may the records go.
         await kv.batch(records);
@@ -101,6 +106,27 @@ export class IntentResolver {
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
+    }
+  }
+
+  /**
+   * Sends the resolutions a bounded number at a time, and sends again what a range left
+   * for later (a ResolveIntentRange stops at its command's budget with a resume span).
+   */
+  private async resolveAll(kv: KvClient, resolutions: readonly kvpb.RequestUnion[]): Promise<void> {
+    let pending = resolutions;
+    while (pending.length > 0 && !this.stopped) {
+      const chunk = pending.slice(0, MAX_REQUESTS_PER_BATCH);
+      const responses = await kv.batch(chunk);
+      const resumed: kvpb.RequestUnion[] = [];
+      chunk.forEach((union, i) => {
+        const response = responses[i]?.response;
+        if (union.request?.$case !== 'resolveIntentRange' || response?.$case !== 'resolveIntentRange') return;
+        const resume = response.value.resumeSpan;
+        if (resume === undefined) return;
+        resumed.push({ request: { $case: 'resolveIntentRange', value: { ...union.request.value, startKey: resume.startKey, endKey: resume.endKey } } });
+      });
+      pending = [...resumed, ...pending.slice(MAX_REQUESTS_PER_BATCH)];
     }
   }
 }

@@ -417,6 +417,11 @@ export interface ResolveIntentRangeRequest {
 
 export interface ResolveIntentRangeResponse {
   resolvedCount: bigint;
+  /**
+   * Set when the command stopped at its limit of intents: the rest of the span, still to
+   * resolve (one Raft command stays small however many intents a span holds).
+   */
+  resumeSpan?: Span | undefined;
 }
 
 /** Removes the record of a finalized transaction whose intents are all resolved. */
@@ -3220,7 +3225,7 @@ export const ResolveIntentRangeRequest: MessageFns<ResolveIntentRangeRequest> = 
 };
 
 function createBaseResolveIntentRangeResponse(): ResolveIntentRangeResponse {
-  return { resolvedCount: 0n };
+  return { resolvedCount: 0n, resumeSpan: undefined };
 }
 
 export const ResolveIntentRangeResponse: MessageFns<ResolveIntentRangeResponse> = {
@@ -3230,6 +3235,9 @@ export const ResolveIntentRangeResponse: MessageFns<ResolveIntentRangeResponse> 
         throw new globalThis.Error("value provided for field message.resolvedCount of type uint64 too large");
       }
       writer.uint32(8).uint64(message.resolvedCount);
+    }
+    if (message.resumeSpan !== undefined) {
+      Span.encode(message.resumeSpan, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -3253,6 +3261,14 @@ export const ResolveIntentRangeResponse: MessageFns<ResolveIntentRangeResponse> 
             }
 
             message.resolvedCount = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resumeSpan = Span.decode(reader, reader.uint32());
             continue;
           }
         }
