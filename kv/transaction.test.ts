@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
-import { isPointSpan, mergeSpans, pointSpan, spansCovered } from './transaction';
+import { condenseSpans, isPointSpan, mergeSpans, pointSpan, spansCovered } from './transaction';
 
 const k = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const span = (start: Buffer, end: Buffer): pb.Span => ({ startKey: start, endKey: end });
@@ -145,5 +145,33 @@ describe('spansCovered', () => {
         expect(spansCovered(mergeSpans(inner), merged)).toBe(model);
       }),
     );
+  });
+});
+
+describe('condenseSpans', () => {
+  it('keeps at most max spans plus one per group, covering every key the input covers', () => {
+    fc.assert(
+      fc.property(fc.array(smallSpan, { maxLength: 12 }), fc.integer({ min: 1, max: 4 }), (spans, max) => {
+        // Groups by first byte, as ranges would split the keyspace.
+        const condensed = condenseSpans(spans, max, (key) => String(key[0]));
+        const groups = new Set(mergeSpans(spans).map((s) => s.startKey[0]));
+        expect(condensed.length).toBeLessThanOrEqual(max + groups.size);
+        for (const key of probeKeys(spans)) {
+          if (covers(spans, key)) expect(covers(condensed, key)).toBe(true);
+        }
+        for (let i = 1; i < condensed.length; i++) {
+          expect(Buffer.compare((condensed[i - 1] as pb.Span).endKey, (condensed[i] as pb.Span).startKey)).toBeLessThanOrEqual(0);
+        }
+      }),
+    );
+  });
+
+  it('returns merged spans as they are when few, and never joins spans of different groups', () => {
+    const few = [span(k(0x01), k(0x02)), span(k(0x05), k(0x06))];
+    expect(condenseSpans(few, 4)).toEqual(mergeSpans(few));
+    const points = [0x10, 0x11, 0x12, 0x13, 0x20, 0x21].map((byte) => pointSpan(k(byte, 0x01)));
+    // Runs of ceil(6 / 2) = 3 neighbours, cut where the group changes.
+    const byHighNibble = (key: Buffer): string => String((key[0] ?? 0) >> 4);
+    expect(show(condenseSpans(points, 2, byHighNibble))).toEqual(['[1001, 120100)', '[1301, 130100)', '[2001, 210100)']);
   });
 });

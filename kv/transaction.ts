@@ -84,6 +84,42 @@ export function mergeSpans(spans: readonly pb.Span[]): pb.Span[] {
   return out;
 }
 
+/**
+ * About `max` sorted spans covering `spans`: merged, then runs of neighbours joined into
+ * one span from the first's start to the last's end — only neighbours in the same
+ * group (`groupOf`, say the range a key is in), so that a joined span stays within one
+ * range and does not reach into unrelated keys. A transaction that wrote 100 000s of
+ * keys thus tracks, and hands its commit, a bounded list (at most `max` plus the number
+ * of groups); covering more keys than were written costs nothing wrong (resolving or
+ * refreshing a span only looks at what is there), only some extra reading.
+ */
+export function condenseSpans(spans: readonly pb.Span[], max: number, groupOf: (key: Buffer) => string = (key) => String(key[0])): pb.Span[] {
+  const merged = mergeSpans(spans);
+  if (merged.length <= max) return merged;
+  const run = Math.ceil(merged.length / max);
+  const out: pb.Span[] = [];
+  let first: pb.Span | undefined;
+  let last: pb.Span | undefined;
+  let group = '';
+  let joined = 0;
+  for (const span of merged) {
+    const spanGroup = groupOf(span.startKey);
+    if (first !== undefined && last !== undefined && (joined === run || spanGroup !== group)) {
+      out.push({ startKey: first.startKey, endKey: last.endKey });
+      first = undefined;
+    }
+    if (first === undefined) {
+      first = span;
+      group = spanGroup;
+      joined = 0;
+    }
+    last = span;
+    joined++;
+  }
+  if (first !== undefined && last !== undefined) out.push({ startKey: first.startKey, endKey: last.endKey });
+  return out;
+}
+
 /** Whether every span of `inner` lies inside some span of `outer` (both merged). */
 export function spansCovered(inner: readonly pb.Span[], outer: readonly pb.Span[]): boolean {
   return inner.every((span) =>

@@ -17,7 +17,7 @@ import {
 } from './errors';
 import type { ScanOptions, ScanResult } from './kv-client';
 import { expectCase, scanResult } from './responses';
-import { MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS } from './transaction';
+import { condenseSpans, MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS } from './transaction';
 
 /*
  * The transaction coordinator (kv/OVERVIEW.md "Transactions"). A Txn carries its
@@ -69,6 +69,10 @@ const MAX_BUFFERED_WRITES = 1_000;
 const MAX_BUFFERED_BYTES = 4 << 20;
 /** Read spans sent with a commit for the range to refresh there; more are refreshed first. */
 const MAX_SERVER_REFRESH_SPANS = 64;
+/** Tracked lock and read spans are merged once there are more than this many… */
+const MERGE_SPANS_OVER = 64;
+/** …and condensed to at most this many covering spans (bounding a large transaction's commit). */
+const MAX_TRACKED_SPANS = 1_024;
 /** Commits re-sent after being pushed before the transaction starts over. */
 const MAX_COMMIT_PUSHES = 5;
 
@@ -446,9 +450,18 @@ export class Txn {
         this.refreshSpans.push({ startKey: span.start, endKey: span.end });
       }
     });
-    if (this.refreshSpans.length > 64) this.refreshSpans = mergeSpans(this.refreshSpans);
-    if (this.lockSpans.length > 64) this.lockSpans = mergeSpans(this.lockSpans);
+    if (this.refreshSpans.length > MERGE_SPANS_OVER) this.refreshSpans = this.condense(this.refreshSpans);
+    if (this.lockSpans.length > MERGE_SPANS_OVER) this.lockSpans = this.condense(this.lockSpans);
     return result.responses;
+  }
+
+  /** Bounds a list of tracked spans, joining neighbours only within a range the sender knows. */
+  private condense(spans: readonly pb.Span[]): pb.Span[] {
+    const cache = this.sender.rangeCache;
+    return condenseSpans(spans, MAX_TRACKED_SPANS, (key) => {
+      const range = cache.lookup(key);
+      return range === undefined ? `?${key[0] ?? ''}` : String(range.desc.rangeId);
+    });
   }
 
   /** Moves the reads up to `to` if nothing read was written since; returns whether it could. */
@@ -501,7 +514,7 @@ export class Txn {
       if (this.refreshSpans.length === 0 && compareTimestamps(this.writeTs, this.readTs) > 0) this.readTs = this.writeTs;
       const anchor = this.anchorKey ?? requestSpan(writes[0]?.request as NonNullable<pb.RequestUnion['request']>).start;
       this.anchorKey = anchor;
-      const lockSpans = mergeSpans([
+      const lockSpans = this.condense([
         ...this.lockSpans,
         ...writes.map((w) => {
           const span = requestSpan(w.request as NonNullable<pb.RequestUnion['request']>);
