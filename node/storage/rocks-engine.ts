@@ -10,7 +10,7 @@ import type {
   WriteBatch,
   WriteOptions,
 } from './engine';
-import { BatchAdmission, DEFAULT_ENGINE_LIMITS, forEachInSpan } from './engine';
+import { BatchAdmission, DEFAULT_ENGINE_LIMITS } from './engine';
 import { StorageClosedError, StorageCorruptionError, StorageIoError, StorageLockedError } from './errors';
 import { LockTableIndex } from './lock-table-index';
 import { LOCK_TABLE_PREFIX } from './mvcc-key';
@@ -58,6 +58,9 @@ export type CheckpointResult = CheckpointProgress;
 
 const SCAN_CHUNK_ENTRIES = 256;
 const SMALLEST_KEY = Buffer.from([0x00]);
+/** Every lock table key is at or above the start and below the end. */
+const LOCK_TABLE_START = Buffer.from([LOCK_TABLE_PREFIX]);
+const LOCK_TABLE_END = Buffer.from([LOCK_TABLE_PREFIX + 1]);
 
 /** Turns an error of the binding into a typed storage error. */
 export function toStorageError(err: unknown, location: string, doing: string): Error {
@@ -86,6 +89,10 @@ export class RocksEngine implements Engine {
   /** Every native iterator still open: closed before the database, never used after. */
   private readonly openIterators = new Set<RocksIterator>();
   private readonly lockTable = new LockTableIndex();
+  /** For cursors (see RocksCursor.seekLockTable). */
+  get lockTableIndex(): LockTableIndex {
+    return this.lockTable;
+  }
   private readonly walSyncer: WalSyncer;
 
   private constructor(
@@ -123,10 +130,25 @@ export class RocksEngine implements Engine {
     return engine;
   }
 
+  /** Reads the lock table from RocksDB itself (cursors there read the index). */
   private loadLockTableIndex(): void {
-    forEachInSpan(this, Buffer.from([LOCK_TABLE_PREFIX]), Buffer.from([LOCK_TABLE_PREFIX + 1]), (key) => {
-      this.lockTable.add(key);
-    });
+    const iterator = this.newIterator('forward');
+    try {
+      iterator.seek(LOCK_TABLE_START);
+      for (;;) {
+        const { rows, finished } = iterator.next(SCAN_CHUNK_ENTRIES);
+        for (let i = 0; i < rows.length; i += 2) {
+          const key = rows[i] as Buffer;
+          if (Buffer.compare(key, LOCK_TABLE_END) >= 0) return;
+          this.lockTable.add(key);
+        }
+        if (finished || rows.length === 0) return;
+      }
+    } catch (err) {
+      throw toStorageError(err, this.path, 'cannot read from store');
+    } finally {
+      this.closeIterator(iterator);
+    }
   }
 
   get(key: Uint8Array): Buffer | undefined {
@@ -363,6 +385,9 @@ class RocksCursor implements EngineCursor {
   private open = true;
   private readonly firstChunk: number;
   private readonly reverse: boolean;
+  /** In the lock table: the live key the cursor is on, and its value. */
+  private lockKey: Buffer | undefined;
+  private lockValue: Buffer | undefined;
 
   constructor(
     private readonly iterator: RocksIterator,
@@ -377,6 +402,80 @@ class RocksCursor implements EngineCursor {
   seek(target: Uint8Array): void {
     assert(this.open, 'cursor is closed');
     this.engine.checkOpen();
+    if (LockTableIndex.isLockTableKey(target)) {
+      this.seekLockTable(target, false);
+      return;
+    }
+    this.seekRocks(target);
+  }
+
+  valid(): boolean {
+    return this.lockKey !== undefined || this.position < this.rows.length;
+  }
+
+  key(): Buffer {
+    return this.lockKey ?? (this.rows[this.position] as Buffer);
+  }
+
+  value(): Buffer {
+    return this.lockValue ?? (this.rows[this.position + 1] as Buffer);
+  }
+
+  next(): void {
+    if (this.lockKey !== undefined) {
+      this.seekLockTable(this.lockKey, true);
+      return;
+    }
+    this.position += 2;
+    if (this.position >= this.rows.length) {
+      this.fill();
+    }
+  }
+
+  close(): void {
+    if (this.open) {
+      this.open = false;
+      this.rows = [];
+      this.lockKey = undefined;
+      this.lockValue = undefined;
+      this.release();
+    }
+  }
+
+  /**
+   * Inside the lock table the cursor walks the engine's index of live keys (reading
+   * each value), never RocksDB's iterator, which would step over the tombstones of
+   * every intent resolved since the last compaction. Past the table's end (or its
+   * start, in reverse), it goes on in RocksDB.
+   */
+  private seekLockTable(target: Uint8Array, exclusive: boolean): void {
+    this.rows = [];
+    this.position = 0;
+    const index = this.engine.lockTableIndex;
+    let from = target;
+    let skip = exclusive;
+    for (;;) {
+      const key = this.reverse ? index.floor(from, skip) : index.ceiling(from, skip);
+      if (key === undefined || !LockTableIndex.isLockTableKey(key)) break;
+      const value = this.engine.get(key);
+      if (value !== undefined) {
+        this.lockKey = key;
+        this.lockValue = value;
+        return;
+      }
+      from = key;
+      skip = true;
+    }
+    this.lockKey = undefined;
+    this.lockValue = undefined;
+    this.seekRocks(this.reverse ? LOCK_TABLE_START : LOCK_TABLE_END);
+    // In reverse the seek lands at or below the table's first possible key: step off it.
+    while (this.reverse && this.valid() && LockTableIndex.isLockTableKey(this.key())) this.next();
+  }
+
+  private seekRocks(target: Uint8Array): void {
+    this.lockKey = undefined;
+    this.lockValue = undefined;
     this.rows = [];
     this.position = 0;
     if (target.length === 0) {
@@ -395,33 +494,6 @@ class RocksCursor implements EngineCursor {
     this.finished = false;
     this.nextChunk = this.firstChunk;
     this.fill();
-  }
-
-  valid(): boolean {
-    return this.position < this.rows.length;
-  }
-
-  key(): Buffer {
-    return this.rows[this.position] as Buffer;
-  }
-
-  value(): Buffer {
-    return this.rows[this.position + 1] as Buffer;
-  }
-
-  next(): void {
-    this.position += 2;
-    if (this.position >= this.rows.length) {
-      this.fill();
-    }
-  }
-
-  close(): void {
-    if (this.open) {
-      this.open = false;
-      this.rows = [];
-      this.release();
-    }
   }
 
   private fill(): void {

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { LockTableIndex } from './lock-table-index';
+
+/** The model: a sorted array of distinct keys. */
+function sortedKeys(keys: Iterable<string>): Buffer[] {
+  return [...keys].map((k) => Buffer.from(k, 'hex')).sort(Buffer.compare);
+}
+
+describe('LockTableIndex', () => {
+  it('answers membership, ceiling and floor as a sorted set does, across chunk splits', () => {
+    // A small alphabet makes collisions; many operations make chunks split and empty.
+    const keyArb = fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }).map((k) => Buffer.from([2, ...k]));
+    const opArb = fc.record({ add: fc.boolean(), key: keyArb });
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 3000 }), fc.array(keyArb, { maxLength: 20 }), (ops, probes) => {
+        const index = new LockTableIndex();
+        const model = new Set<string>();
+        for (const { add, key } of ops) {
+          if (add) {
+            index.add(key);
+            model.add(key.toString('hex'));
+          } else {
+            index.remove(key);
+            model.delete(key.toString('hex'));
+          }
+        }
+        expect(index.size).toBe(model.size);
+        const sorted = sortedKeys(model);
+        for (const probe of probes) {
+          expect(index.mayContain(probe)).toBe(model.has(probe.toString('hex')));
+          const hex = (b: Buffer | undefined): string | undefined => b?.toString('hex');
+          expect(hex(index.ceiling(probe))).toBe(hex(sorted.find((k) => Buffer.compare(k, probe) >= 0)));
+          expect(hex(index.ceiling(probe, true))).toBe(hex(sorted.find((k) => Buffer.compare(k, probe) > 0)));
+          expect(hex(index.floor(probe))).toBe(hex([...sorted].reverse().find((k) => Buffer.compare(k, probe) <= 0)));
+          expect(hex(index.floor(probe, true))).toBe(hex([...sorted].reverse().find((k) => Buffer.compare(k, probe) < 0)));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('walks 100 000 keys in order after half of them are removed', () => {
+    const index = new LockTableIndex();
+    const key = (i: number): Buffer => Buffer.concat([Buffer.from([2]), Buffer.from(i.toString(16).padStart(8, '0'))]);
+    for (let i = 0; i < 100_000; i++) index.add(key((i * 7919) % 100_000));
+    for (let i = 0; i < 100_000; i += 2) index.remove(key(i));
+    let count = 0;
+    let previous: Buffer | undefined;
+    for (let k = index.ceiling(Buffer.from([2])); k !== undefined; k = index.ceiling(k, true)) {
+      if (previous !== undefined) expect(Buffer.compare(previous, k)).toBeLessThan(0);
+      previous = k;
+      count++;
+    }
+    expect(count).toBe(50_000);
+  });
+});
