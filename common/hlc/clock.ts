@@ -84,6 +84,11 @@ export class HybridLogicalClock {
     return { wallTime: this.wallTime, logical: this.logical };
   }
 
+  /** The physical clock's reading, in nanoseconds: what bounds other processes' timestamps. */
+  physicalNanos(): bigint {
+    return this.physical.nowNanos();
+  }
+
   /** The latest timestamp handed out or received, without advancing the clock. */
   last(): Timestamp {
     return { wallTime: this.wallTime, logical: this.logical };

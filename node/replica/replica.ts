@@ -671,8 +671,14 @@ export class Replica {
     const lease = this.leaseValue;
     if (lease === undefined || lease.sequence === this.timestampCacheLease) return;
     this.timestampCacheLease = lease.sequence;
-    const now = this.host.clock.now();
-    this.timestampCache.reset({ wallTime: now.wallTime + this.host.clock.maxOffsetNanos, logical: now.logical });
+    // The last holder served reads no later than its clock, at most the maximum offset
+    // ahead of this one's physical clock. From the physical clock, not this clock's
+    // `now`: writes placed above the cache move `now` ahead, and each lease change would
+    // add another offset until other nodes refuse the timestamps.
+    const clock = this.host.clock;
+    const bound = { wallTime: clock.physicalNanos() + clock.maxOffsetNanos, logical: 0 };
+    const now = clock.now();
+    this.timestampCache.reset(compareTimestamps(now, bound) > 0 ? now : bound);
   }
 
   private pusherToken(push: kvpb.PushTxnRequest): string {
