@@ -153,6 +153,11 @@ export class RocksDatabase {
     return this.context !== undefined && this.level.status === 'open';
   }
 
+  /** The values of `keys`, in order (undefined where absent), in one native call. */
+  getMany(keys: Uint8Array[]): (Buffer | undefined)[] {
+    return native.db_get_many_sync(this.live(), keys, GET_OPTIONS).map((value) => value ?? undefined);
+  }
+
   get(key: Uint8Array): Buffer | undefined {
     return native.db_get_many_sync(this.live(), [key], GET_OPTIONS)[0] ?? undefined;
   }

@@ -89,10 +89,6 @@ export class RocksEngine implements Engine {
   /** Every native iterator still open: closed before the database, never used after. */
   private readonly openIterators = new Set<RocksIterator>();
   private readonly lockTable = new LockTableIndex();
-  /** For cursors (see RocksCursor.seekLockTable). */
-  get lockTableIndex(): LockTableIndex {
-    return this.lockTable;
-  }
   private readonly walSyncer: WalSyncer;
 
   private constructor(
@@ -102,6 +98,11 @@ export class RocksEngine implements Engine {
   ) {
     this.limits = limits;
     this.walSyncer = new WalSyncer(db.handle, path);
+  }
+
+  /** The live lock table keys, for cursors (see RocksCursor.fillFromLockTable). */
+  get lockTableIndex(): LockTableIndex {
+    return this.lockTable;
   }
 
   static async open(location: string, options: RocksEngineOptions = {}): Promise<RocksEngine> {
@@ -148,6 +149,16 @@ export class RocksEngine implements Engine {
       throw toStorageError(err, this.path, 'cannot read from store');
     } finally {
       this.closeIterator(iterator);
+    }
+  }
+
+  /** The values of `keys` in one read (undefined where absent). */
+  getMany(keys: Uint8Array[]): (Buffer | undefined)[] {
+    this.checkOpen();
+    try {
+      return this.db.getMany(keys);
+    } catch (err) {
+      throw toStorageError(err, this.path, 'cannot read from store');
     }
   }
 
@@ -385,9 +396,8 @@ class RocksCursor implements EngineCursor {
   private open = true;
   private readonly firstChunk: number;
   private readonly reverse: boolean;
-  /** In the lock table: the live key the cursor is on, and its value. */
-  private lockKey: Buffer | undefined;
-  private lockValue: Buffer | undefined;
+  /** Inside the lock table: where the next chunk of live keys starts. */
+  private lockFrom: { key: Uint8Array; exclusive: boolean } | undefined;
 
   constructor(
     private readonly iterator: RocksIterator,
@@ -402,33 +412,32 @@ class RocksCursor implements EngineCursor {
   seek(target: Uint8Array): void {
     assert(this.open, 'cursor is closed');
     this.engine.checkOpen();
+    this.nextChunk = this.firstChunk;
     if (LockTableIndex.isLockTableKey(target)) {
-      this.seekLockTable(target, false);
+      this.lockFrom = { key: target, exclusive: false };
+      this.fillFromLockTable();
       return;
     }
     this.seekRocks(target);
   }
 
   valid(): boolean {
-    return this.lockKey !== undefined || this.position < this.rows.length;
+    return this.position < this.rows.length;
   }
 
   key(): Buffer {
-    return this.lockKey ?? (this.rows[this.position] as Buffer);
+    return this.rows[this.position] as Buffer;
   }
 
   value(): Buffer {
-    return this.lockValue ?? (this.rows[this.position + 1] as Buffer);
+    return this.rows[this.position + 1] as Buffer;
   }
 
   next(): void {
-    if (this.lockKey !== undefined) {
-      this.seekLockTable(this.lockKey, true);
-      return;
-    }
     this.position += 2;
     if (this.position >= this.rows.length) {
-      this.fill();
+      if (this.lockFrom !== undefined) this.fillFromLockTable();
+      else this.fill();
     }
   }
 
@@ -436,46 +445,49 @@ class RocksCursor implements EngineCursor {
     if (this.open) {
       this.open = false;
       this.rows = [];
-      this.lockKey = undefined;
-      this.lockValue = undefined;
+      this.lockFrom = undefined;
       this.release();
     }
   }
 
   /**
-   * Inside the lock table the cursor walks the engine's index of live keys (reading
-   * each value), never RocksDB's iterator, which would step over the tombstones of
-   * every intent resolved since the last compaction. Past the table's end (or its
-   * start, in reverse), it goes on in RocksDB.
+   * Inside the lock table the cursor walks the engine's index of live keys, reading
+   * their values a chunk at a time, never RocksDB's iterator, which would step over the
+   * tombstone of every intent resolved since the last compaction. Past the table's end
+   * (or its start, in reverse), it goes on in RocksDB.
    */
-  private seekLockTable(target: Uint8Array, exclusive: boolean): void {
+  private fillFromLockTable(): void {
+    const index = this.engine.lockTableIndex;
     this.rows = [];
     this.position = 0;
-    const index = this.engine.lockTableIndex;
-    let from = target;
-    let skip = exclusive;
-    for (;;) {
-      const key = this.reverse ? index.floor(from, skip) : index.ceiling(from, skip);
-      if (key === undefined || !LockTableIndex.isLockTableKey(key)) break;
-      const value = this.engine.get(key);
-      if (value !== undefined) {
-        this.lockKey = key;
-        this.lockValue = value;
+    while (this.lockFrom !== undefined && this.rows.length === 0) {
+      const keys: Buffer[] = [];
+      let { key: from, exclusive } = this.lockFrom;
+      while (keys.length < this.nextChunk) {
+        const key = this.reverse ? index.floor(from, exclusive) : index.ceiling(from, exclusive);
+        if (key === undefined || !LockTableIndex.isLockTableKey(key)) break;
+        keys.push(key);
+        from = key;
+        exclusive = true;
+      }
+      if (keys.length === 0) {
+        this.lockFrom = undefined;
+        this.seekRocks(this.reverse ? LOCK_TABLE_START : LOCK_TABLE_END);
+        // In reverse the seek lands at or below the table's first possible key: step off it.
+        while (this.reverse && this.valid() && LockTableIndex.isLockTableKey(this.key())) this.next();
         return;
       }
-      from = key;
-      skip = true;
+      this.lockFrom = { key: keys[keys.length - 1] as Buffer, exclusive: true };
+      const values = this.engine.getMany(keys);
+      keys.forEach((key, i) => {
+        const value = values[i];
+        if (value !== undefined) this.rows.push(key, value);
+      });
+      this.nextChunk = Math.min(this.nextChunk * 8, SCAN_CHUNK_ENTRIES);
     }
-    this.lockKey = undefined;
-    this.lockValue = undefined;
-    this.seekRocks(this.reverse ? LOCK_TABLE_START : LOCK_TABLE_END);
-    // In reverse the seek lands at or below the table's first possible key: step off it.
-    while (this.reverse && this.valid() && LockTableIndex.isLockTableKey(this.key())) this.next();
   }
 
   private seekRocks(target: Uint8Array): void {
-    this.lockKey = undefined;
-    this.lockValue = undefined;
     this.rows = [];
     this.position = 0;
     if (target.length === 0) {
