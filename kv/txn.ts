@@ -73,8 +73,12 @@ const MAX_SERVER_REFRESH_SPANS = 64;
 const MERGE_SPANS_OVER = 64;
 /** …and condensed to at most this many covering spans (bounding a large transaction's commit). */
 const MAX_TRACKED_SPANS = 1_024;
-/** Commits re-sent after being pushed before the transaction starts over. */
-const MAX_COMMIT_PUSHES = 5;
+/**
+ * Commits re-sent after being pushed before the transaction starts over. Each new lease
+ * on a range the commit writes to pushes it once (the timestamp cache starts ahead of
+ * the clock), so a few lease changes during a long transaction's commit are survived.
+ */
+const MAX_COMMIT_PUSHES = 10;
 
 type TxnState = 'pending' | 'committed' | 'aborted';
 
