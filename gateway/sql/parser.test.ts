@@ -1,5 +1,5 @@
 import { SqlError } from '../../common/errors';
-import { extractAsOfSystemTime, loadParser, parseStatements } from './parser';
+import { extractAsOfSystemTime, loadParser, parseStatements, rewriteUpsert } from './parser';
 
 beforeAll(() => loadParser());
 
@@ -59,5 +59,102 @@ describe('extractAsOfSystemTime', () => {
     'SELECT $q$ AS OF SYSTEM TIME 1 $q$',
   ])('left alone inside a literal, identifier or comment: %s', (sql) => {
     expect(extractAsOfSystemTime(sql)).toEqual({ text: sql, clauses: [] });
+  });
+});
+
+describe('rewriteUpsert', () => {
+  test.each([
+    ['UPSERT INTO t VALUES (1)', [0]],
+    ['upsert into t values (1)', [0]],
+    ['  \n\tUpSeRt INTO t VALUES (1)', [4]],
+    ['-- note\nUPSERT INTO t VALUES (1)', [8]],
+    ['/* a /* nested */ note */UPSERT INTO t VALUES (1)', [25]],
+    ["SELECT 'upsert'; UPSERT INTO t VALUES (1);upsert INTO t SELECT 2", [17, 42]],
+  ])('%s', (sql, offsets) => {
+    const { text, upserts } = rewriteUpsert(sql);
+    expect(upserts).toEqual(offsets);
+    // Same length, so the parser's error positions still point into the original text.
+    expect(text.length).toBe(sql.length);
+    expect(text).toBe(offsets.reduce((t, o) => t.slice(0, o) + 'INSERT' + t.slice(o + 6), sql));
+  });
+
+  test.each([
+    "SELECT 'upsert'",
+    "SELECT 1; 'UPSERT'",
+    'SELECT "upsert" FROM t',
+    '"UPSERT" INTO t VALUES (1)',
+    'SELECT 1 -- ; UPSERT',
+    'SELECT 1 /* ; UPSERT */',
+    'SELECT $$; UPSERT $$',
+    "SELECT E'\\'; UPSERT'",
+    'SELECT upsert FROM t',
+    'SELECT 1 AS upsert; SELECT upserted FROM t',
+    'SELECT 1; upsert_log',
+    'SELECT 1; upsert$x',
+    'SELECT 1; UPSERTé',
+    'EXPLAIN UPSERT INTO t VALUES (1)',
+    'CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; UPSERT INTO u VALUES (1))',
+  ])('left alone: %s', (sql) => {
+    expect(rewriteUpsert(sql)).toEqual({ text: sql, upserts: [] });
+  });
+});
+
+describe('UPSERT statements', () => {
+  function syntaxError(sql: string): SqlError {
+    let caught: unknown;
+    try {
+      parseStatements(sql);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(SqlError);
+    expect((caught as SqlError).sqlState).toBe('42601');
+    return caught as SqlError;
+  }
+
+  test('parse as INSERT marked upsert, keeping their own text', () => {
+    const stmts = parseStatements("INSERT INTO t VALUES (1); /* c */ upsert INTO t (a, b) VALUES (1, 'upsert') RETURNING a; SELECT 1");
+    expect(stmts.map((s) => Object.keys(s.ast)[0])).toEqual(['InsertStmt', 'InsertStmt', 'SelectStmt']);
+    expect(stmts.map((s) => s.upsert)).toEqual([undefined, true, undefined]);
+    expect(stmts[1]?.sql).toBe("/* c */ upsert INTO t (a, b) VALUES (1, 'upsert') RETURNING a");
+    expect(stmts[1]?.sql).not.toBe(stmts[0]?.sql);
+  });
+
+  test('AS OF SYSTEM TIME and UPSERT in one string', () => {
+    const stmts = parseStatements("SELECT * FROM t AS OF SYSTEM TIME '-1s'; UPSERT INTO t SELECT * FROM u");
+    expect(stmts[0]?.asOfSystemTime).toBe("'-1s'");
+    expect(stmts[0]?.upsert).toBeUndefined();
+    expect(stmts[1]?.upsert).toBe(true);
+    expect(stmts[1]?.asOfSystemTime).toBeUndefined();
+  });
+
+  test('a syntax error after UPSERT points into the original text', () => {
+    const sql = 'SELECT 1; UPSERT INTO t VALUES (1) WHER';
+    expect(syntaxError(sql).position).toBe(sql.indexOf('WHER') + 1);
+  });
+
+  test('UPSERT where the grammar does not take it is 42601 at the word', () => {
+    const sql = 'SELECT 1; EXPLAIN upsert INTO t VALUES (1)';
+    const err = syntaxError(sql);
+    expect(err.message).toBe('syntax error at or near "upsert"');
+    expect(err.position).toBe(sql.indexOf('upsert') + 1);
+  });
+
+  test('UPSERT inside another statement is 42601 at the word', () => {
+    const sql = 'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; UpSert INTO t VALUES (1); END';
+    const err = syntaxError(sql);
+    expect(err.message).toBe('syntax error at or near "UpSert"');
+    expect(err.position).toBe(sql.indexOf('UpSert') + 1);
+  });
+
+  test('UPSERT has no ON CONFLICT clause', () => {
+    const sql = 'UPSERT INTO t VALUES (1) on CONFLICT DO NOTHING';
+    const err = syntaxError(sql);
+    expect(err.message).toBe('syntax error at or near "on"');
+    expect(err.position).toBe(sql.indexOf('on') + 1);
+  });
+
+  test('UPSERT without INTO is a syntax error', () => {
+    expect(syntaxError('UPSERT t VALUES (1)').position).toBe('UPSERT '.length + 1);
   });
 });

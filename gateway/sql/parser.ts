@@ -6,7 +6,8 @@ import { SqlError, SqlStates } from '../../common/errors';
  * The adapter around the real PostgreSQL parser (libpg-query, WebAssembly). It splits a
  * query string into statements, maps parse errors to 42601 with PostgreSQL's cursor
  * position, and first takes CockroachDB's `AS OF SYSTEM TIME <expr>` clauses off the
- * text (PostgreSQL's grammar has no such clause).
+ * text and turns its `UPSERT` statements into `INSERT` (PostgreSQL's grammar has
+ * neither), keeping every character offset so error positions point into the original.
  */
 
 export interface ParsedStatement {
@@ -16,6 +17,12 @@ export interface ParsedStatement {
   readonly sql: string;
   /** The expression of its AS OF SYSTEM TIME clause, as SQL text. */
   readonly asOfSystemTime?: string;
+  /**
+   * Written as CockroachDB's `UPSERT` (the AST is the equivalent InsertStmt): the
+   * analyzer adds ON CONFLICT on the primary key. `sql` keeps the word UPSERT, so the
+   * statement's text never equals the plain INSERT's.
+   */
+  readonly upsert?: true;
 }
 
 /** Statements longer than this are refused before parsing (54000). */
@@ -33,7 +40,8 @@ export function parseStatements(sql: string): ParsedStatement[] {
   if (Buffer.byteLength(sql, 'utf8') > MAX_STATEMENT_BYTES) {
     throw new SqlError(SqlStates.programLimitExceeded, `statement is longer than ${MAX_STATEMENT_BYTES} bytes`);
   }
-  const { text, clauses } = extractAsOfSystemTime(sql);
+  const { text: withoutAsOf, clauses } = extractAsOfSystemTime(sql);
+  const { text, upserts } = rewriteUpsert(withoutAsOf);
   // libpg-query refuses an empty or all-blank string; PostgreSQL answers EmptyQueryResponse.
   if (/^\s*$/.test(text)) {
     return [];
@@ -52,10 +60,14 @@ export function parseStatements(sql: string): ParsedStatement[] {
     const start = raw.stmt_location ?? 0;
     const end = raws[i + 1]?.stmt_location ?? text.length;
     const clause = clauses.find((c) => c.offset >= start && c.offset < end);
+    const ast = raw.stmt as Node;
+    const upsertAt = upserts.find((offset) => offset >= start && offset < end);
+    if (upsertAt !== undefined) checkUpsert(sql, ast, upsertAt);
     statements.push({
-      ast: raw.stmt as Node,
+      ast,
       sql: sql.slice(start, end).replace(/[\s;]+$/, '').trimStart(),
       ...(clause === undefined ? {} : { asOfSystemTime: clause.expr }),
+      ...(upsertAt === undefined ? {} : { upsert: true as const }),
     });
   });
   return statements;
@@ -124,6 +136,77 @@ export function extractAsOfSystemTime(sql: string): { text: string; clauses: AsO
   }
   text += sql.slice(last);
   return { text, clauses: out };
+}
+
+/** A statement rewritten from UPSERT must be one INSERT that CockroachDB's grammar accepts. */
+function checkUpsert(sql: string, ast: Node, upsertAt: number): void {
+  if (!('InsertStmt' in ast)) {
+    // Rewritten inside another statement's body (BEGIN ATOMIC ... END), where
+    // CockroachDB's grammar has no UPSERT either.
+    throw new SqlError(SqlStates.syntaxError, `syntax error at or near "${sql.slice(upsertAt, upsertAt + UPSERT_LENGTH)}"`, { position: upsertAt + 1 });
+  }
+  const conflict = ast.InsertStmt.onConflictClause;
+  if (conflict !== undefined) {
+    // UPSERT always arbitrates on the primary key: it has no ON CONFLICT clause.
+    const at = conflict.location ?? upsertAt;
+    throw new SqlError(SqlStates.syntaxError, `syntax error at or near "${sql.slice(at, at + 2)}"`, { position: at + 1 });
+  }
+}
+
+const UPSERT_LENGTH = 'UPSERT'.length;
+/** UPSERT as a whole word: an identifier may go on with any letter, digit, `_` or `$`. */
+const UPSERT_WORD = /^upsert(?![\p{L}\p{N}_$])/iu;
+
+/**
+ * Replaces the keyword `UPSERT` that starts a statement (after blanks and comments, at
+ * the beginning or after a `;` outside parentheses) with `INSERT`, the same length, so
+ * the parser's positions stay right. Literals, quoted identifiers and comments are left
+ * alone; `upserts` are the character offsets of the replaced words.
+ */
+export function rewriteUpsert(sql: string): { text: string; upserts: number[] } {
+  if (!/upsert/i.test(sql)) {
+    return { text: sql, upserts: [] };
+  }
+  const upserts: number[] = [];
+  let atStart = true;
+  let depth = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const ch = sql.charAt(i);
+    const skipped = skipNonCode(sql, i);
+    if (skipped !== i) {
+      // A comment keeps the statement's start ahead; a literal or quoted name is its first token.
+      const comment = (ch === '-' || ch === '/') && sql.charAt(i + 1) === (ch === '-' ? '-' : '*');
+      atStart &&= comment;
+      i = skipped;
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      i++;
+      continue;
+    }
+    if (atStart && (ch === 'u' || ch === 'U') && UPSERT_WORD.test(sql.slice(i, i + UPSERT_LENGTH + 2))) {
+      upserts.push(i);
+      i += UPSERT_LENGTH;
+      atStart = false;
+      continue;
+    }
+    if (ch === '(') {
+      depth++;
+    } else if (ch === ')') {
+      depth = Math.max(0, depth - 1);
+    }
+    atStart = ch === ';' && depth === 0;
+    i++;
+  }
+  let text = '';
+  let last = 0;
+  for (const offset of upserts) {
+    text += sql.slice(last, offset) + 'INSERT';
+    last = offset + UPSERT_LENGTH;
+  }
+  text += sql.slice(last);
+  return { text, upserts };
 }
 
 function isIdentChar(ch: string): boolean {

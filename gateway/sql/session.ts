@@ -351,7 +351,7 @@ export class Session implements SqlSession {
   private async describe(prepared: Prepared, statement: ParsedStatement, paramTypes: (SqlType | undefined)[], txn: TxnLike): Promise<readonly OutputColumn[] | undefined> {
     const ast = statement.ast;
     if ('SelectStmt' in ast || 'InsertStmt' in ast || 'UpdateStmt' in ast || 'DeleteStmt' in ast) {
-      const analyzed = await this.analyze(ast, paramTypes, txn);
+      const analyzed = await this.analyze(ast, paramTypes, txn, statement.upsert === true);
       prepared.plan = { analyzed, generation: this.planGeneration() };
       return 'SelectStmt' in ast || analyzed.columns.length > 0 ? analyzed.columns : undefined;
     }
@@ -369,7 +369,7 @@ export class Session implements SqlSession {
     return undefined;
   }
 
-  private async analyze(ast: Node, paramTypes: (SqlType | undefined)[], txn: TxnLike): Promise<AnalyzedQuery> {
+  private async analyze(ast: Node, paramTypes: (SqlType | undefined)[], txn: TxnLike, upsert = false): Promise<AnalyzedQuery> {
     const analyzer = new QueryAnalyzer({
       catalog: this.services.catalog,
       txn,
@@ -381,7 +381,7 @@ export class Session implements SqlSession {
       evalContext: this.evalContext(BigInt(Date.now()) * 1000n),
     });
     if ('SelectStmt' in ast) return analyzer.finish(await analyzer.select(ast.SelectStmt));
-    if ('InsertStmt' in ast) return analyzer.finish(await analyzer.insert(ast.InsertStmt));
+    if ('InsertStmt' in ast) return analyzer.finish(await analyzer.insert(ast.InsertStmt, upsert));
     if ('UpdateStmt' in ast) return analyzer.finish(await analyzer.update(ast.UpdateStmt));
     if ('DeleteStmt' in ast) return analyzer.finish(await analyzer.delete(ast.DeleteStmt));
     throw new SqlError(SqlStates.featureNotSupported, `cannot plan ${Object.keys(ast)[0]}`);
@@ -481,7 +481,7 @@ export class Session implements SqlSession {
         let plan = portal.prepared.plan;
         if (plan === undefined || plan.generation !== this.planGeneration()) {
           const types = [...portal.prepared.paramTypes];
-          const analyzed = await this.analyze(ast, types, txn);
+          const analyzed = await this.analyze(ast, types, txn, statement.upsert === true);
           plan = { analyzed, generation: this.planGeneration() };
           portal.prepared.plan = plan;
         }

@@ -1,5 +1,5 @@
 import type { DeleteStmt, InsertStmt, Node, ResTarget, UpdateStmt } from '@pgsql/types';
-import { SqlError, SqlStates } from '../../../common/errors';
+import { assert, SqlError, SqlStates } from '../../../common/errors';
 import type { ColumnDescriptor, TableDescriptor } from '../catalog/descriptors';
 import { allIndexes } from '../catalog/descriptors';
 import { scalarType } from '../types/datum';
@@ -23,7 +23,14 @@ interface DmlResult {
   readonly columns: readonly OutputColumn[];
 }
 
-export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, stmt: InsertStmt): Promise<DmlResult> {
+/**
+ * `upsert`: CockroachDB's UPSERT, planned as INSERT ... ON CONFLICT (primary key) DO
+ * UPDATE SET c = excluded.c for every target column outside the primary key (every
+ * visible one when no column list is given, so those left out go back to their
+ * defaults). Only the primary key arbitrates: another unique index still raises 23505,
+ * and a table keyed by its hidden rowid just inserts, as a new rowid never conflicts.
+ */
+export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, stmt: InsertStmt, upsert = false): Promise<DmlResult> {
   if (stmt.withClause !== undefined) {
     throw new SqlError(SqlStates.featureNotSupported, 'WITH in INSERT is not supported');
   }
@@ -33,8 +40,9 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
   const exprs = analyzer.expressions;
   // Target columns: the named ones, or every visible column in order.
   const targets: ColumnDescriptor[] = [];
-  if (stmt.cols !== undefined && stmt.cols.length > 0) {
-    for (const node of stmt.cols) {
+  const columnList = (stmt.cols ?? []).length > 0;
+  if (columnList) {
+    for (const node of stmt.cols ?? []) {
       const target = (node as { ResTarget: ResTarget }).ResTarget;
       if (target.indirection !== undefined) {
         throw new SqlError(SqlStates.featureNotSupported, 'INSERT into subfields is not supported');
@@ -48,6 +56,8 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
   } else {
     targets.push(...table.columns.filter((c) => c.hidden !== true));
   }
+  const primaryKey = new Set(table.primaryIndex.columnIds);
+  const upsertColumns = targets.filter((c) => !primaryKey.has(c.id));
   // Source rows.
   let input: PlanNode;
   const select = stmt.selectStmt === undefined ? undefined : (stmt.selectStmt as { SelectStmt?: import('@pgsql/types').SelectStmt }).SelectStmt;
@@ -60,8 +70,15 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
     const subqueries: SubqueryPlan[] = [];
     const ctx = { scope: new Scope([]), subqueries, clause: 'VALUES' };
     const rows: Expr[][] = [];
-    for (const list of select.valuesLists) {
-      const items = (list as { List: { items?: Node[] } }).List.items ?? [];
+    const lists = select.valuesLists.map((list) => (list as { List: { items?: Node[] } }).List.items ?? []);
+    const width = lists[0]?.length ?? 0;
+    const uneven = lists.find((items) => items.length !== width);
+    if (uneven !== undefined) {
+      throw new SqlError(SqlStates.syntaxError, 'VALUES lists must all be the same length', position(nodeLocation(uneven[0])));
+    }
+    // Without a column list, trailing columns may be left out (they get defaults), as in PostgreSQL.
+    if (!columnList && width < targets.length) targets.length = width;
+    for (const items of lists) {
       if (items.length > targets.length) {
         throw new SqlError(SqlStates.syntaxError, 'INSERT has more expressions than target columns');
       }
@@ -84,6 +101,7 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
     input = { k: 'values', rows, subqueries, columns: targets.map((c) => ({ name: c.name, type: c.type, tableId: 0, columnNumber: 0 })) };
   } else {
     const query = await analyzer.select(select);
+    if (!columnList && query.columns.length < targets.length) targets.length = query.columns.length;
     if (query.columns.length > targets.length) {
       throw new SqlError(SqlStates.syntaxError, 'INSERT has more expressions than target columns');
     }
@@ -105,7 +123,15 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
   // ON CONFLICT
   let onConflict: InsertNode['onConflict'];
   const clause = stmt.onConflictClause;
-  if (clause !== undefined) {
+  if (upsert) {
+    // The parser refuses UPSERT ... ON CONFLICT; this would drop the clause silently.
+    assert(clause === undefined, 'UPSERT with an ON CONFLICT clause');
+    // The existing row's columns come first, then the proposed row's (EXCLUDED).
+    const width = table.columns.length;
+    const set = new Set(upsertColumns);
+    const updateExprs: Expr[] = table.columns.map((c, i) => ({ k: 'col', index: set.has(c) ? width + i : i, type: c.type }));
+    onConflict = { indexId: table.primaryIndex.id, action: 'update', updateExprs };
+  } else if (clause !== undefined) {
     let indexId: number | undefined;
     if (clause.infer !== undefined) {
       if (clause.infer.conname !== undefined) {
@@ -160,7 +186,7 @@ export async function buildInsert(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
       targetColumnIds: targets.map((c) => c.id),
       defaults,
       ...(onConflict === undefined ? {} : { onConflict }),
-      upsert: false,
+      upsert,
       checks,
       foreignKeys: await parentReferences(analyzer, table),
       ...(returning === undefined ? {} : { returning }),
@@ -252,6 +278,12 @@ export function findColumn(table: TableDescriptor, name: string, location?: numb
     throw new SqlError(SqlStates.undefinedColumn, `column "${name}" of relation "${table.name}" does not exist`, position(location));
   }
   return col;
+}
+
+/** Where a node of a VALUES list starts in the text, when its kind records it. */
+function nodeLocation(node: Node | undefined): number | undefined {
+  const fields = node === undefined ? undefined : (Object.values(node)[0] as { location?: unknown } | undefined);
+  return typeof fields?.location === 'number' ? fields.location : undefined;
 }
 
 /** The column's DEFAULT expression (NULL when it has none), typed as the column. */

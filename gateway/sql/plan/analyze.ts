@@ -672,8 +672,9 @@ export class QueryAnalyzer {
     return { k: 'filter', input, predicate, subqueries, columns: input.columns };
   }
 
-  async insert(stmt: InsertStmt): Promise<{ plan: PlanNode; columns: readonly OutputColumn[] }> {
-    return buildInsert(this, this.env, stmt);
+  /** `upsert`: the statement was written as UPSERT (see buildInsert). */
+  async insert(stmt: InsertStmt, upsert = false): Promise<{ plan: PlanNode; columns: readonly OutputColumn[] }> {
+    return buildInsert(this, this.env, stmt, upsert);
   }
 
   async update(stmt: UpdateStmt): Promise<{ plan: PlanNode; columns: readonly OutputColumn[] }> {
