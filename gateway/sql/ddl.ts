@@ -1,5 +1,6 @@
-import type { ColumnDef, Constraint, CreateStmt, IndexElem, IndexStmt, Node, RangeVar } from '@pgsql/types';
+import type { AlterSeqStmt, ColumnDef, Constraint, CreateSeqStmt, CreateStmt, DefElem, IndexElem, IndexStmt, Node, RangeVar } from '@pgsql/types';
 import { SqlError, SqlStates } from '../../common/errors';
+import type { SqlState } from '../../common/errors';
 import type { Catalog, TxnLike } from './catalog/catalog';
 import type {
   CheckConstraint,
@@ -8,25 +9,34 @@ import type {
   ForeignKeyConstraint,
   IndexDescriptor,
   ReferentialAction,
+  SequenceDataType,
+  SequenceDescriptor,
   SortDirection,
   StoredExpr,
   TableDescriptor,
 } from './catalog/descriptors';
 import { PRIMARY_INDEX_ID } from './catalog/descriptors';
+import type { SequenceOptionChanges } from './catalog/sequence-options';
+import { resolveSequenceOptions } from './catalog/sequence-options';
+import { startState } from './catalog/sequence-values';
+import type { SessionSequences } from './catalog/session-sequences';
 import { codecFor, indexPrefix, tableSpan } from './exec/table-codec';
-import { prefixEndOf } from '../../common/keys';
+import { prefixEndOf, sqlSequenceValueKey } from '../../common/keys';
 import { stringOf } from './plan/analyze-expr';
 import { typeFromTypeName } from './plan/functions-impl';
 import { position } from './plan/scope';
 import type { Datum, SqlType } from './types/datum';
 import { scalarType } from './types/datum';
 import { checkKeyEncodable, formatText } from './types';
+import { parseQualifiedName } from './virtual';
 
 /**
- * Schema changes: CREATE/DROP DATABASE, TABLE and INDEX, TRUNCATE, ALTER TABLE ADD/DROP
- * COLUMN. Each runs inside the session's transaction (PostgreSQL's transactional DDL):
- * descriptors and names are written next to any data change (an index backfill, a
- * table's rows removed), and commit together or not at all.
+ * Schema changes: CREATE/DROP DATABASE, TABLE, INDEX and SEQUENCE, ALTER SEQUENCE,
+ * TRUNCATE, ALTER TABLE ADD/DROP COLUMN. Each runs inside the session's transaction
+ * (PostgreSQL's transactional DDL): descriptors and names are written next to any data
+ * change (an index backfill, a table's rows removed), and commit together or not at all.
+ * A sequence's value is the exception: it is set outside the transaction, as nextval
+ * changes it (catalog/sequence-store.ts).
  */
 
 export interface DdlEnv {
@@ -37,6 +47,10 @@ export interface DdlEnv {
   readonly user: string;
   /** The statement's text, for keeping expressions' source. */
   readonly sql: string;
+  /** The session's sequences: their values (set outside the transaction) and its caches of them. */
+  readonly sequences: Pick<SessionSequences, 'readState' | 'writeState' | 'forget'>;
+  /** A NOTICE for the client (IF [NOT] EXISTS skipping, DROP ... CASCADE). */
+  readonly notice: (sqlState: SqlState, message: string) => void;
 }
 
 const MAX_NAME_BYTES = 63;
@@ -124,6 +138,9 @@ export async function createTable(env: DdlEnv, stmt: CreateStmt): Promise<boolea
   }
   if (columns.length > MAX_COLUMNS) {
     throw new SqlError(SqlStates.tooManyColumns, `tables can have at most ${MAX_COLUMNS} columns`);
+  }
+  for (const col of columns) {
+    if (col.defaultExpr !== undefined) await checkSequenceReferences(env, col.defaultExpr.ast);
   }
   const id = await env.catalog.allocateId();
   const findCol = (colName: string): ColumnDescriptor => {
@@ -345,7 +362,7 @@ export async function dropTable(env: DdlEnv, rv: RangeVar, missingOk: boolean): 
     throw new SqlError(SqlStates.undefinedTable, `table "${name}" does not exist`);
   }
   if (desc.kind !== 'table') {
-    throw new SqlError(SqlStates.wrongObjectType, `"${name}" is not a table`);
+    throw new SqlError(SqlStates.wrongObjectType, `"${name}" is not a table`, { hint: 'Use DROP SEQUENCE to remove a sequence.' });
   }
   for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
     const other = await env.catalog.descriptor(env.txn, entry.id);
@@ -359,6 +376,11 @@ export async function dropTable(env: DdlEnv, rv: RangeVar, missingOk: boolean): 
   await deleteSpan(env.txn, span.startKey, span.endKey);
   await env.catalog.dropName(env.txn, env.schemaId, name);
   await env.catalog.deleteDescriptor(env.txn, desc.id);
+  // Sequences owned by its columns (OWNED BY) go with it, as in PostgreSQL.
+  for (const col of desc.columns) {
+    const owned = col.ownedSequenceId === undefined ? undefined : await env.catalog.descriptor(env.txn, col.ownedSequenceId);
+    if (owned?.kind === 'sequence') await removeSequence(env, owned);
+  }
   return true;
 }
 
@@ -526,6 +548,7 @@ export async function alterTable(env: DdlEnv, rv: RangeVar, cmds: readonly Node[
           throw new SqlError(SqlStates.duplicateColumn, `column "${def.colname}" of relation "${table.name}" already exists`);
         }
         const col = columnFromDef(env, def, table.nextColumnId);
+        if (col.defaultExpr !== undefined) await checkSequenceReferences(env, col.defaultExpr.ast);
         if ((def.constraints ?? []).some((c) => ['CONSTR_PRIMARY', 'CONSTR_UNIQUE', 'CONSTR_FOREIGN', 'CONSTR_CHECK'].includes((c as { Constraint: Constraint }).Constraint.contype ?? ''))) {
           throw new SqlError(SqlStates.featureNotSupported, 'constraints on an added column are not supported yet');
         }
@@ -554,7 +577,15 @@ export async function alterTable(env: DdlEnv, rv: RangeVar, cmds: readonly Node[
       }
       case 'AT_ColumnDefault': {
         const col = requireColumn(table, cmd.name as string);
-        const rest: ColumnDescriptor = { id: col.id, name: col.name, type: col.type, nullable: col.nullable, ...(col.hidden === undefined ? {} : { hidden: col.hidden }) };
+        const rest: ColumnDescriptor = {
+          id: col.id,
+          name: col.name,
+          type: col.type,
+          nullable: col.nullable,
+          ...(col.hidden === undefined ? {} : { hidden: col.hidden }),
+          ...(col.ownedSequenceId === undefined ? {} : { ownedSequenceId: col.ownedSequenceId }),
+        };
+        if (cmd.def !== undefined) await checkSequenceReferences(env, cmd.def);
         const updated: ColumnDescriptor = cmd.def === undefined ? rest : { ...rest, defaultExpr: storedExpr(cmd.def, env.sql) };
         table = { ...table, columns: table.columns.map((c) => (c === col ? updated : c)) };
         break;
@@ -582,6 +613,276 @@ export async function alterTable(env: DdlEnv, rv: RangeVar, cmds: readonly Node[
   }
   await env.catalog.writeDescriptor(env.txn, { ...table, version: found.version + 1 });
   return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sequences
+
+/** CREATE SEQUENCE; false when IF NOT EXISTS found the name taken. */
+export async function createSequence(env: DdlEnv, stmt: CreateSeqStmt): Promise<boolean> {
+  const rv = stmt.sequence as RangeVar;
+  checkSchema(rv);
+  const name = rv.relname as string;
+  checkName(name);
+  const duplicate = new SqlError(SqlStates.duplicateTable, `relation "${name}" already exists`, position(rv.location));
+  if ((await env.catalog.relation(env.txn, env.schemaId, name)) !== undefined) {
+    if (stmt.if_not_exists !== true) throw duplicate;
+    env.notice(SqlStates.duplicateTable, `relation "${name}" already exists, skipping`);
+    return false;
+  }
+  const parsed = sequenceOptionChanges(stmt.options ?? []);
+  const { options, restartAt } = resolveSequenceOptions(parsed.changes);
+  const id = await env.catalog.allocateId();
+  const seq: SequenceDescriptor = { kind: 'sequence', id, name, version: 1, parentId: env.database.id, schemaId: env.schemaId, ...options };
+  await env.catalog.createName(env.txn, env.schemaId, name, id, duplicate);
+  await env.catalog.writeDescriptor(env.txn, seq);
+  if (parsed.ownedBy !== undefined) await setSequenceOwner(env, seq, parsed.ownedBy);
+  // Written now, outside the transaction: the key is the sequence's own from the start
+  // (its ID is never reused), so an ALTER ... START WITH later does not move it.
+  await env.sequences.writeState(seq, startState(restartAt ?? seq.start));
+  return true;
+}
+
+/** ALTER SEQUENCE; false when IF EXISTS found no such relation. */
+export async function alterSequence(env: DdlEnv, stmt: AlterSeqStmt): Promise<boolean> {
+  const rv = stmt.sequence as RangeVar;
+  checkSchema(rv);
+  const name = rv.relname as string;
+  const found = await env.catalog.relation(env.txn, env.schemaId, name);
+  if (found === undefined) {
+    if (stmt.missing_ok !== true) throw new SqlError(SqlStates.undefinedTable, `relation "${name}" does not exist`, position(rv.location));
+    env.notice(SqlStates.successfulCompletion, `relation "${name}" does not exist, skipping`);
+    return false;
+  }
+  if (found.kind !== 'sequence') {
+    throw new SqlError(SqlStates.wrongObjectType, `"${name}" is not a sequence`);
+  }
+  const parsed = sequenceOptionChanges(stmt.options ?? []);
+  const current = await env.sequences.readState(found);
+  const { options, restartAt } = resolveSequenceOptions(parsed.changes, { options: found, lastValue: current.lastValue });
+  const seq: SequenceDescriptor = { ...found, ...options, version: found.version + 1 };
+  await env.catalog.writeDescriptor(env.txn, seq);
+  if (parsed.ownedBy !== undefined) await setSequenceOwner(env, seq, parsed.ownedBy);
+  // RESTART takes effect at once, like setval: nextval never waits on a transaction.
+  if (restartAt !== undefined) await env.sequences.writeState(seq, startState(restartAt));
+  env.sequences.forget(seq.id);
+  return true;
+}
+
+/**
+ * DROP SEQUENCE name (one of the statement's list). A column default that calls it is a
+ * dependency (2BP01); CASCADE drops such defaults. False when IF EXISTS found nothing.
+ */
+export async function dropSequence(env: DdlEnv, names: readonly string[], missingOk: boolean, cascade: boolean): Promise<boolean> {
+  const name = names[names.length - 1] as string;
+  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  if (schema !== undefined && schema !== 'public') {
+    throw new SqlError(SqlStates.invalidSchemaName, `schema "${schema}" does not exist`);
+  }
+  const seq = await env.catalog.relation(env.txn, env.schemaId, name);
+  if (seq === undefined) {
+    if (!missingOk) throw new SqlError(SqlStates.undefinedTable, `sequence "${name}" does not exist`);
+    env.notice(SqlStates.successfulCompletion, `sequence "${name}" does not exist, skipping`);
+    return false;
+  }
+  if (seq.kind !== 'sequence') {
+    throw new SqlError(SqlStates.wrongObjectType, `"${name}" is not a sequence`, { hint: 'Use DROP TABLE to remove a table.' });
+  }
+  const dependents: { table: TableDescriptor; column: ColumnDescriptor }[] = [];
+  const owners: TableDescriptor[] = [];
+  for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
+    const table = await env.catalog.descriptor(env.txn, entry.id);
+    if (table?.kind !== 'table') continue;
+    for (const column of table.columns) {
+      if (column.defaultExpr !== undefined && sequenceReferences(column.defaultExpr.ast).some((ref) => refersTo(ref, seq))) {
+        dependents.push({ table, column });
+      }
+    }
+    if (table.columns.some((c) => c.ownedSequenceId === seq.id)) owners.push(table);
+  }
+  const what = dependents.map((d) => `default value for column ${d.column.name} of table ${d.table.name}`);
+  if (dependents.length > 0 && !cascade) {
+    throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop sequence ${name} because other objects depend on it`, {
+      detail: what.map((w) => `${w} depends on sequence ${name}`).join('\n'),
+      hint: 'Use DROP ... CASCADE to drop the dependent objects too.',
+    });
+  }
+  if (dependents.length > 0) {
+    env.notice(SqlStates.successfulCompletion, what.length === 1 ? `drop cascades to ${what[0] as string}` : `drop cascades to ${what.length} other objects`);
+  }
+  // The defaults go (CASCADE), and OWNED BY links with them.
+  const changed = new Set([...dependents.map((d) => d.table), ...owners]);
+  for (const table of changed) {
+    const columns = table.columns.map((c) => {
+      const dropDefault = dependents.some((d) => d.column === c);
+      if (!dropDefault && c.ownedSequenceId !== seq.id) return c;
+      const { defaultExpr, ownedSequenceId, ...rest } = c;
+      return {
+        ...rest,
+        ...(dropDefault || defaultExpr === undefined ? {} : { defaultExpr }),
+        ...(ownedSequenceId === undefined || ownedSequenceId === seq.id ? {} : { ownedSequenceId }),
+      };
+    });
+    await env.catalog.writeDescriptor(env.txn, { ...table, columns, version: table.version + 1 });
+  }
+  await removeSequence(env, seq);
+  return true;
+}
+
+/** The sequence's name, descriptor and value go (the value in the transaction: a rollback keeps it). */
+async function removeSequence(env: DdlEnv, seq: SequenceDescriptor): Promise<void> {
+  await env.catalog.dropName(env.txn, seq.schemaId, seq.name);
+  await env.catalog.deleteDescriptor(env.txn, seq.id);
+  await env.txn.delete(sqlSequenceValueKey(seq.id));
+  env.sequences.forget(seq.id);
+}
+
+/**
+ * OWNED BY table.column or NONE: the column (one at most) records the sequence, which
+ * then goes with its table.
+ */
+async function setSequenceOwner(env: DdlEnv, seq: SequenceDescriptor, ownedBy: readonly string[]): Promise<void> {
+  const none = ownedBy.length === 1 && ownedBy[0] === 'none';
+  if (!none && ownedBy.length < 2) {
+    throw new SqlError(SqlStates.syntaxError, 'invalid OWNED BY option', { hint: 'Specify OWNED BY table.column or OWNED BY NONE.' });
+  }
+  const tableName = none ? undefined : (ownedBy[ownedBy.length - 2] as string);
+  const columnName = none ? undefined : (ownedBy[ownedBy.length - 1] as string);
+  const schema = ownedBy.length > 2 ? ownedBy[ownedBy.length - 3] : undefined;
+  if (schema !== undefined && schema !== 'public') {
+    throw new SqlError(SqlStates.featureNotSupported, 'sequence must be in same schema as table it is linked to');
+  }
+  let target: TableDescriptor | undefined;
+  if (tableName !== undefined) {
+    const found = await env.catalog.relation(env.txn, env.schemaId, tableName);
+    if (found === undefined) throw new SqlError(SqlStates.undefinedTable, `relation "${tableName}" does not exist`);
+    if (found.kind !== 'table') throw new SqlError(SqlStates.wrongObjectType, `referenced relation "${tableName}" is not a table`);
+    target = found;
+    requireColumn(found, columnName as string);
+  }
+  for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
+    const table = await env.catalog.descriptor(env.txn, entry.id);
+    if (table?.kind !== 'table') continue;
+    const owns = table.columns.some((c) => c.ownedSequenceId === seq.id);
+    if (!owns && table.id !== target?.id) continue;
+    const columns = table.columns.map((c): ColumnDescriptor => {
+      if (table.id === target?.id && c.name === columnName) return { ...c, ownedSequenceId: seq.id };
+      if (c.ownedSequenceId !== seq.id) return c;
+      return withoutOwner(c);
+    });
+    await env.catalog.writeDescriptor(env.txn, { ...table, columns, version: table.version + 1 });
+  }
+}
+
+function withoutOwner(column: ColumnDescriptor): ColumnDescriptor {
+  const { ownedSequenceId, ...rest } = column;
+  return ownedSequenceId === undefined ? column : rest;
+}
+
+/** CREATE / ALTER SEQUENCE options as written, checked for repeats (42601) and integer syntax. */
+function sequenceOptionChanges(nodes: readonly Node[]): { changes: SequenceOptionChanges; ownedBy?: string[] } {
+  const changes: { -readonly [K in keyof SequenceOptionChanges]: SequenceOptionChanges[K] } = {};
+  let ownedBy: string[] | undefined;
+  const seen = new Set<string>();
+  for (const node of nodes) {
+    const def = (node as { DefElem: DefElem }).DefElem;
+    const name = def.defname ?? '';
+    if (seen.has(name)) throw new SqlError(SqlStates.syntaxError, 'conflicting or redundant options', position(def.location));
+    seen.add(name);
+    switch (name) {
+      case 'as':
+        changes.dataType = sequenceDataType(def.arg);
+        break;
+      case 'increment':
+        changes.increment = int64Option(def);
+        break;
+      case 'minvalue':
+        changes.minValue = def.arg === undefined ? null : int64Option(def);
+        break;
+      case 'maxvalue':
+        changes.maxValue = def.arg === undefined ? null : int64Option(def);
+        break;
+      case 'start':
+        changes.start = int64Option(def);
+        break;
+      case 'restart':
+        changes.restart = def.arg === undefined ? null : int64Option(def);
+        break;
+      case 'cache':
+        changes.cache = int64Option(def);
+        break;
+      case 'cycle':
+        changes.cycle = def.arg !== undefined && 'Boolean' in def.arg && def.arg.Boolean.boolval === true;
+        break;
+      case 'owned_by':
+        ownedBy = ((def.arg as { List?: { items?: Node[] } } | undefined)?.List?.items ?? []).map(stringOf);
+        break;
+      default:
+        throw new SqlError(SqlStates.featureNotSupported, `sequence option "${name}" is not supported`, position(def.location));
+    }
+  }
+  return ownedBy === undefined ? { changes } : { changes, ownedBy };
+}
+
+/** An option's integer, as PostgreSQL's defGetInt64 reads it (22P02 / 22003 otherwise). */
+function int64Option(def: DefElem): bigint {
+  const arg = def.arg;
+  let text: string;
+  if (arg !== undefined && 'Integer' in arg) return BigInt(arg.Integer.ival ?? 0);
+  if (arg !== undefined && 'Float' in arg) text = arg.Float.fval ?? '';
+  else throw new SqlError(SqlStates.syntaxError, `${def.defname ?? 'option'} requires a numeric value`, position(def.location));
+  if (!/^[+-]?\d+$/.test(text)) throw new SqlError(SqlStates.invalidTextRepresentation, `invalid input syntax for type bigint: "${text}"`);
+  const value = BigInt(text);
+  if (value < -(2n ** 63n) || value >= 2n ** 63n) throw new SqlError(SqlStates.numericValueOutOfRange, `value "${text}" is out of range for type bigint`);
+  return value;
+}
+
+function sequenceDataType(arg: Node | undefined): SequenceDataType {
+  const type = arg !== undefined && 'TypeName' in arg ? typeFromTypeName(arg.TypeName) : undefined;
+  if (type?.kind === 'scalar' && (type.name === 'int2' || type.name === 'int4' || type.name === 'int8')) return type.name;
+  throw new SqlError(SqlStates.invalidParameterValue, 'sequence type must be smallint, integer, or bigint');
+}
+
+/** Names given to nextval / currval / setval as literals in an expression ('s', 'public.s'), split. */
+function sequenceReferences(ast: unknown): string[][] {
+  const refs: string[][] = [];
+  const visit = (n: unknown): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      n.forEach(visit);
+      return;
+    }
+    const call = (n as { FuncCall?: { funcname?: Node[]; args?: Node[] } }).FuncCall;
+    const fname = call?.funcname === undefined ? undefined : stringOf(call.funcname[call.funcname.length - 1] as Node).toLowerCase();
+    if (fname === 'nextval' || fname === 'currval' || fname === 'setval') {
+      let arg = call?.args?.[0] as Node | undefined;
+      if (arg !== undefined && 'TypeCast' in arg) arg = arg.TypeCast.arg;
+      const text = arg !== undefined && 'A_Const' in arg ? arg.A_Const.sval?.sval : undefined;
+      const parts = text === undefined ? undefined : parseQualifiedName(text);
+      if (parts !== undefined) refs.push(parts);
+    }
+    for (const v of Object.values(n)) visit(v);
+  };
+  visit(ast);
+  return refs;
+}
+
+function refersTo(ref: readonly string[], seq: SequenceDescriptor): boolean {
+  const schema = ref.length > 1 ? ref[ref.length - 2] : 'public';
+  return ref[ref.length - 1] === seq.name && schema === 'public';
+}
+
+/** A default naming a sequence that does not exist fails now (42P01), as PostgreSQL's regclass cast does. */
+async function checkSequenceReferences(env: DdlEnv, ast: unknown): Promise<void> {
+  for (const ref of sequenceReferences(ast)) {
+    const name = ref[ref.length - 1] as string;
+    const schema = ref.length > 1 ? ref[ref.length - 2] : undefined;
+    if (schema === 'pg_catalog' || schema === 'information_schema') continue;
+    const found = schema === undefined || schema === 'public' ? await env.catalog.relation(env.txn, env.schemaId, name) : undefined;
+    if (found === undefined) {
+      throw new SqlError(SqlStates.undefinedTable, `relation "${ref.join('.')}" does not exist`);
+    }
+  }
 }
 
 /** ALTER TABLE ADD [CONSTRAINT name] PRIMARY KEY / UNIQUE / CHECK / FOREIGN KEY. */

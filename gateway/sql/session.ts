@@ -17,6 +17,8 @@ import type {
 import type { Catalog, TxnLike } from './catalog/catalog';
 import type { DatabaseDescriptor } from './catalog/descriptors';
 import { decodeDescriptor } from './catalog/descriptors';
+import { SessionSequences } from './catalog/session-sequences';
+import type { SequenceAccess } from './builtins';
 import { sqlDescriptorKey } from '../../common/keys';
 import { copyFrom } from './copy';
 import * as ddl from './ddl';
@@ -154,6 +156,7 @@ export class Session implements SqlSession {
   private cancelled: string | undefined;
   private readonly settings: SessionSettings;
   private readonly initial: Map<string, string>;
+  private readonly sequences: SessionSequences;
 
   constructor(
     private readonly services: SessionServices,
@@ -163,6 +166,7 @@ export class Session implements SqlSession {
     startupParameters: ReadonlyMap<string, string>,
   ) {
     this.settings = new SessionSettings(startupParameters);
+    this.sequences = new SessionSequences(services.kv, services.catalog);
     this.settings.set('application_name', startupParameters.get('application_name') ?? '');
     this.initial = new Map();
     for (const [name, def] of Object.entries(SETTINGS)) {
@@ -516,37 +520,51 @@ export class Session implements SqlSession {
     timing: { startedMicros: bigint },
     ast: Node,
   ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
-    let ctx = this.execContext(txn, portal.params, timing);
-    if (analyzed.needsCatalog === true) {
-      ctx = { ...ctx, evalCtx: { ...ctx.evalCtx, catalog: await loadCatalogLookup(this.virtualSource(txn)) } };
-    }
+    const catalog = analyzed.needsCatalog === true ? await loadCatalogLookup(this.virtualSource(txn)) : undefined;
     const columns = analyzed.columns;
     const textOptions = this.textOptions();
     const encoders = columns.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0, textOptions));
-    const rows: (Buffer | null)[][] = [];
-    let count = 0;
+    // Sequence functions may need the statement run again (catalog/session-sequences.ts);
+    // its KV work goes through the transaction they hand it.
+    const key = (portal.prepared.statement as ParsedStatement).sql;
     this.armDeadline();
     try {
-      for await (const row of execute(analyzed.plan, ctx)) {
-        if (isCountRow(row)) {
-          count = Number(row[0] as bigint);
-          continue;
-        }
-        if (rows.length >= ctx.maxRowsInMemory) {
-          throw new SqlError(SqlStates.outOfMemory, `the result has more than ${ctx.maxRowsInMemory} rows, the most the gateway holds for one statement`, {
-            hint: 'Add a LIMIT, or page through the result.',
-          });
-        }
-        const encoded: (Buffer | null)[] = new Array(columns.length);
-        for (let i = 0; i < columns.length; i++) {
-          const v = row[i] as Datum;
-          encoded[i] = v === null ? null : (encoders[i] as (d: Datum) => Buffer)(v);
-        }
-        rows.push(encoded);
-        if ('SelectStmt' in ast) count++;
-      }
+      return await this.sequences.runStatement(key, txn, (statementTxn) => {
+        let ctx: ExecContext = { ...this.execContext(txn, portal.params, timing), txn: statementTxn };
+        if (catalog !== undefined) ctx = { ...ctx, evalCtx: { ...ctx.evalCtx, catalog } };
+        return this.collectRows(analyzed, ctx, columns, encoders, ast);
+      });
     } finally {
       this.deadline = undefined;
+    }
+  }
+
+  private async collectRows(
+    analyzed: AnalyzedQuery,
+    ctx: ExecContext,
+    columns: readonly OutputColumn[],
+    encoders: readonly ((d: Datum) => Buffer)[],
+    ast: Node,
+  ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
+    const rows: (Buffer | null)[][] = [];
+    let count = 0;
+    for await (const row of execute(analyzed.plan, ctx)) {
+      if (isCountRow(row)) {
+        count = Number(row[0] as bigint);
+        continue;
+      }
+      if (rows.length >= ctx.maxRowsInMemory) {
+        throw new SqlError(SqlStates.outOfMemory, `the result has more than ${ctx.maxRowsInMemory} rows, the most the gateway holds for one statement`, {
+          hint: 'Add a LIMIT, or page through the result.',
+        });
+      }
+      const encoded: (Buffer | null)[] = new Array(columns.length);
+      for (let i = 0; i < columns.length; i++) {
+        const v = row[i] as Datum;
+        encoded[i] = v === null ? null : (encoders[i] as (d: Datum) => Buffer)(v);
+      }
+      rows.push(encoded);
+      if ('SelectStmt' in ast) count++;
     }
     const tag = 'SelectStmt' in ast ? `SELECT ${count}` : 'InsertStmt' in ast ? `INSERT 0 ${count}` : 'UpdateStmt' in ast ? `UPDATE ${count}` : `DELETE ${count}`;
     return { rows, tag };
@@ -573,7 +591,8 @@ export class Session implements SqlSession {
   }
 
   evalContext(transactionMicros: bigint): EvalContext {
-    return {
+    // `sequences` is read by the sequence built-ins (builtins/eval-context.ts).
+    const ctx: EvalContext & { readonly sequences: SequenceAccess } = {
       statementTimeMicros: BigInt(Date.now()) * 1000n,
       transactionTimeMicros: transactionMicros,
       timeZone: this.settings.get('timezone') ?? 'UTC',
@@ -581,7 +600,9 @@ export class Session implements SqlSession {
       database: this.database.name,
       user: this.user,
       setting: (name) => this.settings.get(name),
+      sequences: this.sequences,
     };
+    return ctx;
   }
 
   /** Text I/O of parameters and results follows the session's TimeZone, as in PostgreSQL. */
@@ -732,7 +753,16 @@ export class Session implements SqlSession {
 
   private async utility(statement: ParsedStatement, txn: TxnLike, portal: BoundPortal, timing: { startedMicros: bigint }): Promise<string> {
     const ast = statement.ast;
-    const env: ddl.DdlEnv = { catalog: this.services.catalog, txn, database: this.database, schemaId: this.schemaId, user: this.user, sql: statement.sql };
+    const env: ddl.DdlEnv = {
+      catalog: this.services.catalog,
+      txn,
+      database: this.database,
+      schemaId: this.schemaId,
+      user: this.user,
+      sql: statement.sql,
+      sequences: this.sequences,
+      notice: (sqlState, message) => this.notice(sqlState, message),
+    };
     if ('CreateStmt' in ast) {
       await ddl.createTable(env, ast.CreateStmt);
       return 'CREATE TABLE';
@@ -751,11 +781,22 @@ export class Session implements SqlSession {
           case 'OBJECT_INDEX':
             await ddl.dropIndex(env, names, missingOk);
             break;
+          case 'OBJECT_SEQUENCE':
+            await ddl.dropSequence(env, names, missingOk, drop.behavior === 'DROP_CASCADE');
+            break;
           default:
             throw new SqlError(SqlStates.featureNotSupported, `DROP ${String(drop.removeType).replace('OBJECT_', '')} is not supported`);
         }
       }
-      return drop.removeType === 'OBJECT_INDEX' ? 'DROP INDEX' : 'DROP TABLE';
+      return drop.removeType === 'OBJECT_INDEX' ? 'DROP INDEX' : drop.removeType === 'OBJECT_SEQUENCE' ? 'DROP SEQUENCE' : 'DROP TABLE';
+    }
+    if ('CreateSeqStmt' in ast) {
+      await ddl.createSequence(env, ast.CreateSeqStmt);
+      return 'CREATE SEQUENCE';
+    }
+    if ('AlterSeqStmt' in ast) {
+      await ddl.alterSequence(env, ast.AlterSeqStmt);
+      return 'ALTER SEQUENCE';
     }
     if ('IndexStmt' in ast) {
       await ddl.createIndex(env, ast.IndexStmt);

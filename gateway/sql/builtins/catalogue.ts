@@ -10,6 +10,7 @@ import { mathFunctions } from './math-functions';
 import { BuiltinRegistry } from './registry';
 import type { ResolvedFunction, ResolvedScalar } from './resolve';
 import { resolveFunctionIn, resolveOperatorIn } from './resolve';
+import { sequenceFunctions } from './sequence-functions';
 import { setReturningDefs } from './set-returning';
 import { stringFunctions, stringOperators } from './string-functions';
 import { systemFunctions } from './system-functions';
@@ -43,6 +44,7 @@ function build(): BuiltinRegistry {
     jsonbFunctions,
     arrayFunctions,
     systemFunctions,
+    sequenceFunctions,
   ]) {
     for (const def of list) r.addFunction(def);
   }

@@ -32,6 +32,20 @@ export interface EvalContext {
   readonly backendPid?: number;
   /** pg_get_userbyid(oid): the role's name. */
   readonly userNameById?: (oid: number) => string | undefined;
+  /** nextval, currval, setval, lastval: the session's sequences (absent: those functions fail with 0A000). */
+  readonly sequences?: SequenceAccess;
+}
+
+/**
+ * A session's sequences as the built-ins see them: synchronous, over values the session
+ * reserved before the call (gateway/sql/catalog/session-sequences.ts). Sequences are
+ * named by their pg_class OID (a regclass value).
+ */
+export interface SequenceAccess {
+  nextval(sequenceOid: number): bigint;
+  currval(sequenceOid: number): bigint;
+  setval(sequenceOid: number, value: bigint, isCalled: boolean): bigint;
+  lastval(): bigint;
 }
 
 export const DEFAULT_VERSION = 'PostgreSQL 15.0 (Cairn) on x86_64-pc-linux-gnu, 64-bit';

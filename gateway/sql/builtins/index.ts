@@ -3,7 +3,7 @@
  * set-returning functions, typed for overload resolution. See OVERVIEW.md.
  */
 
-export type { EvalContext } from './eval-context';
+export type { EvalContext, SequenceAccess } from './eval-context';
 export { DEFAULT_VERSION, fixedEvalContext } from './eval-context';
 
 export type {
@@ -54,3 +54,5 @@ export { canImplicitlyCast, commonType, isPreferredType, typeCategory, typeDispl
 
 export type { Comparator } from './compare-ops';
 export { comparatorFor, equalityFor } from './compare-ops';
+
+export { SEQUENCE_ARGUMENT_FUNCTIONS } from './sequence-functions';

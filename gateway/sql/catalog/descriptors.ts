@@ -96,14 +96,25 @@ export interface TableDescriptor extends DescriptorBase {
   readonly foreignKeys: readonly ForeignKeyConstraint[];
 }
 
+/** The integer type bounding a sequence's values (`AS smallint | integer | bigint`). */
+export type SequenceDataType = 'int2' | 'int4' | 'int8';
+
+/**
+ * A sequence's options. Its current value is not here: it lives under
+ * `sqlSequenceValueKey(id)` and changes outside transactions (catalog/sequence-values.ts).
+ */
 export interface SequenceDescriptor extends DescriptorBase {
   readonly kind: 'sequence';
+  /** The database. */
   readonly parentId: number;
   readonly schemaId: number;
+  readonly dataType: SequenceDataType;
   readonly start: bigint;
   readonly increment: bigint;
   readonly minValue: bigint;
   readonly maxValue: bigint;
+  /** Values a session reserves at a time (CACHE). */
+  readonly cache: bigint;
   readonly cycle: boolean;
 }
 

@@ -17,6 +17,7 @@ import {
   resolveFunction,
   resolveOperator,
   sameType,
+  takesSequenceArgument,
   typeDisplayName,
   typeFromTypeName,
   parseLiteral,
@@ -566,6 +567,13 @@ export class ExprAnalyzer {
     }
     const args: Expr[] = [];
     for (const a of f.args ?? []) args.push(await this.analyze(a, ctx));
+    let first = args[0];
+    if (first !== undefined && takesSequenceArgument(name)) {
+      // nextval('s'), nextval($1): the name is read as regclass, as PostgreSQL's implicit
+      // cast does (a parameter travels as text, looked up when the statement runs).
+      if (first.k === 'param' && isUnknown(first.type)) first = this.coerceSync(first, TEXT, 'implicit');
+      if (isUnknown(first.type) || isTextual(first.type)) args[0] = await this.regCast(first, 'regclass', f.location);
+    }
     const catalogFn = resolveCatalogFunction(name, args.length);
     if (catalogFn !== undefined) {
       if (catalogFn.needsCatalog) this.hooks.noteCatalogUse?.();

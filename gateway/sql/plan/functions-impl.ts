@@ -56,6 +56,11 @@ export function resolveFunction(name: string, argTypes: readonly SqlType[], loca
   });
 }
 
+/** nextval / currval / setval: the first argument is a sequence, and a name given as text is read as regclass. */
+export function takesSequenceArgument(name: string): boolean {
+  return builtins.SEQUENCE_ARGUMENT_FUNCTIONS.has(name);
+}
+
 export function isAggregateName(name: string): boolean {
   return builtins.isAggregateName(name);
 }

@@ -1,5 +1,6 @@
 import { assert } from '../../../common/errors';
 import type { ReferentialAction, TableDescriptor } from '../catalog/descriptors';
+import { sequenceTypeName } from '../catalog/sequence-options';
 import type { SqlType } from '../types/datum';
 import { numericTypmodPrecision, numericTypmodScale } from '../types/numeric';
 import { catalogTypeName, typeName } from '../types/type-names';
@@ -437,8 +438,8 @@ export function sequencesRows(snap: CatalogSnapshot): Row[] {
     sequence_catalog: snap.database.name,
     sequence_schema: schemaName(snap, s.schemaId),
     sequence_name: s.name,
-    data_type: 'bigint',
-    numeric_precision: 64n,
+    data_type: sequenceTypeName(s.dataType),
+    numeric_precision: s.dataType === 'int2' ? 16n : s.dataType === 'int4' ? 32n : 64n,
     numeric_precision_radix: 2n,
     numeric_scale: 0n,
     start_value: s.start.toString(),

@@ -1,5 +1,7 @@
 import { assert } from '../../../common/errors';
 import type { SequenceDescriptor, TableDescriptor } from '../catalog/descriptors';
+import { sequenceTypeName } from '../catalog/sequence-options';
+import type { SequenceState } from '../catalog/sequence-values';
 import type { Datum, SqlType } from '../types/datum';
 import { TypeOids } from '../types/datum';
 import { typeLen, typeOid, wireTypmod } from '../types/type-names';
@@ -453,16 +455,15 @@ export function pgDependRows(snap: CatalogSnapshot): Row[] {
   return rows;
 }
 
-/** Sequences are cached one value at a time: seqcache 1. */
 export function pgSequenceRows(snap: CatalogSnapshot): Row[] {
   return snap.sequences.map((s) => ({
     seqrelid: oid(s.id),
-    seqtypid: oid(TypeOids.int8),
+    seqtypid: oid(TypeOids[s.dataType]),
     seqstart: s.start,
     seqincrement: s.increment,
     seqmax: s.maxValue,
     seqmin: s.minValue,
-    seqcache: 1n,
+    seqcache: s.cache,
     seqcycle: s.cycle,
   }));
 }
@@ -504,19 +505,25 @@ export function pgViewsRows(): Row[] {
   return RELATIONS.filter((r) => r.relkind === 'v').map((r) => ({ schemaname: r.schema, viewname: r.name, viewowner: 'root', definition: null }));
 }
 
-export function pgSequencesRows(snap: CatalogSnapshot): Row[] {
-  return snap.sequences.map((s: SequenceDescriptor) => ({
-    schemaname: schemaName(snap, s.schemaId),
-    sequencename: s.name,
-    sequenceowner: snap.database.owner,
-    data_type: 'bigint',
-    start_value: s.start,
-    min_value: s.minValue,
-    max_value: s.maxValue,
-    increment_by: s.increment,
-    cycle: s.cycle,
-    cache_size: 1n,
-    // PostgreSQL shows NULL until the sequence is first used; Cairn does not track that here.
-    last_value: null,
-  }));
+/**
+ * `states`: each sequence's stored state by ID. last_value is what the store holds (with
+ * CACHE n, possibly past what was handed out, as in PostgreSQL), NULL before the first nextval.
+ */
+export function pgSequencesRows(snap: CatalogSnapshot, states: ReadonlyMap<number, SequenceState>): Row[] {
+  return snap.sequences.map((s: SequenceDescriptor) => {
+    const state = states.get(s.id);
+    return {
+      schemaname: schemaName(snap, s.schemaId),
+      sequencename: s.name,
+      sequenceowner: snap.database.owner,
+      data_type: sequenceTypeName(s.dataType),
+      start_value: s.start,
+      min_value: s.minValue,
+      max_value: s.maxValue,
+      increment_by: s.increment,
+      cycle: s.cycle,
+      cache_size: s.cache,
+      last_value: state?.isCalled === true ? state.lastValue : null,
+    };
+  });
 }

@@ -1,5 +1,8 @@
+import { sqlSequenceValueKey } from '../../../common/keys';
 import type { Catalog, TxnLike } from '../catalog/catalog';
 import type { DatabaseDescriptor, SchemaDescriptor, SequenceDescriptor, TableDescriptor } from '../catalog/descriptors';
+import type { SequenceState } from '../catalog/sequence-values';
+import { decodeSequenceState } from '../catalog/sequence-values';
 import type { UserRecord } from '../users';
 
 /**
@@ -71,6 +74,7 @@ export class VirtualInputs {
   private snapshotRead: Promise<CatalogSnapshot> | undefined;
   private databasesRead: Promise<DatabaseDescriptor[]> | undefined;
   private usersRead: Promise<UserRecord[]> | undefined;
+  private sequenceStatesRead: Promise<ReadonlyMap<number, SequenceState>> | undefined;
 
   constructor(
     readonly source: VirtualSource,
@@ -85,6 +89,21 @@ export class VirtualInputs {
   databases(): Promise<DatabaseDescriptor[]> {
     this.databasesRead ??= loadDatabases(this.source.catalog, this.txn);
     return this.databasesRead;
+  }
+
+  /** The stored state of each sequence of the snapshot that has one, by ID. */
+  sequenceStates(): Promise<ReadonlyMap<number, SequenceState>> {
+    this.sequenceStatesRead ??= (async () => {
+      const { sequences } = await this.snapshot();
+      const raws = sequences.length === 0 ? [] : await this.txn.getMany(sequences.map((s) => sqlSequenceValueKey(s.id)));
+      const states = new Map<number, SequenceState>();
+      sequences.forEach((s, i) => {
+        const raw = raws[i];
+        if (raw !== undefined) states.set(s.id, decodeSequenceState(raw));
+      });
+      return states;
+    })();
+    return this.sequenceStatesRead;
   }
 
   users(): Promise<UserRecord[]> {

@@ -184,10 +184,12 @@ export function fixtureDescriptors(): Descriptor[] {
     version: 1,
     parentId: IDS.shop,
     schemaId: IDS.shopPublic,
+    dataType: 'int8',
     start: 1n,
     increment: 1n,
     minValue: 1n,
     maxValue: 9223372036854775807n,
+    cache: 1n,
     cycle: false,
   };
   const other: DatabaseDescriptor = { kind: 'database', id: IDS.other, name: 'other', version: 1, owner: 'alice' };
