@@ -68,14 +68,14 @@ export interface SessionServices {
 
 interface Savepoint {
   readonly name: string;
-  /** Writes the transaction had issued when the savepoint was set. */
-  readonly writes: number;
+  /** The length of the undo log when the savepoint was set. */
+  readonly undoMark: number;
 }
 
-/** An explicit transaction: the KV transaction, seen through a write counter, and its savepoints. */
+/** An explicit transaction: the KV transaction, seen through its undo log, and its savepoints. */
 interface ExplicitTxn {
   readonly txn: Txn;
-  readonly counted: WriteCountingTxn;
+  readonly counted: SavepointTxn;
   readonly startedMicros: bigint;
   readonly savepoints: Savepoint[];
 }
@@ -85,13 +85,33 @@ type TxnState =
   | ({ readonly kind: 'open' } & ExplicitTxn)
   | ({ readonly kind: 'failed' } & ExplicitTxn);
 
+/** Key versions the undo log keeps at most: beyond, a write under a savepoint is refused. */
+const MAX_UNDO_ENTRIES = 100_000;
+
+/** A key's value before a write under a savepoint (undefined: it had none). */
+interface UndoEntry {
+  readonly key: Buffer;
+  readonly prior: Buffer | undefined;
+}
+
 /**
- * Counts the writes a transaction issues (buffered or sent), so ROLLBACK TO SAVEPOINT
- * can tell whether there is anything to undo.
+ * An explicit transaction as statements use it. While a savepoint is set, each write
+ * first logs the value the transaction saw at its key (an undo log), so that ROLLBACK TO
+ * SAVEPOINT writes the old values back, in reverse order, in the same transaction. The
+ * keys stay locked by the transaction's intents, as in CockroachDB; what commits is
+ * what the transaction saw at the savepoint.
  */
-class WriteCountingTxn implements TxnLike {
-  writes = 0;
+class SavepointTxn implements TxnLike {
+  private readonly undo: UndoEntry[] = [];
+  /** Whether writes are logged (some savepoint is set). */
+  logging = false;
+
   constructor(private readonly inner: Txn) {}
+
+  get undoLength(): number {
+    return this.undo.length;
+  }
+
   get(key: Uint8Array, options?: Parameters<Txn['get']>[1]): ReturnType<Txn['get']> {
     return this.inner.get(key, options);
   }
@@ -104,21 +124,59 @@ class WriteCountingTxn implements TxnLike {
   reverseScan(start: Uint8Array, end: Uint8Array, options?: Parameters<Txn['reverseScan']>[2]): ReturnType<Txn['reverseScan']> {
     return this.inner.reverseScan(start, end, options);
   }
-  put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    this.writes++;
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    await this.logPrior(key);
     return this.inner.put(key, value);
   }
-  delete(key: Uint8Array): Promise<void> {
-    this.writes++;
+  async delete(key: Uint8Array): Promise<void> {
+    await this.logPrior(key);
     return this.inner.delete(key);
   }
-  conditionalPut(key: Uint8Array, value: Uint8Array, expected: Uint8Array | undefined): Promise<void> {
-    this.writes++;
+  async conditionalPut(key: Uint8Array, value: Uint8Array, expected: Uint8Array | undefined): Promise<void> {
+    await this.logPrior(key);
     return this.inner.conditionalPut(key, value, expected);
   }
-  deleteRange(start: Uint8Array, end: Uint8Array): Promise<number> {
-    this.writes++;
+  async deleteRange(start: Uint8Array, end: Uint8Array): Promise<number> {
+    if (this.logging) {
+      let from: Uint8Array = start;
+      for (;;) {
+        const page = await this.inner.scan(from, end, { maxKeys: 1_000 });
+        for (const row of page.rows) this.record(row.key, row.value);
+        if (page.resumeSpan === undefined) break;
+        from = page.resumeSpan.startKey;
+      }
+    }
     return this.inner.deleteRange(start, end);
+  }
+
+  /** Writes back, newest first, the values logged since `mark`, and forgets them. */
+  async rollbackTo(mark: number): Promise<void> {
+    for (let i = this.undo.length - 1; i >= mark; i--) {
+      const { key, prior } = this.undo[i] as UndoEntry;
+      if (prior === undefined) await this.inner.delete(key);
+      else await this.inner.put(key, prior);
+    }
+    this.undo.length = mark;
+  }
+
+  /** No savepoint is left: stop logging and drop the log. */
+  clear(): void {
+    this.logging = false;
+    this.undo.length = 0;
+  }
+
+  private async logPrior(key: Uint8Array): Promise<void> {
+    if (!this.logging) return;
+    this.record(key, await this.inner.get(key));
+  }
+
+  private record(key: Uint8Array, prior: Buffer | undefined): void {
+    if (this.undo.length >= MAX_UNDO_ENTRIES) {
+      throw new SqlError(SqlStates.programLimitExceeded, `a savepoint can undo at most ${MAX_UNDO_ENTRIES} writes`, {
+        hint: 'Release the savepoint, or write less between a SAVEPOINT and its ROLLBACK TO.',
+      });
+    }
+    this.undo.push({ key: Buffer.from(key), prior: prior === undefined ? undefined : Buffer.from(prior) });
   }
 }
 
@@ -665,7 +723,7 @@ export class Session implements SqlSession {
         }
         const asOf = parsed.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(parsed.asOfSystemTime);
         const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
-        this.state = { kind: 'open', txn, counted: new WriteCountingTxn(txn), startedMicros: micros(txn.readTimestamp), savepoints: [] };
+        this.state = { kind: 'open', txn, counted: new SavepointTxn(txn), startedMicros: micros(txn.readTimestamp), savepoints: [] };
         return 'BEGIN';
       }
       case 'TRANS_STMT_COMMIT': {
@@ -705,7 +763,8 @@ export class Session implements SqlSession {
         if (state.kind === 'failed') {
           throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
         }
-        state.savepoints.push({ name: stmt.savepoint_name as string, writes: state.counted.writes });
+        state.savepoints.push({ name: stmt.savepoint_name as string, undoMark: state.counted.undoLength });
+        state.counted.logging = true;
         return 'SAVEPOINT';
       }
       case 'TRANS_STMT_RELEASE': {
@@ -717,6 +776,7 @@ export class Session implements SqlSession {
         }
         const at = savepointIndex(state.savepoints, stmt.savepoint_name as string);
         state.savepoints.length = at;
+        if (at === 0) state.counted.clear();
         return 'RELEASE';
       }
       case 'TRANS_STMT_ROLLBACK_TO': {
@@ -725,14 +785,16 @@ export class Session implements SqlSession {
         }
         const at = savepointIndex(state.savepoints, stmt.savepoint_name as string);
         const savepoint = state.savepoints[at] as Savepoint;
-        if (state.counted.writes !== savepoint.writes) {
-          // Undoing writes needs per-write sequence numbers in the KV layer's intents,
-          // which it does not keep yet: refuse rather than commit half a rollback.
+        const undone = state.counted.undoLength > savepoint.undoMark;
+        try {
+          await state.counted.rollbackTo(savepoint.undoMark);
+        } catch (err) {
+          // The transaction itself failed (aborted, say): only a full ROLLBACK is left.
           this.state = { ...state, kind: 'failed' };
-          throw new SqlError(SqlStates.featureNotSupported, 'ROLLBACK TO SAVEPOINT after the transaction wrote since the savepoint is not supported yet', {
-            hint: 'Roll back the whole transaction and retry it.',
-          });
+          throw err;
         }
+        // Undone schema changes: cached descriptors may be ones the rollback removed.
+        if (undone) this.services.catalog.invalidate();
         state.savepoints.length = at + 1;
         this.state = { ...state, kind: 'open' };
         return 'ROLLBACK';

@@ -249,15 +249,67 @@ describe('savepoints', () => {
     expect((await db.query('SELECT k FROM sp ORDER BY k')).rows).toEqual([{ k: 1 }, { k: 2 }]);
   });
 
-  test('rolling back writes made since a savepoint is refused, and nothing of the transaction commits', async () => {
-    await db.query('CREATE TABLE sp2 (k INT PRIMARY KEY)');
+  test('ROLLBACK TO SAVEPOINT undoes inserts, updates, deletes and index entries made since it; earlier writes commit', async () => {
+    await db.query('CREATE TABLE sp2 (k INT PRIMARY KEY, v TEXT UNIQUE, n INT)');
+    await db.query('CREATE INDEX sp2_n ON sp2 (n)');
+    await db.query("INSERT INTO sp2 VALUES (1, 'one', 10), (2, 'two', 20)");
     await db.query('BEGIN');
+    await db.query("INSERT INTO sp2 VALUES (3, 'three', 30)");
     await db.query('SAVEPOINT a');
-    await db.query('INSERT INTO sp2 VALUES (1)');
-    expect(await sqlState(db.query('ROLLBACK TO SAVEPOINT a'))).toBe('0A000');
-    expect(await sqlState(db.query('ROLLBACK TO SAVEPOINT nope'))).toBe('3B001');
-    expect((await db.query('COMMIT')).command).toBe('ROLLBACK');
+    await db.query("INSERT INTO sp2 VALUES (4, 'four', 40)");
+    await db.query('UPDATE sp2 SET n = n + 1, v = v || \'!\' WHERE k IN (1, 3)');
+    await db.query('DELETE FROM sp2 WHERE k = 2');
+    await db.query('SAVEPOINT b');
+    await db.query('DELETE FROM sp2');
     expect((await db.query('SELECT count(*) AS n FROM sp2')).rows).toEqual([{ n: '0' }]);
+    await db.query('ROLLBACK TO SAVEPOINT b');
+    expect((await db.query('SELECT k FROM sp2 ORDER BY k')).rows).toEqual([{ k: 1 }, { k: 3 }, { k: 4 }]);
+    await db.query('ROLLBACK TO SAVEPOINT a');
+    // Back to what the transaction saw at SAVEPOINT a, through the table and its indexes.
+    expect((await db.query('SELECT k, v, n FROM sp2 ORDER BY k')).rows).toEqual([
+      { k: 1, v: 'one', n: 10 },
+      { k: 2, v: 'two', n: 20 },
+      { k: 3, v: 'three', n: 30 },
+    ]);
+    expect((await db.query('SELECT k FROM sp2 WHERE n = 41')).rows).toEqual([]);
+    expect((await db.query("SELECT k FROM sp2 WHERE v = 'two'")).rows).toEqual([{ k: 2 }]);
+    // The savepoint is still there, and the unique index lets 'four' in again.
+    await db.query("INSERT INTO sp2 VALUES (4, 'four', 44)");
+    await db.query('RELEASE SAVEPOINT a');
+    await db.query('COMMIT');
+    expect((await db.query('SELECT k, v, n FROM sp2 ORDER BY k')).rows).toEqual([
+      { k: 1, v: 'one', n: 10 },
+      { k: 2, v: 'two', n: 20 },
+      { k: 3, v: 'three', n: 30 },
+      { k: 4, v: 'four', n: 44 },
+    ]);
+    expect((await db.query('SELECT k FROM sp2 WHERE n = 44')).rows).toEqual([{ k: 4 }]);
+  });
+
+  test('ROLLBACK TO SAVEPOINT after a failed statement undoes its partial writes (psql ON_ERROR_ROLLBACK)', async () => {
+    await db.query('CREATE TABLE sp3 (k INT PRIMARY KEY)');
+    await db.query('BEGIN');
+    await db.query('INSERT INTO sp3 VALUES (1)');
+    await db.query('SAVEPOINT stmt');
+    // Rows 2 and 3 are written before 1 collides.
+    expect(await sqlState(db.query('INSERT INTO sp3 VALUES (2), (3), (1)'))).toBe('23505');
+    expect(await sqlState(db.query('SELECT 1'))).toBe('25P02');
+    await db.query('ROLLBACK TO SAVEPOINT stmt');
+    await db.query('RELEASE SAVEPOINT stmt');
+    await db.query('COMMIT');
+    expect((await db.query('SELECT k FROM sp3 ORDER BY k')).rows).toEqual([{ k: 1 }]);
+    expect(await sqlState(db.query('ROLLBACK TO SAVEPOINT nope'))).toBe('25P01');
+  });
+
+  test('ROLLBACK TO SAVEPOINT undoes a CREATE TABLE made since it', async () => {
+    await db.query('BEGIN');
+    await db.query('SAVEPOINT ddl');
+    await db.query('CREATE TABLE sp_gone (k INT PRIMARY KEY)');
+    await db.query('INSERT INTO sp_gone VALUES (1)');
+    await db.query('ROLLBACK TO SAVEPOINT ddl');
+    expect(await sqlState(db.query('SELECT * FROM sp_gone'))).toBe('42P01');
+    await db.query('ROLLBACK');
+    expect(await sqlState(db.query('SAVEPOINT x'))).toBe('25P01');
   });
 });
 
