@@ -47,6 +47,7 @@ export const SqlStates = {
   datetimeFieldOverflow: code('22008'),
   divisionByZero: code('22012'),
   invalidParameterValue: code('22023'),
+  sequenceGeneratorLimitExceeded: code('2200H'),
   invalidTextRepresentation: code('22P02'),
   invalidBinaryRepresentation: code('22P03'),
   programLimitExceeded: code('54000'),

@@ -1,4 +1,4 @@
-import { assert, isSqlState, MalformedEncodingError, SqlError, SqlStates } from '../../../common/errors';
+import { assert, MalformedEncodingError, SqlError, SqlStates } from '../../../common/errors';
 import type { SqlState } from '../../../common/errors';
 import type { SequenceDescriptor } from './descriptors';
 
@@ -29,12 +29,7 @@ export interface StoredSequenceState extends SequenceState {
 export type SequenceBounds = Pick<SequenceDescriptor, 'name' | 'increment' | 'minValue' | 'maxValue' | 'cycle'>;
 
 /** 2200H sequence_generator_limit_exceeded. */
-export const SEQUENCE_LIMIT_EXCEEDED: SqlState = sqlState('2200H');
-
-function sqlState(code: string): SqlState {
-  assert(isSqlState(code), `bad SQLSTATE ${code}`);
-  return code;
-}
+export const SEQUENCE_LIMIT_EXCEEDED: SqlState = SqlStates.sequenceGeneratorLimitExceeded;
 
 const ENCODED_BYTES = 17;
 
