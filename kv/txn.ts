@@ -18,6 +18,7 @@ import {
 import type { ScanOptions, ScanResult } from './kv-client';
 import { expectCase, scanResult } from './responses';
 import { condenseSpans, MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS } from './transaction';
+import { WriteBuffer } from './write-buffer';
 
 /*
  * The transaction coordinator (kv/OVERVIEW.md "Transactions"). A Txn carries its
@@ -100,8 +101,7 @@ export class Txn {
   private lockSpans: pb.Span[] = [];
   /** Spans read at readTs: refreshed if the transaction must move up. */
   private refreshSpans: pb.Span[] = [];
-  private buffered: pb.RequestUnion[] = [];
-  private bufferedBytes = 0;
+  private readonly buffered = new WriteBuffer();
   private state: TxnState = 'pending';
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private abortedByHeartbeat: TransactionAbortedError | undefined;
@@ -259,8 +259,7 @@ export class Txn {
    */
   async prepareRetry(err: TransactionError): Promise<void> {
     this.restarts++;
-    this.buffered = [];
-    this.bufferedBytes = 0;
+    this.buffered.clear();
     this.refreshSpans = [];
     if (err instanceof TransactionAbortedError || this.abortedByHeartbeat !== undefined) {
       // Clean up after the old transaction, in the background.
@@ -344,9 +343,9 @@ export class Txn {
     this.checkWritable();
     const request = write.request as NonNullable<pb.RequestUnion['request']>;
     const span = requestSpan(request);
-    this.buffered.push(write);
-    this.bufferedBytes += span.start.length + (request.$case === 'put' ? request.value.value.length : 0);
-    if (this.buffered.length >= MAX_BUFFERED_WRITES || this.bufferedBytes >= MAX_BUFFERED_BYTES) {
+    const bytes = span.start.length + (request.$case === 'put' ? request.value.value.length : 0);
+    this.buffered.add(write, span, request.$case !== 'deleteRange', bytes);
+    if (this.buffered.length >= MAX_BUFFERED_WRITES || this.buffered.bytes >= MAX_BUFFERED_BYTES) {
       await this.flush();
     }
   }
@@ -354,24 +353,13 @@ export class Txn {
   /** Sends the buffered writes as intents. */
   private async flush(): Promise<void> {
     if (this.buffered.length === 0) return;
-    const writes = this.buffered;
-    this.buffered = [];
-    this.bufferedBytes = 0;
-    await this.send(writes);
+    await this.send(this.buffered.take());
   }
 
   /** Whether a buffered write touches a span the requests read. */
   private bufferOverlaps(requests: readonly pb.RequestUnion[]): boolean {
     if (this.buffered.length === 0) return false;
-    for (const { request } of requests) {
-      if (request === undefined) continue;
-      const span = requestSpan(request);
-      for (const w of this.buffered) {
-        const ws = requestSpan(w.request as NonNullable<pb.RequestUnion['request']>);
-        if (Buffer.compare(ws.start, span.end) < 0 && Buffer.compare(span.start, ws.end) < 0) return true;
-      }
-    }
-    return false;
+    return requests.some(({ request }) => request !== undefined && this.buffered.overlaps(requestSpan(request), request.$case === 'get'));
   }
 
   /**
@@ -502,9 +490,7 @@ export class Txn {
       this.writeTs = this.readTs;
       return;
     }
-    const writes = this.buffered;
-    this.buffered = [];
-    this.bufferedBytes = 0;
+    const writes = this.buffered.take();
     for (let pushes = 0; ; pushes++) {
       if (pushes > MAX_COMMIT_PUSHES) {
         throw new TransactionRetryError('SERIALIZABLE', this.proto(), 'transaction must retry: its commit kept being pushed');
@@ -573,7 +559,7 @@ export class Txn {
   }
 
   private async rollbackNow(): Promise<void> {
-    this.buffered = [];
+    this.buffered.clear();
     this.stopHeartbeat();
     this.state = 'aborted';
     await this.cleanUp(this.snapshotForCleanup());
