@@ -99,9 +99,11 @@ export class TimestampCache {
         if (Buffer.compare(span.start, key) <= 0 && Buffer.compare(key, span.end) < 0) consider(span);
       }
     } else {
+      // latin1 strings order as the bytes do: no Buffer per entry (there may be 100 000).
+      const from = key.toString('latin1');
+      const to = end.toString('latin1');
       for (const [k, entry] of this.points) {
-        const pointKey = Buffer.from(k, 'latin1');
-        if (Buffer.compare(key, pointKey) <= 0 && Buffer.compare(pointKey, end) < 0) consider(entry);
+        if (from <= k && k < to) consider(entry);
       }
       for (const span of this.spans) {
         if (Buffer.compare(span.start, end) < 0 && Buffer.compare(key, span.end) < 0) consider(span);
