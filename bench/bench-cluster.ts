@@ -1,12 +1,13 @@
 /**
  * The benchmarks' Cairn cluster: three local cairn-node processes on loopback in a
- * temporary folder, every range replicated three ways before the load starts, the
- * benchmark's keys split into ranges with their leases spread, and everything stopped
- * and removed afterwards.
+ * temporary folder (and a cairn-gateway process when asked), every range replicated
+ * three ways before the load starts, the benchmark's keys split into ranges with their
+ * leases spread, and everything stopped and removed afterwards.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { LocalGatewayOptions } from '../cli';
 import { AdminClient, LocalCluster } from '../cli';
 import { KvClient, UnavailableError } from '../kv';
 import { ReplicaType } from '../proto/gen/cairn/kv/v1/kv';
@@ -14,18 +15,38 @@ import { progress } from './report';
 
 const REPLICATION_TIMEOUT_MS = 120_000;
 
+export interface BenchClusterOptions {
+  /** Also run a cairn-gateway process (as deployed: a process of its own). */
+  readonly gateway?: LocalGatewayOptions;
+}
+
 /** Starts the cluster, waits for three-way replication, runs `fn`, stops and cleans up. */
-export async function withLocalCluster<T>(bench: string, fn: (cluster: LocalCluster) => Promise<T>): Promise<T> {
+export async function withLocalCluster<T>(
+  bench: string,
+  fn: (cluster: LocalCluster) => Promise<T>,
+  options: BenchClusterOptions = {},
+): Promise<T> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `cairn-bench-${bench}-`));
-  const cluster = new LocalCluster({ dataDir, nodes: 3, ports: 'free', log: (m) => progress(`${bench}: cairn: ${m}`) });
+  const cluster = new LocalCluster({
+    dataDir,
+    nodes: 3,
+    ports: 'free',
+    log: (m) => progress(`${bench}: cairn: ${m}`),
+    ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
+    onGatewayExit: (_gateway, code, signal) => progress(`${bench}: cairn: the gateway exited unexpectedly (${code ?? signal})`),
+  });
   try {
-    progress(`${bench}: cairn: starting 3 nodes in ${dataDir}`);
+    progress(`${bench}: cairn: starting 3 nodes${options.gateway === undefined ? '' : ' and a gateway'} in ${dataDir}`);
     await cluster.start();
     await waitForReplication(cluster.addresses[0] as string, REPLICATION_TIMEOUT_MS);
     return await fn(cluster);
   } finally {
+    const gatewayLog = cluster.gateway?.logFile;
     await cluster.stop();
-    summariseNodeLogs(bench, cluster.nodes.map((n) => n.logFile));
+    summariseLogs(bench, [
+      ...cluster.nodes.map((n) => ({ name: `node ${n.index}`, file: n.logFile })),
+      ...(gatewayLog === undefined ? [] : [{ name: 'gateway', file: gatewayLog }]),
+    ]);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -34,16 +55,16 @@ const WARN_LEVEL = 40;
 const MAX_LOG_BYTES = 256 * 1024 * 1024;
 
 /**
- * Prints what the nodes warned about during the benchmark (pino lines at warn level or
- * above, counted by message), since their logs go with the temporary folder.
+ * Prints what the processes warned about during the benchmark (pino lines at warn level
+ * or above, counted by message), since their logs go with the temporary folder.
  */
-function summariseNodeLogs(bench: string, logFiles: readonly string[]): void {
+function summariseLogs(bench: string, logs: readonly { readonly name: string; readonly file: string }[]): void {
   const counts = new Map<string, number>();
-  for (const [i, file] of logFiles.entries()) {
+  for (const { name, file } of logs) {
     let text: string;
     try {
       if (fs.statSync(file).size > MAX_LOG_BYTES) {
-        progress(`${bench}: cairn: node ${i + 1}'s log is over ${MAX_LOG_BYTES} bytes; not read`);
+        progress(`${bench}: cairn: ${name}'s log is over ${MAX_LOG_BYTES} bytes; not read`);
         continue;
       }
       text = fs.readFileSync(file, 'utf8');
@@ -60,12 +81,12 @@ function summariseNodeLogs(bench: string, logFiles: readonly string[]): void {
       }
       if ((entry.level ?? 0) < WARN_LEVEL) continue;
       const detail = entry.err?.code ?? entry.err?.message?.slice(0, 100);
-      const key = `node ${i + 1}: ${entry.msg ?? '?'}${detail === undefined ? '' : ` (${detail})`}`;
+      const key = `${name}: ${entry.msg ?? '?'}${detail === undefined ? '' : ` (${detail})`}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
   if (counts.size === 0) return;
-  progress(`${bench}: cairn: warnings and errors in the node logs:`);
+  progress(`${bench}: cairn: warnings and errors in the logs:`);
   for (const [key, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
     progress(`${bench}: cairn:   ${n}× ${key}`);
   }

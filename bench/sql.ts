@@ -1,74 +1,134 @@
 /**
  * `npm run bench -- sql`: the SQL gateway over a local three-node cluster against
  * PostgreSQL 15 (started here on a loopback port, fsync and synchronous_commit on), on
- * the same machine in the same run:
+ * the same machine in the same run. Cairn runs as deployed: three cairn-node processes
+ * and a cairn-gateway process. Clients run in processes of their own, the same for both
+ * systems, so that neither the gateway nor PostgreSQL shares an event loop with them:
  *
- *   point-select  SELECT v FROM bench_kv WHERE k = $1, a named prepared statement
- *   update        UPDATE bench_kv SET v = v + 1 WHERE k = $1, likewise
- *   pgbench-S     `pgbench -S` (select-only) at the configured scale
- *   pgbench-tpcb  default pgbench (TPC-B-like) at the configured scale
+ *   point-select   SELECT v FROM bench_kv WHERE k = $1, a named prepared statement per
+ *                  connection (bench/sql-worker.ts), warm-up then measured seconds
+ *   update         UPDATE bench_kv SET v = v + 1 WHERE k = $1, likewise
+ *   prepared-plan  for point-select's statement (prepared-plan-update: update's):
+ *                  `us_per_op`, the gateway engine's Parse path (parse + analyze + plan)
+ *                  for text it has prepared before, catalog cache warm; `parse_us` the
+ *                  parser alone; `bind_us` Bind of the statement once prepared, whose
+ *                  plan Execute reuses (bench/sql-plan-worker.ts)
+ *   pgbench-load   `pgbench -i` at the configured scale: seconds, per step for Cairn;
+ *                  then `settle_s`, one read of every row (see settlePgbench)
+ *   pgbench-S      `pgbench -S -M prepared` (select-only)
+ *   pgbench-tpcb   `pgbench -M prepared` (TPC-B-like)
  *
- * Targets (reported, not enforced): point-select ≥ 0.5× PostgreSQL, update ≥ 0.3×.
- * pgbench's load time is its own figure (`op` = `pgbench-load`, `load_s`).
+ * Throughput figures carry p50/p99 latency (pgbench's from its per-transaction log) and
+ * the ratio to PostgreSQL; point-select and update also the servers' CPU time per
+ * statement (Cairn's gateway plus nodes, PostgreSQL's postmaster and its children). Targets (reported, not enforced): point-select ≥ 0.5× PostgreSQL,
+ * update ≥ 0.3×, prepared-plan < 20 µs. A step that fails is reported (on stderr, and in
+ * its figure as `error`) and the others still run; the benchmark then exits non-zero.
  *
  * Environment: CAIRN_BENCH_SQL_SECONDS (measured seconds per run, default 10 or
- * --seconds if larger), CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"),
- * CAIRN_BENCH_SQL_ROWS (rows of bench_kv, default 10000), CAIRN_BENCH_SQL_SCALE (pgbench
- * scale, default 10; 0 skips the pgbench figures), CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS
- * (pgbench -I steps for Cairn, default "dtgvp").
+ * --seconds if larger), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2),
+ * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_ROWS (rows of
+ * bench_kv, default 10000), CAIRN_BENCH_SQL_SCALE (pgbench scale, default 10; 0 skips
+ * pgbench), CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS (pgbench -I steps for Cairn, default
+ * "dtgvp"), CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS (default 300 + 180 per scale unit),
+ * CAIRN_BENCH_SQL_SETTLE (0: run pgbench right after its load, without reading every row
+ * first), CAIRN_BENCH_SQL_PLAN_ITERATIONS (most timed calls per planning figure, default
+ * 20000).
  */
-import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Client } from 'pg';
-import { createLogger } from '../common/logging';
-import { createRegistry } from '../common/metrics';
-import { GatewayServer } from '../gateway/server/gateway-server';
 import type { PostgresServer } from '../test/support/postgres-server';
 import { startPostgres } from '../test/support/postgres-server';
 import { withLocalCluster } from './bench-cluster';
+import { firstError } from './load-loop';
 import type { BenchOptions } from './main';
-import type { Figure, Measurement } from './report';
-import { closedLoop, emit, progress, round } from './report';
+import type { PgbenchRun } from './pgbench';
+import { errorSummary, failedOf, initStepsOf, latencyAvgOf, pgbench, tpsOf, transactionLog } from './pgbench';
+import type { Figure } from './report';
+import { emit, progress, round } from './report';
+import type { PlanResult, PlanWorkerConfig } from './sql-plan-worker';
+import type { SqlOp, SqlTarget, SqlWorkerConfig, SqlWorkerResult } from './sql-worker';
+import { SQL_OP_TEXT } from './sql-worker';
+import { runWorkerProcess } from './worker-process';
 import { envConcurrencies, envNumber } from './workload';
 
-const TARGET_RATIOS: Record<string, number> = { 'point-select': 0.5, update: 0.3 };
+const SQL_WORKER = path.join(__dirname, 'sql-worker.ts');
+const PLAN_WORKER = path.join(__dirname, 'sql-plan-worker.ts');
+const OPS: readonly SqlOp[] = ['point-select', 'update'];
+const TARGET_RATIOS: Readonly<Record<SqlOp, number>> = { 'point-select': 0.5, update: 0.3 };
+const TARGET_PLAN_US = 20;
+const BASELINE = 'postgres-15';
 const LOAD_BATCH_ROWS = 500;
+/** A run with more failed statements than this share fails the benchmark. */
+const MAX_ERROR_SHARE = 0.01;
+/** How often a long pgbench load says it is still running. */
+const LOAD_HEARTBEAT_MS = 60_000;
+/** pgbench -i's row counts (every 5 s with -q) are passed on at most this often. */
+const LOAD_ROWS_PROGRESS_MS = 30_000;
+const PLAN_SECONDS = 3;
+const PGBENCH_ACCOUNTS_PER_SCALE = 100_000;
+const SETTLE_SLICE_ROWS = 10_000;
+const SETTLE_ATTEMPTS = 5;
 
 interface Settings {
   readonly seconds: number;
+  readonly warmupSeconds: number;
   readonly concurrencies: readonly number[];
   readonly rows: number;
   readonly scale: number;
   readonly initSteps: string;
+  readonly loadTimeoutSeconds: number;
+  /** Read every pgbench row once after the load, before the runs. */
+  readonly settle: boolean;
+  readonly planIterations: number;
 }
 
 function settings(options: BenchOptions): Settings {
+  const scale = envNumber('CAIRN_BENCH_SQL_SCALE', 10);
   return {
     seconds: Math.max(1, envNumber('CAIRN_BENCH_SQL_SECONDS', Math.max(10, options.seconds))),
+    warmupSeconds: envNumber('CAIRN_BENCH_SQL_WARMUP_SECONDS', 2),
     concurrencies: envConcurrencies('CAIRN_BENCH_SQL_CONCURRENCIES', [16, 64]),
     rows: Math.max(1, envNumber('CAIRN_BENCH_SQL_ROWS', 10_000)),
-    scale: envNumber('CAIRN_BENCH_SQL_SCALE', 10),
+    scale,
     initSteps: process.env.CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS ?? 'dtgvp',
+    loadTimeoutSeconds: Math.max(1, envNumber('CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS', 300 + 180 * scale)),
+    settle: envNumber('CAIRN_BENCH_SQL_SETTLE', 1) !== 0,
+    planIterations: Math.max(1, envNumber('CAIRN_BENCH_SQL_PLAN_ITERATIONS', 20_000)),
   };
 }
 
-/** Where a system under test listens, as pgbench and `pg` need it. */
-interface Target {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly database: string;
+/** A system under test: where it listens, and its server processes (for their CPU time). */
+interface System {
+  readonly name: 'cairn' | 'postgres';
+  readonly target: SqlTarget;
+  readonly cpuPids: SqlWorkerConfig['cpuPids'];
 }
 
-async function connect(t: Target): Promise<Client> {
+/** What went wrong, collected so that one failed step does not hide the others' figures. */
+class Outcome {
+  readonly failures: string[] = [];
+  readonly verdicts: string[] = [];
+
+  fail(message: string): void {
+    progress(`sql: FAILED: ${message}`);
+    this.failures.push(message);
+  }
+
+  /** Runs `fn`; a throw is a failure of `label`, and undefined comes back. */
+  async attempt<T>(label: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.fail(`${label}: ${String((err as Error).message ?? err)}`);
+      return undefined;
+    }
+  }
+}
+
+async function loadKv(t: SqlTarget, rows: number): Promise<void> {
   const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
-  c.on('error', () => undefined);
   await c.connect();
-  return c;
-}
-
-async function loadKv(t: Target, rows: number): Promise<void> {
-  const c = await connect(t);
   try {
     await c.query('DROP TABLE IF EXISTS bench_kv');
     await c.query('CREATE TABLE bench_kv (k INT PRIMARY KEY, v INT NOT NULL)');
@@ -83,183 +143,380 @@ async function loadKv(t: Target, rows: number): Promise<void> {
   }
 }
 
-/** A closed loop of `clients` connections running one named prepared statement each. */
-async function runPrepared(t: Target, op: 'point-select' | 'update', clients: number, seconds: number, rows: number): Promise<Measurement & { errors: number }> {
-  const conns = await Promise.all(Array.from({ length: clients }, () => connect(t)));
-  const text = op === 'point-select' ? 'SELECT v FROM bench_kv WHERE k = $1' : 'UPDATE bench_kv SET v = v + 1 WHERE k = $1';
-  let errors = 0;
-  let seed = clients * 7919;
-  const nextKey = (): number => {
-    // A small LCG: reproducible keys without Math.random().
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % rows;
-  };
+/** PostgreSQL's server processes, for their CPU time: the postmaster (its children are counted with it). */
+function postmasterPid(dataDir: string): SqlWorkerConfig['cpuPids'] {
   try {
-    // Warm-up: every connection prepares its statement.
-    await Promise.all(conns.map((c) => c.query({ name: op, text, values: [0] })));
-    const m = await closedLoop(clients, seconds, async (_seq, client) => {
-      try {
-        await (conns[client] as Client).query({ name: op, text, values: [nextKey()] });
-      } catch {
-        errors++;
-      }
-    });
-    return { ...m, errors };
-  } finally {
-    await Promise.all(conns.map((c) => c.end().catch(() => undefined)));
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? { server: [pid] } : {};
+  } catch {
+    progress(`sql: cannot read PostgreSQL's postmaster.pid; its CPU time is not reported`);
+    return {};
   }
 }
 
-interface PgbenchResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly seconds: number;
-}
-
-function pgbench(t: Target, args: readonly string[]): Promise<PgbenchResult> {
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const child = spawn('pgbench', [...args, '-h', t.host, '-p', String(t.port), '-U', t.user, t.database], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9 }));
-  });
-}
-
-function tpsOf(out: string): number {
-  const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
-  return m === null ? 0 : Number(m[1]);
-}
-
-function latencyAvgOf(out: string): number {
-  const m = /latency average = ([\d.]+) ms/.exec(out);
-  return m === null ? 0 : Number(m[1]);
-}
-
-function failedOf(out: string): number {
-  const m = /number of failed transactions: (\d+)/.exec(out);
-  return m === null ? 0 : Number(m[1]);
-}
-
-async function startGateway(addresses: readonly string[]): Promise<GatewayServer> {
-  const gateway = new GatewayServer({
-    join: [...addresses],
-    listen: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    auth: 'trust',
-    registry: createRegistry({ process: 'cairn-gateway' }),
-    log: createLogger({ name: 'cairn-gateway-bench', fd: 2, level: 'warn' }),
-  });
-  await gateway.start();
-  return gateway;
+function hostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }
 
 export async function runSqlBench(options: BenchOptions): Promise<void> {
   const s = settings(options);
-  const verdicts: string[] = [];
-  const failures: string[] = [];
-  progress(`sql: ${s.rows} rows, clients ${s.concurrencies.join(', ')}, ${s.seconds} s per run, pgbench scale ${s.scale}`);
+  const outcome = new Outcome();
+  progress(
+    `sql: ${s.rows} rows, clients ${s.concurrencies.join(', ')}, ${s.warmupSeconds} s warm-up + ${s.seconds} s per run, ` +
+      `pgbench scale ${s.scale}`,
+  );
   let postgres: PostgresServer | undefined;
   try {
     postgres = await startPostgres({ fsync: true, synchronousCommit: 'on', settings: { max_connections: 200 } });
     progress(`sql: ${postgres.version} on port ${postgres.port}`);
-    const pg: Target = { name: 'postgres', host: postgres.host, port: postgres.port, user: postgres.user, database: postgres.database };
-    await withLocalCluster('sql', async (cluster) => {
-      const gateway = await startGateway(cluster.addresses);
-      try {
-        const ours: Target = { name: 'cairn', host: '127.0.0.1', port: gateway.sqlAddress.port, user: 'root', database: 'defaultdb' };
-        for (const t of [ours, pg]) {
-          progress(`sql: loading ${s.rows} rows into ${t.name}`);
-          await loadKv(t, s.rows);
+    const pg: System = {
+      name: 'postgres',
+      target: { host: postgres.host, port: postgres.port, user: postgres.user, database: postgres.database },
+      cpuPids: postmasterPid(postgres.dataDir),
+    };
+    await withLocalCluster(
+      'sql',
+      async (cluster) => {
+        const gateway = cluster.gateway;
+        if (gateway?.pid === undefined) throw new Error('the local cluster did not start its gateway');
+        const ours: System = {
+          name: 'cairn',
+          target: { ...hostPort(gateway.sqlAddress), user: 'root', database: 'defaultdb' },
+          cpuPids: { gateway: [gateway.pid], nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
+        };
+        progress(`sql: cairn-gateway (pid ${gateway.pid}) on ${gateway.sqlAddress}`);
+        const loaded = new Set<string>();
+        for (const sys of [ours, pg]) {
+          progress(`sql: loading ${s.rows} rows into ${sys.name}`);
+          await outcome.attempt(`loading bench_kv into ${sys.name}`, async () => {
+            await loadKv(sys.target, s.rows);
+            loaded.add(sys.name);
+          });
+        }
+        if (loaded.has('cairn')) {
+          await outcome.attempt('prepared-plan', () => runPlanFigures(s, cluster.addresses, outcome));
         }
         for (const clients of s.concurrencies) {
-          for (const op of ['point-select', 'update'] as const) {
-            const results: Record<string, Measurement & { errors: number }> = {};
-            for (const t of [ours, pg]) {
-              progress(`sql: ${op}, ${clients} clients, ${t.name}, ${s.seconds} s`);
-              results[t.name] = await runPrepared(t, op, clients, s.seconds, s.rows);
-            }
-            const a = results.cairn as Measurement & { errors: number };
-            const b = results.postgres as Measurement & { errors: number };
-            const ratio = round(a.opsPerSec / b.opsPerSec);
-            const target = TARGET_RATIOS[op] as number;
-            const figure: Figure = {
-              bench: 'sql',
-              op,
-              clients,
-              ops_per_sec: a.opsPerSec,
-              p50_ms: a.p50Ms,
-              p99_ms: a.p99Ms,
-              ...(a.errors > 0 ? { errors: a.errors } : {}),
-              baseline: 'postgres-15',
-              baseline_ops_per_sec: b.opsPerSec,
-              baseline_p50_ms: b.p50Ms,
-              baseline_p99_ms: b.p99Ms,
-              ratio,
-              target_ratio: target,
-            };
-            emit(figure);
-            verdicts.push(`${op}/${clients} ${ratio}× PostgreSQL ${ratio >= target ? 'meets' : 'misses'} the ${target}× target`);
-            if (a.errors > 0.01 * (a.ops + a.errors)) failures.push(`${op}/${clients}: ${a.errors} errors`);
+          for (const op of OPS) {
+            await runPreparedFigure(s, op, clients, [ours, pg].filter((sys) => loaded.has(sys.name)), outcome);
           }
         }
-        if (s.scale > 0) await runPgbench(s, ours, pg, failures);
-      } finally {
-        await gateway.stop();
-      }
-    });
+        if (s.scale > 0) await runPgbenchFigures(s, ours, pg, outcome);
+      },
+      { gateway: { extraArgs: ['--max-connections', '200'] } },
+    );
   } finally {
     await postgres?.stop();
   }
-  for (const v of verdicts) progress(`sql: ${v}`);
-  if (failures.length > 0) throw new Error(`the SQL benchmark failed:\n  ${failures.join('\n  ')}`);
+  for (const v of outcome.verdicts) progress(`sql: ${v}`);
+  if (outcome.failures.length > 0) {
+    throw new Error(`the SQL benchmark failed:\n  ${outcome.failures.join('\n  ')}`);
+  }
 }
 
-async function runPgbench(s: Settings, ours: Target, pg: Target, failures: string[]): Promise<void> {
-  const load: Record<string, number> = {};
-  for (const t of [ours, pg]) {
-    progress(`sql: pgbench -i -s ${s.scale} on ${t.name}`);
-    const r = await pgbench(t, ['-i', '-s', String(s.scale), '-I', t === ours ? s.initSteps : 'dtgvp', '-q']);
-    if (r.code !== 0) {
-      failures.push(`pgbench -i on ${t.name} exited ${String(r.code)}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      return;
-    }
-    load[t.name] = round(r.seconds);
+async function runPlanFigures(s: Settings, addresses: readonly string[], outcome: Outcome): Promise<void> {
+  progress(`sql: prepared-plan: timing the gateway engine's Parse and Bind paths (up to ${s.planIterations} calls or ${PLAN_SECONDS} s each)`);
+  const config: PlanWorkerConfig = {
+    addresses,
+    statements: OPS.map((op) => ({ name: op, text: SQL_OP_TEXT[op], params: ['42'] })),
+    iterations: s.planIterations,
+    seconds: PLAN_SECONDS,
+  };
+  const results = await runWorkerProcess<PlanResult[]>(PLAN_WORKER, config);
+  for (const r of results) {
+    emit({
+      bench: 'sql',
+      // One op name per statement, so that runs compare line by line.
+      op: r.name === 'point-select' ? 'prepared-plan' : `prepared-plan-${r.name}`,
+      statement: r.name,
+      us_per_op: r.prepare.p50Us,
+      mean_us: r.prepare.meanUs,
+      parse_us: r.parse.p50Us,
+      bind_us: r.bind.p50Us,
+      calls: r.prepare.calls,
+      kv_requests_per_op: r.prepare.kvRequestsPerCall,
+      target_us: TARGET_PLAN_US,
+    });
+    progress(
+      `sql: prepared-plan/${r.name}: parse + plan ${r.prepare.p50Us} µs (mean ${r.prepare.meanUs}; parse alone ${r.parse.p50Us}), ` +
+        `bind of the prepared statement ${r.bind.p50Us} µs; KV requests per call: ${r.prepare.kvRequestsPerCall} (prepare), ${r.bind.kvRequestsPerCall} (bind)`,
+    );
+    outcome.verdicts.push(
+      `prepared-plan/${r.name} ${r.prepare.p50Us} µs ${r.prepare.p50Us < TARGET_PLAN_US ? 'meets' : 'misses'} the < ${TARGET_PLAN_US} µs target`,
+    );
   }
-  emit({ bench: 'sql', op: 'pgbench-load', scale: s.scale, load_s: load.cairn, baseline: 'postgres-15', baseline_load_s: load.postgres });
+}
+
+/** CPU per statement for the progress line: "client 41, gateway 310, nodes 520 µs". */
+function describeCpu(r: SqlWorkerResult): string {
+  const parts = Object.entries(r.cpuUsPerOp).map(([name, us]) => `${name} ${us}`);
+  return parts.length === 0 ? '' : `; CPU µs per statement: ${parts.join(', ')}`;
+}
+
+async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, systems: readonly System[], outcome: Outcome): Promise<void> {
+  const label = `${op}/${clients}`;
+  const results = new Map<string, SqlWorkerResult>();
+  const errors = new Map<string, string>();
+  for (const sys of systems) {
+    progress(`sql: ${label}, ${sys.name}: ${s.warmupSeconds} s warm-up + ${s.seconds} s`);
+    const config: SqlWorkerConfig = {
+      target: sys.target,
+      op,
+      clients,
+      rows: s.rows,
+      warmupSeconds: s.warmupSeconds,
+      seconds: s.seconds,
+      seed: clients,
+      cpuPids: sys.cpuPids,
+    };
+    let r: SqlWorkerResult;
+    try {
+      r = await runWorkerProcess<SqlWorkerResult>(SQL_WORKER, config);
+    } catch (err) {
+      errors.set(sys.name, String((err as Error).message ?? err));
+      outcome.fail(`${label} on ${sys.name}: ${errors.get(sys.name) ?? ''}`);
+      continue;
+    }
+    results.set(sys.name, r);
+    progress(`sql: ${label}, ${sys.name}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${describeCpu(r)}`);
+    if (r.errors > 0) progress(`sql: ${label}, ${sys.name}: ${r.errors} failed, mostly: ${firstError(r) ?? '?'}`);
+    if (r.unfinished > 0) progress(`sql: ${label}, ${sys.name}: ${r.unfinished} statements still running 10 s after the end were given up on`);
+    if (r.errors > MAX_ERROR_SHARE * (r.ops + r.errors)) {
+      outcome.fail(`${label} on ${sys.name}: ${r.errors} of ${r.ops + r.errors} failed, mostly: ${firstError(r) ?? '?'}`);
+    }
+  }
+  const a = results.get('cairn');
+  const b = results.get('postgres');
+  const target = TARGET_RATIOS[op];
+  const ratio = a !== undefined && b !== undefined && b.opsPerSec > 0 ? round(a.opsPerSec / b.opsPerSec) : undefined;
+  const figure: Figure = {
+    bench: 'sql',
+    op,
+    clients,
+    ...(a === undefined
+      ? { error: errors.get('cairn') ?? 'not run: bench_kv did not load' }
+      : {
+          ops_per_sec: a.opsPerSec,
+          p50_ms: a.p50Ms,
+          p99_ms: a.p99Ms,
+          ...(a.cpuUsPerOp.gateway === undefined || a.cpuUsPerOp.nodes === undefined
+            ? {}
+            : {
+                server_cpu_us_per_op: round(a.cpuUsPerOp.gateway + a.cpuUsPerOp.nodes),
+                gateway_cpu_us_per_op: a.cpuUsPerOp.gateway,
+                nodes_cpu_us_per_op: a.cpuUsPerOp.nodes,
+              }),
+          ...(a.errors > 0 ? { errors: a.errors } : {}),
+        }),
+    ...(b === undefined
+      ? errors.has('postgres') ? { baseline_error: errors.get('postgres') as string } : {}
+      : {
+          baseline: BASELINE,
+          baseline_ops_per_sec: b.opsPerSec,
+          baseline_p50_ms: b.p50Ms,
+          baseline_p99_ms: b.p99Ms,
+          ...(b.cpuUsPerOp.server === undefined ? {} : { baseline_server_cpu_us_per_op: b.cpuUsPerOp.server }),
+          ...(b.errors > 0 ? { baseline_errors: b.errors } : {}),
+        }),
+    ...(ratio === undefined ? {} : { ratio }),
+    target_ratio: target,
+  };
+  emit(figure);
+  if (ratio !== undefined) {
+    outcome.verdicts.push(`${label} ${ratio}× PostgreSQL ${ratio >= target ? 'meets' : 'misses'} the ${target}× target`);
+  }
+}
+
+/**
+ * `pgbench -i` on one system, its progress passed on while it runs (a large scale takes
+ * minutes on Cairn): its run, or what went wrong (also reported as a failure).
+ */
+async function loadPgbench(s: Settings, sys: System, steps: string, outcome: Outcome): Promise<PgbenchRun | string> {
+  const what = `pgbench -i -s ${s.scale} -I ${steps} on ${sys.name}`;
+  progress(`sql: ${what} (gives up after ${s.loadTimeoutSeconds} s)`);
+  const started = Date.now();
+  let lastStep = 'starting';
+  let lastPassedOn = started;
+  let lastRowsPassedOn = 0;
+  const pass = (message: string): void => {
+    lastPassedOn = Date.now();
+    progress(`sql: pgbench -i on ${sys.name} (${Math.round((lastPassedOn - started) / 1000)} s): ${message}`);
+  };
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastPassedOn >= LOAD_HEARTBEAT_MS) pass(`still running; last: ${lastStep}`);
+  }, LOAD_HEARTBEAT_MS / 4);
+  let run: PgbenchRun;
+  try {
+    run = await pgbench(sys.target, ['-i', '-s', String(s.scale), '-I', steps, '-q'], {
+      timeoutSeconds: s.loadTimeoutSeconds,
+      onLine: (line) => {
+        lastStep = line.trim();
+        // Row counts come every 5 s; steps ("creating primary keys...") always pass.
+        const rows = /tuples \(\d+%\) done/.test(line);
+        if (rows && Date.now() - lastRowsPassedOn < LOAD_ROWS_PROGRESS_MS) return;
+        if (rows) lastRowsPassedOn = Date.now();
+        pass(lastStep);
+      },
+    });
+  } catch (err) {
+    const error = `${what} could not run: ${String((err as Error).message ?? err)}`;
+    outcome.fail(error);
+    return error;
+  } finally {
+    clearInterval(heartbeat);
+  }
+  if (run.code !== 0) {
+    const error = `${what} ${errorSummary(run)}`;
+    outcome.fail(error);
+    return error;
+  }
+  return run;
+}
+
+/**
+ * Reads every row of the loaded tables once; the seconds it took, or undefined when it
+ * failed (reported). Cairn's load commits with most of its intents left to be resolved
+ * by whoever meets them next, which made point reads take seconds for minutes after
+ * the load; the runs should measure the settled tables, as PostgreSQL's are after its
+ * load's VACUUM. Both systems get the same reads: pgbench_accounts in slices of its key
+ * (a read that meets many intents can pass the gateway's KV deadline; a slice that
+ * fails is read again, and what the failed read resolved stays resolved).
+ */
+async function settlePgbench(s: Settings, sys: System, outcome: Outcome): Promise<number | undefined> {
+  const accounts = PGBENCH_ACCOUNTS_PER_SCALE * s.scale;
+  progress(`sql: reading every pgbench row once on ${sys.name} (${accounts} accounts in slices of ${SETTLE_SLICE_ROWS})`);
+  const started = Date.now();
+  return outcome.attempt(`reading the pgbench tables on ${sys.name}`, async () => {
+    const c = new Client({ ...sys.target });
+    await c.connect();
+    let lastProgress = started;
+    const read = async (what: string, sql: string, params: unknown[] = []): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await c.query(sql, params);
+          return;
+        } catch (err) {
+          if (attempt >= SETTLE_ATTEMPTS) throw err;
+          progress(`sql: reading ${what} on ${sys.name} failed (attempt ${attempt}): ${(err as Error).message}; reading it again`);
+        }
+      }
+    };
+    try {
+      for (let from = 1; from <= accounts; from += SETTLE_SLICE_ROWS) {
+        const to = Math.min(accounts, from + SETTLE_SLICE_ROWS - 1);
+        await read(`accounts ${from}..${to}`, 'SELECT count(*) FROM pgbench_accounts WHERE aid BETWEEN $1 AND $2', [from, to]);
+        if (Date.now() - lastProgress >= LOAD_ROWS_PROGRESS_MS) {
+          lastProgress = Date.now();
+          progress(`sql: read ${to} of ${accounts} accounts on ${sys.name} (${Math.round((lastProgress - started) / 1000)} s)`);
+        }
+      }
+      for (const table of ['pgbench_branches', 'pgbench_tellers', 'pgbench_history']) {
+        await read(table, `SELECT count(*) FROM ${table}`);
+      }
+    } finally {
+      await c.end();
+    }
+    const seconds = round((Date.now() - started) / 1000);
+    progress(`sql: read every pgbench row on ${sys.name} in ${seconds} s`);
+    return seconds;
+  });
+}
+
+async function runPgbenchFigures(s: Settings, ours: System, pg: System, outcome: Outcome): Promise<void> {
+  const oursLoad = await loadPgbench(s, ours, s.initSteps, outcome);
+  const pgLoad = await loadPgbench(s, pg, 'dtgvp', outcome);
+  const oursSettle = typeof oursLoad === 'string' || !s.settle ? undefined : await settlePgbench(s, ours, outcome);
+  const pgSettle = typeof pgLoad === 'string' || !s.settle ? undefined : await settlePgbench(s, pg, outcome);
+  emit({
+    bench: 'sql',
+    op: 'pgbench-load',
+    scale: s.scale,
+    ...(typeof oursLoad === 'string' ? { error: oursLoad } : { load_s: round(oursLoad.seconds), ...initStepsOf(oursLoad.stderr) }),
+    ...(oursSettle === undefined ? {} : { settle_s: oursSettle }),
+    ...(typeof pgLoad === 'string' ? {} : { baseline: BASELINE, baseline_load_s: round(pgLoad.seconds) }),
+    ...(pgSettle === undefined ? {} : { baseline_settle_s: pgSettle }),
+  });
+  const loaded = [...(typeof oursLoad === 'string' ? [] : [ours]), ...(typeof pgLoad === 'string' ? [] : [pg])];
+  if (loaded.length === 0) return;
   for (const clients of s.concurrencies) {
     for (const [op, extra] of [
       ['pgbench-S', ['-S']],
       ['pgbench-tpcb', []],
     ] as const) {
-      const tps: Record<string, PgbenchResult> = {};
-      for (const t of [ours, pg]) {
-        progress(`sql: ${op}, ${clients} clients, ${t.name}, ${s.seconds} s`);
-        tps[t.name] = await pgbench(t, [...extra, '-c', String(clients), '-j', String(Math.min(clients, 4)), '-T', String(s.seconds), '-M', 'prepared']);
-      }
-      const a = tps.cairn as PgbenchResult;
-      const b = tps.postgres as PgbenchResult;
-      if (a.code !== 0) failures.push(`${op}/${clients} on cairn exited ${String(a.code)}: ${a.stderr.trim().split('\n').slice(-2).join(' | ')}`);
-      const ours_ = tpsOf(a.stdout);
-      const theirs = tpsOf(b.stdout);
-      emit({
-        bench: 'sql',
-        op,
-        clients,
-        scale: s.scale,
-        ops_per_sec: round(ours_),
-        avg_ms: latencyAvgOf(a.stdout),
-        ...(failedOf(a.stdout) > 0 ? { failed: failedOf(a.stdout) } : {}),
-        ...(a.code !== 0 ? { exit_code: a.code ?? -1 } : {}),
-        baseline: 'postgres-15',
-        baseline_ops_per_sec: round(theirs),
-        baseline_avg_ms: latencyAvgOf(b.stdout),
-        ratio: theirs === 0 ? 0 : round(ours_ / theirs),
-      });
+      await runPgbenchFigure(s, op, extra, clients, loaded, typeof oursLoad === 'string' ? oursLoad : undefined, outcome);
     }
   }
+}
+
+interface PgbenchResult {
+  readonly tps: number;
+  readonly avgMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly failed: number;
+}
+
+async function runPgbenchFigure(
+  s: Settings,
+  op: string,
+  extra: readonly string[],
+  clients: number,
+  systems: readonly System[],
+  /** Why Cairn has no tables to run on, if it has none. */
+  oursLoadError: string | undefined,
+  outcome: Outcome,
+): Promise<void> {
+  const label = `${op}/${clients}`;
+  const results = new Map<string, PgbenchResult>();
+  const errors = new Map<string, string>();
+  for (const sys of systems) {
+    progress(`sql: ${label}, ${sys.name}: ${s.seconds} s`);
+    const log = transactionLog();
+    try {
+      const args = [...extra, '-c', String(clients), '-j', String(Math.min(clients, 4)), '-T', String(s.seconds), '-M', 'prepared', ...log.args];
+      let run: PgbenchRun;
+      try {
+        run = await pgbench(sys.target, args, { timeoutSeconds: s.seconds + 120 });
+      } catch (err) {
+        errors.set(sys.name, `pgbench could not run: ${String((err as Error).message ?? err)}`);
+        outcome.fail(`${label} on ${sys.name}: ${errors.get(sys.name) ?? ''}`);
+        continue;
+      }
+      const tps = tpsOf(run.stdout);
+      if (run.code !== 0 || tps === 0) {
+        errors.set(sys.name, `pgbench ${errorSummary(run)}`);
+        outcome.fail(`${label} on ${sys.name}: ${errors.get(sys.name) ?? ''}`);
+        continue;
+      }
+      const { p50Ms, p99Ms } = log.percentiles();
+      const r: PgbenchResult = { tps: round(tps), avgMs: latencyAvgOf(run.stdout), p50Ms, p99Ms, failed: failedOf(run.stdout) };
+      results.set(sys.name, r);
+      progress(`sql: ${label}, ${sys.name}: ${r.tps} tps, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${r.failed > 0 ? `, ${r.failed} failed` : ''}`);
+    } finally {
+      log.dispose();
+    }
+  }
+  const a = results.get('cairn');
+  const b = results.get('postgres');
+  emit({
+    bench: 'sql',
+    op,
+    clients,
+    scale: s.scale,
+    ...(a === undefined
+      ? { error: oursLoadError ?? errors.get('cairn') ?? 'no figure' }
+      : { ops_per_sec: a.tps, p50_ms: a.p50Ms, p99_ms: a.p99Ms, avg_ms: a.avgMs, ...(a.failed > 0 ? { failed: a.failed } : {}) }),
+    ...(b === undefined
+      ? errors.has('postgres') ? { baseline_error: errors.get('postgres') as string } : {}
+      : {
+          baseline: BASELINE,
+          baseline_ops_per_sec: b.tps,
+          baseline_p50_ms: b.p50Ms,
+          baseline_p99_ms: b.p99Ms,
+          baseline_avg_ms: b.avgMs,
+          ...(b.failed > 0 ? { baseline_failed: b.failed } : {}),
+        }),
+    ...(a !== undefined && b !== undefined && b.tps > 0 ? { ratio: round(a.tps / b.tps) } : {}),
+  });
 }

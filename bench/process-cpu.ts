@@ -1,0 +1,64 @@
+/**
+ * CPU time of other processes, from /proc: how busy the systems under test were during
+ * a measured period (per operation, it shows where the work went).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+/** The kernel's clock tick (USER_HZ), in which /proc reports CPU times. */
+function clockTicksPerSecond(): number {
+  if (ticksPerSecond === undefined) {
+    const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    const value = Number(out.stdout?.trim());
+    ticksPerSecond = Number.isInteger(value) && value > 0 ? value : 100;
+  }
+  return ticksPerSecond;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (fields[0] is field 3), or undefined when it is gone. */
+function statFields(pid: number): string[] | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count from after it.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User plus system CPU seconds (fields 14 and 15) of one process, all its threads. */
+function ownCpuSeconds(fields: readonly string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
+}
+
+/**
+ * CPU seconds of the processes `pids` and all their descendants (PostgreSQL serves each
+ * connection from a child of its postmaster); undefined if one of `pids` is gone.
+ */
+export function treeCpuSeconds(pids: readonly number[]): number | undefined {
+  const parentOf = new Map<number, number>();
+  const cpuOf = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields === undefined) continue;
+    parentOf.set(Number(entry), Number(fields[1]));
+    cpuOf.set(Number(entry), ownCpuSeconds(fields));
+  }
+  if (pids.some((pid) => !cpuOf.has(pid))) return undefined;
+  const roots = new Set(pids);
+  let total = 0;
+  for (const [pid, cpu] of cpuOf) {
+    // Walk up to a root, or to init.
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parentOf.get(p)) {
+      if (roots.has(p)) {
+        total += cpu;
+        break;
+      }
+    }
+  }
+  return total;
+}
