@@ -286,6 +286,9 @@ async function foreignKey(
   indexes: readonly IndexDescriptor[],
 ): Promise<ForeignKeyConstraint> {
   const refName = fk.pktable?.relname as string;
+  if ((fk.fk_del_set_cols ?? []).length > 0) {
+    throw new SqlError(SqlStates.featureNotSupported, 'ON DELETE SET NULL / SET DEFAULT with a column list is not supported');
+  }
   const fkCols = (fk.fk_attrs ?? []).map((n) => {
     const col = columns.find((c) => c.name === stringOf(n));
     if (col === undefined) throw new SqlError(SqlStates.undefinedColumn, `column "${stringOf(n)}" referenced in foreign key constraint does not exist`);
@@ -324,17 +327,9 @@ async function foreignKey(
     columnIds: fkCols.map((c) => c.id),
     referencedTableId: refTable.id,
     referencedColumnIds: refIds,
-    onDelete: supportedAction(referentialAction(fk.fk_del_action), 'DELETE'),
-    onUpdate: supportedAction(referentialAction(fk.fk_upd_action), 'UPDATE'),
+    onDelete: referentialAction(fk.fk_del_action),
+    onUpdate: referentialAction(fk.fk_upd_action),
   };
-}
-
-/** Referenced rows are protected (NO ACTION / RESTRICT); cascading actions are not applied yet, so they are refused. */
-function supportedAction(action: ReferentialAction, on: string): ReferentialAction {
-  if (action !== 'no action' && action !== 'restrict') {
-    throw new SqlError(SqlStates.featureNotSupported, `ON ${on} ${action.toUpperCase()} is not supported yet`);
-  }
-  return action;
 }
 
 function referentialAction(code: string | undefined): ReferentialAction {
@@ -384,23 +379,48 @@ export async function dropTable(env: DdlEnv, rv: RangeVar, missingOk: boolean): 
   return true;
 }
 
-export async function truncateTable(env: DdlEnv, rv: RangeVar): Promise<void> {
-  checkSchema(rv);
-  const desc = await env.catalog.relation(env.txn, env.schemaId, rv.relname as string);
-  if (desc?.kind !== 'table') {
-    throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
+/**
+ * TRUNCATE t1, t2, ... [CASCADE]: a table referenced by a foreign key may only be
+ * emptied together with the referencing tables — named in the same statement, or
+ * added by CASCADE (transitively, with a NOTICE each), as in PostgreSQL.
+ */
+export async function truncateTables(env: DdlEnv, relations: readonly RangeVar[], cascade: boolean): Promise<void> {
+  const tables = new Map<number, TableDescriptor>();
+  for (const rv of relations) {
+    checkSchema(rv);
+    const desc = await env.catalog.relation(env.txn, env.schemaId, rv.relname as string);
+    if (desc?.kind !== 'table') {
+      throw new SqlError(SqlStates.undefinedTable, `relation "${rv.relname}" does not exist`);
+    }
+    tables.set(desc.id, desc);
   }
+  const others: TableDescriptor[] = [];
   for (const entry of await env.catalog.list(env.txn, env.schemaId)) {
     const other = await env.catalog.descriptor(env.txn, entry.id);
-    const fk = other?.kind === 'table' && other.id !== desc.id ? other.foreignKeys.find((f) => f.referencedTableId === desc.id) : undefined;
-    if (fk !== undefined && other !== undefined) {
-      throw new SqlError(SqlStates.featureNotSupported, 'cannot truncate a table referenced in a foreign key constraint', {
-        detail: `Table "${other.name}" references "${desc.name}".`,
-      });
+    if (other?.kind === 'table') others.push(other);
+  }
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const other of others) {
+      if (tables.has(other.id)) continue;
+      const fk = other.foreignKeys.find((f) => tables.has(f.referencedTableId));
+      if (fk === undefined) continue;
+      const referenced = tables.get(fk.referencedTableId) as TableDescriptor;
+      if (!cascade) {
+        throw new SqlError(SqlStates.featureNotSupported, 'cannot truncate a table referenced in a foreign key constraint', {
+          detail: `Table "${other.name}" references "${referenced.name}".`,
+          hint: `Truncate table "${other.name}" at the same time, or use TRUNCATE ... CASCADE.`,
+        });
+      }
+      env.notice(SqlStates.successfulCompletion, `truncate cascades to table "${other.name}"`);
+      tables.set(other.id, other);
+      grown = true;
     }
   }
-  const span = tableSpan(desc.id);
-  await deleteSpan(env.txn, span.startKey, span.endKey);
+  for (const table of tables.values()) {
+    const span = tableSpan(table.id);
+    await deleteSpan(env.txn, span.startKey, span.endKey);
+  }
 }
 
 /** Keys deleted per DeleteRange: each becomes one write command, which must stay well under the Raft entry limit. */

@@ -88,8 +88,14 @@ async function describe(node: PlanNode, depth: number, ctx: ExecContext, lines: 
     case 'cteScan':
       add(`CTE Scan (${node.cteId})`);
       return;
+    case 'recursiveUnion':
+      add(`Recursive Union${node.all ? ' All' : ''} (${node.name})`);
+      break;
+    case 'workTableScan':
+      add(`WorkTable Scan on ${node.name}`);
+      return;
     case 'with':
-      add('With');
+      add(node.lazy ? 'With Recursive' : 'With');
       for (const cte of node.ctes) await describe(cte.plan, depth + 1, ctx, lines, lookupRange);
       await describe(node.body, depth + 1, ctx, lines, lookupRange);
       return;
@@ -116,6 +122,8 @@ function children(node: PlanNode): PlanNode[] {
     case 'join':
     case 'setop':
       return [node.left, node.right];
+    case 'recursiveUnion':
+      return [node.nonRecursive, node.recursive];
     case 'filter':
     case 'project':
     case 'aggregate':

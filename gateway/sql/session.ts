@@ -873,9 +873,8 @@ export class Session implements SqlSession {
       return 'DROP DATABASE';
     }
     if ('TruncateStmt' in ast) {
-      for (const rel of ast.TruncateStmt.relations ?? []) {
-        await ddl.truncateTable(env, (rel as { RangeVar: import('@pgsql/types').RangeVar }).RangeVar);
-      }
+      const relations = (ast.TruncateStmt.relations ?? []).map((rel) => (rel as { RangeVar: import('@pgsql/types').RangeVar }).RangeVar);
+      await ddl.truncateTables(env, relations, ast.TruncateStmt.behavior === 'DROP_CASCADE');
       return 'TRUNCATE TABLE';
     }
     if ('AlterTableStmt' in ast) {

@@ -59,9 +59,11 @@ export type ReferentialAction = 'no action' | 'restrict' | 'cascade' | 'set null
 
 export interface ForeignKeyConstraint {
   readonly name: string;
+  /** Referencing columns, in the constraint's order (paired with `referencedColumnIds`). */
   readonly columnIds: readonly number[];
   readonly referencedTableId: number;
   readonly referencedColumnIds: readonly number[];
+  /** What a DELETE / an UPDATE of a referenced row does to the referencing rows (exec/dml.ts). */
   readonly onDelete: ReferentialAction;
   readonly onUpdate: ReferentialAction;
 }
@@ -149,7 +151,16 @@ export function decodeDescriptor(bytes: Uint8Array): Descriptor {
   if (typeof envelope.desc.id !== 'number') {
     throw new MalformedEncodingError('descriptor', 0, 'no id');
   }
-  return envelope.desc as Descriptor;
+  const desc = envelope.desc as Descriptor;
+  return desc.kind === 'table' ? withReferentialActions(desc) : desc;
+}
+
+/** Foreign keys stored before referential actions were recorded have NO ACTION on both sides. */
+function withReferentialActions(table: TableDescriptor): TableDescriptor {
+  const stored = table.foreignKeys as readonly Partial<ForeignKeyConstraint>[];
+  if (stored.every((fk) => fk.onDelete !== undefined && fk.onUpdate !== undefined)) return table;
+  const foreignKeys = stored.map((fk) => ({ ...fk, onDelete: fk.onDelete ?? 'no action', onUpdate: fk.onUpdate ?? 'no action' }) as ForeignKeyConstraint);
+  return { ...table, foreignKeys };
 }
 
 /** Visible columns in their declared order (what SELECT * returns). */

@@ -1,11 +1,12 @@
 import { SqlError, SqlStates } from '../../../common/errors';
-import { prefixEndOf } from '../../../common/keys';
-import type { ColumnDescriptor, IndexDescriptor, TableDescriptor } from '../catalog/descriptors';
-import type { Datum, SqlType } from '../types/datum';
-import { compareDatums, datumsEqual, formatText } from '../types';
+import { prefixEndOf, sqlDescriptorKey } from '../../../common/keys';
+import type { ColumnDescriptor, IndexDescriptor, ReferentialAction, TableDescriptor } from '../catalog/descriptors';
+import { allIndexes, decodeDescriptor } from '../catalog/descriptors';
+import type { Datum } from '../types/datum';
+import { castDatum, compareDatums, datumsEqual, formatText } from '../types';
 import type { Compiled, EvalEnv } from '../plan/expr';
 import { compileExpr } from '../plan/expr';
-import type { ChildReference, DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
+import type { CascadeTarget, ChildReference, DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
 import { execute, runSubqueries } from './executor';
@@ -17,6 +18,11 @@ import { codecFor } from './table-codec';
  * secondary index, inside the statement's transaction. Constraints are checked per row
  * (NOT NULL 23502, CHECK 23514, unique 23505). The rows of a statement are written in
  * batches: existence checks for a batch go in one multi-get.
+ *
+ * UPDATE and DELETE write all their rows first, then act on the rows referencing them
+ * (ReferentialActions): NO ACTION / RESTRICT checks, CASCADE, SET NULL, SET DEFAULT, as
+ * PostgreSQL's foreign key triggers run after the statement's own rows. RETURNING rows
+ * are held until then, so a failing action fails the statement before any row is sent.
  *
  * A DML operator yields its RETURNING rows, then (always) one final row holding the
  * affected row count as a bigint, which the session turns into the command tag.
@@ -81,8 +87,9 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       const old = existing[i];
       const exists = old !== undefined || earlier !== undefined;
       if (!exists && (await uniqueConflict(ctx, codec, row, undefined)) === undefined) {
-        await checkParents(ctx, node.table, node.foreignKeys, row, undefined);
+        // Written before its parents are checked: a row may reference itself.
         await writeRow(ctx, codec, key, row);
+        await checkParents(ctx, node.table, node.foreignKeys, row, undefined);
         seen.set(keyHex, i);
         count++;
         if (returning !== undefined) yield await returning(row, env, ctx, outer);
@@ -104,9 +111,9 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       if (conflictWhere !== undefined && conflictWhere(both, env) !== true) continue;
       const newRow = (updateExprs as Compiled[]).map((e) => e(both, env));
       checkRow(table, newRow, checks, env);
-      await checkParents(ctx, table, node.foreignKeys, newRow, oldRow);
       const oldKey = codec.primaryKey(oldRow);
       await replaceRow(ctx, codec, oldKey, oldRow, newRow);
+      await checkParents(ctx, table, node.foreignKeys, newRow, oldRow);
       seen.set(codec.primaryKey(newRow).toString('latin1'), i);
       count++;
       if (returning !== undefined) yield await returning(newRow, env, ctx, outer);
@@ -143,7 +150,8 @@ async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncG
     }
     rows.push(row);
   }
-  let count = 0;
+  const newRows: Datum[][] = [];
+  const returned: Datum[][] = [];
   for (const oldRow of rows) {
     await runSubqueries(node.subqueries, oldRow, env, ctx, outer);
     const newRow = [...oldRow];
@@ -151,17 +159,22 @@ async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncG
     checkRow(table, newRow, checks, env);
     const oldKey = codec.primaryKey(oldRow);
     const newKey = codec.primaryKey(newRow);
-    await checkParents(ctx, table, node.foreignKeys, newRow, oldRow);
     // Unique constraints are checked row by row, as PostgreSQL does for non-deferrable ones.
     if (!newKey.equals(oldKey) && (await ctx.txn.get(newKey)) !== undefined) {
       throw uniqueViolation(table, table.primaryIndex, newRow, codec);
     }
-    await checkChildren(ctx, table, node.referencedBy, oldRow, newRow);
     await replaceRow(ctx, codec, oldKey, oldRow, newRow);
-    count++;
-    if (returning !== undefined) yield await returning(newRow, env, ctx, outer);
+    // After the write: the row may now reference itself.
+    await checkParents(ctx, table, node.foreignKeys, newRow, oldRow);
+    newRows.push(newRow);
+    if (returning !== undefined) returned.push(await returning(newRow, env, ctx, outer));
   }
-  yield countRow(count);
+  const actions = new ReferentialActions(ctx, env, node.cascades);
+  for (const [i, oldRow] of rows.entries()) {
+    await actions.apply(table, node.referencedBy, oldRow, newRows[i], 0);
+  }
+  yield* returned;
+  yield countRow(rows.length);
 }
 
 async function* remove(node: DeleteNode, ctx: ExecContext, outer: Outer): AsyncGenerator<Datum[]> {
@@ -175,15 +188,25 @@ async function* remove(node: DeleteNode, ctx: ExecContext, outer: Outer): AsyncG
     }
     rows.push(row);
   }
+  const returned: Datum[][] = [];
   for (const row of rows) {
-    await checkChildren(ctx, node.table, node.referencedBy, row, undefined);
-    await ctx.txn.delete(codec.primaryKey(row));
-    for (const index of node.table.indexes) {
-      await ctx.txn.delete(codec.indexKey(index, row));
-    }
-    if (returning !== undefined) yield await returning(row, env, ctx, outer);
+    await deleteRow(ctx, codec, row);
+    if (returning !== undefined) returned.push(await returning(row, env, ctx, outer));
   }
+  const actions = new ReferentialActions(ctx, env, node.cascades);
+  for (const row of rows) {
+    await actions.apply(node.table, node.referencedBy, row, undefined, 0);
+  }
+  yield* returned;
   yield countRow(rows.length);
+}
+
+/** Deletes a row and its index entries. */
+async function deleteRow(ctx: ExecContext, codec: TableCodec, row: readonly Datum[]): Promise<void> {
+  await ctx.txn.delete(codec.primaryKey(row));
+  for (const index of codec.table.indexes) {
+    await ctx.txn.delete(codec.indexKey(index, row));
+  }
 }
 
 /** Writes a new row and its index entries (the key is known to be free). */
@@ -281,53 +304,260 @@ async function checkParents(
 }
 
 /**
- * A referenced row may not go away (DELETE) or change its referenced values (UPDATE)
- * while a row of another table points at it (NO ACTION / RESTRICT). Found by the child's
- * index on the referencing columns when it has one, else by scanning the child table.
- * Rows the statement itself deleted earlier are already gone from its reads.
+ * Cascades nest at most this deep (a self-referencing table goes one level per
+ * generation of rows); beyond it the statement fails with 54001 rather than recursing
+ * without end through a cycle of actions.
  */
-async function checkChildren(
-  ctx: ExecContext,
-  table: TableDescriptor,
-  refs: readonly ChildReference[],
-  oldRow: readonly Datum[],
-  newRow: readonly Datum[] | undefined,
-): Promise<void> {
-  for (const ref of refs) {
-    const values = ref.parentPositions.map((p) => oldRow[p] as Datum);
-    if (values.some((v) => v === null)) continue;
-    if (newRow !== undefined && ref.parentPositions.every((p) => sameValue(table, p, oldRow[p] as Datum, newRow[p] as Datum))) continue;
-    const childCodec = codecFor(ref.child);
-    let referenced = false;
-    if (ref.childIndex !== undefined) {
-      const key = childCodec.spanKey(ref.childIndex, ref.childOrder.map((i) => values[i] as Datum));
-      referenced = (await ctx.txn.scan(key, prefixEndOf(key), { maxKeys: 1 })).rows.length > 0;
-    } else {
-      const types = ref.parentPositions.map((p) => (table.columns[p] as ColumnDescriptor).type);
-      let from = childCodec.primaryPrefix;
-      const end = prefixEndOf(from);
-      while (!referenced) {
-        ctx.checkCancelled();
-        const page = await ctx.txn.scan(from, end, { maxKeys: 1000 });
-        referenced = page.rows.some((kv) => {
-          const child = childCodec.decodeRow(kv.key, kv.value);
-          return ref.childPositions.every((p, i) => {
-            const v = child[p] as Datum;
-            return v !== null && compareDatums(types[i] as SqlType, v, values[i] as Datum) === 0;
-          });
+export const MAX_CASCADE_DEPTH = 256;
+
+/** Rows fetched from the child per page when looking for referencing rows. */
+const CHILD_PAGE_ROWS = 256;
+
+interface CompiledTarget {
+  readonly table: TableDescriptor;
+  readonly codec: TableCodec;
+  readonly checks: readonly { name: string; expr: Compiled }[];
+  readonly foreignKeys: readonly ParentReference[];
+  readonly referencedBy: readonly ChildReference[];
+  readonly defaults: ReadonlyMap<number, Compiled>;
+}
+
+/**
+ * What a changed or deleted parent row does to the rows referencing it, run once the
+ * statement's own rows are written (so a row the statement itself deletes or changes
+ * is seen in its new state, as PostgreSQL's after-row triggers see it):
+ *
+ * - NO ACTION / RESTRICT: 23503 if a referencing row remains; NO ACTION lets it pass
+ *   when another parent row now holds the old key (an UPDATE that swaps keys).
+ * - CASCADE (DELETE): the child rows go, with their index entries, and act on their
+ *   own children in turn.
+ * - CASCADE (UPDATE), SET NULL, SET DEFAULT: the child rows are updated — indexes
+ *   maintained, their NOT NULL, CHECK, unique and foreign key constraints checked — and
+ *   their changed keys act on their own children in turn.
+ *
+ * Child rows are found through a child index led by the referencing columns when there
+ * is one, else by scanning the child table (PostgreSQL does not require that index
+ * either, and scans as well).
+ */
+class ReferentialActions {
+  private readonly compiled = new Map<number, CompiledTarget>();
+  /** Child rows written so far: a list of child rows read before it changed may be stale. */
+  private writes = 0;
+
+  constructor(
+    private readonly ctx: ExecContext,
+    private readonly env: EvalEnv,
+    private readonly targets: ReadonlyMap<number, CascadeTarget> | undefined,
+  ) {}
+
+  /** Acts on the children of one parent row (`newRow` undefined: the row was deleted). */
+  async apply(table: TableDescriptor, refs: readonly ChildReference[], oldRow: readonly Datum[], newRow: readonly Datum[] | undefined, depth: number): Promise<void> {
+    for (const ref of refs) {
+      const values = ref.parentPositions.map((p) => oldRow[p] as Datum);
+      // MATCH SIMPLE: a key with a NULL is referenced by nobody.
+      if (values.some((v) => v === null)) continue;
+      if (newRow !== undefined && ref.parentPositions.every((p) => sameValue(table, p, oldRow[p] as Datum, newRow[p] as Datum))) continue;
+      const action: ReferentialAction = (newRow === undefined ? ref.onDelete : ref.onUpdate) ?? 'no action';
+      if (action === 'no action' || action === 'restrict') {
+        await this.checkUnreferenced(table, ref, values, oldRow, action);
+        continue;
+      }
+      const children = await referencingRows(this.ctx, table, ref, values);
+      if (children.length === 0) continue;
+      if (depth >= MAX_CASCADE_DEPTH) {
+        throw new SqlError(SqlStates.statementTooComplex, `foreign key actions nested more than ${MAX_CASCADE_DEPTH} levels deep`, {
+          detail: `Reached through foreign key constraint "${ref.name}" on table "${ref.child.name}".`,
+          hint: 'A cascade through a self-referencing table goes one level deeper per generation of rows.',
         });
-        if (page.resumeSpan === undefined) break;
-        from = page.resumeSpan.startKey;
+      }
+      const target = await this.target(ref.child);
+      let stale = false;
+      for (const found of children) {
+        const child = stale ? await this.reread(target, table, ref, values, found) : found;
+        if (child === undefined) continue;
+        const mark = ++this.writes;
+        if (newRow === undefined && action === 'cascade') {
+          await deleteRow(this.ctx, target.codec, child);
+          await this.apply(target.table, target.referencedBy, child, undefined, depth + 1);
+        } else {
+          const changed = [...child];
+          ref.childPositions.forEach((p, i) => {
+            changed[p] = this.actionValue(action, target, table, ref, p, i, newRow);
+          });
+          await this.updateChild(target, child, changed);
+          await this.apply(target.table, target.referencedBy, child, changed, depth + 1);
+        }
+        // A nested action may have changed or deleted rows still on the list.
+        stale ||= this.writes !== mark;
+      }
+      if (action === 'set default') {
+        // A child whose default is the key that went away was "updated" to the value it
+        // had, which its own check does not look at again; as in PostgreSQL, it still
+        // references the old key and fails as NO ACTION would.
+        await this.checkUnreferenced(table, ref, values, oldRow, 'no action');
       }
     }
-    if (referenced) {
-      const names = ref.parentPositions.map((p) => (table.columns[p] as ColumnDescriptor).name).join(', ');
-      const shown = ref.parentPositions.map((p) => formatValue(table, p, oldRow[p] as Datum)).join(', ');
-      throw new SqlError(SqlStates.foreignKeyViolation, `update or delete on table "${table.name}" violates foreign key constraint "${ref.name}" on table "${ref.child.name}"`, {
-        detail: `Key (${names})=(${shown}) is still referenced from table "${ref.child.name}".`,
-      });
+  }
+
+  /** The value a referencing column takes: the parent's new value, NULL or the column's default. */
+  private actionValue(
+    action: 'cascade' | 'set null' | 'set default',
+    target: CompiledTarget,
+    parent: TableDescriptor,
+    ref: ChildReference,
+    childPosition: number,
+    i: number,
+    newRow: readonly Datum[] | undefined,
+  ): Datum {
+    const column = target.table.columns[childPosition] as ColumnDescriptor;
+    switch (action) {
+      case 'set null':
+        return null;
+      case 'set default': {
+        const expr = target.defaults.get(column.id);
+        return expr === undefined ? null : expr([], this.env);
+      }
+      case 'cascade': {
+        const parentPosition = ref.parentPositions[i] as number;
+        const value = (newRow as readonly Datum[])[parentPosition] as Datum;
+        // As PostgreSQL's `UPDATE child SET fk = $1`: an assignment to the child's column type.
+        return castDatum(value, (parent.columns[parentPosition] as ColumnDescriptor).type, column.type, 'assignment');
+      }
     }
   }
+
+  private async updateChild(target: CompiledTarget, oldRow: readonly Datum[], newRow: readonly Datum[]): Promise<void> {
+    checkRow(target.table, newRow, target.checks, this.env);
+    const oldKey = target.codec.primaryKey(oldRow);
+    const newKey = target.codec.primaryKey(newRow);
+    if (!newKey.equals(oldKey) && (await this.ctx.txn.get(newKey)) !== undefined) {
+      throw uniqueViolation(target.table, target.table.primaryIndex, newRow, target.codec);
+    }
+    await replaceRow(this.ctx, target.codec, oldKey, oldRow, newRow);
+    await checkParents(this.ctx, target.table, target.foreignKeys, newRow, oldRow);
+  }
+
+  /** The child row's current version, if it still references `values`. */
+  private async reread(target: CompiledTarget, parent: TableDescriptor, ref: ChildReference, values: readonly Datum[], row: readonly Datum[]): Promise<Datum[] | undefined> {
+    const key = target.codec.primaryKey(row);
+    const [value] = await this.ctx.txn.getMany([key], { forUpdate: true });
+    if (value === undefined) return undefined;
+    const current = target.codec.decodeRow(key, value);
+    return references(parent, ref, values, current) ? current : undefined;
+  }
+
+  private async checkUnreferenced(table: TableDescriptor, ref: ChildReference, values: readonly Datum[], oldRow: readonly Datum[], action: 'no action' | 'restrict'): Promise<void> {
+    if (!(await isReferenced(this.ctx, table, ref, values))) return;
+    if (action === 'no action' && (await parentKeyExists(this.ctx, table, ref, values))) return;
+    const names = ref.parentPositions.map((p) => (table.columns[p] as ColumnDescriptor).name).join(', ');
+    const shown = ref.parentPositions.map((p) => formatValue(table, p, oldRow[p] as Datum)).join(', ');
+    throw new SqlError(SqlStates.foreignKeyViolation, `update or delete on table "${table.name}" violates foreign key constraint "${ref.name}" on table "${ref.child.name}"`, {
+      detail: `Key (${names})=(${shown}) is still referenced from table "${ref.child.name}".`,
+    });
+  }
+
+  /**
+   * The child table's plan, compiled on first use. Its descriptor is read in the
+   * statement's transaction first, as the session does for the table a statement writes:
+   * a schema change committed by another gateway since this one cached the descriptor
+   * (an index added to the child) fails the statement rather than going unmaintained,
+   * and one committing later conflicts with this read.
+   */
+  private async target(child: TableDescriptor): Promise<CompiledTarget> {
+    let compiled = this.compiled.get(child.id);
+    if (compiled === undefined) {
+      const target = this.targets?.get(child.id);
+      if (target === undefined) throw new SqlError(SqlStates.internalError, `no cascade plan for table "${child.name}"`);
+      const raw = await this.ctx.txn.get(sqlDescriptorKey(child.id));
+      if (raw === undefined || decodeDescriptor(raw).version !== target.table.version) {
+        throw new SqlError(SqlStates.serializationFailure, `table "${child.name}" was changed by a concurrent schema change`);
+      }
+      compiled = {
+        table: target.table,
+        codec: codecFor(target.table),
+        checks: target.checks.map((c) => ({ name: c.name, expr: compileExpr(c.expr) })),
+        foreignKeys: target.foreignKeys,
+        referencedBy: target.referencedBy,
+        defaults: new Map([...target.defaults].map(([id, expr]) => [id, compileExpr(expr)])),
+      };
+      this.compiled.set(child.id, compiled);
+    }
+    return compiled;
+  }
+}
+
+/** Whether a child row's referencing columns equal `values` (the parent's key, in the FK's order). */
+function references(parent: TableDescriptor, ref: ChildReference, values: readonly Datum[], child: readonly Datum[]): boolean {
+  return ref.childPositions.every((p, i) => {
+    const v = child[p] as Datum;
+    const type = (parent.columns[ref.parentPositions[i] as number] as ColumnDescriptor).type;
+    return v !== null && compareDatums(type, v, values[i] as Datum) === 0;
+  });
+}
+
+/** Whether any child row references `values`: one index entry, or a scan that stops at the first match. */
+async function isReferenced(ctx: ExecContext, parent: TableDescriptor, ref: ChildReference, values: readonly Datum[]): Promise<boolean> {
+  const childCodec = codecFor(ref.child);
+  if (ref.childIndex !== undefined) {
+    const key = childCodec.spanKey(ref.childIndex, ref.childOrder.map((i) => values[i] as Datum));
+    return (await ctx.txn.scan(key, prefixEndOf(key), { maxKeys: 1 })).rows.length > 0;
+  }
+  let from = childCodec.primaryPrefix;
+  const end = prefixEndOf(from);
+  for (;;) {
+    ctx.checkCancelled();
+    const page = await ctx.txn.scan(from, end, { maxKeys: 1000 });
+    if (page.rows.some((kv) => references(parent, ref, values, childCodec.decodeRow(kv.key, kv.value)))) return true;
+    if (page.resumeSpan === undefined) return false;
+    from = page.resumeSpan.startKey;
+  }
+}
+
+/**
+ * The child rows referencing `values`, read for update. Held in memory until acted on
+ * (the action writes the index being read), within `max_rows_in_memory`.
+ */
+async function referencingRows(ctx: ExecContext, parent: TableDescriptor, ref: ChildReference, values: readonly Datum[]): Promise<Datum[][]> {
+  const childCodec = codecFor(ref.child);
+  const rows: Datum[][] = [];
+  const keep = (row: Datum[]): void => {
+    if (rows.length >= ctx.maxRowsInMemory) {
+      throw new SqlError(SqlStates.outOfMemory, `foreign key constraint "${ref.name}" acts on more rows of table "${ref.child.name}" than the gateway holds at once`);
+    }
+    rows.push(row);
+  };
+  const index = ref.childIndex;
+  const primary = index === undefined || index.id === ref.child.primaryIndex.id;
+  let from = index === undefined ? childCodec.primaryPrefix : childCodec.spanKey(index, ref.childOrder.map((i) => values[i] as Datum));
+  const end = prefixEndOf(from);
+  for (;;) {
+    ctx.checkCancelled();
+    const page = await ctx.txn.scan(from, end, { maxKeys: index === undefined ? 1000 : CHILD_PAGE_ROWS });
+    if (primary) {
+      for (const kv of page.rows) {
+        const row = childCodec.decodeRow(kv.key, kv.value);
+        if (index !== undefined || references(parent, ref, values, row)) keep(row);
+      }
+    } else {
+      const pks = page.rows.map((kv) => childCodec.primaryKeyFromIndexKey(index, kv.key));
+      const found = pks.length === 0 ? [] : await ctx.txn.getMany(pks, { forUpdate: true });
+      found.forEach((value, i) => {
+        if (value !== undefined) keep(childCodec.decodeRow(pks[i] as Buffer, value));
+      });
+    }
+    if (page.resumeSpan === undefined) return rows;
+    from = page.resumeSpan.startKey;
+  }
+}
+
+/** Whether a parent row (other than the one that changed) holds `values` now. */
+async function parentKeyExists(ctx: ExecContext, parent: TableDescriptor, ref: ChildReference, values: readonly Datum[]): Promise<boolean> {
+  const ids = ref.parentPositions.map((p) => (parent.columns[p] as ColumnDescriptor).id);
+  const index = allIndexes(parent).find((i) => i.unique && i.columnIds.length === ids.length && i.columnIds.every((id) => ids.includes(id)));
+  if (index === undefined) return false;
+  const key = codecFor(parent).spanKey(index, index.columnIds.map((id) => values[ids.indexOf(id)] as Datum));
+  if (index.id === parent.primaryIndex.id) return (await ctx.txn.get(key)) !== undefined;
+  return (await ctx.txn.scan(key, prefixEndOf(key), { maxKeys: 1 })).rows.length > 0;
 }
 
 /** Whether a column's value is unchanged (SQL equality; NULL is unchanged only as NULL). */

@@ -125,14 +125,40 @@ export async function* execute(node: PlanNode, ctx: ExecContext, outer: Outer = 
     case 'cteScan': {
       const rows = ctx.ctes.get(node.cteId);
       if (rows === undefined) throw new SqlError(SqlStates.internalError, `WITH query ${node.cteId} was not materialised`);
-      yield* rows;
+      const lazy = lazyCtes.get(rows);
+      if (lazy === undefined) yield* rows;
+      else yield* lazy.read();
       return;
     }
     case 'with': {
-      for (const cte of node.ctes) {
-        ctx.ctes.set(cte.id, await collect(execute(cte.plan, ctx, outer), ctx, 'WITH'));
+      if (!node.lazy) {
+        for (const cte of node.ctes) {
+          ctx.ctes.set(cte.id, await collect(execute(cte.plan, ctx, outer), ctx, 'WITH'));
+        }
+        yield* execute(node.body, ctx, outer);
+        return;
       }
-      yield* execute(node.body, ctx, outer);
+      const sources = node.ctes.map((cte) => {
+        const source = new LazyCte(execute(cte.plan, ctx, outer), ctx);
+        lazyCtes.set(source.rows, source);
+        ctx.ctes.set(cte.id, source.rows);
+        return source;
+      });
+      try {
+        yield* execute(node.body, ctx, outer);
+      } finally {
+        // The body may stop early (LIMIT): end the queries it left half-read.
+        for (const source of sources) await source.close();
+      }
+      return;
+    }
+    case 'recursiveUnion':
+      yield* recursiveUnion(node, ctx, outer);
+      return;
+    case 'workTableScan': {
+      const rows = ctx.ctes.get(node.workId);
+      if (rows === undefined) throw new SqlError(SqlStates.internalError, `the working table of "${node.name}" is not set`);
+      yield* rows;
       return;
     }
     case 'virtual': {
@@ -382,6 +408,124 @@ async function* setOperation(node: Extract<PlanNode, { k: 'setop' }>, ctx: ExecC
       }
     }
   }
+}
+
+/**
+ * A WITH query's rows, computed as far as its readers have asked and kept for the
+ * others (PostgreSQL's CTE tuplestore with one read pointer per reader).
+ */
+class LazyCte {
+  readonly rows: Datum[][] = [];
+  private finished = false;
+  private failure: { readonly error: unknown } | undefined;
+  /** A pull in progress, so two readers never pull the same row twice. */
+  private pending: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly source: AsyncGenerator<Datum[]>,
+    private readonly ctx: ExecContext,
+  ) {}
+
+  async *read(): AsyncGenerator<Datum[]> {
+    for (let i = 0; ; i++) {
+      while (i >= this.rows.length) {
+        if (!(await this.pull())) return;
+      }
+      yield this.rows[i] as Datum[];
+    }
+  }
+
+  /** Adds the next row; false when there is none. */
+  private pull(): Promise<boolean> {
+    if (this.failure !== undefined) return Promise.reject(this.failure.error);
+    if (this.finished) return Promise.resolve(false);
+    this.pending ??= this.source.next().then(
+      (next) => {
+        this.pending = undefined;
+        if (next.done === true) {
+          this.finished = true;
+          return false;
+        }
+        if (this.rows.length >= this.ctx.maxRowsInMemory) {
+          this.failure = { error: memoryError('WITH') };
+          throw this.failure.error;
+        }
+        this.rows.push(next.value);
+        return true;
+      },
+      (error: unknown) => {
+        this.pending = undefined;
+        this.failure = { error };
+        throw error;
+      },
+    );
+    return this.pending;
+  }
+
+  async close(): Promise<void> {
+    if (this.finished || this.failure !== undefined) return;
+    this.finished = true;
+    await this.source.return(undefined);
+  }
+}
+
+/** Buffers of lazily computed WITH queries (the arrays in ExecContext.ctes) → their source. */
+const lazyCtes = new WeakMap<Datum[][], LazyCte>();
+
+/**
+ * WITH RECURSIVE's iteration (PostgreSQL's RecursiveUnion): rows go out as they are
+ * produced, so a reader that stops (LIMIT) stops the recursion. Every row produced is
+ * also held by the query's buffer, so their count is bounded by `maxRowsInMemory`: a
+ * recursion that never ends fails with 53200 rather than exhausting the gateway.
+ */
+async function* recursiveUnion(node: Extract<PlanNode, { k: 'recursiveUnion' }>, ctx: ExecContext, outer: Outer): AsyncGenerator<Datum[]> {
+  const types = node.columns.map((c) => c.type);
+  const seen = node.all ? undefined : new Set<string>();
+  let produced = 0;
+  const keep = (row: Datum[]): boolean => {
+    if (seen !== undefined) {
+      const key = rowKey(types, row, types.length);
+      if (seen.has(key)) return false;
+      seen.add(key);
+    }
+    if (++produced > ctx.maxRowsInMemory) throw recursionLimitError(node.name, ctx.maxRowsInMemory);
+    return true;
+  };
+  let working: Datum[][] = [];
+  for await (const row of execute(node.nonRecursive, ctx, outer)) {
+    if (!keep(row)) continue;
+    working.push(row);
+    yield row;
+  }
+  let work = 0;
+  try {
+    while (working.length > 0) {
+      ctx.ctes.set(node.workId, working);
+      const next: Datum[][] = [];
+      for await (const row of execute(node.recursive, ctx, outer)) {
+        if ((++work & 1023) === 0) await letOthersRun(ctx);
+        if (!keep(row)) continue;
+        next.push(row);
+        yield row;
+      }
+      working = next;
+      if ((++work & 1023) === 0) await letOthersRun(ctx);
+    }
+  } finally {
+    ctx.ctes.delete(node.workId);
+  }
+}
+
+function recursionLimitError(name: string, maxRows: number): SqlError {
+  return new SqlError(SqlStates.outOfMemory, `recursive query "${name}" produced more than ${maxRows} rows, the most the gateway holds for one statement`, {
+    hint: 'Check that the recursive term stops producing rows (UNION instead of UNION ALL ends cycles), add a LIMIT, or raise SET max_rows_in_memory.',
+  });
+}
+
+/** Work in memory must let timers and CancelRequests in now and then (statement_timeout, 57014). */
+async function letOthersRun(ctx: ExecContext): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  ctx.checkCancelled();
 }
 
 export function sortRows(rows: Datum[][], keys: readonly SortKey[], env: EvalEnv): void {

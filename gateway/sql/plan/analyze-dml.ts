@@ -1,13 +1,13 @@
 import type { DeleteStmt, InsertStmt, Node, ResTarget, UpdateStmt } from '@pgsql/types';
 import { assert, SqlError, SqlStates } from '../../../common/errors';
-import type { ColumnDescriptor, TableDescriptor } from '../catalog/descriptors';
-import { allIndexes } from '../catalog/descriptors';
+import type { ColumnDescriptor, ReferentialAction, TableDescriptor } from '../catalog/descriptors';
+import { allIndexes, columnById } from '../catalog/descriptors';
 import { scalarType } from '../types/datum';
 import type { AnalyzerEnv, QueryAnalyzer } from './analyze';
 import { tableColumns, tableScan } from './analyze';
 import { stringOf } from './analyze-expr';
 import type { Expr } from './expr';
-import type { ChildReference, InsertNode, OutputColumn, ParentReference, PlanNode, SubqueryPlan } from './plan';
+import type { CascadeTarget, ChildReference, InsertNode, OutputColumn, ParentReference, PlanNode, SubqueryPlan } from './plan';
 import { position, Scope } from './scope';
 
 /**
@@ -231,6 +231,9 @@ export async function buildUpdate(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
   }
   const returning = await analyzer.returning(stmt.returningList, table, alias);
   const checks = await checkExprs(analyzer, table);
+  const tables = await analyzer.schemaTables();
+  const referencedBy = childReferences(tables, table);
+  const cascades = await cascadeTargets(analyzer, tables, referencedBy);
   return {
     plan: {
       k: 'update',
@@ -240,7 +243,8 @@ export async function buildUpdate(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
       subqueries,
       checks,
       foreignKeys: await parentReferences(analyzer, table),
-      referencedBy: await childReferences(analyzer, table),
+      referencedBy,
+      ...(cascades === undefined ? {} : { cascades }),
       ...(returning === undefined ? {} : { returning }),
       columns: returning?.columns ?? [],
     },
@@ -266,8 +270,19 @@ export async function buildDelete(analyzer: QueryAnalyzer, _env: AnalyzerEnv, st
     input = analyzer.applyFilter(input, predicate, subqueries);
   }
   const returning = await analyzer.returning(stmt.returningList, table, alias);
+  const tables = await analyzer.schemaTables();
+  const referencedBy = childReferences(tables, table);
+  const cascades = await cascadeTargets(analyzer, tables, referencedBy);
   return {
-    plan: { k: 'delete', table, input, referencedBy: await childReferences(analyzer, table), ...(returning === undefined ? {} : { returning }), columns: returning?.columns ?? [] },
+    plan: {
+      k: 'delete',
+      table,
+      input,
+      referencedBy,
+      ...(cascades === undefined ? {} : { cascades }),
+      ...(returning === undefined ? {} : { returning }),
+      columns: returning?.columns ?? [],
+    },
     columns: returning?.columns ?? [],
   };
 }
@@ -318,10 +333,10 @@ async function parentReferences(analyzer: QueryAnalyzer, table: TableDescriptor)
   return refs;
 }
 
-/** The foreign keys of other tables (and of this one) that point at `table`. */
-async function childReferences(analyzer: QueryAnalyzer, table: TableDescriptor): Promise<ChildReference[]> {
+/** The foreign keys of other tables (and of this one) that point at `table`; `tables` are the schema's. */
+function childReferences(tables: readonly TableDescriptor[], table: TableDescriptor): ChildReference[] {
   const refs: ChildReference[] = [];
-  for (const child of await analyzer.schemaTables()) {
+  for (const child of tables) {
     const current = child.id === table.id ? table : child;
     for (const fk of current.foreignKeys) {
       if (fk.referencedTableId !== table.id) continue;
@@ -334,10 +349,53 @@ async function childReferences(analyzer: QueryAnalyzer, table: TableDescriptor):
         childPositions,
         ...(childIndex === undefined ? {} : { childIndex }),
         childOrder: childIndex === undefined ? [] : childIndex.columnIds.slice(0, fk.columnIds.length).map((id) => fk.columnIds.indexOf(id)),
+        onDelete: fk.onDelete,
+        onUpdate: fk.onUpdate,
       });
     }
   }
   return refs;
+}
+
+/** Whether a reference's actions can write its child rows (rather than only refuse). */
+function actsOnChild(ref: ChildReference): boolean {
+  const writes = (action: ReferentialAction | undefined): boolean => action !== undefined && action !== 'no action' && action !== 'restrict';
+  return writes(ref.onDelete) || writes(ref.onUpdate);
+}
+
+/**
+ * Every table a referential action starting from `refs` may reach, transitively (a
+ * cascaded change of a child row can act on the grandchildren): its constraints to check
+ * and its own references, planned once per table however many paths lead to it.
+ */
+async function cascadeTargets(
+  analyzer: QueryAnalyzer,
+  tables: readonly TableDescriptor[],
+  refs: readonly ChildReference[],
+): Promise<Map<number, CascadeTarget> | undefined> {
+  const targets = new Map<number, CascadeTarget>();
+  const pending = refs.filter(actsOnChild);
+  for (let ref = pending.pop(); ref !== undefined; ref = pending.pop()) {
+    const child = ref.child;
+    if (targets.has(child.id)) continue;
+    const referencedBy = childReferences(tables, child);
+    const defaults = new Map<number, Expr>();
+    for (const fk of child.foreignKeys) {
+      if (fk.onDelete !== 'set default' && fk.onUpdate !== 'set default') continue;
+      for (const id of fk.columnIds) {
+        if (!defaults.has(id)) defaults.set(id, await defaultExpr(analyzer, child, columnById(child, id)));
+      }
+    }
+    targets.set(child.id, {
+      table: child,
+      checks: await checkExprs(analyzer, child),
+      foreignKeys: await parentReferences(analyzer, child),
+      referencedBy,
+      defaults,
+    });
+    pending.push(...referencedBy.filter(actsOnChild));
+  }
+  return targets.size === 0 ? undefined : targets;
 }
 
 /** CHECK constraints over the table row. */

@@ -22,7 +22,7 @@ import type { ExprContext, GroupingContext, SubqueryResult } from './analyze-exp
 import { ExprAnalyzer, fingerprintOf, stringOf } from './analyze-expr';
 import type { Expr } from './expr';
 import { walkExpr } from './expr';
-import { commonType, resolveSetFunction, sameType, typeFromTypeName } from './functions-impl';
+import { commonType, resolveSetFunction, sameType, typeDisplayName, typeFromTypeName } from './functions-impl';
 import { buildDelete, buildInsert, buildUpdate } from './analyze-dml';
 import { chooseScan } from './index-selection';
 import type { OutputColumn, PlanNode, ReturningClause, ScanNode, SortKey, SubqueryPlan, VirtualContext } from './plan';
@@ -56,7 +56,11 @@ export interface AnalyzerEnv {
 interface CteBinding {
   readonly id: number;
   readonly columns: readonly OutputColumn[];
+  /** Set while a recursive query's recursive term is analyzed: its self-reference reads the working table. */
+  readonly workTableOf?: string;
 }
+
+type CteItem = { readonly id: number; readonly plan: PlanNode };
 
 export interface AnalyzedQuery {
   readonly plan: PlanNode;
@@ -125,40 +129,114 @@ export class QueryAnalyzer {
       if (ctes.length === 0) {
         return query;
       }
-      return { plan: { k: 'with', ctes, body: query.plan, columns: query.plan.columns }, columns: query.columns };
+      const lazy = stmt.withClause?.recursive === true;
+      return { plan: { k: 'with', ctes, body: query.plan, lazy, columns: query.plan.columns }, columns: query.columns };
     } finally {
       if (stmt.withClause !== undefined) this.cteScopes.pop();
     }
   }
 
-  private async withClause(clause: WithClause | undefined, outer?: Scope): Promise<{ id: number; plan: PlanNode }[]> {
+  /** Analyzes a WITH list and binds its names (the caller pops `cteScopes` when its query is done). */
+  private async withClause(clause: WithClause | undefined, outer?: Scope): Promise<CteItem[]> {
     if (clause === undefined) {
       return [];
     }
-    if (clause.recursive === true) {
-      throw new SqlError(SqlStates.featureNotSupported, 'WITH RECURSIVE is not supported', position(clause.location));
+    const items = (clause.ctes ?? []).map((node) => (node as { CommonTableExpr: CommonTableExpr }).CommonTableExpr);
+    const names = new Set<string>();
+    for (const cte of items) {
+      const name = cte.ctename as string;
+      if (names.has(name)) {
+        throw new SqlError(SqlStates.duplicateAlias, `WITH query name "${name}" specified more than once`, position(cte.location));
+      }
+      names.add(name);
     }
     const bindings = new Map<string, CteBinding>();
     this.cteScopes.push(bindings);
-    const ctes: { id: number; plan: PlanNode }[] = [];
-    for (const node of clause.ctes ?? []) {
-      const cte = (node as { CommonTableExpr: CommonTableExpr }).CommonTableExpr;
-      const name = cte.ctename as string;
-      if (bindings.has(name)) {
-        throw new SqlError(SqlStates.duplicateAlias, `WITH query name "${name}" specified more than once`, position(cte.location));
+    try {
+      const ctes: CteItem[] = [];
+      const order = clause.recursive === true ? recursiveOrder(items) : items.map((cte) => ({ cte, recursive: false }));
+      for (const { cte, recursive } of order) {
+        ctes.push(recursive ? await this.recursiveCte(cte, bindings, outer) : await this.commonTable(cte, bindings, outer));
       }
-      const query = cte.ctequery as Node;
-      if (!('SelectStmt' in query)) {
-        throw new SqlError(SqlStates.featureNotSupported, 'only SELECT is supported in WITH', position(cte.location));
+      return ctes;
+    } catch (err) {
+      this.cteScopes.pop();
+      throw err;
+    }
+  }
+
+  private async commonTable(cte: CommonTableExpr, bindings: Map<string, CteBinding>, outer?: Scope): Promise<CteItem> {
+    const query = cte.ctequery as Node;
+    if (!('SelectStmt' in query)) {
+      throw new SqlError(SqlStates.featureNotSupported, 'only SELECT is supported in WITH', position(cte.location));
+    }
+    const analyzed = await this.select(query.SelectStmt, outer);
+    const id = this.nextCteId++;
+    bindings.set(cte.ctename as string, { id, columns: cteColumns(cte, analyzed.columns) });
+    return { id, plan: stripHidden(analyzed) };
+  }
+
+  /**
+   * A WITH RECURSIVE query that names itself: `non-recursive-term UNION [ALL]
+   * recursive-term`, checked as PostgreSQL does (parse_cte.c). The non-recursive term
+   * fixes the column types; the recursive term's self-reference reads the working table.
+   */
+  private async recursiveCte(cte: CommonTableExpr, bindings: Map<string, CteBinding>, outer?: Scope): Promise<CteItem> {
+    const name = cte.ctename as string;
+    const query = cte.ctequery as Node;
+    if (!('SelectStmt' in query)) {
+      throw new SqlError(SqlStates.invalidRecursion, `recursive query "${name}" must not contain data-modifying statements`, position(cte.location));
+    }
+    const stmt = query.SelectStmt;
+    if (stmt.op !== 'SETOP_UNION') {
+      throw new SqlError(
+        SqlStates.invalidRecursion,
+        `recursive query "${name}" does not have the form non-recursive-term UNION [ALL] recursive-term`,
+        position(cte.location),
+      );
+    }
+    checkRecursion(name, stmt);
+    const decoration =
+      stmt.sortClause !== undefined ? 'ORDER BY'
+      : stmt.limitOffset !== undefined ? 'OFFSET'
+      : stmt.limitCount !== undefined ? 'LIMIT'
+      : stmt.lockingClause !== undefined ? 'FOR UPDATE/SHARE'
+      : undefined;
+    if (decoration !== undefined) {
+      throw new SqlError(SqlStates.featureNotSupported, `${decoration} in a recursive query is not implemented`, position(cte.location));
+    }
+    if (cte.search_clause !== undefined || cte.cycle_clause !== undefined) {
+      throw new SqlError(SqlStates.featureNotSupported, 'SEARCH and CYCLE clauses are not supported', position(cte.location));
+    }
+    const inner = await this.withClause(stmt.withClause, outer);
+    try {
+      const left = await this.select(stmt.larg as SelectStmt, outer);
+      const columns = cteColumns(cte, left.columns);
+      const workId = this.nextCteId++;
+      bindings.set(name, { id: workId, columns, workTableOf: name });
+      const right = await this.select(stmt.rarg as SelectStmt, outer);
+      if (right.columns.length !== left.columns.length) {
+        throw new SqlError(SqlStates.syntaxError, 'each UNION query must have the same number of columns');
       }
-      const analyzed = await this.select(query.SelectStmt, outer);
-      const aliases = (cte.aliascolnames ?? []).map(stringOf);
-      const columns = analyzed.columns.map((c, i) => column(aliases[i] ?? c.name, c.type, { qualifier: name }));
+      const types = left.columns.map((c, i) => recursiveColumnType(name, i, c.type, (right.columns[i] as OutputColumn).type));
       const id = this.nextCteId++;
       bindings.set(name, { id, columns });
-      ctes.push({ id, plan: stripHidden(analyzed) });
+      let plan: PlanNode = {
+        k: 'recursiveUnion',
+        name,
+        all: stmt.all === true,
+        workId,
+        nonRecursive: stripHidden(left),
+        recursive: this.castColumns(right, types),
+        columns: columns.map((c) => column(c.name, c.type)),
+      };
+      if (inner.length > 0) {
+        plan = { k: 'with', ctes: inner, body: plan, lazy: stmt.withClause?.recursive === true, columns: plan.columns };
+      }
+      return { id, plan };
+    } finally {
+      if (stmt.withClause !== undefined) this.cteScopes.pop();
     }
-    return ctes;
   }
 
   private findCte(name: string): CteBinding | undefined {
@@ -501,6 +579,9 @@ export class QueryAnalyzer {
     };
     if (rv.schemaname === undefined) {
       const cte = this.findCte(name);
+      if (cte?.workTableOf !== undefined) {
+        return { k: 'workTableScan', name: cte.workTableOf, workId: cte.id, columns: rename(cte.columns) };
+      }
       if (cte !== undefined) {
         return { k: 'cteScan', cteId: cte.id, columns: rename(cte.columns) };
       }
@@ -912,6 +993,262 @@ function stripHidden(query: AnalyzedQuery): PlanNode {
     subqueries: [],
     columns: query.columns,
   };
+}
+
+/** A WITH query's columns: its own names, or the ones listed after it (42P10 if too many). */
+function cteColumns(cte: CommonTableExpr, columns: readonly OutputColumn[]): OutputColumn[] {
+  const name = cte.ctename as string;
+  const aliases = (cte.aliascolnames ?? []).map(stringOf);
+  if (aliases.length > columns.length) {
+    throw new SqlError(
+      SqlStates.invalidColumnReference,
+      `WITH query "${name}" has ${columns.length} columns available but ${aliases.length} columns specified`,
+      position(cte.location),
+    );
+  }
+  return columns.map((c, i) => column(aliases[i] ?? c.name, c.type, { qualifier: name }));
+}
+
+/**
+ * A recursive query's column keeps the non-recursive term's type: the working table was
+ * typed by it before the recursive term existed. If UNION would resolve the two terms
+ * to another type (or typmod), PostgreSQL refuses, and so do we.
+ */
+function recursiveColumnType(name: string, index: number, nonRecursive: SqlType, recursive: SqlType): SqlType {
+  const overall = sameType(nonRecursive, recursive) ? nonRecursive : withoutTypmod(commonType([nonRecursive, recursive], 'UNION'));
+  if (!sameType(overall, nonRecursive)) {
+    throw new SqlError(
+      SqlStates.datatypeMismatch,
+      `recursive query "${name}" column ${index + 1} has type ${typeDisplayName(nonRecursive)} in non-recursive term but type ${typeDisplayName(overall)} overall`,
+      { hint: 'Cast the output of the non-recursive term to the correct type.' },
+    );
+  }
+  return nonRecursive;
+}
+
+function withoutTypmod(type: SqlType): SqlType {
+  return type.kind === 'scalar' ? scalarType(type.name) : { kind: 'array', element: withoutTypmod(type.element) };
+}
+
+/**
+ * WITH RECURSIVE lets every query name any other in the list, so they are analyzed in
+ * an order where each comes after those it reads (PostgreSQL sorts them the same way,
+ * keeping the written order where it can). A query naming itself is recursive; two
+ * naming each other are refused, as PostgreSQL does.
+ */
+function recursiveOrder(items: readonly CommonTableExpr[]): { cte: CommonTableExpr; recursive: boolean }[] {
+  const names = new Set(items.map((c) => c.ctename as string));
+  const reads = items.map((cte) => {
+    const found = new Set<string>();
+    new CteReferences(names, { reference: (name) => found.add(name) }).node(cte.ctequery, 'ok');
+    return found;
+  });
+  const done = new Set<string>();
+  const order: { cte: CommonTableExpr; recursive: boolean }[] = [];
+  while (order.length < items.length) {
+    const next = items.findIndex((cte, i) => {
+      const name = cte.ctename as string;
+      return !done.has(name) && [...(reads[i] as Set<string>)].every((r) => r === name || done.has(r));
+    });
+    if (next < 0) {
+      const stuck = items.find((cte) => !done.has(cte.ctename as string)) as CommonTableExpr;
+      throw new SqlError(SqlStates.featureNotSupported, 'mutual recursion between WITH items is not implemented', position(stuck.location));
+    }
+    const cte = items[next] as CommonTableExpr;
+    const name = cte.ctename as string;
+    done.add(name);
+    order.push({ cte, recursive: (reads[next] as Set<string>).has(name) });
+  }
+  return order;
+}
+
+/** What encloses a reference to a recursive query, PostgreSQL's RecursionContext. */
+type RecursionContext = 'ok' | 'nonRecursiveTerm' | 'subquery' | 'outerJoin' | 'intersect' | 'except';
+
+const RECURSION_PLACES: Record<Exclude<RecursionContext, 'ok'>, string> = {
+  nonRecursiveTerm: 'within its non-recursive term',
+  subquery: 'within a subquery',
+  outerJoin: 'within an outer join',
+  intersect: 'within INTERSECT',
+  except: 'within EXCEPT',
+};
+
+/**
+ * PostgreSQL's checkWellFormedRecursion: the self-reference appears exactly once, in
+ * the recursive term, outside subqueries, the nullable side of outer joins, INTERSECT
+ * ALL and EXCEPT, and not in a SELECT that aggregates. Otherwise one run of the
+ * recursive term would not depend on the working table alone, row by row.
+ */
+function checkRecursion(name: string, stmt: SelectStmt): void {
+  let references = 0;
+  const walker = new CteReferences(new Set([name]), {
+    reference: (_name, context, location) => {
+      if (context !== 'ok') {
+        throw new SqlError(SqlStates.invalidRecursion, `recursive reference to query "${name}" must not appear ${RECURSION_PLACES[context]}`, position(location));
+      }
+      if (++references > 1) {
+        throw new SqlError(SqlStates.invalidRecursion, `recursive reference to query "${name}" must not appear more than once`, position(location));
+      }
+    },
+    aggregate: (location) => {
+      throw new SqlError(SqlStates.invalidRecursion, "aggregate functions are not allowed in a recursive query's recursive term", position(location));
+    },
+  });
+  // The query's own WITH list may not read it either; its names hide ours in both terms.
+  walker.withScope(stmt.withClause, 'subquery', () => {
+    walker.select(stmt.larg as SelectStmt, 'nonRecursiveTerm');
+    walker.select(stmt.rarg as SelectStmt, 'ok');
+  });
+  if (references !== 1) {
+    // The query was found recursive by the same walk, so the reference is in one of the three.
+    throw new SqlError(SqlStates.internalError, `missing recursive reference to query "${name}"`);
+  }
+}
+
+interface CteReferenceVisitor {
+  reference(name: string, context: RecursionContext, location: number | undefined): void;
+  /** A SELECT reads one of the names in its own FROM and computes aggregates. */
+  aggregate?(location: number | undefined): void;
+}
+
+/**
+ * Finds where a raw (unanalyzed) statement names some WITH queries, skipping places
+ * where a nested WITH hides the name, and tells the visitor what encloses each use.
+ */
+class CteReferences {
+  /** Names defined by the nested WITH lists around the current node. */
+  private readonly hidden: string[][] = [];
+  /** References found in each enclosing SELECT's own FROM. */
+  private readonly levels: number[] = [];
+
+  constructor(
+    private readonly names: ReadonlySet<string>,
+    private readonly visitor: CteReferenceVisitor,
+  ) {}
+
+  /** Any raw node, list or field struct. */
+  node(value: unknown, context: RecursionContext): void {
+    if (value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      for (const item of value) this.node(item, context);
+      return;
+    }
+    const keys = Object.keys(value);
+    const tag = keys.length === 1 && /^[A-Z]/.test(keys[0] as string) ? (keys[0] as string) : undefined;
+    if (tag === undefined) {
+      this.fields(value as Record<string, unknown>, context);
+      return;
+    }
+    const inner = (value as Record<string, unknown>)[tag];
+    switch (tag) {
+      case 'RangeVar':
+        this.relation(inner as RangeVar, context);
+        return;
+      case 'SelectStmt':
+        this.select(inner as SelectStmt, context);
+        return;
+      case 'SubLink': {
+        const sublink = inner as { testexpr?: Node; subselect?: Node };
+        this.node(sublink.testexpr, context);
+        // A subquery runs on its own, whatever encloses it.
+        this.node(sublink.subselect, 'subquery');
+        return;
+      }
+      case 'JoinExpr': {
+        const join = inner as JoinExpr;
+        const nullable = context === 'ok' ? 'outerJoin' : context;
+        const kind = join.jointype;
+        this.node(join.larg, kind === 'JOIN_RIGHT' || kind === 'JOIN_FULL' ? nullable : context);
+        this.node(join.rarg, kind === 'JOIN_LEFT' || kind === 'JOIN_FULL' ? nullable : context);
+        this.node(join.quals, context);
+        return;
+      }
+      default:
+        this.node(inner, context);
+    }
+  }
+
+  select(stmt: SelectStmt, context: RecursionContext): void {
+    this.withScope(stmt.withClause, context, () => this.selectBody(stmt, context));
+  }
+
+  /**
+   * Runs `body` with the names of a WITH list hidden, after walking its queries (a
+   * RECURSIVE list hides its names in its own queries too; a plain one only from the
+   * queries after each name).
+   */
+  withScope(clause: WithClause | undefined, context: RecursionContext, body: () => void): void {
+    if (clause === undefined) {
+      body();
+      return;
+    }
+    const items = (clause.ctes ?? []).map((node) => (node as { CommonTableExpr: CommonTableExpr }).CommonTableExpr);
+    const defined = clause.recursive === true ? items.map((c) => c.ctename as string) : [];
+    this.hidden.push(defined);
+    try {
+      for (const cte of items) {
+        this.node(cte.ctequery, context);
+        if (clause.recursive !== true) defined.push(cte.ctename as string);
+      }
+      body();
+    } finally {
+      this.hidden.pop();
+    }
+  }
+
+  private selectBody(stmt: SelectStmt, context: RecursionContext): void {
+    const op = stmt.op ?? 'SETOP_NONE';
+    const decorations = [stmt.sortClause, stmt.limitOffset, stmt.limitCount, stmt.lockingClause];
+    if (context === 'ok' && op === 'SETOP_INTERSECT') {
+      const arms = stmt.all === true ? 'intersect' : 'ok';
+      this.select(stmt.larg as SelectStmt, arms);
+      this.select(stmt.rarg as SelectStmt, arms);
+      this.node(decorations, context);
+      return;
+    }
+    if (context === 'ok' && op === 'SETOP_EXCEPT') {
+      this.select(stmt.larg as SelectStmt, stmt.all === true ? 'except' : 'ok');
+      this.select(stmt.rarg as SelectStmt, 'except');
+      this.node(decorations, context);
+      return;
+    }
+    if (op !== 'SETOP_NONE') {
+      this.select(stmt.larg as SelectStmt, context);
+      this.select(stmt.rarg as SelectStmt, context);
+      this.node(decorations, context);
+      return;
+    }
+    this.levels.push(0);
+    for (const [key, value] of Object.entries(stmt)) {
+      if (key !== 'withClause') this.node(value, context);
+    }
+    const direct = this.levels.pop() as number;
+    if (direct > 0 && this.visitor.aggregate !== undefined) {
+      const targets = (stmt.targetList ?? []).map((t) => (t as { ResTarget: ResTarget }).ResTarget.val);
+      const sorts = (stmt.sortClause ?? []).map((s) => (s as { SortBy: SortBy }).SortBy.node);
+      const aggregated = [...targets, stmt.havingClause, ...sorts].find((n) => containsAggregate(n));
+      if (aggregated !== undefined) this.visitor.aggregate(nodeLocation(aggregated));
+    }
+  }
+
+  private relation(rv: RangeVar, context: RecursionContext): void {
+    const name = rv.relname as string;
+    if (rv.schemaname !== undefined || !this.names.has(name) || this.hidden.some((h) => h.includes(name))) return;
+    const level = this.levels.length - 1;
+    if (level >= 0) this.levels[level] = (this.levels[level] as number) + 1;
+    this.visitor.reference(name, context, rv.location);
+  }
+
+  private fields(struct: Record<string, unknown>, context: RecursionContext): void {
+    for (const value of Object.values(struct)) this.node(value, context);
+  }
+}
+
+/** The location of a raw expression node, when it has one. */
+function nodeLocation(node: Node | undefined): number | undefined {
+  if (node === undefined) return undefined;
+  const inner = Object.values(node)[0] as { location?: number } | undefined;
+  return inner?.location;
 }
 
 function ordinal(node: Node | undefined): number | undefined {

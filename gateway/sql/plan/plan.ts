@@ -1,4 +1,4 @@
-import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors';
+import type { IndexDescriptor, ReferentialAction, TableDescriptor } from '../catalog/descriptors';
 import type { Datum, SqlType } from '../types/datum';
 import type { Expr } from './expr';
 
@@ -143,9 +143,38 @@ export type PlanNode =
       readonly fn: (args: Datum[]) => Iterable<Datum[]>;
       readonly columns: readonly OutputColumn[];
     }
-  /** Rows of a WITH query, materialised once per execution. */
+  /** Rows of a WITH query, computed once per execution and shared by its readers. */
   | { readonly k: 'cteScan'; readonly cteId: number; readonly columns: readonly OutputColumn[] }
-  | { readonly k: 'with'; readonly ctes: readonly { readonly id: number; readonly plan: PlanNode }[]; readonly body: PlanNode; readonly columns: readonly OutputColumn[] }
+  | {
+      readonly k: 'with';
+      readonly ctes: readonly { readonly id: number; readonly plan: PlanNode }[];
+      readonly body: PlanNode;
+      /**
+       * WITH RECURSIVE: a query's rows are computed only as far as its readers ask
+       * (PostgreSQL's behaviour, so a LIMIT stops an endless recursion); otherwise each
+       * query is materialised before the body starts.
+       */
+      readonly lazy: boolean;
+      readonly columns: readonly OutputColumn[];
+    }
+  /**
+   * A recursive WITH query: the non-recursive term's rows, then the recursive term run
+   * over the rows the previous run produced (the working table, read by
+   * `workTableScan`), again and again until a run produces none. Without ALL, a row
+   * equal to one produced before is dropped (and does not go to the working table).
+   */
+  | {
+      readonly k: 'recursiveUnion';
+      readonly name: string;
+      readonly all: boolean;
+      /** Where the working table lives in `ExecContext.ctes` while the recursive term runs. */
+      readonly workId: number;
+      readonly nonRecursive: PlanNode;
+      readonly recursive: PlanNode;
+      readonly columns: readonly OutputColumn[];
+    }
+  /** The recursive term's reference to its own query: the previous run's rows. */
+  | { readonly k: 'workTableScan'; readonly name: string; readonly workId: number; readonly columns: readonly OutputColumn[] }
   /** Rows computed in memory by the gateway (pg_catalog, information_schema, SHOW). */
   | { readonly k: 'virtual'; readonly name: string; readonly rows: (ctx: VirtualContext) => Promise<Datum[][]>; readonly columns: readonly OutputColumn[] }
   | InsertNode
@@ -216,6 +245,23 @@ export interface ChildReference {
   readonly childIndex?: IndexDescriptor;
   /** Per leading column of `childIndex`: which FK column it holds. */
   readonly childOrder: readonly number[];
+  /** ON DELETE / ON UPDATE; absent means NO ACTION. */
+  readonly onDelete?: ReferentialAction;
+  readonly onUpdate?: ReferentialAction;
+}
+
+/**
+ * A table whose rows a referential action (CASCADE, SET NULL, SET DEFAULT) may change
+ * or delete: what writing them needs. Keyed by table ID in `cascades`, rather than
+ * hanging off ChildReference, so that self- and mutually-referencing tables stay a tree.
+ */
+export interface CascadeTarget {
+  readonly table: TableDescriptor;
+  readonly checks: readonly { readonly name: string; readonly expr: Expr }[];
+  readonly foreignKeys: readonly ParentReference[];
+  readonly referencedBy: readonly ChildReference[];
+  /** SET DEFAULT: column ID → its default (NULL when it has none). */
+  readonly defaults: ReadonlyMap<number, Expr>;
 }
 
 export interface UpdateNode {
@@ -229,6 +275,8 @@ export interface UpdateNode {
   readonly checks: readonly { readonly name: string; readonly expr: Expr }[];
   readonly foreignKeys: readonly ParentReference[];
   readonly referencedBy: readonly ChildReference[];
+  /** Tables referential actions may write, by ID (absent: none). */
+  readonly cascades?: ReadonlyMap<number, CascadeTarget>;
   readonly returning?: ReturningClause;
   readonly columns: readonly OutputColumn[];
 }
@@ -238,6 +286,7 @@ export interface DeleteNode {
   readonly table: TableDescriptor;
   readonly input: PlanNode;
   readonly referencedBy: readonly ChildReference[];
+  readonly cascades?: ReadonlyMap<number, CascadeTarget>;
   readonly returning?: ReturningClause;
   readonly columns: readonly OutputColumn[];
 }
