@@ -1,8 +1,6 @@
 import { Client } from 'pg';
-import { createLogger } from '../../common/logging';
-import { createRegistry } from '../../common/metrics';
-import { GatewayServer } from '../../gateway/server';
-import { startSqlCluster, type SqlCluster } from '../support/sql-cluster';
+import type { GatewayServer } from '../../gateway/server';
+import { startExtraGateway, startSqlCluster, type SqlCluster } from '../support/sql-cluster';
 
 /**
  * Two gateways over one cluster: a schema change through one is never missed by a
@@ -23,15 +21,7 @@ async function connect(port: number): Promise<Client> {
 
 beforeAll(async () => {
   cluster = await startSqlCluster('gateways', { nodes: 1 });
-  second = new GatewayServer({
-    join: cluster.nodes.cluster.addresses,
-    listen: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    auth: 'trust',
-    registry: createRegistry({ process: 'cairn-gateway' }),
-    log: createLogger({ name: 'cairn-gateway-second', fd: 2, level: 'silent' }),
-  });
-  await second.start();
+  second = await startExtraGateway(cluster, 'second');
 }, 120_000);
 
 afterAll(async () => {

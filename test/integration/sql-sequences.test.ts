@@ -1,8 +1,6 @@
 import { Client } from 'pg';
-import { createLogger } from '../../common/logging';
-import { createRegistry } from '../../common/metrics';
-import { GatewayServer } from '../../gateway/server';
-import { startSqlCluster, type SqlCluster } from '../support/sql-cluster';
+import type { GatewayServer } from '../../gateway/server';
+import { startExtraGateway, startSqlCluster, type SqlCluster } from '../support/sql-cluster';
 
 /**
  * Sequences through the gateway with node-postgres, on a one-node cluster with two
@@ -18,15 +16,7 @@ const extra: Client[] = [];
 
 beforeAll(async () => {
   cluster = await startSqlCluster('sequences', { nodes: 1 });
-  second = new GatewayServer({
-    join: cluster.nodes.cluster.addresses,
-    listen: { host: '127.0.0.1', port: 0 },
-    http: { host: '127.0.0.1', port: 0 },
-    auth: 'trust',
-    registry: createRegistry({ process: 'cairn-gateway' }),
-    log: createLogger({ name: 'cairn-gateway-sequences-second', fd: 2, level: 'silent' }),
-  });
-  await second.start();
+  second = await startExtraGateway(cluster, 'sequences-second');
   db = await cluster.client();
 }, 120_000);
 

@@ -120,3 +120,20 @@ export async function startSqlCluster(name: string, options: SqlClusterOptions =
 
   return { url: sqlUrl(HOST, port), host: HOST, port, httpAddress: gateway.httpAddress, gateway, nodes, client, stop };
 }
+
+/**
+ * One more gateway over the cluster's nodes (trust auth, loopback, silent logs), for
+ * tests of several gateways sharing a catalog. The caller stops it.
+ */
+export async function startExtraGateway(cluster: SqlCluster, name: string): Promise<GatewayServer> {
+  const gateway = new GatewayServer({
+    join: cluster.nodes.cluster.addresses,
+    listen: { host: HOST, port: 0 },
+    http: { host: HOST, port: 0 },
+    auth: 'trust',
+    registry: createRegistry({ process: 'cairn-gateway' }),
+    log: createLogger({ name: `cairn-gateway-${name}`, fd: 2, level: 'silent' }),
+  });
+  await gateway.start();
+  return gateway;
+}
