@@ -15,8 +15,10 @@ import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { WriteOp } from '../../proto/gen/cairn/node/v1/command';
 import type { EngineLimits, EngineReader, IntentResolution, MvccKeyValue, MvccReadOptions, Span, TxnMeta, WriteBatch } from '../storage';
 import {
+  decodeIntent,
   DEFAULT_ENGINE_LIMITS,
   IndexedBatch,
+  lockTableKey,
   mvccFindRefreshConflict,
   mvccGet,
   mvccPut,
@@ -419,8 +421,13 @@ export function evaluateBatch(
   // versions at once, unless the transaction left intents of its own there earlier.
   // A record (heartbeated, or pushed by a reader) sends the commit the long way: its
   // timestamp may have moved, and committed versions written first could not follow.
+  // An intent the transaction laid earlier on one of the keys (a locking read before an
+  // UPDATE, say) also sends it the long way: found here, not by failing a first try.
   let onePhase =
-    txn !== undefined && isOnePhaseBatch(requests) && readTxnRecord(reader, txnMeta(txn).anchorKey, txnMeta(txn).id) === undefined;
+    txn !== undefined &&
+    isOnePhaseBatch(requests) &&
+    readTxnRecord(reader, txnMeta(txn).anchorKey, txnMeta(txn).id) === undefined &&
+    !holdsIntentOf(reader, requests, txnMeta(txn).id);
   while (true) {
     const recording = writeKind === 'none' ? undefined : new RecordingBatch(limits);
     // A one-phase batch of distinct keys reads none of its own writes (its commit reads
@@ -1068,6 +1075,17 @@ function isOnePhaseBatch(requests: readonly kv.RequestUnion[]): boolean {
     written.push({ startKey: request.value.key, endKey: keyNext(request.value.key) });
   }
   return written.length > 0 && spansCovered(mergeSpans(last.value.lockSpans), mergeSpans(written));
+}
+
+/** Whether `txnId` holds an intent on a key one of the (point) requests writes. */
+function holdsIntentOf(reader: EngineReader, requests: readonly kv.RequestUnion[], txnId: Buffer): boolean {
+  for (const { request } of requests) {
+    const key = request?.$case === 'endTxn' ? undefined : (request?.value as { key?: Buffer } | undefined)?.key;
+    if (key === undefined) continue;
+    const raw = reader.get(lockTableKey(key));
+    if (raw !== undefined && decodeIntent(raw).txn.id.equals(txnId)) return true;
+  }
+  return false;
 }
 
 /** Whether the batch's point requests all name different keys. */

@@ -21,5 +21,5 @@ export {
   versionSpan,
 } from './mvcc-key';
 export type { Intent, TxnMeta } from './mvcc-value';
-export { TXN_ID_BYTES } from './mvcc-value';
+export { decodeIntent, TXN_ID_BYTES } from './mvcc-value';
 export * from './mvcc';
