@@ -644,6 +644,8 @@ export class Session implements SqlSession {
       },
       maxRowsInMemory: Number(this.settings.get('max_rows_in_memory')),
       virtual: { database: this.database.name, txn },
+      // Only a client's BEGIN … COMMIT locks what it reads to write (see ExecContext).
+      lockReads: this.state.kind !== 'idle',
       ctes: new Map(),
     };
   }

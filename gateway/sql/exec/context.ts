@@ -15,6 +15,13 @@ export interface ExecContext {
   /** Rows a blocking operator (sort, hash, aggregate, distinct) may hold in memory. */
   readonly maxRowsInMemory: number;
   readonly virtual: VirtualContext;
+  /**
+   * Whether reads of rows the statement will write lock them (FOR UPDATE). In a
+   * client's transaction, yes: waiting beats a retry the client must run. In a
+   * statement's own transaction, no: the lock would cost a Raft round of its own, and a
+   * conflict is retried inside the gateway.
+   */
+  readonly lockReads: boolean;
   /** Materialised WITH queries of this execution. */
   readonly ctes: Map<number, Datum[][]>;
 }

@@ -77,7 +77,7 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
     const rows = batch;
     batch = [];
     const keys = rows.map((r) => codec.primaryKey(r));
-    const existing = await ctx.txn.getMany(keys, { forUpdate: conflict?.action === 'update' });
+    const existing = await ctx.txn.getMany(keys, { forUpdate: conflict?.action === 'update' && ctx.lockReads });
     const seen = new Map<string, number>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as Datum[];
@@ -268,7 +268,7 @@ async function readRow(ctx: ExecContext, codec: TableCodec, index: IndexDescript
   const entry = found.rows[0];
   if (entry === undefined) throw new SqlError(SqlStates.internalError, 'conflicting row vanished');
   const pk = codec.primaryKeyFromIndexKey(index, entry.key);
-  const [value] = await ctx.txn.getMany([pk], { forUpdate: true });
+  const [value] = await ctx.txn.getMany([pk], { forUpdate: ctx.lockReads });
   if (value === undefined) throw new SqlError(SqlStates.internalError, 'index entry without a row');
   return codec.decodeRow(pk, value);
 }
@@ -440,7 +440,7 @@ class ReferentialActions {
   /** The child row's current version, if it still references `values`. */
   private async reread(target: CompiledTarget, parent: TableDescriptor, ref: ChildReference, values: readonly Datum[], row: readonly Datum[]): Promise<Datum[] | undefined> {
     const key = target.codec.primaryKey(row);
-    const [value] = await this.ctx.txn.getMany([key], { forUpdate: true });
+    const [value] = await this.ctx.txn.getMany([key], { forUpdate: this.ctx.lockReads });
     if (value === undefined) return undefined;
     const current = target.codec.decodeRow(key, value);
     return references(parent, ref, values, current) ? current : undefined;
@@ -540,7 +540,7 @@ async function referencingRows(ctx: ExecContext, parent: TableDescriptor, ref: C
       }
     } else {
       const pks = page.rows.map((kv) => childCodec.primaryKeyFromIndexKey(index, kv.key));
-      const found = pks.length === 0 ? [] : await ctx.txn.getMany(pks, { forUpdate: true });
+      const found = pks.length === 0 ? [] : await ctx.txn.getMany(pks, { forUpdate: ctx.lockReads });
       found.forEach((value, i) => {
         if (value !== undefined) keep(childCodec.decodeRow(pks[i] as Buffer, value));
       });

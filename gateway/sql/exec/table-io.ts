@@ -37,7 +37,7 @@ export class KvTableIo implements TableIo {
     if (primary && keySpans.length > 0 && keySpans.every((s) => s.exact)) {
       const values = await ctx.txn.getMany(
         keySpans.map((s) => s.start),
-        { forUpdate: options.forUpdate },
+        { forUpdate: options.forUpdate && ctx.lockReads },
       );
       for (let i = 0; i < keySpans.length; i++) {
         const value = values[i];
@@ -57,7 +57,7 @@ export class KvTableIo implements TableIo {
           for (const kv of page.rows) yield codec.decodeRow(kv.key, kv.value);
         } else {
           const pks = page.rows.map((kv) => codec.primaryKeyFromIndexKey(index, kv.key));
-          const values = pks.length === 0 ? [] : await ctx.txn.getMany(pks, { forUpdate: options.forUpdate });
+          const values = pks.length === 0 ? [] : await ctx.txn.getMany(pks, { forUpdate: options.forUpdate && ctx.lockReads });
           for (let i = 0; i < pks.length; i++) {
             const value = values[i];
             if (value !== undefined) yield codec.decodeRow(pks[i] as Buffer, value);
