@@ -371,6 +371,34 @@ describe('ALTER TABLE', () => {
   });
 });
 
+describe('names', () => {
+  test('JOIN … USING merges the column: a bare name finds it, a qualified name each side, a join alias neither side', async () => {
+    await db.query('CREATE TABLE ua (id INT PRIMARY KEY, a INT)');
+    await db.query('CREATE TABLE ub (id INT PRIMARY KEY, b INT)');
+    await db.query('INSERT INTO ua VALUES (1, 10), (2, 20)');
+    await db.query('INSERT INTO ub VALUES (1, 100)');
+    expect((await db.query('SELECT id, a, b FROM ua JOIN ub USING (id)')).rows).toEqual([{ id: 1, a: 10, b: 100 }]);
+    expect((await db.query('SELECT * FROM ua LEFT JOIN ub USING (id) WHERE id > 0 ORDER BY id')).rows).toEqual([
+      { id: 1, a: 10, b: 100 },
+      { id: 2, a: 20, b: null },
+    ]);
+    expect((await db.query('SELECT ua.id AS l, ub.id AS r FROM ua LEFT JOIN ub USING (id) ORDER BY 1')).rows).toEqual([
+      { l: 1, r: 1 },
+      { l: 2, r: null },
+    ]);
+    expect((await db.query('SELECT j.id FROM (ua JOIN ub USING (id)) AS j')).rows).toEqual([{ id: 1 }]);
+    expect(await sqlState(db.query('SELECT ua.id FROM (ua JOIN ub USING (id)) AS j'))).toBe('42P01');
+  });
+
+  test("'t'::regclass::oid is the table's OID, as pg_class has it", async () => {
+    await db.query('CREATE TABLE regged (id INT PRIMARY KEY)');
+    const { rows } = await db.query("SELECT 'regged'::regclass::oid AS cast, (SELECT oid FROM pg_class WHERE relname = 'regged') AS listed, 'regged'::regclass::text AS name");
+    expect(String(rows[0].cast)).toMatch(/^\d+$/);
+    expect(String(rows[0].cast)).toBe(String(rows[0].listed));
+    expect(rows[0].name).toBe('regged');
+  });
+});
+
 describe('keys', () => {
   test('a column whose type has no key encoding cannot be a key or be indexed', async () => {
     expect(await sqlState(db.query('CREATE TABLE jk (j JSONB PRIMARY KEY)'))).toBe('0A000');

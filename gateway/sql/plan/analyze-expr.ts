@@ -123,7 +123,9 @@ export class ExprAnalyzer {
       if (fromReg !== undefined && isTextual(target)) {
         return this.coerceSync(this.regOutput(arg, fromReg), target, 'explicit', node.TypeCast.location);
       }
-      return this.coerceSync(arg, target, 'explicit', node.TypeCast.location);
+      const cast = this.coerceSync(arg, target, 'explicit', node.TypeCast.location);
+      // `x::regclass::oid` is a plain oid again: a new node, which no longer prints as a name.
+      return fromReg !== undefined && cast === arg ? { ...arg } : cast;
     }
     if ('A_Expr' in node) {
       return this.aExpr(node.A_Expr, ctx);

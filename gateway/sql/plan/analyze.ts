@@ -727,7 +727,7 @@ export class QueryAnalyzer {
         if (used.has(i)) {
           // Still reachable by its qualifier (t1.a), but not by * or a bare name.
           merged.push({ k: 'col', index: i, type: c.type });
-          mergedCols.push({ ...c, hidden: true });
+          mergedCols.push({ ...c, hidden: true, qualifiedOnly: true });
           return;
         }
         merged.push({ k: 'col', index: i, type: c.type });
@@ -737,7 +737,14 @@ export class QueryAnalyzer {
     }
     if (j.alias !== undefined) {
       const alias = j.alias.aliasname as string;
-      joined = { ...joined, columns: joined.columns.map((c) => ({ ...c, qualifier: alias })) } as PlanNode;
+      // The alias hides the joined tables' names: USING's merged-away columns become unreachable.
+      joined = {
+        ...joined,
+        columns: joined.columns.map((c) => {
+          if (c.qualifiedOnly !== true) return { ...c, qualifier: alias };
+          return column(c.name, c.type, { tableId: c.tableId, columnNumber: c.columnNumber, hidden: true, qualifiedOnly: true });
+        }),
+      } as PlanNode;
     }
     return joined;
   }

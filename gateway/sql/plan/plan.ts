@@ -18,6 +18,8 @@ export interface OutputColumn {
   readonly hidden?: boolean;
   /** Qualifier a query can use: the table name or alias. */
   readonly qualifier?: string;
+  /** Reachable only with its qualifier: a column JOIN … USING merged into one (t1.a). */
+  readonly qualifiedOnly?: boolean;
 }
 
 /** A subquery an operator runs before evaluating its expressions on a row. */

@@ -49,7 +49,7 @@ export class Scope {
     let found = -1;
     for (let i = 0; i < this.columns.length; i++) {
       const col = this.columns[i] as OutputColumn;
-      if (col.name !== name || (qualifier !== undefined && col.qualifier !== qualifier)) {
+      if (col.name !== name || (qualifier === undefined ? col.qualifiedOnly === true : col.qualifier !== qualifier)) {
         continue;
       }
       if (found >= 0) {
