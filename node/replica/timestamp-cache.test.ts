@@ -160,6 +160,17 @@ describe('TimestampCache', () => {
     expect(cache.minWriteTimestamp(b('a'), undefined, undefined)).toEqual(at(30, 1));
     expect(cache.minWriteTimestamp(b('x'), undefined, undefined)).toEqual(at(30, 1));
   });
+
+  it('keeps a one-key span read (a refresh span of a point read) as a point: it evicts no span and raises nothing', () => {
+    const cache = new TimestampCache(at(0), { maxSpans: 2 });
+    cache.add(b('a'), b('b'), at(5), undefined);
+    for (let i = 0; i < 10; i++) cache.add(b(`k${i}`), b(`k${i}\x00`), at(10 + i), undefined);
+    expect(cache.lowWaterMark).toEqual(at(0));
+    expect(cache.minWriteTimestamp(b('k3'), undefined, undefined)).toEqual(at(13, 1));
+    expect(cache.minWriteTimestamp(b('k3\x00'), undefined, undefined)).toEqual(at(0, 1));
+    expect(cache.minWriteTimestamp(b('a5'), undefined, undefined)).toEqual(at(5, 1));
+    expect(cache.minWriteTimestamp(b('k'), b('l'), A)).toEqual(at(19, 1));
+  });
 });
 
 // --- Against a model ---------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { Timestamp } from '../../common/hlc';
 import { compareTimestamps, nextTimestamp } from '../../common/hlc';
 import { requestSpan } from '../../kv/batch-split';
+import { isPointSpan } from '../../kv/transaction';
 import type * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import { writesUserData } from './evaluate-batch';
 
@@ -65,7 +66,9 @@ export class TimestampCache {
   add(key: Buffer, end: Buffer | undefined, ts: Timestamp, txnId: Buffer | undefined): void {
     if (compareTimestamps(ts, this.lowWater) <= 0) return;
     const txn = txnId === undefined ? NO_TXN : txnId.toString('hex');
-    if (end === undefined) {
+    // A span of one key (a commit's refresh span of a point read) is a point entry: the
+    // few span entries are checked by every write and, evicted, raise the low-water mark.
+    if (end === undefined || isPointSpan({ startKey: key, endKey: end })) {
       const k = key.toString('latin1');
       const existing = this.points.get(k);
       if (existing !== undefined) {
