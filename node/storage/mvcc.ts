@@ -380,7 +380,11 @@ export interface ResolveRangeResult {
   readonly resumeSpan: Span | undefined;
 }
 
-/** Resolves every intent of the transaction on keys in [start, end), at most `maxKeys`. */
+/**
+ * Resolves every intent of the transaction on keys in [start, end): at most `maxKeys`
+ * of them, and stopping once about `maxBytes` of writes are estimated (keys, values and
+ * per-entry overhead); what is left comes back as the resume span.
+ */
 export function mvccResolveIntentRange(
   reader: EngineReader,
   batch: WriteBatch,
