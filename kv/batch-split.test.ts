@@ -95,6 +95,22 @@ describe('batch-split', () => {
     ]);
   });
 
+  it('resumes a RefreshRange from the first range that stopped at its budget', () => {
+    const refreshFrom = { wallTime: 1n, logical: 0 };
+    const requests: pb.RequestUnion[] = [{ request: { $case: 'refreshRange', value: { startKey: k(0x10), endKey: k(0x50), refreshFrom } } }];
+    const piece = (start: number, end: number, resumeAt?: number): PartialResponse => ({
+      index: 0,
+      span: { start: k(start), end: k(end) },
+      response: {
+        response: { $case: 'refreshRange', value: resumeAt === undefined ? {} : { resumeSpan: { startKey: k(resumeAt), endKey: k(end) } } },
+      },
+    });
+    expect(combineResponses(requests, [piece(0x30, 0x50, 0x38), piece(0x10, 0x30, 0x20)])).toEqual([
+      { response: { $case: 'refreshRange', value: { resumeSpan: { startKey: k(0x20), endKey: k(0x50) } } } },
+    ]);
+    expect(combineResponses(requests, [piece(0x10, 0x30), piece(0x30, 0x50)])).toEqual([{ response: { $case: 'refreshRange', value: {} } }]);
+  });
+
   it('answers an empty span without asking anyone', () => {
     expect(combineResponses([{ request: scan(k(0x20), k(0x20)) }], [])).toEqual([{ response: { $case: 'scan', value: { rows: [] } } }]);
   });

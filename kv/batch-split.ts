@@ -257,7 +257,8 @@ function emptyResponse(request: Request): pb.ResponseUnion {
  * are dropped and the resume span runs to the end of the request (so what was
  * returned plus the resume span is exactly the request). DeleteRange counts every
  * piece's deletions, as they happened, and ResolveIntentRange every piece's
- * resolutions (its resume span, too, runs from the first stop to the end).
+ * resolutions (its resume span, too, runs from the first stop to the end, as does
+ * RefreshRange's).
  */
 export function combineResponses(requests: readonly pb.RequestUnion[], partials: readonly PartialResponse[]): pb.ResponseUnion[] {
   const byRequest: PartialResponse[][] = requests.map(() => []);
@@ -307,6 +308,9 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
       if (resumeSpan === undefined && stoppedAt !== undefined) resumeSpan = { startKey: stoppedAt.startKey, endKey: whole.end };
       continue;
     } else if (r.$case === 'refreshRange') {
+      // Likewise: refreshing again the pieces after the first stop finds what it found.
+      const stoppedAt = r.value.resumeSpan;
+      if (resumeSpan === undefined && stoppedAt !== undefined) resumeSpan = { startKey: stoppedAt.startKey, endKey: whole.end };
       continue;
     } else if (resumeSpan === undefined) {
       for (const row of (r as Extract<typeof r, { $case: 'scan' }>).value.rows) {
@@ -330,7 +334,7 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
     case 'resolveIntentRange':
       return { response: { $case: 'resolveIntentRange', value: withResume({ resolvedCount: resolved }, resumeSpan) } };
     case 'refreshRange':
-      return { response: { $case: 'refreshRange', value: {} } };
+      return { response: { $case: 'refreshRange', value: withResume({}, resumeSpan) } };
     default:
       throw new InvalidArgumentError(`${request.$case} is not a span request`);
   }

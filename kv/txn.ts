@@ -471,7 +471,17 @@ export class Txn {
       txn.readTimestamp = to;
       if (txn.meta !== undefined && compareTimestamps(to, this.writeTs) > 0) txn.meta.writeTimestamp = to;
       try {
-        await this.sender.send(requests, { txn });
+        // A range refreshes a large span page by page: send the rest again until done.
+        for (let pending = requests; pending.length > 0; ) {
+          const { responses } = await this.sender.send(pending, { txn });
+          pending = [];
+          for (const { response } of responses) {
+            const resume = response?.$case === 'refreshRange' ? response.value.resumeSpan : undefined;
+            if (resume !== undefined) {
+              pending.push({ request: { $case: 'refreshRange', value: { startKey: resume.startKey, endKey: resume.endKey, refreshFrom: from } } });
+            }
+          }
+        }
       } catch (err) {
         if (err instanceof TransactionRetryError && err.reason === 'REFRESH_FAILED') return false;
         throw err;

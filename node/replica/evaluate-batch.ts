@@ -20,6 +20,7 @@ import {
   IndexedBatch,
   lockTableKey,
   mvccFindRefreshConflict,
+  mvccRefreshSpan,
   mvccGet,
   mvccPut,
   mvccResolveIntent,
@@ -120,6 +121,13 @@ export interface EvaluateOptions {
  * resume spans).
  */
 export const MAX_RESOLVE_BYTES_PER_COMMAND = 1 << 20;
+
+/**
+ * Versions (and intents of others) one command looks at refreshing reads: a refresh of
+ * a table-sized span goes page by page (RefreshRange's resume span), so that no single
+ * evaluation holds the node's event loop for long.
+ */
+export const MAX_REFRESH_ENTRIES_PER_COMMAND = 100_000;
 
 /** Intents of a finalized transaction that its anchor range could not resolve itself. */
 export interface PendingResolution {
@@ -510,6 +518,8 @@ class Evaluation {
   private highest: Timestamp;
   /** Bytes this command has written resolving intents (see MAX_RESOLVE_BYTES_PER_COMMAND). */
   private resolveBytes = 0;
+  /** Entries this command has looked at refreshing (see MAX_REFRESH_ENTRIES_PER_COMMAND). */
+  private refreshEntries = 0;
 
   constructor(
     private readonly base: EngineReader,
@@ -622,11 +632,13 @@ class Evaluation {
         this.gcRecord(request.value);
         return { response: { $case: 'gcTxnRecord', value: {} } };
       case 'refresh':
-        this.refresh(request.value.key, keyNext(request.value.key), request.value.refreshFrom);
+        this.refresh(request.value.key, keyNext(request.value.key), request.value.refreshFrom, false);
         return { response: { $case: 'refresh', value: {} } };
-      case 'refreshRange':
-        this.refresh(request.value.startKey, request.value.endKey, request.value.refreshFrom);
-        return { response: { $case: 'refreshRange', value: {} } };
+      case 'refreshRange': {
+        const resumeKey = this.refresh(request.value.startKey, request.value.endKey, request.value.refreshFrom, true);
+        const resumeSpan = resumeKey === undefined ? undefined : { startKey: resumeKey, endKey: request.value.endKey };
+        return { response: { $case: 'refreshRange', value: resumeSpan === undefined ? {} : { resumeSpan } } };
+      }
       default:
         // checkRequests rejected the others.
         assert(false, `${request.$case} is not evaluated in a batch`);
@@ -912,7 +924,15 @@ class Evaluation {
     const txnId = txnMeta(this.requireTxn()).id;
     for (const span of spans) {
       if (Buffer.compare(span.startKey, range.start) < 0 || Buffer.compare(span.endKey, range.end) > 0) return false;
-      if (mvccFindRefreshConflict(this.view, span.startKey, span.endKey, this.ts.read, to, txnId) !== undefined) return false;
+    }
+    // A commit refreshes only as much as one refresh command would; beyond, the
+    // coordinator refreshes page by page, and commits again.
+    for (const span of spans) {
+      const budget = MAX_REFRESH_ENTRIES_PER_COMMAND - this.refreshEntries;
+      if (budget <= 0) return false;
+      const { conflict, resumeKey, checked } = mvccRefreshSpan(this.view, span.startKey, span.endKey, this.ts.read, to, txnId, budget);
+      this.refreshEntries += checked;
+      if (conflict !== undefined || resumeKey !== undefined) return false;
     }
     return true;
   }
@@ -994,14 +1014,21 @@ class Evaluation {
     return resolution;
   }
 
-  private refresh(start: Buffer, end: Buffer, from: Timestamp | undefined): void {
+  /**
+   * Refreshes [start, end) — if `mayStop`, only up to this command's budget, returning
+   * where to go on from when it stopped.
+   */
+  private refresh(start: Buffer, end: Buffer, from: Timestamp | undefined, mayStop: boolean): Buffer | undefined {
     const txn = this.requireTxn();
     if (from === undefined) {
       throw new InvalidArgumentError('refresh needs the timestamp the reads were made at');
     }
     const to = this.ts.read;
-    if (compareTimestamps(from, to) >= 0) return;
-    const conflict = mvccFindRefreshConflict(this.view, start, end, from, to, txnMeta(txn).id);
+    if (compareTimestamps(from, to) >= 0) return undefined;
+    const budget = mayStop ? MAX_REFRESH_ENTRIES_PER_COMMAND - this.refreshEntries : 0;
+    if (mayStop && budget <= 0) return start;
+    const { conflict, resumeKey, checked } = mvccRefreshSpan(this.view, start, end, from, to, txnMeta(txn).id, budget);
+    this.refreshEntries += checked;
     if (conflict !== undefined) {
       const what =
         conflict.kind === 'version'
@@ -1009,6 +1036,7 @@ class Evaluation {
           : `key ${conflict.conflict.key.toString('hex')} holds an intent of another transaction`;
       throw new TransactionRetryError('REFRESH_FAILED', this.updatedTxn(), `transaction must retry (REFRESH_FAILED): ${what}`);
     }
+    return resumeKey;
   }
 }
 

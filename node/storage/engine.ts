@@ -45,6 +45,13 @@ export interface CursorOptions {
    * more for scans. A hint for read-ahead only.
    */
   readonly expectedEntries?: number;
+  /**
+   * A transaction ID whose lock table entries (intents) the reader has no use for: the
+   * cursor may leave them out, and a reader must still skip any it meets.
+   */
+  readonly skipIntentsOf?: Uint8Array;
+  /** Forward cursors: keys at or past this are not wanted, and the cursor may stop before them. */
+  readonly upperBound?: Uint8Array;
 }
 
 export interface EngineReader {

@@ -18,7 +18,8 @@ const MAX_CHUNK_KEYS = 512;
  * of one chunk.
  */
 export class LockTableIndex {
-  private readonly keys = new Set<string>();
+  /** Each key with the ID of the transaction holding it (latin1; '' when unknown). */
+  private readonly keys = new Map<string, string>();
   private readonly chunks: string[][] = [];
 
   static isLockTableKey(key: Uint8Array): boolean {
@@ -30,10 +31,12 @@ export class LockTableIndex {
     return this.keys.size > 0 && this.keys.has(toLatin1(key));
   }
 
-  add(key: Uint8Array): void {
+  /** Adds `key`, held by the transaction `owner` (its ID; unknown when undefined). */
+  add(key: Uint8Array, owner?: Uint8Array): void {
     const k = toLatin1(key);
-    if (this.keys.has(k)) return;
-    this.keys.add(k);
+    const had = this.keys.has(k);
+    this.keys.set(k, owner === undefined ? '' : toLatin1(owner));
+    if (had) return;
     if (this.chunks.length === 0) {
       this.chunks.push([k]);
       return;
@@ -70,6 +73,42 @@ export class LockTableIndex {
       if (i < chunk.length) return Buffer.from(chunk[i] as string, 'latin1');
     }
     return undefined;
+  }
+
+  /**
+   * Up to `max` keys from `from` on (after it, if `exclusive`) and below `end`, in
+   * order, leaving out those held by the transaction `skipOwner`. Also returns the last
+   * key looked at (held by anyone), for the walk to go on from, or undefined when it
+   * reached `end` or the last key. A walk past a transaction's own intents costs a
+   * string comparison each, with no read of their values.
+   */
+  walk(
+    from: Uint8Array,
+    exclusive: boolean,
+    end: Uint8Array | undefined,
+    max: number,
+    skipOwner: Uint8Array | undefined,
+  ): { keys: Buffer[]; last: Buffer | undefined } {
+    const keys: Buffer[] = [];
+    if (this.chunks.length === 0) return { keys, last: undefined };
+    const k = toLatin1(from);
+    const stop = end === undefined ? undefined : toLatin1(end);
+    const skip = skipOwner === undefined ? undefined : toLatin1(skipOwner);
+    // Bound the skipping too, so that one call never walks the whole index.
+    let budget = max * 64;
+    const first = this.chunkFor(k);
+    for (let c = first; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c] as string[];
+      let i = c === first ? lowerBound(chunk, k) : 0;
+      if (exclusive && chunk[i] === k) i++;
+      for (; i < chunk.length; i++) {
+        const key = chunk[i] as string;
+        if (stop !== undefined && key >= stop) return { keys, last: undefined };
+        if (skip === undefined || this.keys.get(key) !== skip) keys.push(Buffer.from(key, 'latin1'));
+        if (keys.length >= max || --budget <= 0) return { keys, last: Buffer.from(key, 'latin1') };
+      }
+    }
+    return { keys, last: undefined };
   }
 
   /** The largest key <= `key` (or < it, if `before`), or undefined. */

@@ -124,6 +124,21 @@ export function encodeIntent(intent: Intent): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * The transaction ID of an encoded intent, read without decoding the rest: the intent
+ * starts with its TxnMeta (field 1), which starts with the ID (field 1, 16 bytes), as
+ * encodeIntent writes them. Undefined for any other layout.
+ */
+export function intentTxnId(raw: Uint8Array): Uint8Array | undefined {
+  if (raw[0] !== 0x0a) return undefined;
+  // Skip the TxnMeta's length (a varint).
+  let i = 1;
+  while (i < raw.length && ((raw[i] as number) & 0x80) !== 0) i++;
+  i++;
+  if (raw[i] !== 0x0a || raw[i + 1] !== TXN_ID_BYTES || i + 2 + TXN_ID_BYTES > raw.length) return undefined;
+  return raw.subarray(i + 2, i + 2 + TXN_ID_BYTES);
+}
+
 export function decodeIntent(raw: Buffer): Intent {
   let decoded: IntentProto;
   try {

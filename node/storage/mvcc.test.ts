@@ -304,6 +304,37 @@ describe.each(engines)('MVCC on %s', (_name, openEngine) => {
       expect(backRest.rows.map((r) => r.key.toString())).toEqual(['b']);
     });
 
+    it('with limits, reads only a page of a large transaction’s intents, and pages through all rows in order', async () => {
+      // The reader's own transaction deleted three keys of every four (4 500 intents);
+      // the fourth holds a committed row.
+      const mine = txnMeta(7, ts(40));
+      const batch = engine.newBatch();
+      const key = (i: number): string => `r${String(i).padStart(5, '0')}`;
+      for (let i = 0; i < 6000; i++) {
+        if (i % 4 === 0) mvccPut(engine, batch, b(key(i)), ts(10), b(`v${i}`));
+        else mvccPut(engine, batch, b(key(i)), ts(40), undefined, { txn: mine });
+      }
+      await engine.write(batch);
+      const expected = Array.from({ length: 1500 }, (_, i) => key(i * 4));
+      for (const reverse of [false, true]) {
+        const seen: string[] = [];
+        let span: { start: Buffer; end: Buffer } | undefined = { start: b('r'), end: b('s') };
+        let pages = 0;
+        while (span !== undefined) {
+          const page = mvccScan(engine, span.start, span.end, ts(40), { txn: mine, maxKeys: 1000, reverse });
+          // The intents cut each page short of its key limit.
+          expect(page.rows.length).toBeLessThan(1000);
+          seen.push(...page.rows.map((r) => r.key.toString()));
+          span = page.resumeSpan;
+          pages++;
+        }
+        expect(pages).toBeGreaterThan(1);
+        expect(seen).toEqual(reverse ? [...expected].reverse() : expected);
+      }
+      // Without limits, one scan reads them all.
+      expect(mvccScan(engine, b('r'), b('s'), ts(40), { txn: mine }).rows).toHaveLength(1500);
+    });
+
     it('stops once the byte target is reached, after at least one row', () => {
       const one = mvccScan(engine, b('a'), b('z'), ts(30), { targetBytes: 1 });
       expect(one.rows).toHaveLength(1);

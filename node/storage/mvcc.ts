@@ -25,6 +25,7 @@ import {
 import type { Intent, TxnMeta } from './mvcc-value';
 import {
   decodeIntent,
+  intentTxnId,
   decodeVersionValue,
   encodeIntent,
   encodeNewestVersion,
@@ -435,13 +436,50 @@ interface IntentEntry {
   readonly intent: Intent;
 }
 
-function intentsInSpan(reader: EngineReader, start: Uint8Array, end: Uint8Array): IntentEntry[] {
+/**
+ * The intents in [start, end), in key order. With `max` (0: all), only the `max`
+ * nearest the side a scan starts from (the start, or the end in `reverse`), and the
+ * key of the next one (`cut`) when more remain.
+ */
+function intentsInSpan(
+  reader: EngineReader,
+  start: Uint8Array,
+  end: Uint8Array,
+  max = 0,
+  reverse = false,
+): { entries: IntentEntry[]; cut?: Buffer } {
   const [lockStart, lockEnd] = lockTableSpan(start, end);
   const entries: IntentEntry[] = [];
-  forEachInSpan(reader, lockStart, lockEnd, (key, value) => {
-    entries.push({ key: decodeLockTableKey(key), intent: decodeIntent(value) });
-  });
-  return entries;
+  let cut: Buffer | undefined;
+  if (!reverse || max === 0) {
+    forEachInSpan(reader, lockStart, lockEnd, (key, value) => {
+      if (max > 0 && entries.length >= max) {
+        cut = decodeLockTableKey(key);
+        return false;
+      }
+      entries.push({ key: decodeLockTableKey(key), intent: decodeIntent(value) });
+      return undefined;
+    });
+    return cut === undefined ? { entries } : { entries, cut };
+  }
+  const cursor = reader.cursor({ reverse: true, expectedEntries: 4 });
+  try {
+    cursor.seek(lockEnd);
+    if (cursor.valid() && Buffer.compare(cursor.key(), lockEnd) >= 0) cursor.next();
+    for (; cursor.valid(); cursor.next()) {
+      const key = cursor.key();
+      if (Buffer.compare(key, lockStart) < 0) break;
+      if (entries.length >= max) {
+        cut = decodeLockTableKey(key);
+        break;
+      }
+      entries.push({ key: decodeLockTableKey(key), intent: decodeIntent(cursor.value()) });
+    }
+  } finally {
+    cursor.close();
+  }
+  entries.reverse();
+  return cut === undefined ? { entries } : { entries, cut };
 }
 
 /** The key just after `key` in byte order. */
@@ -467,14 +505,19 @@ export function mvccScan(
   const targetBytes = options.targetBytes ?? 0;
   const limit = readLimit(ts, options);
   // Intents before versions: an intent resolved in between is then seen as a conflict
-  // (safe) or, gone, with its committed version already in place.
-  const intents = intentsInSpan(reader, start, end);
+  // (safe) or, gone, with its committed version already in place. A scan with limits
+  // reads only as many intents as it may return rows (or a floor of them), and stops
+  // where they stop: a page of a table a large transaction wrote costs a page, not the
+  // table's intents.
+  const limited = maxKeys > 0 || targetBytes > 0;
+  const { entries: intents, cut } = intentsInSpan(reader, start, end, limited ? Math.max(maxKeys, MIN_INTENTS_PER_LIMITED_SCAN) : 0, reverse);
   const conflicts: IntentConflict[] = [];
   const rows: MvccKeyValue[] = [];
   let bytes = 0;
   let resumeSpan: Span | undefined;
 
-  const [rawStart, rawEnd] = versionSpan(start, end);
+  const [rawStart, rawEnd] =
+    cut === undefined ? versionSpan(start, end) : reverse ? versionSpan(keyAfter(cut), end) : versionSpan(start, cut);
   const cursor = reader.cursor({ reverse, expectedEntries: maxKeys > 0 ? maxKeys : 256 });
   // Intents are merged in by key; `intentIndex` walks them in the scan's direction.
   let intentIndex = reverse ? intents.length - 1 : 0;
@@ -557,8 +600,14 @@ export function mvccScan(
   if (conflicts.length > 0) {
     throw new WriteIntentError(conflicts);
   }
+  if (resumeSpan === undefined && cut !== undefined) {
+    resumeSpan = reverse ? { start: asBuffer(start), end: keyAfter(cut) } : { start: cut, end: asBuffer(end) };
+  }
   return { rows, resumeSpan };
 }
+
+/** Intents a scan with limits reads at least (more when its key limit is higher). */
+const MIN_INTENTS_PER_LIMITED_SCAN = 1_000;
 
 function inRawSpan(raw: Buffer, rawStart: Buffer, rawEnd: Buffer): boolean {
   return Buffer.compare(raw, rawStart) >= 0 && Buffer.compare(raw, rawEnd) < 0;
@@ -793,14 +842,38 @@ export function mvccFindRefreshConflict(
   to: Timestamp,
   txnId: Buffer | undefined,
 ): RefreshConflict | undefined {
+  return mvccRefreshSpan(reader, start, end, from, to, txnId, 0).conflict;
+}
+
+export interface RefreshSpanResult {
+  /** The first write found in the window, if any. */
+  readonly conflict?: RefreshConflict;
+  /** Where the check stopped at its limit, with no conflict before: check on from here. */
+  readonly resumeKey?: Buffer;
+  /** Versions and intents of others looked at (what counts toward the limit). */
+  readonly checked: number;
+}
+
+/**
+ * mvccFindRefreshConflict over as much of [start, end) as `maxEntries` versions (and as
+ * many intents of others) allow, 0 for no limit, stopping between two keys. The
+ * refreshing transaction's own intents are passed over without reading them where the
+ * engine can, so a span it wrote a million keys in costs little more than one it did not.
+ */
+export function mvccRefreshSpan(
+  reader: EngineReader,
+  start: Uint8Array,
+  end: Uint8Array,
+  from: Timestamp,
+  to: Timestamp,
+  txnId: Buffer | undefined,
+  maxEntries: number,
+): RefreshSpanResult {
   validateSpan(start, end);
-  for (const { key, intent } of intentsInSpan(reader, start, end)) {
-    if (txnId !== undefined && intent.txn.id.equals(txnId)) continue;
-    if (compareTimestamps(intent.txn.writeTimestamp, to) <= 0) {
-      return { kind: 'intent', conflict: conflictOf(key, intent) };
-    }
-  }
+  let resumeKey: Buffer | undefined;
   let found: RefreshConflict | undefined;
+  let entries = 0;
+  let lastKey: Buffer | undefined;
   const [rawStart, rawEnd] = versionSpan(start, end);
   forEachInSpan(
     reader,
@@ -808,14 +881,75 @@ export function mvccFindRefreshConflict(
     rawEnd,
     (raw, value) => {
       const prefixLength = versionPrefixLength(raw);
+      if (maxEntries > 0 && ++entries > maxEntries) {
+        // Stop between keys: every version of a key is judged in one go.
+        const key = decodeMvccUserKey(raw, prefixLength);
+        if (lastKey === undefined || !key.equals(lastKey)) {
+          resumeKey = key;
+          return false;
+        }
+      }
       const ts = entryTimestamp(raw, value, prefixLength);
       if (compareTimestamps(ts, from) > 0 && compareTimestamps(ts, to) <= 0) {
         found = { kind: 'version', key: decodeMvccUserKey(raw, prefixLength), timestamp: ts };
         return false;
       }
+      if (maxEntries > 0) lastKey = decodeMvccUserKey(raw, prefixLength);
       return undefined;
     },
     64,
   );
-  return found;
+  // Intents only where versions were checked.
+  const [lockStart, lockEnd] = lockTableSpan(start, resumeKey ?? end);
+  let intentConflict: RefreshConflict | undefined;
+  let intents = 0;
+  forEachIntentOfOthers(reader, lockStart, lockEnd, txnId, (key, intent) => {
+    if (compareTimestamps(intent.txn.writeTimestamp, to) <= 0) {
+      intentConflict = { kind: 'intent', conflict: conflictOf(key, intent) };
+      return false;
+    }
+    if (++intents > maxEntries && maxEntries > 0) {
+      // Many intents of others above the window: check on from this one.
+      resumeKey = key;
+      if (found?.kind === 'version' && Buffer.compare(found.key, key) >= 0) found = undefined;
+      return false;
+    }
+    return undefined;
+  });
+  // An intent is reported before a version: either fails the refresh, and the intent
+  // also tells the caller whom to push.
+  const checked = entries + intents;
+  if (intentConflict !== undefined) return { conflict: intentConflict, checked };
+  if (found !== undefined) return { conflict: found, checked };
+  return resumeKey === undefined ? { checked } : { resumeKey, checked };
+}
+
+/**
+ * Visits the intents in the lock table span [lockStart, lockEnd) not held by `txnId`,
+ * leaving that transaction's own out, without reading them where the engine can.
+ */
+function forEachIntentOfOthers(
+  reader: EngineReader,
+  lockStart: Uint8Array,
+  lockEnd: Uint8Array,
+  txnId: Buffer | undefined,
+  visit: (key: Buffer, intent: Intent) => boolean | void,
+): void {
+  const cursor = reader.cursor({ expectedEntries: 4, upperBound: lockEnd, ...(txnId === undefined ? {} : { skipIntentsOf: txnId }) });
+  try {
+    for (cursor.seek(lockStart); cursor.valid(); cursor.next()) {
+      const raw = cursor.key();
+      if (Buffer.compare(raw, lockEnd) >= 0) break;
+      const value = cursor.value();
+      if (txnId !== undefined) {
+        const owner = intentTxnId(value);
+        if (owner !== undefined && Buffer.compare(owner, txnId) === 0) continue;
+      }
+      const intent = decodeIntent(value);
+      if (txnId !== undefined && intent.txn.id.equals(txnId)) continue;
+      if (visit(decodeLockTableKey(raw), intent) === false) break;
+    }
+  } finally {
+    cursor.close();
+  }
 }

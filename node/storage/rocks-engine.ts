@@ -14,6 +14,7 @@ import { BatchAdmission, DEFAULT_ENGINE_LIMITS } from './engine';
 import { StorageClosedError, StorageCorruptionError, StorageIoError, StorageLockedError } from './errors';
 import { LockTableIndex } from './lock-table-index';
 import { LOCK_TABLE_PREFIX } from './mvcc-key';
+import { intentTxnId } from './mvcc-value';
 import type { RocksIterator, RocksIteratorKind, RocksOpenOptions } from './rocks-binding';
 import { RocksBatch, RocksDatabase } from './rocks-binding';
 import { WalSyncer } from './wal-syncer';
@@ -141,7 +142,7 @@ export class RocksEngine implements Engine {
         for (let i = 0; i < rows.length; i += 2) {
           const key = rows[i] as Buffer;
           if (Buffer.compare(key, LOCK_TABLE_END) >= 0) return;
-          this.lockTable.add(key);
+          this.lockTable.add(key, intentTxnId(rows[i + 1] as Buffer));
         }
         if (finished || rows.length === 0) return;
       }
@@ -330,8 +331,8 @@ export class RocksEngine implements Engine {
 
 class RocksWriteBatch implements WriteBatch {
   private readonly admission: BatchAdmission;
-  /** Lock table keys this batch puts (true) or deletes (false), in order. */
-  private lockTableChanges: [Uint8Array, boolean][] | undefined;
+  /** Lock table keys this batch puts (with the value) or deletes (undefined), in order. */
+  private lockTableChanges: [Uint8Array, Uint8Array | undefined][] | undefined;
 
   constructor(
     private readonly batch: RocksBatch,
@@ -352,7 +353,7 @@ class RocksWriteBatch implements WriteBatch {
     this.admission.admitPut(key, value);
     this.batch.put(key, value);
     if (LockTableIndex.isLockTableKey(key)) {
-      (this.lockTableChanges ??= []).push([key, true]);
+      (this.lockTableChanges ??= []).push([key, value]);
     }
   }
 
@@ -360,7 +361,7 @@ class RocksWriteBatch implements WriteBatch {
     this.admission.admitDelete(key);
     this.batch.delete(key);
     if (LockTableIndex.isLockTableKey(key)) {
-      (this.lockTableChanges ??= []).push([key, false]);
+      (this.lockTableChanges ??= []).push([key, undefined]);
     }
   }
 
@@ -374,9 +375,9 @@ class RocksWriteBatch implements WriteBatch {
       this.batch.clear();
     }
     // Only after the write: the index may never claim a key is absent while it is there.
-    for (const [key, present] of this.lockTableChanges ?? []) {
-      if (present) {
-        lockTable.add(key);
+    for (const [key, value] of this.lockTableChanges ?? []) {
+      if (value !== undefined) {
+        lockTable.add(key, intentTxnId(value));
       } else {
         lockTable.remove(key);
       }
@@ -396,6 +397,8 @@ class RocksCursor implements EngineCursor {
   private open = true;
   private readonly firstChunk: number;
   private readonly reverse: boolean;
+  private readonly skipIntentsOf: Uint8Array | undefined;
+  private readonly upperBound: Uint8Array | undefined;
   /** Inside the lock table: where the next chunk of live keys starts. */
   private lockFrom: { key: Uint8Array; exclusive: boolean } | undefined;
 
@@ -407,6 +410,8 @@ class RocksCursor implements EngineCursor {
   ) {
     this.firstChunk = Math.max(1, Math.min(options.expectedEntries ?? 1, SCAN_CHUNK_ENTRIES));
     this.reverse = options.reverse === true;
+    this.skipIntentsOf = options.skipIntentsOf;
+    this.upperBound = options.upperBound;
   }
 
   seek(target: Uint8Array): void {
@@ -461,28 +466,38 @@ class RocksCursor implements EngineCursor {
     this.rows = [];
     this.position = 0;
     while (this.lockFrom !== undefined && this.rows.length === 0) {
-      const keys: Buffer[] = [];
-      let { key: from, exclusive } = this.lockFrom;
-      while (keys.length < this.nextChunk) {
-        const key = this.reverse ? index.floor(from, exclusive) : index.ceiling(from, exclusive);
-        if (key === undefined || !LockTableIndex.isLockTableKey(key)) break;
-        keys.push(key);
-        from = key;
-        exclusive = true;
+      let keys: Buffer[];
+      let last: Buffer | undefined;
+      if (this.reverse) {
+        keys = [];
+        let { key: from, exclusive } = this.lockFrom;
+        while (keys.length < this.nextChunk) {
+          const key = index.floor(from, exclusive);
+          if (key === undefined || !LockTableIndex.isLockTableKey(key)) break;
+          keys.push(key);
+          from = key;
+          exclusive = true;
+        }
+        last = keys[keys.length - 1];
+      } else {
+        ({ keys, last } = index.walk(this.lockFrom.key, this.lockFrom.exclusive, this.upperBound, this.nextChunk, this.skipIntentsOf));
       }
-      if (keys.length === 0) {
+      if (keys.length === 0 && last === undefined) {
+        // Past the table's end (or its start, or the upper bound): on in RocksDB.
         this.lockFrom = undefined;
         this.seekRocks(this.reverse ? LOCK_TABLE_START : LOCK_TABLE_END);
         // In reverse the seek lands at or below the table's first possible key: step off it.
         while (this.reverse && this.valid() && LockTableIndex.isLockTableKey(this.key())) this.next();
         return;
       }
-      this.lockFrom = { key: keys[keys.length - 1] as Buffer, exclusive: true };
-      const values = this.engine.getMany(keys);
-      keys.forEach((key, i) => {
-        const value = values[i];
-        if (value !== undefined) this.rows.push(key, value);
-      });
+      this.lockFrom = { key: last ?? (keys[keys.length - 1] as Buffer), exclusive: true };
+      if (keys.length > 0) {
+        const values = this.engine.getMany(keys);
+        keys.forEach((key, i) => {
+          const value = values[i];
+          if (value !== undefined) this.rows.push(key, value);
+        });
+      }
       this.nextChunk = Math.min(this.nextChunk * 8, SCAN_CHUNK_ENTRIES);
     }
   }

@@ -453,6 +453,11 @@ export interface RefreshRangeRequest {
 }
 
 export interface RefreshRangeResponse {
+  /**
+   * Set when the range stopped at its limit of entries checked, with no conflict
+   * before: the rest of the span, still to refresh (one evaluation stays short).
+   */
+  resumeSpan?: Span | undefined;
 }
 
 export interface RequestUnion {
@@ -3537,11 +3542,14 @@ export const RefreshRangeRequest: MessageFns<RefreshRangeRequest> = {
 };
 
 function createBaseRefreshRangeResponse(): RefreshRangeResponse {
-  return {};
+  return { resumeSpan: undefined };
 }
 
 export const RefreshRangeResponse: MessageFns<RefreshRangeResponse> = {
-  encode(_: RefreshRangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: RefreshRangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resumeSpan !== undefined) {
+      Span.encode(message.resumeSpan, writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -3558,6 +3566,14 @@ export const RefreshRangeResponse: MessageFns<RefreshRangeResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resumeSpan = Span.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
