@@ -500,7 +500,7 @@ export class Txn {
       this.writeTs = this.readTs;
       return;
     }
-    const writes = this.buffered.take();
+    let writes = this.buffered.take();
     for (let pushes = 0; ; pushes++) {
       if (pushes > MAX_COMMIT_PUSHES) {
         throw new TransactionRetryError('SERIALIZABLE', this.proto(), 'transaction must retry: its commit kept being pushed');
@@ -547,8 +547,16 @@ export class Txn {
           // be pushed again by every re-sent write.
           const pushed = err.txn?.meta?.writeTimestamp;
           if (pushed !== undefined && compareTimestamps(pushed, this.writeTs) > 0) this.writeTs = pushed;
-          const now = this.clock.now();
-          if (compareTimestamps(now, this.writeTs) > 0) this.writeTs = now;
+          if (writes.length > 0) {
+            // Lay the last writes down on their own, then commit with the EndTxn alone,
+            // which the closed timestamp does not move: re-sent with it, they would be
+            // pushed again whenever refreshing took longer than the closed timestamp's
+            // lag (a large transaction's reads), and the commit would never land.
+            const now = this.clock.now();
+            if (compareTimestamps(now, this.writeTs) > 0) this.writeTs = now;
+            await this.send(writes);
+            writes = [];
+          }
           if (this.refreshSpans.length === 0) this.readTs = this.writeTs;
           continue;
         }

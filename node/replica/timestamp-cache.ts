@@ -26,9 +26,12 @@ interface Entry {
   txn: string;
 }
 
+/** A read span, its bounds as latin1 strings (whose `<` order is the keys' byte order). */
 interface SpanEntry extends Entry {
-  readonly start: Buffer;
-  readonly end: Buffer;
+  readonly start: string;
+  readonly end: string;
+  /** When it was added: the oldest go first. */
+  readonly seq: number;
 }
 
 export interface TimestampCacheOptions {
@@ -41,7 +44,11 @@ export interface TimestampCacheOptions {
 export class TimestampCache {
   private lowWater: Timestamp;
   private readonly points = new Map<string, Entry>();
+  /** Sorted by start. */
   private spans: SpanEntry[] = [];
+  /** maxEnd[i]: the greatest end among spans[0..i], so a lookup stops walking back early. */
+  private maxEnd: string[] = [];
+  private nextSeq = 0;
   private readonly maxPoints: number;
   private readonly maxSpans: number;
 
@@ -55,6 +62,7 @@ export class TimestampCache {
   reset(lowWater: Timestamp): void {
     this.points.clear();
     this.spans = [];
+    this.maxEnd = [];
     this.lowWater = lowWater;
   }
 
@@ -80,8 +88,55 @@ export class TimestampCache {
       }
       return;
     }
-    this.spans.push({ start: key, end, ts, txn });
+    const entry: SpanEntry = { start: key.toString('latin1'), end: end.toString('latin1'), ts, txn, seq: this.nextSeq++ };
+    const at = this.firstStartAfter(entry.start);
+    this.spans.splice(at, 0, entry);
+    this.maxEnd.splice(at, 0, entry.end);
+    this.fixMaxEnd(at);
     if (this.spans.length > this.maxSpans) this.evictSpans();
+  }
+
+  /** The index of the first span whose start is > `key` (spans before it start at or below). */
+  private firstStartAfter(key: string): number {
+    let lo = 0;
+    let hi = this.spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.spans[mid] as SpanEntry).start <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private fixMaxEnd(from: number): void {
+    for (let i = from; i < this.spans.length; i++) {
+      const end = (this.spans[i] as SpanEntry).end;
+      const before = i === 0 ? '' : (this.maxEnd[i - 1] as string);
+      this.maxEnd[i] = end > before ? end : before;
+    }
+  }
+
+  /** Calls `visit` for each span entry overlapping [from, to) (to undefined: the key `from`). */
+  private forEachOverlapping(from: string, to: string | undefined, visit: (entry: SpanEntry) => void): void {
+    // Spans starting at or below the last key looked up, walked back until no earlier
+    // span reaches past `from`.
+    const last = to === undefined ? this.firstStartAfter(from) : this.firstStartBefore(to);
+    for (let i = last - 1; i >= 0 && (this.maxEnd[i] as string) > from; i--) {
+      const span = this.spans[i] as SpanEntry;
+      if (span.end > from) visit(span);
+    }
+  }
+
+  /** The index of the first span whose start is >= `key`. */
+  private firstStartBefore(key: string): number {
+    let lo = 0;
+    let hi = this.spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.spans[mid] as SpanEntry).start < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -96,11 +151,10 @@ export class TimestampCache {
       if (compareTimestamps(entry.ts, max) > 0) max = entry.ts;
     };
     if (end === undefined) {
-      const point = this.points.get(key.toString('latin1'));
+      const k = key.toString('latin1');
+      const point = this.points.get(k);
       if (point !== undefined) consider(point);
-      for (const span of this.spans) {
-        if (Buffer.compare(span.start, key) <= 0 && Buffer.compare(key, span.end) < 0) consider(span);
-      }
+      if (this.spans.length > 0) this.forEachOverlapping(k, undefined, consider);
     } else {
       // latin1 strings order as the bytes do: no Buffer per entry (there may be 100 000).
       const from = key.toString('latin1');
@@ -108,9 +162,7 @@ export class TimestampCache {
       for (const [k, entry] of this.points) {
         if (from <= k && k < to) consider(entry);
       }
-      for (const span of this.spans) {
-        if (Buffer.compare(span.start, end) < 0 && Buffer.compare(key, span.end) < 0) consider(span);
-      }
+      this.forEachOverlapping(from, to, consider);
     }
     return nextTimestamp(max);
   }
@@ -172,9 +224,17 @@ export class TimestampCache {
   }
 
   private evictSpans(): void {
+    // The oldest quarter goes.
     const drop = Math.max(1, Math.floor(this.spans.length / 4));
-    for (const span of this.spans.slice(0, drop)) this.raiseLowWater(span.ts);
-    this.spans = this.spans.slice(drop);
+    const cutoff = this.spans.map((span) => span.seq).sort((a, b) => a - b)[drop - 1] as number;
+    const kept: SpanEntry[] = [];
+    for (const span of this.spans) {
+      if (span.seq <= cutoff) this.raiseLowWater(span.ts);
+      else kept.push(span);
+    }
+    this.spans = kept;
+    this.maxEnd = new Array<string>(kept.length);
+    this.fixMaxEnd(0);
   }
 
   private raiseLowWater(ts: Timestamp): void {
