@@ -91,6 +91,20 @@ describe('tables and rows', () => {
     const plan = await db.query("EXPLAIN SELECT id FROM items WHERE sku = 'sku3'");
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/items@items_sku/);
   });
+
+  test('INSERT … SELECT from the same table reads the table as it was before the statement', async () => {
+    // Keyed by the hidden rowid, every copy lands at a new key further along the table:
+    // read while writing, the statement would copy its own copies.
+    await db.query('CREATE TABLE doubling (n INT)');
+    await db.query('INSERT INTO doubling SELECT g FROM generate_series(1, 2500) AS g');
+    const inserted = await db.query('INSERT INTO doubling SELECT n + 10000 FROM doubling');
+    expect(inserted.rowCount).toBe(2500);
+    const after = await db.query('SELECT count(*)::int AS n, count(DISTINCT n)::int AS distinct_n FROM doubling');
+    expect(after.rows).toEqual([{ n: 5000, distinct_n: 5000 }]);
+    // Also when the table is read only in a subquery.
+    await db.query('INSERT INTO doubling SELECT g FROM generate_series(1, 5) AS g WHERE g > (SELECT count(*) FROM doubling) - 5000');
+    expect((await db.query('SELECT count(*)::int AS n FROM doubling')).rows).toEqual([{ n: 5005 }]);
+  });
 });
 
 describe('queries', () => {

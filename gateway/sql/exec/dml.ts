@@ -6,7 +6,7 @@ import type { Datum } from '../types/datum';
 import { castDatum, compareDatums, datumsEqual, formatText } from '../types';
 import type { Compiled, EvalEnv } from '../plan/expr';
 import { compileExpr } from '../plan/expr';
-import type { CascadeTarget, ChildReference, DeleteNode, InsertNode, ParentReference, ReturningClause, UpdateNode } from '../plan/plan';
+import type { CascadeTarget, ChildReference, DeleteNode, InsertNode, ParentReference, PlanNode, ReturningClause, UpdateNode } from '../plan/plan';
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
 import { execute, runSubqueries } from './executor';
@@ -120,7 +120,11 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
     }
   };
 
-  for await (const source of execute(node.input, ctx, outer)) {
+  // A source that reads the table written (INSERT INTO t SELECT … FROM t) is read whole
+  // first, as PostgreSQL's snapshot would see it: read while writing, it would meet the
+  // rows this statement adds, and add them again.
+  const input = readsTable(node.input, table.id) ? materialized(node.input, ctx, outer, 'INSERT') : execute(node.input, ctx, outer);
+  for await (const source of input) {
     const row: Datum[] = new Array<Datum>(table.columns.length).fill(null);
     targetPositions.forEach((pos, i) => {
       row[pos] = source[i] as Datum;
@@ -132,6 +136,34 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
   }
   if (batch.length > 0) yield* flush();
   yield countRow(count);
+}
+
+/** Whether a plan (subqueries included) scans the table `tableId`. */
+function readsTable(plan: PlanNode, tableId: number): boolean {
+  const seen = new Set<object>();
+  const visit = (value: unknown): boolean => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return false;
+    seen.add(value);
+    const node = value as { k?: unknown; table?: { id?: unknown } };
+    if (node.k === 'scan' && node.table?.id === tableId) return true;
+    if (Array.isArray(value)) return value.some(visit);
+    if (value instanceof Map) return [...value.values()].some(visit);
+    if (Buffer.isBuffer(value)) return false;
+    return Object.values(value).some(visit);
+  };
+  return visit(plan);
+}
+
+/** Every row of `plan`, read before the first is handed on (within the gateway's row limit). */
+async function* materialized(plan: PlanNode, ctx: ExecContext, outer: Outer, statement: string): AsyncGenerator<Datum[]> {
+  const rows: Datum[][] = [];
+  for await (const row of execute(plan, ctx, outer)) {
+    if (rows.length >= ctx.maxRowsInMemory) {
+      throw new SqlError(SqlStates.outOfMemory, `${statement} reads more rows of its own table than the gateway allows in one statement`);
+    }
+    rows.push(row);
+  }
+  yield* rows;
 }
 
 async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncGenerator<Datum[]> {
