@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomFillSync, randomInt } from 'node:crypto';
 import { CairnError, InvalidArgumentError } from '../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../common/hlc';
 import { compareTimestamps, nextTimestamp } from '../common/hlc';
@@ -89,7 +89,7 @@ export function isRetryableTxnError(err: unknown): err is TransactionError {
 }
 
 export class Txn {
-  private id: Buffer = randomBytes(16);
+  private id: Buffer = newTxnId();
   private epoch = 0;
   private readonly priorityValue: number;
   private minTs: Timestamp;
@@ -266,7 +266,7 @@ export class Txn {
       const old = this.snapshotForCleanup();
       void this.cleanUp(old).catch(() => undefined);
       this.stopHeartbeat();
-      this.id = randomBytes(16);
+      this.id = newTxnId();
       this.epoch = 0;
       this.anchorKey = this.options.anchorKey;
       this.lockSpans = [];
@@ -670,4 +670,19 @@ function priorityOf(priority: TxnPriority): number {
       // Random within the normal band: it only orders deadlock victims.
       return randomInt(MIN_TXN_PRIORITY + 1, MAX_TXN_PRIORITY - 1);
   }
+}
+
+/** Random bytes for transaction IDs, drawn a page at a time: one system call per 256 transactions. */
+const idPool = Buffer.alloc(16 * 256);
+let idPoolUsed = idPool.length;
+
+/** A new random 16-byte transaction ID (a copy: the pool is reused). */
+function newTxnId(): Buffer {
+  if (idPoolUsed === idPool.length) {
+    randomFillSync(idPool);
+    idPoolUsed = 0;
+  }
+  const id = Buffer.from(idPool.subarray(idPoolUsed, idPoolUsed + 16));
+  idPoolUsed += 16;
+  return id;
 }
