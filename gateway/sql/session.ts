@@ -16,15 +16,14 @@ import type {
 } from '../pgwire/sql-session';
 import type { Catalog, TxnLike } from './catalog/catalog';
 import type { DatabaseDescriptor } from './catalog/descriptors';
-import { decodeDescriptor } from './catalog/descriptors';
 import { SessionSequences } from './catalog/session-sequences';
 import type { SequenceAccess } from './builtins';
-import { sqlDescriptorKey } from '../../common/keys';
 import { copyFrom } from './copy';
 import * as ddl from './ddl';
 import { explainLines } from './explain';
 import type { ExecContext } from './exec/context';
 import { execute } from './exec/executor';
+import { DescriptorCheckingTxn, StalePlanError } from './exec/descriptor-check';
 import { isCountRow } from './exec/dml';
 import type { KvTableIo } from './exec/table-io';
 import type { ParsedStatement } from './parser';
@@ -547,28 +546,20 @@ export class Session implements SqlSession {
           plan = { analyzed, generation: this.planGeneration() };
           portal.prepared.plan = plan;
         }
-        if (attempt < 3 && !(await this.writtenDescriptorsCurrent(plan.analyzed.plan, txn))) {
+        const written = plan.analyzed.plan;
+        // A write confirms, with its first read, that its table is still as planned.
+        const check = attempt < 3 && (written.k === 'insert' || written.k === 'update' || written.k === 'delete') ? written.table : undefined;
+        try {
+          return await this.runPlan(plan.analyzed, portal, txn, ctx, ast, check);
+        } catch (err) {
+          if (!(err instanceof StalePlanError)) throw err;
           // Another gateway changed the table since it was cached here: plan again.
           this.services.catalog.invalidate();
-          continue;
         }
-        return this.runPlan(plan.analyzed, portal, txn, ctx, ast);
       }
     }
     const tag = await this.utility(statement, txn, portal, ctx);
     return { rows: portal.rows ?? [], tag };
-  }
-
-  /**
-   * A write reads its table's descriptor in its own transaction: a schema change that
-   * commits before it is seen here (and the statement is planned again); one that commits
-   * after conflicts with this read, so it is ordered after this write and its backfill
-   * sees the row. Gateways thus never write with a stale descriptor (an index missed).
-   */
-  private async writtenDescriptorsCurrent(plan: PlanNode, txn: TxnLike): Promise<boolean> {
-    if (plan.k !== 'insert' && plan.k !== 'update' && plan.k !== 'delete') return true;
-    const [raw] = await txn.getMany([sqlDescriptorKey(plan.table.id)]);
-    return raw !== undefined && decodeDescriptor(raw).version === plan.table.version;
   }
 
   private async runPlan(
@@ -577,6 +568,7 @@ export class Session implements SqlSession {
     txn: TxnLike,
     timing: { startedMicros: bigint },
     ast: Node,
+    writtenTable?: { readonly id: number; readonly version: number },
   ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
     const catalog = analyzed.needsCatalog === true ? await loadCatalogLookup(this.virtualSource(txn)) : undefined;
     const columns = analyzed.columns;
@@ -588,7 +580,8 @@ export class Session implements SqlSession {
     this.armDeadline();
     try {
       return await this.sequences.runStatement(key, txn, (statementTxn) => {
-        let ctx: ExecContext = { ...this.execContext(txn, portal.params, timing), txn: statementTxn };
+        const checked = writtenTable === undefined ? statementTxn : new DescriptorCheckingTxn(statementTxn, writtenTable.id, writtenTable.version);
+        let ctx: ExecContext = { ...this.execContext(txn, portal.params, timing), txn: checked };
         if (catalog !== undefined) ctx = { ...ctx, evalCtx: { ...ctx.evalCtx, catalog } };
         return this.collectRows(analyzed, ctx, columns, encoders, ast);
       });

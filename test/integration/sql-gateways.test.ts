@@ -45,8 +45,17 @@ test('a write through one gateway right after CREATE INDEX through another lands
     const viaIndex = await b.query(`SELECT id FROM shared WHERE tag = 't${round}'`);
     expect(viaIndex.rows).toEqual([{ id: 10 + round }]);
     const plan = await b.query(`EXPLAIN SELECT id FROM shared WHERE tag = 't${round}'`);
-    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/shared@shared_tag_/);
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/shared@shared_tag_\d\b(?!_again)/);
+    // An UPDATE by primary key (its descriptor check rides in its first read) too: the
+    // new index is then the only one on tag.
     await b.query(`DROP INDEX ${index}`);
+    await b.query(`CREATE INDEX ${index}_again ON shared (tag)`);
+    await a.query({ name: 'upd', text: 'UPDATE shared SET tag = $2 WHERE id = $1', values: [1, `u${round}`] });
+    const updated = await b.query(`SELECT id FROM shared WHERE tag = 'u${round}'`);
+    expect(updated.rows).toEqual([{ id: 1 }]);
+    const updatePlan = await b.query(`EXPLAIN SELECT id FROM shared WHERE tag = 'u${round}'`);
+    expect(updatePlan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/shared@shared_tag_\d_again/);
+    await b.query(`DROP INDEX ${index}_again`);
   }
   // A dropped table is seen too: the write fails rather than resurrecting rows.
   await b.query('DROP TABLE shared');
