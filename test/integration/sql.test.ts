@@ -115,6 +115,17 @@ describe('queries', () => {
     await db.query("INSERT INTO emp VALUES (1, 'a', 1, 100), (2, 'b', 1, 200), (3, 'c', 2, 50), (4, 'd', NULL, 70)");
   });
 
+  test('an untyped NULL in a set operation takes the type of the other side', async () => {
+    const ints = await db.query('SELECT 1 AS x UNION SELECT NULL ORDER BY 1');
+    expect(ints.rows).toEqual([{ x: 1 }, { x: null }]);
+    expect(ints.fields[0]?.dataTypeID).toBe(23);
+    const nested = await db.query('SELECT NULL AS x UNION SELECT NULL UNION SELECT salary FROM emp WHERE id = 3 ORDER BY 1');
+    expect(nested.rows).toEqual([{ x: 50 }, { x: null }]);
+    expect(nested.fields[0]?.dataTypeID).toBe(23);
+    // Two untyped NULLs alone are text, as in PostgreSQL.
+    expect((await db.query('SELECT NULL AS x UNION SELECT NULL')).fields[0]?.dataTypeID).toBe(25);
+  });
+
   test('joins of every kind', async () => {
     const inner = await db.query('SELECT e.name, d.title FROM emp e JOIN dept d ON e.dept = d.id ORDER BY e.name');
     expect(inner.rows).toEqual([

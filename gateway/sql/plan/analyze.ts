@@ -278,10 +278,14 @@ export class QueryAnalyzer {
     if (left.columns.length !== right.columns.length) {
       throw new SqlError(SqlStates.syntaxError, `each ${name} query must have the same number of columns`);
     }
-    const types = left.columns.map((c, i) => commonType([c.type, (right.columns[i] as OutputColumn).type], name));
+    const typeOf = (c: OutputColumn): SqlType => (c.untypedNull === true ? scalarType('unknown') : c.type);
+    const types = left.columns.map((c, i) => commonType([typeOf(c), typeOf(right.columns[i] as OutputColumn)], name));
     const leftPlan = this.castColumns(left, types);
     const rightPlan = this.castColumns(right, types);
-    const columns = left.columns.map((c, i) => column(c.name, types[i] as SqlType));
+    const columns = left.columns.map((c, i) => {
+      const both = c.untypedNull === true && (right.columns[i] as OutputColumn).untypedNull === true;
+      return both ? { ...column(c.name, types[i] as SqlType), untypedNull: true } : column(c.name, types[i] as SqlType);
+    });
     const op = stmt.op === 'SETOP_UNION' ? 'union' : stmt.op === 'SETOP_INTERSECT' ? 'intersect' : 'except';
     const query: AnalyzedQuery = { plan: { k: 'setop', op, all: stmt.all === true, left: leftPlan, right: rightPlan, columns }, columns };
     return this.orderAndLimit(query, stmt, outer);
@@ -289,8 +293,10 @@ export class QueryAnalyzer {
 
   /** Projects a query's visible columns, cast to `types`. */
   private castColumns(query: AnalyzedQuery, types: readonly SqlType[]): PlanNode {
-    const exprs = query.columns.map((c, i) =>
-      this.exprs.coerceSync({ k: 'col', index: i, type: c.type }, types[i] as SqlType, 'implicit'),
+    const exprs = query.columns.map((c, i): Expr =>
+      c.untypedNull === true && !sameType(c.type, types[i] as SqlType)
+        ? { k: 'const', type: types[i] as SqlType, value: null }
+        : this.exprs.coerceSync({ k: 'col', index: i, type: c.type }, types[i] as SqlType, 'implicit'),
     );
     if (exprs.every((e) => e.k === 'col') && query.plan.columns.length === query.columns.length) {
       return query.plan;
@@ -399,9 +405,11 @@ export class QueryAnalyzer {
         columns.push(...expanded.columns);
         continue;
       }
-      const expr = this.exprs.output(await this.exprs.analyze(val, ctx));
+      const analyzed = await this.exprs.analyze(val, ctx);
+      const expr = this.exprs.output(analyzed);
       exprs.push(expr);
-      columns.push(this.outputColumn(target, expr, scope));
+      const untypedNull = analyzed.k === 'const' && analyzed.value === null && analyzed.type.kind === 'scalar' && analyzed.type.name === 'unknown';
+      columns.push(untypedNull ? { ...this.outputColumn(target, expr, scope), untypedNull } : this.outputColumn(target, expr, scope));
     }
     // HAVING
     let having: Expr | undefined;

@@ -20,6 +20,8 @@ export interface OutputColumn {
   readonly qualifier?: string;
   /** Reachable only with its qualifier: a column JOIN … USING merged into one (t1.a). */
   readonly qualifiedOnly?: boolean;
+  /** An untyped NULL (SELECT NULL): a set operation types it from its other side, as PostgreSQL does. */
+  readonly untypedNull?: boolean;
 }
 
 /** A subquery an operator runs before evaluating its expressions on a row. */
