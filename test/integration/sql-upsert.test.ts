@@ -215,4 +215,19 @@ describe('UPSERT and indexes', () => {
       { shop: 2, item: 'pen', qty: 7 },
     ]);
   });
+
+  test('NOT NULL and CHECK hold for the row UPSERT leaves, so an omitted column keeps its value', async () => {
+    await db.query('CREATE TABLE ledger (id INT PRIMARY KEY, owner TEXT NOT NULL, balance INT CHECK (balance >= 0))');
+    await db.query("INSERT INTO ledger VALUES (1, 'ann', 10)");
+    // owner is omitted: the existing row keeps 'ann', so nothing is NULL.
+    expectTag(await db.query('UPSERT INTO ledger (id, balance) VALUES (1, 20)'), 1);
+    expect(await rows('SELECT id, owner, balance FROM ledger')).toEqual([{ id: 1, owner: 'ann', balance: 20 }]);
+    // A new row without owner is NULL there: 23502; a failing CHECK on an existing row: 23514.
+    await expect(db.query('UPSERT INTO ledger (id, balance) VALUES (2, 5)')).rejects.toMatchObject({ code: '23502' });
+    await expect(db.query('UPSERT INTO ledger (id, balance) VALUES (1, -1)')).rejects.toMatchObject({ code: '23514' });
+    // INSERT … ON CONFLICT still checks the proposed row first, as PostgreSQL does.
+    await expect(db.query('INSERT INTO ledger (id, balance) VALUES (1, 30) ON CONFLICT (id) DO UPDATE SET balance = excluded.balance')).rejects.toMatchObject({
+      code: '23502',
+    });
+  });
 });

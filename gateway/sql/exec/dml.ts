@@ -86,6 +86,7 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       const earlier = seen.get(keyHex);
       const old = existing[i];
       const exists = old !== undefined || earlier !== undefined;
+      if (!exists && node.upsert) checkRow(table, row, checks, env);
       if (!exists && (await uniqueConflict(ctx, codec, row, undefined)) === undefined) {
         // Written before its parents are checked: a row may reference itself.
         await writeRow(ctx, codec, key, row);
@@ -130,7 +131,9 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
       row[pos] = source[i] as Datum;
     });
     for (const d of defaults) row[d.position] = d.expr([], env);
-    checkRow(table, row, checks, env);
+    // UPSERT checks the row it leaves (CockroachDB): a column it omits keeps its value
+    // when the row exists, so only a new row is checked as proposed.
+    if (!node.upsert) checkRow(table, row, checks, env);
     batch.push(row);
     if (batch.length >= WRITE_BATCH_ROWS) yield* flush();
   }
