@@ -38,6 +38,7 @@ const SQL_DESCRIPTOR_PREFIX = Buffer.from('\x05sql/desc/', 'latin1');
 const SQL_NAMESPACE_PREFIX = Buffer.from('\x05sql/ns/', 'latin1');
 const SQL_USER_PREFIX = Buffer.from('\x05sql/user/', 'latin1');
 const SQL_SEQUENCE_PREFIX = Buffer.from('\x05sql/seq/', 'latin1');
+const SQL_DROPPED_DATA_PREFIX = Buffer.from('\x05sql/dropped/', 'latin1');
 
 /** The split points of a new cluster: meta | liveness | system | user. */
 export const INITIAL_SPLIT_KEYS: readonly Buffer[] = [META_END, LIVENESS_END, USER_KEY_MIN];
@@ -95,6 +96,18 @@ export const SQL_USERS_SPAN = { startKey: SQL_USER_PREFIX, endKey: prefixEndOf(S
 /** The current value of a sequence (non-transactional, as in PostgreSQL). */
 export function sqlSequenceValueKey(sequenceId: number): Buffer {
   return uint64Key(SQL_SEQUENCE_PREFIX, sequenceId);
+}
+
+/** A dropped table whose rows are still to be cleared (written by the DROP's transaction). */
+export function sqlDroppedDataKey(tableId: number): Buffer {
+  return uint64Key(SQL_DROPPED_DATA_PREFIX, tableId);
+}
+
+export const SQL_DROPPED_DATA_SPAN = { startKey: SQL_DROPPED_DATA_PREFIX, endKey: prefixEndOf(SQL_DROPPED_DATA_PREFIX) };
+
+/** The table ID a sqlDroppedDataKey names. */
+export function droppedDataTableId(key: Uint8Array): number {
+  return Number(Buffer.from(key).readBigUInt64BE(SQL_DROPPED_DATA_PREFIX.length));
 }
 
 export function settingKey(name: string): Buffer {

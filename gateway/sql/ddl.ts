@@ -21,6 +21,7 @@ import { resolveSequenceOptions } from './catalog/sequence-options';
 import { startState } from './catalog/sequence-values';
 import type { SessionSequences } from './catalog/session-sequences';
 import { codecFor, indexPrefix, tableSpan } from './exec/table-codec';
+import { recordDroppedData } from './catalog/dropped-data';
 import { prefixEndOf, sqlSequenceValueKey } from '../../common/keys';
 import { stringOf } from './plan/analyze-expr';
 import { typeFromTypeName } from './plan/functions-impl';
@@ -78,10 +79,7 @@ export async function dropDatabase(catalog: Catalog, txn: TxnLike, name: string,
   for (const schema of await catalog.list(txn, db.id)) {
     for (const rel of await catalog.list(txn, schema.id)) {
       const desc = await catalog.descriptor(txn, rel.id);
-      if (desc?.kind === 'table') {
-        const span = tableSpan(desc.id);
-        await deleteSpan(txn, span.startKey, span.endKey);
-      }
+      if (desc?.kind === 'table') await recordDroppedData(txn, desc.id);
       await catalog.dropName(txn, schema.id, rel.name);
       await catalog.deleteDescriptor(txn, rel.id);
     }
@@ -367,8 +365,8 @@ export async function dropTable(env: DdlEnv, rv: RangeVar, missingOk: boolean): 
       });
     }
   }
-  const span = tableSpan(desc.id);
-  await deleteSpan(env.txn, span.startKey, span.endKey);
+  // The rows are cleared once the DROP commits (catalog/dropped-data.ts).
+  await recordDroppedData(env.txn, desc.id);
   await env.catalog.dropName(env.txn, env.schemaId, name);
   await env.catalog.deleteDescriptor(env.txn, desc.id);
   // Sequences owned by its columns (OWNED BY) go with it, as in PostgreSQL.

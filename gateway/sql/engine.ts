@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logging';
 import type { KvClient } from '../../kv';
 import type { ScramVerifier, SqlEngine, SqlSession, StartupInfo } from '../pgwire/sql-session';
 import { Catalog } from './catalog/catalog';
+import { DroppedDataCollector } from './catalog/dropped-data';
 import { createDatabase } from './ddl';
 import { KvTableIo } from './exec/table-io';
 import { loadParser } from './parser';
@@ -26,6 +27,8 @@ export interface SqlEngineOptions {
   readonly log: Logger;
   readonly onStatement?: SessionServices['onStatement'];
   readonly random?: () => number;
+  /** How often to look for dropped tables' rows left to clear (default 30 s). */
+  readonly droppedDataPollMs?: number;
 }
 
 export class GatewaySqlEngine implements SqlEngine {
@@ -33,6 +36,7 @@ export class GatewaySqlEngine implements SqlEngine {
   readonly users: UserStore;
   private readonly tables = new KvTableIo();
   private readonly poll: NodeJS.Timeout;
+  readonly droppedData: DroppedDataCollector;
 
   private constructor(private readonly options: SqlEngineOptions) {
     this.catalog = new Catalog(options.kv);
@@ -41,6 +45,11 @@ export class GatewaySqlEngine implements SqlEngine {
       this.catalog.refreshIfStale().catch((err: unknown) => options.log.warn({ err }, 'catalog version check failed'));
     }, CATALOG_POLL_MS);
     this.poll.unref();
+    this.droppedData = new DroppedDataCollector({
+      kv: options.kv,
+      log: options.log,
+      ...(options.droppedDataPollMs === undefined ? {} : { pollMs: options.droppedDataPollMs }),
+    });
   }
 
   static async create(options: SqlEngineOptions): Promise<GatewaySqlEngine> {
@@ -48,6 +57,8 @@ export class GatewaySqlEngine implements SqlEngine {
     const engine = new GatewaySqlEngine(options);
     await engine.bootstrap();
     await engine.catalog.refreshIfStale();
+    // Rows of tables dropped while no gateway was up to clear them.
+    void engine.droppedData.nudge();
     return engine;
   }
 
@@ -102,6 +113,7 @@ export class GatewaySqlEngine implements SqlEngine {
         log: this.options.log,
         ...(this.options.onStatement === undefined ? {} : { onStatement: this.options.onStatement }),
         random: this.options.random ?? Math.random,
+        onDataDropped: () => void this.droppedData.nudge(),
       },
       startup.user,
       database,
@@ -112,5 +124,6 @@ export class GatewaySqlEngine implements SqlEngine {
 
   close(): void {
     clearInterval(this.poll);
+    this.droppedData.close();
   }
 }

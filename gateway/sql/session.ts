@@ -63,6 +63,8 @@ export interface SessionServices {
   /** Counts statements by type and outcome (metrics). */
   readonly onStatement?: (kind: string, durationMs: number, sqlState: string | undefined) => void;
   readonly random: () => number;
+  /** A transaction that dropped tables committed: their rows may be cleared now. */
+  readonly onDataDropped?: () => void;
 }
 
 interface Savepoint {
@@ -77,6 +79,8 @@ interface ExplicitTxn {
   readonly counted: SavepointTxn;
   readonly startedMicros: bigint;
   readonly savepoints: Savepoint[];
+  /** It dropped a table or database: rows to clear once it commits. */
+  readonly dropped: { value: boolean };
 }
 
 type TxnState =
@@ -482,6 +486,11 @@ export class Session implements SqlSession {
       const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx));
       portal.rows = outcome.rows;
       portal.tag = outcome.tag;
+      if ('DropStmt' in ast || 'DropdbStmt' in ast) {
+        const state = this.state;
+        if (state.kind === 'idle') this.services.onDataDropped?.();
+        else state.dropped.value = true;
+      }
     } catch (err) {
       const mapped = toSqlError(err, this.cancelled);
       sqlState = mapped.sqlState;
@@ -718,7 +727,7 @@ export class Session implements SqlSession {
         }
         const asOf = parsed.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(parsed.asOfSystemTime);
         const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
-        this.state = { kind: 'open', txn, counted: new SavepointTxn(txn), startedMicros: micros(txn.readTimestamp), savepoints: [] };
+        this.state = { kind: 'open', txn, counted: new SavepointTxn(txn), startedMicros: micros(txn.readTimestamp), savepoints: [], dropped: { value: false } };
         return 'BEGIN';
       }
       case 'TRANS_STMT_COMMIT': {
@@ -733,6 +742,7 @@ export class Session implements SqlSession {
             return 'ROLLBACK';
           }
           await state.txn.commit();
+          if (state.dropped.value) this.services.onDataDropped?.();
           return 'COMMIT';
         } catch (err) {
           if (state.txn.status === 'pending') await state.txn.rollback().catch(() => undefined);

@@ -1,4 +1,6 @@
 import type { Client } from 'pg';
+import { SQL_DROPPED_DATA_SPAN } from '../../common/keys';
+import { tableSpan } from '../../gateway/sql/exec/table-codec';
 import { startSqlCluster, type SqlCluster } from '../support/sql-cluster';
 
 /**
@@ -90,6 +92,33 @@ describe('tables and rows', () => {
     expect(moved.rows).toEqual([{ id: 3 }]);
     const plan = await db.query("EXPLAIN SELECT id FROM items WHERE sku = 'sku3'");
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/items@items_sku/);
+  });
+
+  test('DROP TABLE commits at once and its rows are cleared after, leaving no record behind', async () => {
+    await db.query('CREATE TABLE bulky (id INT PRIMARY KEY, pad TEXT)');
+    await db.query("INSERT INTO bulky SELECT g, repeat('x', 50) FROM generate_series(1, 3000) AS g");
+    const tableId = Number((await db.query("SELECT 'bulky'::regclass::oid AS id")).rows[0].id);
+    const kv = (cluster as SqlCluster).nodes.kv;
+    const span = tableSpan(tableId);
+    expect((await kv.scan(span.startKey, span.endKey, { maxKeys: 10 })).rows.length).toBe(10);
+    // A DROP rolled back keeps both the table and its rows.
+    await db.query('BEGIN');
+    await db.query('DROP TABLE bulky');
+    await db.query('ROLLBACK');
+    expect((await db.query('SELECT count(*)::int AS n FROM bulky')).rows).toEqual([{ n: 3000 }]);
+    await db.query('DROP TABLE bulky');
+    expect(await sqlState(db.query('SELECT 1 FROM bulky'))).toBe('42P01');
+    // The table's name is free at once; the new table has a new ID and no rows.
+    await db.query('CREATE TABLE bulky (id INT PRIMARY KEY)');
+    expect((await db.query('SELECT count(*)::int AS n FROM bulky')).rows).toEqual([{ n: 0 }]);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const rows = (await kv.scan(span.startKey, span.endKey, { maxKeys: 1 })).rows.length;
+      const records = (await kv.scan(SQL_DROPPED_DATA_SPAN.startKey, SQL_DROPPED_DATA_SPAN.endKey)).rows.length;
+      if (rows === 0 && records === 0) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 
   test('INSERT … SELECT from the same table reads the table as it was before the statement', async () => {
