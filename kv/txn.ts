@@ -542,16 +542,15 @@ export class Txn {
         return;
       } catch (err) {
         if (err instanceof TransactionRetryError && (err.reason === 'SERIALIZABLE' || err.reason === 'PUSHED')) {
-          // Pushed above its reads: refresh them and commit again — to the present, not
-          // just the pushed timestamp, or a transaction behind the closed timestamp would
-          // be pushed again by every re-sent write.
+          // Pushed above its reads: refresh them and commit again.
           const pushed = err.txn?.meta?.writeTimestamp;
           if (pushed !== undefined && compareTimestamps(pushed, this.writeTs) > 0) this.writeTs = pushed;
           if (writes.length > 0) {
-            // Lay the last writes down on their own, then commit with the EndTxn alone,
-            // which the closed timestamp does not move: re-sent with it, they would be
-            // pushed again whenever refreshing took longer than the closed timestamp's
-            // lag (a large transaction's reads), and the commit would never land.
+            // Lay the last writes down on their own (at the present: a transaction behind
+            // the closed timestamp is pushed there anyway), then commit with the EndTxn
+            // alone, which the closed timestamp does not move. Re-sent with it, they
+            // would be pushed again whenever refreshing took longer than the closed
+            // timestamp's lag (a large transaction's reads), and never land.
             const now = this.clock.now();
             if (compareTimestamps(now, this.writeTs) > 0) this.writeTs = now;
             await this.send(writes);
