@@ -89,20 +89,21 @@ export class TimestampCache {
       return;
     }
     const entry: SpanEntry = { start: key.toString('latin1'), end: end.toString('latin1'), ts, txn, seq: this.nextSeq++ };
-    const at = this.firstStartAfter(entry.start);
+    const at = this.startingBelow(entry.start, true);
     this.spans.splice(at, 0, entry);
     this.maxEnd.splice(at, 0, entry.end);
     this.fixMaxEnd(at);
     if (this.spans.length > this.maxSpans) this.evictSpans();
   }
 
-  /** The index of the first span whose start is > `key` (spans before it start at or below). */
-  private firstStartAfter(key: string): number {
+  /** How many spans start below `key` (or at it too, if `orAt`): sorted, they come first. */
+  private startingBelow(key: string, orAt: boolean): number {
     let lo = 0;
     let hi = this.spans.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((this.spans[mid] as SpanEntry).start <= key) lo = mid + 1;
+      const start = (this.spans[mid] as SpanEntry).start;
+      if (start < key || (orAt && start === key)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -120,23 +121,11 @@ export class TimestampCache {
   private forEachOverlapping(from: string, to: string | undefined, visit: (entry: SpanEntry) => void): void {
     // Spans starting at or below the last key looked up, walked back until no earlier
     // span reaches past `from`.
-    const last = to === undefined ? this.firstStartAfter(from) : this.firstStartBefore(to);
+    const last = to === undefined ? this.startingBelow(from, true) : this.startingBelow(to, false);
     for (let i = last - 1; i >= 0 && (this.maxEnd[i] as string) > from; i--) {
       const span = this.spans[i] as SpanEntry;
       if (span.end > from) visit(span);
     }
-  }
-
-  /** The index of the first span whose start is >= `key`. */
-  private firstStartBefore(key: string): number {
-    let lo = 0;
-    let hi = this.spans.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.spans[mid] as SpanEntry).start < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /**
