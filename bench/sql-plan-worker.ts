@@ -5,8 +5,10 @@
  * for each statement, with the catalog cache warm:
  *
  *   parse     the parser alone (libpg-query)
- *   prepare   the session's Parse path: parse, analyze and plan the statement's text
- *             again, as for a client that prepares a statement it has prepared before
+ *   prepare   the session's Parse path for a text it has prepared before (its cache of
+ *             planned texts: neither parsed nor planned again)
+ *   uncached  the same path for a text it has not seen (the statement with a numbered
+ *             comment): parse, analyze and plan
  *   bind      Bind of the statement once prepared: the plan is kept on the statement
  *             and reused by Execute while the catalog generation is unchanged
  *
@@ -48,6 +50,7 @@ export interface PlanResult {
   readonly name: string;
   readonly parse: Timing;
   readonly prepare: Timing;
+  readonly uncached: Timing;
   readonly bind: Timing;
 }
 
@@ -109,6 +112,7 @@ async function run(config: PlanWorkerConfig): Promise<PlanResult[]> {
     const session = await engine.openSession({ user: 'root', database: 'defaultdb', parameters: new Map(), remoteAddress: '127.0.0.1' });
     try {
       const results: PlanResult[] = [];
+      let fresh = 0;
       for (const statement of config.statements) {
         const prepared = await session.prepare(statement.text, []);
         const params = statement.params.map((p) => Buffer.from(p));
@@ -118,6 +122,7 @@ async function run(config: PlanWorkerConfig): Promise<PlanResult[]> {
           name: statement.name,
           parse: await time(transport, config, () => parseStatements(statement.text)),
           prepare: await time(transport, config, () => session.prepare(statement.text, [])),
+          uncached: await time(transport, config, () => session.prepare(`${statement.text} /* ${fresh++} */`, [])),
           bind: await time(transport, config, () => session.bind(prepared, params, paramFormats, resultFormats)),
         });
       }

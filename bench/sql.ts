@@ -9,10 +9,11 @@
  *                  connection (bench/sql-worker.ts), warm-up then measured seconds
  *   update         UPDATE bench_kv SET v = v + 1 WHERE k = $1, likewise
  *   prepared-plan  for point-select's statement (prepared-plan-update: update's):
- *                  `us_per_op`, the gateway engine's Parse path (parse + analyze + plan)
- *                  for text it has prepared before, catalog cache warm; `parse_us` the
- *                  parser alone; `bind_us` Bind of the statement once prepared, whose
- *                  plan Execute reuses (bench/sql-plan-worker.ts)
+ *                  `us_per_op`, the gateway engine's Parse path for text it has prepared
+ *                  before (the session's cache of planned texts), catalog cache warm;
+ *                  `uncached_us` the same for text it has not seen (parse + analyze +
+ *                  plan); `parse_us` the parser alone; `bind_us` Bind of the statement
+ *                  once prepared, whose plan Execute reuses (bench/sql-plan-worker.ts)
  *   pgbench-load   `pgbench -i` at the configured scale: seconds, per step for Cairn;
  *                  then `settle_s`, one read of every row (see settlePgbench)
  *   pgbench-S      `pgbench -S -M prepared` (select-only)
@@ -232,6 +233,8 @@ async function runPlanFigures(s: Settings, addresses: readonly string[], outcome
       statement: r.name,
       us_per_op: r.prepare.p50Us,
       mean_us: r.prepare.meanUs,
+      uncached_us: r.uncached.p50Us,
+      uncached_kv_requests_per_op: r.uncached.kvRequestsPerCall,
       parse_us: r.parse.p50Us,
       bind_us: r.bind.p50Us,
       calls: r.prepare.calls,
@@ -239,7 +242,7 @@ async function runPlanFigures(s: Settings, addresses: readonly string[], outcome
       target_us: TARGET_PLAN_US,
     });
     progress(
-      `sql: prepared-plan/${r.name}: parse + plan ${r.prepare.p50Us} µs (mean ${r.prepare.meanUs}; parse alone ${r.parse.p50Us}), ` +
+      `sql: prepared-plan/${r.name}: cached ${r.prepare.p50Us} µs (mean ${r.prepare.meanUs}), new text parsed and planned ${r.uncached.p50Us} µs (parse alone ${r.parse.p50Us}), ` +
         `bind of the prepared statement ${r.bind.p50Us} µs; KV requests per call: ${r.prepare.kvRequestsPerCall} (prepare), ${r.bind.kvRequestsPerCall} (bind)`,
     );
     outcome.verdicts.push(

@@ -186,6 +186,9 @@ class SavepointTxn implements TxnLike {
 /** Attempts of a statement outside BEGIN before a serialization conflict reaches the client. */
 const MAX_AUTO_RETRIES = 50;
 
+/** Prepared texts a session keeps planned (see Session.prepare). */
+const MAX_CACHED_PREPARES = 256;
+
 interface PreparedPlan {
   readonly analyzed: AnalyzedQuery;
   readonly generation: string;
@@ -254,6 +257,8 @@ export class Session implements SqlSession {
 
   /** Bumped by SET: plans fold constants in the session's settings (its time zone). */
   private settingsEpoch = 0;
+  /** Planned statements by parameter types and text, least recently prepared first. */
+  private readonly preparedCache = new Map<string, Prepared>();
 
   /** A plan made at another generation is made again before it runs. */
   private planGeneration(): string {
@@ -317,12 +322,33 @@ export class Session implements SqlSession {
   // Extended protocol
 
   async prepare(sql: string, paramTypeOids: readonly number[]): Promise<PreparedStatementHandle> {
+    // Outside a transaction block, a text this session planned before under the same
+    // catalog and settings is neither parsed nor planned again. Inside one, the plan
+    // may rest on the block's own schema changes: no cache.
+    const cacheKey = this.state.kind === 'idle' ? `${paramTypeOids.join(',')}\u0000${sql}` : undefined;
+    const cached = cacheKey === undefined ? undefined : this.preparedCache.get(cacheKey);
+    if (cached?.plan !== undefined && cached.plan.generation === this.planGeneration()) {
+      const copy = new Prepared(cached.statement, [...cached.paramTypes], cached.description);
+      copy.plan = cached.plan;
+      return copy;
+    }
     const statements = parseStatements(sql);
     if (statements.length > 1) {
       throw new SqlError(SqlStates.syntaxError, 'cannot insert multiple commands into a prepared statement');
     }
     const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
-    return this.prepareParsed(statements[0], paramTypes);
+    const prepared = await this.prepareParsed(statements[0], paramTypes);
+    if (cacheKey !== undefined && prepared.plan !== undefined) {
+      this.preparedCache.delete(cacheKey);
+      if (this.preparedCache.size >= MAX_CACHED_PREPARES) {
+        // The least recently prepared goes.
+        this.preparedCache.delete(this.preparedCache.keys().next().value as string);
+      }
+      const entry = new Prepared(prepared.statement, [...prepared.paramTypes], prepared.description);
+      entry.plan = prepared.plan;
+      this.preparedCache.set(cacheKey, entry);
+    }
+    return prepared;
   }
 
   async bind(

@@ -252,6 +252,24 @@ describe('transactions', () => {
 });
 
 describe('types and prepared statements', () => {
+  test('preparing a text again reuses its plan only while the table and the block it was planned in stand', async () => {
+    await db.query('CREATE TABLE replanned (id INT PRIMARY KEY, a TEXT)');
+    await db.query("INSERT INTO replanned VALUES (1, 'x')");
+    // node-postgres sends a Parse for each new statement name: the same text, prepared twice.
+    const fields = async (name: string): Promise<string[]> =>
+      (await db.query({ name, text: 'SELECT * FROM replanned WHERE id = $1', values: [1] })).fields.map((f) => f.name);
+    expect(await fields('replanned_1')).toEqual(['id', 'a']);
+    expect(await fields('replanned_2')).toEqual(['id', 'a']);
+    await db.query('ALTER TABLE replanned ADD COLUMN b INT');
+    expect(await fields('replanned_3')).toEqual(['id', 'a', 'b']);
+    // Planned inside a block that adds a column, then rolled back: the column is gone again.
+    await db.query('BEGIN');
+    await db.query('ALTER TABLE replanned ADD COLUMN c INT');
+    expect(await fields('replanned_4')).toEqual(['id', 'a', 'b', 'c']);
+    await db.query('ROLLBACK');
+    expect(await fields('replanned_5')).toEqual(['id', 'a', 'b']);
+  });
+
   test('parameters and results of every supported type round-trip', async () => {
     await db.query(`CREATE TABLE typed (
       id INT8 PRIMARY KEY, b BOOL, s SMALLINT, i INT, f4 REAL, f8 DOUBLE PRECISION, n NUMERIC, t TEXT,
