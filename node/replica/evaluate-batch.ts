@@ -13,7 +13,7 @@ import {
 import { isFinalized, isPointSpan, mergeSpans, spansCovered, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { WriteOp } from '../../proto/gen/cairn/node/v1/command';
-import type { EngineLimits, EngineReader, IntentResolution, MvccKeyValue, MvccReadOptions, Span, TxnMeta, WriteBatch } from '../storage';
+import type { EngineLimits, EngineReader, IntentResolution, MvccKeyValue, MvccReadOptions, RefreshSpanResult, Span, TxnMeta, WriteBatch } from '../storage';
 import {
   decodeIntent,
   DEFAULT_ENGINE_LIMITS,
@@ -921,20 +921,28 @@ class Evaluation {
   private refreshesHere(spans: readonly kv.Span[], to: Timestamp): boolean {
     const range = this.options.rangeSpan;
     if (spans.length === 0 || range === undefined) return false;
-    const txnId = txnMeta(this.requireTxn()).id;
     for (const span of spans) {
       if (Buffer.compare(span.startKey, range.start) < 0 || Buffer.compare(span.endKey, range.end) > 0) return false;
     }
     // A commit refreshes only as much as one refresh command would; beyond, the
     // coordinator refreshes page by page, and commits again.
     for (const span of spans) {
-      const budget = MAX_REFRESH_ENTRIES_PER_COMMAND - this.refreshEntries;
-      if (budget <= 0) return false;
-      const { conflict, resumeKey, checked } = mvccRefreshSpan(this.view, span.startKey, span.endKey, this.ts.read, to, txnId, budget);
-      this.refreshEntries += checked;
+      const { conflict, resumeKey } = this.refreshWithinBudget(span.startKey, span.endKey, this.ts.read, to, true);
       if (conflict !== undefined || resumeKey !== undefined) return false;
     }
     return true;
+  }
+
+  /**
+   * mvccRefreshSpan for the transaction, within what is left of this command's budget
+   * when `limited` (with none left, it stops at `start`), counting what it looked at.
+   */
+  private refreshWithinBudget(start: Buffer, end: Buffer, from: Timestamp, to: Timestamp, limited: boolean): RefreshSpanResult {
+    const budget = limited ? MAX_REFRESH_ENTRIES_PER_COMMAND - this.refreshEntries : 0;
+    if (limited && budget <= 0) return { resumeKey: start, checked: 0 };
+    const result = mvccRefreshSpan(this.view, start, end, from, to, txnMeta(this.requireTxn()).id, budget);
+    this.refreshEntries += result.checked;
+    return result;
   }
 
   private push(request: kv.PushTxnRequest): kv.Transaction {
@@ -1019,16 +1027,12 @@ class Evaluation {
    * where to go on from when it stopped.
    */
   private refresh(start: Buffer, end: Buffer, from: Timestamp | undefined, mayStop: boolean): Buffer | undefined {
-    const txn = this.requireTxn();
     if (from === undefined) {
       throw new InvalidArgumentError('refresh needs the timestamp the reads were made at');
     }
     const to = this.ts.read;
     if (compareTimestamps(from, to) >= 0) return undefined;
-    const budget = mayStop ? MAX_REFRESH_ENTRIES_PER_COMMAND - this.refreshEntries : 0;
-    if (mayStop && budget <= 0) return start;
-    const { conflict, resumeKey, checked } = mvccRefreshSpan(this.view, start, end, from, to, txnMeta(txn).id, budget);
-    this.refreshEntries += checked;
+    const { conflict, resumeKey } = this.refreshWithinBudget(start, end, from, to, mayStop);
     if (conflict !== undefined) {
       const what =
         conflict.kind === 'version'
