@@ -201,6 +201,13 @@ class Prepared implements PreparedStatementHandle {
     readonly paramTypes: SqlType[],
     public description: PreparedStatementHandle['description'],
   ) {}
+
+  /** Another handle on the same statement and plan, whose plan may be replaced on its own. */
+  copy(): Prepared {
+    const copy = new Prepared(this.statement, [...this.paramTypes], this.description);
+    copy.plan = this.plan;
+    return copy;
+  }
 }
 
 class BoundPortal implements PortalHandle {
@@ -327,11 +334,7 @@ export class Session implements SqlSession {
     // may rest on the block's own schema changes: no cache.
     const cacheKey = this.state.kind === 'idle' ? `${paramTypeOids.join(',')}\u0000${sql}` : undefined;
     const cached = cacheKey === undefined ? undefined : this.preparedCache.get(cacheKey);
-    if (cached?.plan !== undefined && cached.plan.generation === this.planGeneration()) {
-      const copy = new Prepared(cached.statement, [...cached.paramTypes], cached.description);
-      copy.plan = cached.plan;
-      return copy;
-    }
+    if (cached?.plan !== undefined && cached.plan.generation === this.planGeneration()) return cached.copy();
     const statements = parseStatements(sql);
     if (statements.length > 1) {
       throw new SqlError(SqlStates.syntaxError, 'cannot insert multiple commands into a prepared statement');
@@ -344,9 +347,7 @@ export class Session implements SqlSession {
         // The least recently prepared goes.
         this.preparedCache.delete(this.preparedCache.keys().next().value as string);
       }
-      const entry = new Prepared(prepared.statement, [...prepared.paramTypes], prepared.description);
-      entry.plan = prepared.plan;
-      this.preparedCache.set(cacheKey, entry);
+      this.preparedCache.set(cacheKey, prepared.copy());
     }
     return prepared;
   }
