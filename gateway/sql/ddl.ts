@@ -21,7 +21,7 @@ import { resolveSequenceOptions } from './catalog/sequence-options';
 import { startState } from './catalog/sequence-values';
 import type { SessionSequences } from './catalog/session-sequences';
 import { codecFor, indexPrefix, tableSpan } from './exec/table-codec';
-import { recordDroppedData } from './catalog/dropped-data';
+import { DELETE_PAGE_KEYS, recordDroppedData } from './catalog/dropped-data';
 import { prefixEndOf, sqlSequenceValueKey } from '../../common/keys';
 import { stringOf } from './plan/analyze-expr';
 import { typeFromTypeName } from './plan/functions-impl';
@@ -421,18 +421,15 @@ export async function truncateTables(env: DdlEnv, relations: readonly RangeVar[]
   }
 }
 
-/** Keys deleted per DeleteRange: each becomes one write command, which must stay well under the Raft entry limit. */
-const DELETE_CHUNK_KEYS = 1000;
-
 /**
- * Deletes every row in [start, end) in chunks of at most DELETE_CHUNK_KEYS keys: one
+ * Deletes every row in [start, end) in chunks of at most DELETE_PAGE_KEYS keys: one
  * DeleteRange over a large table writes a tombstone intent per key in a single command,
  * which can exceed the largest Raft entry a node accepts.
  */
 export async function deleteSpan(txn: TxnLike, start: Buffer, end: Buffer): Promise<void> {
   let from = start;
   for (;;) {
-    const page = await txn.scan(from, end, { maxKeys: DELETE_CHUNK_KEYS });
+    const page = await txn.scan(from, end, { maxKeys: DELETE_PAGE_KEYS });
     const resume = page.resumeSpan?.startKey;
     if (page.rows.length > 0) await txn.deleteRange(from, resume ?? end);
     if (resume === undefined) return;

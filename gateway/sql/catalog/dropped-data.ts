@@ -20,8 +20,11 @@ export async function recordDroppedData(txn: TxnLike, tableId: number): Promise<
   await txn.put(sqlDroppedDataKey(tableId), Buffer.from(JSON.stringify({ droppedAt: new Date().toISOString() })));
 }
 
-/** Keys cleared per command: each is one Raft command, which must stay well under the entry limit. */
-const CLEAR_PAGE_KEYS = 1_000;
+/**
+ * Keys deleted per DeleteRange (here, and by DDL inside a transaction): each page is one
+ * Raft command, which must stay well under the entry limit.
+ */
+export const DELETE_PAGE_KEYS = 1_000;
 
 /** How often a gateway looks for records left by others (a DROP here looks at once). */
 const DEFAULT_POLL_MS = 30_000;
@@ -95,7 +98,7 @@ export class DroppedDataCollector {
       if (this.closed) return undefined;
       const pageStarted = performance.now();
       const [response] = await this.options.kv.batch([{ request: { $case: 'deleteRange', value: { startKey: from, endKey: span.endKey } } }], {
-        maxKeys: CLEAR_PAGE_KEYS,
+        maxKeys: DELETE_PAGE_KEYS,
       });
       const result = response?.response?.$case === 'deleteRange' ? response.response.value : undefined;
       cleared += Number(result?.deletedCount ?? 0);
