@@ -124,7 +124,9 @@ async function* insert(node: InsertNode, ctx: ExecContext, outer: Outer): AsyncG
   // A source that reads the table written (INSERT INTO t SELECT … FROM t) is read whole
   // first, as PostgreSQL's snapshot would see it: read while writing, it would meet the
   // rows this statement adds, and add them again.
-  const input = readsTable(node.input, table.id) ? materialized(node.input, ctx, outer, 'INSERT') : execute(node.input, ctx, outer);
+  const input = readsTable(node.input, table.id)
+    ? await readAll(node.input, ctx, outer, 'INSERT reads more rows of its own table than the gateway allows in one statement')
+    : execute(node.input, ctx, outer);
   for await (const source of input) {
     const row: Datum[] = new Array<Datum>(table.columns.length).fill(null);
     targetPositions.forEach((pos, i) => {
@@ -157,16 +159,14 @@ function readsTable(plan: PlanNode, tableId: number): boolean {
   return visit(plan);
 }
 
-/** Every row of `plan`, read before the first is handed on (within the gateway's row limit). */
-async function* materialized(plan: PlanNode, ctx: ExecContext, outer: Outer, statement: string): AsyncGenerator<Datum[]> {
+/** Every row of `plan`, within the gateway's row limit (past it, 53200 with `tooMany`). */
+async function readAll(plan: PlanNode, ctx: ExecContext, outer: Outer, tooMany: string): Promise<Datum[][]> {
   const rows: Datum[][] = [];
   for await (const row of execute(plan, ctx, outer)) {
-    if (rows.length >= ctx.maxRowsInMemory) {
-      throw new SqlError(SqlStates.outOfMemory, `${statement} reads more rows of its own table than the gateway allows in one statement`);
-    }
+    if (rows.length >= ctx.maxRowsInMemory) throw new SqlError(SqlStates.outOfMemory, tooMany);
     rows.push(row);
   }
-  yield* rows;
+  return rows;
 }
 
 async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncGenerator<Datum[]> {
@@ -178,13 +178,7 @@ async function* update(node: UpdateNode, ctx: ExecContext, outer: Outer): AsyncG
   const returning = compileReturning(node.returning);
   // Read every row first: an update must not see its own writes (a row moved by a
   // primary key change would be updated twice).
-  const rows: Datum[][] = [];
-  for await (const row of execute(node.input, ctx, outer)) {
-    if (rows.length >= ctx.maxRowsInMemory) {
-      throw new SqlError(SqlStates.outOfMemory, 'UPDATE touches more rows than the gateway allows in one statement');
-    }
-    rows.push(row);
-  }
+  const rows = await readAll(node.input, ctx, outer, 'UPDATE touches more rows than the gateway allows in one statement');
   const newRows: Datum[][] = [];
   const returned: Datum[][] = [];
   for (const oldRow of rows) {
@@ -216,13 +210,7 @@ async function* remove(node: DeleteNode, ctx: ExecContext, outer: Outer): AsyncG
   const codec = codecFor(node.table);
   const env = makeEnv(ctx, outer);
   const returning = compileReturning(node.returning);
-  const rows: Datum[][] = [];
-  for await (const row of execute(node.input, ctx, outer)) {
-    if (rows.length >= ctx.maxRowsInMemory) {
-      throw new SqlError(SqlStates.outOfMemory, 'DELETE touches more rows than the gateway allows in one statement');
-    }
-    rows.push(row);
-  }
+  const rows = await readAll(node.input, ctx, outer, 'DELETE touches more rows than the gateway allows in one statement');
   const returned: Datum[][] = [];
   for (const row of rows) {
     await deleteRow(ctx, codec, row);
