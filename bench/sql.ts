@@ -27,7 +27,8 @@
  *
  * Environment: CAIRN_BENCH_SQL_SECONDS (measured seconds per run, default 10 or
  * --seconds if larger), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2),
- * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_ROWS (rows of
+ * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_OPS (the prepared
+ * runs, default "point-select,update"), CAIRN_BENCH_SQL_ROWS (rows of
  * bench_kv, default 10000), CAIRN_BENCH_SQL_SCALE (pgbench scale, default 10; 0 skips
  * pgbench), CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS (pgbench -I steps for Cairn, default
  * "dtgvp"), CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS (default 300 + 180 per scale unit),
@@ -78,10 +79,23 @@ interface Settings {
   readonly rows: number;
   readonly scale: number;
   readonly initSteps: string;
+  /** The prepared-statement runs, in order. */
+  readonly ops: readonly SqlOp[];
   readonly loadTimeoutSeconds: number;
   /** Read every pgbench row once after the load, before the runs. */
   readonly settle: boolean;
   readonly planIterations: number;
+}
+
+function envOps(value: string | undefined): readonly SqlOp[] {
+  if (value === undefined || value.trim() === '') return OPS;
+  const ops = value.split(',').map((op) => op.trim());
+  for (const op of ops) {
+    if (!(OPS as readonly string[]).includes(op)) {
+      throw new Error(`CAIRN_BENCH_SQL_OPS: unknown op ${JSON.stringify(op)} (known: ${OPS.join(', ')})`);
+    }
+  }
+  return ops as SqlOp[];
 }
 
 function settings(options: BenchOptions): Settings {
@@ -90,6 +104,7 @@ function settings(options: BenchOptions): Settings {
     seconds: Math.max(1, envNumber('CAIRN_BENCH_SQL_SECONDS', Math.max(10, options.seconds))),
     warmupSeconds: envNumber('CAIRN_BENCH_SQL_WARMUP_SECONDS', 2),
     concurrencies: envConcurrencies('CAIRN_BENCH_SQL_CONCURRENCIES', [16, 64]),
+    ops: envOps(process.env.CAIRN_BENCH_SQL_OPS),
     rows: Math.max(1, envNumber('CAIRN_BENCH_SQL_ROWS', 10_000)),
     scale,
     initSteps: process.env.CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS ?? 'dtgvp',
@@ -199,7 +214,7 @@ export async function runSqlBench(options: BenchOptions): Promise<void> {
           await outcome.attempt('prepared-plan', () => runPlanFigures(s, cluster.addresses, outcome));
         }
         for (const clients of s.concurrencies) {
-          for (const op of OPS) {
+          for (const op of s.ops) {
             await runPreparedFigure(s, op, clients, [ours, pg].filter((sys) => loaded.has(sys.name)), outcome);
           }
         }

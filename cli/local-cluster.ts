@@ -19,7 +19,7 @@
  * Its ports are not recorded: nothing in the cluster's data refers to them.
  *
  * Environment: CAIRN_NODE_PROFILE_DIR=DIR makes every node write a V8 CPU profile
- * there on exit; CAIRN_NODE_ARGS="--flag value ..." adds cairn-node flags;
+ * there on exit (CAIRN_GATEWAY_PROFILE_DIR, the gateway); CAIRN_NODE_ARGS="--flag value ..." adds cairn-node flags;
  * CAIRN_GATEWAY_ARGS="--flag value ..." adds cairn-gateway flags.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -185,6 +185,11 @@ export function gatewayEntry(dir: string = __dirname, file: string = __filename)
  * debugger flags, whose port would clash; a TypeScript entry gets the tsx loader if
  * the parent has none (under jest, say).
  */
+/** Node flags that write a V8 CPU profile into `dir` on exit (none without a folder). */
+function profileFlags(dir: string | undefined): string[] {
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', dir];
+}
+
 export function childExecArgv(entry: string, execArgv: readonly string[], tsxLoaderUrl: () => string): string[] {
   const inherited = execArgv.filter((arg) => !/^--(inspect|inspect-brk|inspect-port|debug-port)(=|$)/.test(arg));
   if (entry.endsWith('.ts') && !inherited.some((arg) => arg.includes('tsx'))) {
@@ -618,10 +623,9 @@ export class LocalCluster {
 
   private launch(state: NodeState, entry: string): void {
     fs.mkdirSync(state.dataDir, { recursive: true });
-    const profileDir = process.env.CAIRN_NODE_PROFILE_DIR;
     const args = [
       ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
-      ...(profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
+      ...profileFlags(process.env.CAIRN_NODE_PROFILE_DIR),
       entry,
       ...nodeFlags(state.spec, state.dataDir, this.states.map((s) => s.spec), this.options.localities?.[state.spec.index - 1]),
       ...(this.options.extraNodeArgs ?? []),
@@ -642,6 +646,7 @@ export class LocalCluster {
     fs.mkdirSync(state.dataDir, { recursive: true });
     const args = [
       ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
+      ...profileFlags(process.env.CAIRN_GATEWAY_PROFILE_DIR),
       entry,
       ...gatewayFlags(state.spec, this.states.map((s) => s.spec)),
       ...(this.options.gateway?.extraArgs ?? []),

@@ -3,9 +3,24 @@ import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { NodeUnavailableError } from './errors';
 import { NodeConnection } from './node-connection';
 
+type ServerStream = grpc.ServerDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse>;
+
+interface ReceivedBatch {
+  readonly requestId: bigint;
+  readonly batch: pb.BatchRequest;
+  readonly call: ServerStream;
+}
+
+/** Writes answers to the client as one stream message. */
+function reply(call: ServerStream, answers: readonly { requestId: bigint; response: pb.BatchResponse }[]): void {
+  call.write({ batches: answers.map(({ requestId, response }) => ({ requestId, batch: Buffer.from(pb.BatchResponse.encode(response).finish()) })) });
+}
+
 /** A KvService whose stream answers only when the test says so. */
 class ScriptedNode {
-  readonly received: { message: pb.BatchStreamRequest; call: grpc.ServerDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse> }[] = [];
+  readonly received: ReceivedBatch[] = [];
+  /** How many batches each stream message carried. */
+  readonly messageSizes: number[] = [];
   streams = 0;
   address = '';
   private readonly server = new grpc.Server();
@@ -14,10 +29,13 @@ class ScriptedNode {
   async start(): Promise<void> {
     this.server.addService(pb.KvServiceService, {
       batch: (_call: unknown, callback: grpc.sendUnaryData<pb.BatchResponse>) => callback(null, { responses: [] }),
-      batchStream: (call: grpc.ServerDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse>) => {
+      batchStream: (call: ServerStream) => {
         this.streams++;
         call.on('data', (message: pb.BatchStreamRequest) => {
-          this.received.push({ message, call });
+          this.messageSizes.push(message.batches.length);
+          for (const { requestId, batch } of message.batches) {
+            this.received.push({ requestId, batch: pb.BatchRequest.decode(batch), call });
+          }
           const waiters = this.waiters;
           this.waiters = [];
           waiters.forEach((w) => w());
@@ -74,13 +92,41 @@ describe('NodeConnection', () => {
     const sent = Array.from({ length: 20 }, (_, i) => connection.send(batch(i + 1), deadline));
     expect(connection.inFlight).toBe(20);
     await node.waitForRequests(20);
-    for (const { message, call } of [...node.received].reverse()) {
-      call.write({ requestId: message.requestId, batch: answer(message.batch?.header?.rangeId ?? 0n) });
+    // Sent in one turn of the event loop: one stream message.
+    expect(node.messageSizes).toEqual([20]);
+    const received = [...node.received].reverse();
+    // Some answers alone, the rest together in one message.
+    for (const { requestId, batch: b, call } of received.slice(0, 5)) {
+      reply(call, [{ requestId, response: answer(b.header?.rangeId ?? 0n) }]);
     }
+    reply(
+      (received[5] as ReceivedBatch).call,
+      received.slice(5).map(({ requestId, batch: b }) => ({ requestId, response: answer(b.header?.rangeId ?? 0n) })),
+    );
     const answers = await Promise.all(sent);
     expect(answers.map((a) => a.error?.message)).toEqual(Array.from({ length: 20 }, (_, i) => `answer ${i + 1}`));
     expect(node.streams).toBe(1);
     expect(connection.inFlight).toBe(0);
+  });
+
+  it('sends batches of later turns of the event loop in later messages', async () => {
+    const deadline = Date.now() + 5_000;
+    const first = connection.send(batch(1), deadline);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = connection.send(batch(2), deadline);
+    await node.waitForRequests(2);
+    expect(node.messageSizes).toEqual([1, 1]);
+    for (const { requestId, batch: b, call } of node.received) reply(call, [{ requestId, response: answer(b.header?.rangeId ?? 0n) }]);
+    await expect(Promise.all([first, second])).resolves.toHaveLength(2);
+  });
+
+  it('fails the stream, and what is in flight, on an answer that does not decode', async () => {
+    const pending = connection.send(batch(1), Date.now() + 5_000);
+    await node.waitForRequests(1);
+    const { requestId, call } = node.received[0] as ReceivedBatch;
+    call.write({ batches: [{ requestId, batch: Buffer.from([0xff, 0xff, 0xff]) }] });
+    await expect(pending).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringMatching(/does not decode/) });
+    expect(connection.stateKind).toBe('backingOff');
   });
 
   it('fails a batch not answered by its deadline', async () => {
@@ -100,8 +146,8 @@ describe('NodeConnection', () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     const again = connection.send(batch(3), Date.now() + 5_000);
     await node.waitForRequests(2);
-    const { message, call } = node.received[1] as (typeof node.received)[number];
-    call.write({ requestId: message.requestId, batch: answer(3n) });
+    const { requestId, call } = node.received[1] as ReceivedBatch;
+    reply(call, [{ requestId, response: answer(3n) }]);
     await expect(again).resolves.toMatchObject({ error: { message: 'answer 3' } });
     expect(node.streams).toBe(2);
   });

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from '../common/grpc';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { NodeUnavailableError } from './errors';
+import { StreamBatcher } from './stream-batcher';
 
 export interface NodeConnectionOptions {
   /** Delay before re-opening a failed stream: starts here, doubles, with jitter (default 50 ms). */
@@ -32,9 +33,11 @@ export type NodeConnectionEvent =
  * for a back-off delay (batches fail at once, so the sender tries another replica), and
  * the next batch after that re-opens it.
  */
+type BatchStream = grpc.ClientDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse>;
+
 type StreamState =
   | { readonly kind: 'idle' }
-  | { readonly kind: 'open'; readonly stream: grpc.ClientDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse> }
+  | { readonly kind: 'open'; readonly stream: BatchStream; readonly outgoing: StreamBatcher }
   | { readonly kind: 'backingOff'; readonly untilUnixMs: number; readonly reason: string }
   | { readonly kind: 'closed' };
 
@@ -53,7 +56,8 @@ const RECONNECT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 /**
  * A client's connection to one node's KvService: batches ride one long-lived
  * BatchStream, each with a request ID, any number in flight, answered in any order
- * (a unary call per batch would cap throughput, notes/grpc-and-protobuf.md). Each batch
+ * (a unary call per batch would cap throughput, notes/grpc-and-protobuf.md). Batches
+ * sent in the same turn of the event loop share one stream message (StreamBatcher). Each batch
  * has a deadline; a batch not answered by then, or in flight when the stream breaks,
  * fails with NodeUnavailableError — it may or may not have been applied. ClusterInfo
  * is a unary call on the same channel.
@@ -87,9 +91,11 @@ export class NodeConnection {
 
   /** Sends one batch; resolves with the node's answer (which may carry a KV error). */
   send(batch: pb.BatchRequest, deadlineUnixMs: number): Promise<pb.BatchResponse> {
-    let stream: grpc.ClientDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse>;
+    let outgoing: StreamBatcher;
+    let encoded: Uint8Array;
     try {
-      stream = this.openStream();
+      outgoing = this.openStream().outgoing;
+      encoded = pb.BatchRequest.encode(batch).finish();
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -102,7 +108,7 @@ export class NodeConnection {
         }
       }, timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
-      stream.write({ requestId, batch });
+      outgoing.add(requestId, encoded);
     });
   }
 
@@ -130,6 +136,7 @@ export class NodeConnection {
     this.state = { kind: 'closed' };
     this.failPending(() => this.closedError());
     if (state.kind === 'open') {
+      state.outgoing.stop();
       state.stream.cancel();
     }
     this.client?.close();
@@ -146,11 +153,11 @@ export class NodeConnection {
     return this.client;
   }
 
-  private openStream(): grpc.ClientDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse> {
+  private openStream(): Extract<StreamState, { kind: 'open' }> {
     const state = this.state;
     switch (state.kind) {
       case 'open':
-        return state.stream;
+        return state;
       case 'closed':
         throw this.closedError();
       case 'backingOff': {
@@ -168,32 +175,44 @@ export class NodeConnection {
         break;
     }
     const stream = this.getClient().batchStream();
-    stream.on('data', (message: pb.BatchStreamResponse) => this.onResponse(message));
+    stream.on('data', (message: pb.BatchStreamResponse) => this.onResponse(stream, message));
     stream.on('error', (err: Error) => this.onStreamFailure(stream, err.message));
     stream.on('end', () => this.onStreamFailure(stream, 'the node ended the stream'));
-    this.state = { kind: 'open', stream };
+    const outgoing = new StreamBatcher((batches) => stream.write({ batches }));
+    const open = { kind: 'open' as const, stream, outgoing };
+    this.state = open;
     this.options.onEvent?.({ kind: 'streamOpened', address: this.address });
-    return stream;
+    return open;
   }
 
-  private onResponse(message: pb.BatchStreamResponse): void {
+  private onResponse(stream: BatchStream, message: pb.BatchStreamResponse): void {
     // An answer proves the connection: the next failure backs off from the start.
     this.backoffMs = this.options.backoffInitialMs ?? 50;
-    const pending = this.pending.get(message.requestId);
-    if (pending === undefined) {
-      return; // Its deadline passed: the caller has moved on.
+    for (const { requestId, batch } of message.batches) {
+      const pending = this.pending.get(requestId);
+      if (pending === undefined) {
+        continue; // Its deadline passed: the caller has moved on.
+      }
+      let response: pb.BatchResponse;
+      try {
+        response = pb.BatchResponse.decode(batch);
+      } catch (err) {
+        this.onStreamFailure(stream, `the node sent an answer that does not decode: ${(err as Error).message}`);
+        return;
+      }
+      this.pending.delete(requestId);
+      clearTimeout(pending.timer);
+      pending.resolve(response);
     }
-    this.pending.delete(message.requestId);
-    clearTimeout(pending.timer);
-    pending.resolve(message.batch ?? { responses: [] });
   }
 
-  private onStreamFailure(stream: grpc.ClientDuplexStream<pb.BatchStreamRequest, pb.BatchStreamResponse>, reason: string): void {
+  private onStreamFailure(stream: BatchStream, reason: string): void {
     if (this.state.kind !== 'open' || this.state.stream !== stream) {
       return;
     }
     const delay = Math.round(this.backoffMs * (0.5 + this.random() / 2));
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.backoffMaxMs ?? 2_000);
+    this.state.outgoing.stop();
     this.state = { kind: 'backingOff', untilUnixMs: this.now() + delay, reason };
     const failed = this.pending.size;
     this.failPending(() => new NodeUnavailableError(this.address, 'unreachable', `stream to node ${this.address} failed: ${reason}`));

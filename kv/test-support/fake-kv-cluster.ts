@@ -231,11 +231,13 @@ export class FakeKvCluster {
           holder.node.streams++;
         }
         call.on('data', (message: pb.BatchStreamRequest) => {
-          void this.handle(nodeId, message.batch ?? { requests: [] }).then((response) => {
-            if (response !== undefined && holder.node?.stopped !== true && !call.cancelled) {
-              call.write({ requestId: message.requestId, batch: response });
-            }
-          });
+          for (const { requestId, batch } of message.batches) {
+            void this.handle(nodeId, pb.BatchRequest.decode(batch)).then((response) => {
+              if (response !== undefined && holder.node?.stopped !== true && !call.cancelled) {
+                call.write({ batches: [{ requestId, batch: Buffer.from(pb.BatchResponse.encode(response).finish()) }] });
+              }
+            });
+          }
         });
         call.on('end', () => call.end());
         call.on('error', () => undefined);

@@ -10,6 +10,7 @@ import type { StatusServer } from '../../common/metrics';
 import { startStatusServer } from '../../common/metrics';
 import { KvClient } from '../../kv';
 import { errorToProto, UnavailableError } from '../../kv/errors';
+import { StreamBatcher } from '../../kv/stream-batcher';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as adminpb from '../../proto/gen/cairn/node/v1/admin';
 import { failedRequestIndex } from '../replica/evaluate-batch';
@@ -264,6 +265,18 @@ export class NodeServer {
   // ---------------------------------------------------------------------------------
   // KV service
 
+  /** A batch as it came on a BatchStream; one that does not decode is answered with INVALID_ARGUMENT. */
+  private serveEncodedBatch(encoded: Uint8Array): Promise<kvpb.BatchResponse> {
+    let request: kvpb.BatchRequest;
+    try {
+      request = kvpb.BatchRequest.decode(encoded);
+    } catch (err) {
+      const invalid = new CairnError('INVALID_ARGUMENT', `the batch does not decode: ${(err as Error).message}`);
+      return Promise.resolve({ responses: [], error: errorToProto(invalid, -1) });
+    }
+    return this.serveBatch(request);
+  }
+
   private async serveBatch(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
     const startedAt = process.hrtime.bigint();
     const method = request.requests[0]?.request?.$case ?? 'empty';
@@ -330,14 +343,21 @@ export class NodeServer {
         void this.serveBatch(call.request).then((response) => callback(null, response));
       },
       batchStream: (call: grpc.ServerDuplexStream<kvpb.BatchStreamRequest, kvpb.BatchStreamResponse>) => {
-        call.on('data', (request: kvpb.BatchStreamRequest) => {
-          const requestId = request.requestId;
-          void this.serveBatch(request.batch ?? { requests: [] }).then((batch) => {
-            if (!call.destroyed && call.writable) call.write({ requestId, batch });
-          });
+        // Answers finished in the same turn of the event loop share a stream message.
+        const answers = new StreamBatcher((batches) => {
+          if (!call.destroyed && call.writable) call.write({ batches });
         });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
+        call.on('data', (message: kvpb.BatchStreamRequest) => {
+          for (const { requestId, batch } of message.batches) {
+            void this.serveEncodedBatch(batch).then((response) => answers.add(requestId, kvpb.BatchResponse.encode(response).finish()));
+          }
+        });
+        call.on('end', () => {
+          answers.flush();
+          answers.stop();
+          call.end();
+        });
+        call.on('error', () => answers.stop());
       },
       clusterInfo: (
         _call: grpc.ServerUnaryCall<kvpb.ClusterInfoRequest, kvpb.ClusterInfoResponse>,

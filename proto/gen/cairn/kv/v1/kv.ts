@@ -633,14 +633,25 @@ export interface BatchResponse {
   txn?: Transaction | undefined;
 }
 
+/**
+ * One BatchStream message carries every batch its sender had ready when it wrote
+ * (DESIGN.md §5): a message's fixed cost (gRPC framing, HTTP/2, a socket write) is paid
+ * once for all of them. Batches travel encoded, so that the sender knows a message's
+ * size before it writes it and keeps it under its bound.
+ */
 export interface BatchStreamRequest {
-  requestId: bigint;
-  batch?: BatchRequest | undefined;
+  /** Each an encoded BatchRequest. */
+  batches: EncodedBatch[];
 }
 
 export interface BatchStreamResponse {
+  /** Each an encoded BatchResponse, under the request ID of the batch it answers. */
+  batches: EncodedBatch[];
+}
+
+export interface EncodedBatch {
   requestId: bigint;
-  batch?: BatchResponse | undefined;
+  batch: Buffer;
 }
 
 export interface ClusterInfoRequest {
@@ -4777,19 +4788,13 @@ export const BatchResponse: MessageFns<BatchResponse> = {
 };
 
 function createBaseBatchStreamRequest(): BatchStreamRequest {
-  return { requestId: 0n, batch: undefined };
+  return { batches: [] };
 }
 
 export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
   encode(message: BatchStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0n) {
-      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
-        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
-      }
-      writer.uint32(8).uint64(message.requestId);
-    }
-    if (message.batch !== undefined) {
-      BatchRequest.encode(message.batch, writer.uint32(18).fork()).join();
+    for (const v of message.batches) {
+      EncodedBatch.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -4808,19 +4813,11 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
+            if (tag !== 10) {
               break;
             }
 
-            message.requestId = reader.uint64() as bigint;
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.batch = BatchRequest.decode(reader, reader.uint32());
+            message.batches.push(EncodedBatch.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -4837,19 +4834,13 @@ export const BatchStreamRequest: MessageFns<BatchStreamRequest> = {
 };
 
 function createBaseBatchStreamResponse(): BatchStreamResponse {
-  return { requestId: 0n, batch: undefined };
+  return { batches: [] };
 }
 
 export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
   encode(message: BatchStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0n) {
-      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
-        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
-      }
-      writer.uint32(8).uint64(message.requestId);
-    }
-    if (message.batch !== undefined) {
-      BatchResponse.encode(message.batch, writer.uint32(18).fork()).join();
+    for (const v of message.batches) {
+      EncodedBatch.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -4868,6 +4859,58 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.batches.push(EncodedBatch.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseEncodedBatch(): EncodedBatch {
+  return { requestId: 0n, batch: Buffer.alloc(0) };
+}
+
+export const EncodedBatch: MessageFns<EncodedBatch> = {
+  encode(message: EncodedBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0n) {
+      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
+        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.batch.length !== 0) {
+      writer.uint32(18).bytes(message.batch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EncodedBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEncodedBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
             if (tag !== 8) {
               break;
             }
@@ -4880,7 +4923,7 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
               break;
             }
 
-            message.batch = BatchResponse.decode(reader, reader.uint32());
+            message.batch = Buffer.from(reader.bytes());
             continue;
           }
         }
