@@ -140,3 +140,66 @@ export function describeMessage(m: Message): string {
       return `${head} read=${m.readContext} index=${m.index}`;
   }
 }
+
+/**
+ * The messages of one Ready with what repeats itself merged, so that a turn with many
+ * proposals and acknowledgements costs each peer one message rather than one per event:
+ *
+ * - appends to one member that continue one another (the next starts where the last
+ *   ends, in the same term) become one append with the later commit index, up to
+ *   `maxSizePerMsg` bytes of entry data — a proposal and a commit advance each add one;
+ * - a member's accepted append responses to one leader keep only the highest index
+ *   (an acknowledgement covers every index below it, so a lower one says nothing new).
+ *
+ * A merged message takes the place of its first part. Any other message between the
+ * same pair ends the merging, so nothing moves past it.
+ */
+export function coalesceMessages(msgs: readonly Message[], maxSizePerMsg: number): Message[] {
+  if (msgs.length < 2) return msgs as Message[];
+  const out: Message[] = [];
+  /** By receiver: the position in `out` of the message later ones may merge into. */
+  const open = new Map<NodeId, number>();
+  for (const m of msgs) {
+    const at = open.get(m.to);
+    const prev = at === undefined ? undefined : out[at];
+    if (at !== undefined && prev !== undefined) {
+      if (m.type === 'MsgApp' && prev.type === 'MsgApp') {
+        const merged = mergeAppends(prev, m, maxSizePerMsg);
+        if (merged !== undefined) {
+          out[at] = merged;
+          continue;
+        }
+      } else if (m.type === 'MsgAppResp' && prev.type === 'MsgAppResp') {
+        if (!m.reject && !prev.reject && m.term === prev.term && m.from === prev.from) {
+          if (m.index > prev.index) out[at] = m;
+          continue;
+        }
+      }
+    }
+    if ((m.type === 'MsgApp' || (m.type === 'MsgAppResp' && !m.reject)) && m.from !== m.to) {
+      open.set(m.to, out.length);
+    } else {
+      open.delete(m.to);
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+function mergeAppends(a: MsgApp, b: MsgApp, maxSizePerMsg: number): MsgApp | undefined {
+  const last = a.entries[a.entries.length - 1];
+  if (b.term !== a.term || b.from !== a.from) return undefined;
+  if (b.index !== (last?.index ?? a.index) || b.logTerm !== (last?.term ?? a.logTerm)) return undefined;
+  if (b.entries.length > 0 && a.entries.length > 0 && entryBytes(a.entries) + entryBytes(b.entries) > maxSizePerMsg) return undefined;
+  return {
+    ...a,
+    entries: b.entries.length === 0 ? a.entries : a.entries.length === 0 ? b.entries : [...a.entries, ...b.entries],
+    commit: Math.max(a.commit, b.commit),
+  };
+}
+
+function entryBytes(entries: readonly Entry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.data.length;
+  return n;
+}

@@ -1,9 +1,10 @@
 import { assert } from '../../common/errors';
 import type { ConfChange } from './conf-change';
 import type { Message } from './messages';
+import { coalesceMessages } from './messages';
 import type { ProgressState } from './progress';
 import type { ProposalReceipt, RaftConfig } from './raft';
-import { Raft } from './raft';
+import { DEFAULT_MAX_SIZE_PER_MSG, Raft } from './raft';
 import type { ConfState, Entry, HardState, NodeId, ReadState, Snapshot, SoftState, StateType } from './types';
 import { hardStateEqual } from './types';
 
@@ -70,6 +71,7 @@ export class RaftNode {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private readonly maxCommittedSizePerReady: number;
+  private readonly maxSizePerMsg: number;
   private outstanding: Ready | undefined = undefined;
 
   constructor(config: RaftConfig) {
@@ -77,6 +79,7 @@ export class RaftNode {
     this.prevSoftState = this.raft.softState();
     this.prevHardState = this.raft.hardState();
     this.maxCommittedSizePerReady = config.maxCommittedSizePerReady ?? 1 << 26;
+    this.maxSizePerMsg = config.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG;
   }
 
   get id(): NodeId {
@@ -162,7 +165,7 @@ export class RaftNode {
     const rd: { -readonly [K in keyof Ready]: Ready[K] } = {
       entries: [...r.log.unstableEntries()],
       committedEntries: r.log.nextCommittedEntries(this.maxCommittedSizePerReady),
-      messages: r.msgs,
+      messages: coalesceMessages(r.msgs, this.maxSizePerMsg),
       readStates: r.readStates,
     };
     if (!softStateEqual(soft, this.prevSoftState)) rd.softState = soft;

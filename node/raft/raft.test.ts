@@ -4,7 +4,7 @@ import { ProposalDroppedError } from './errors';
 import type { Message, MsgAppResp } from './messages';
 import { RaftNode } from './raft-node';
 import { MemoryLogStorage } from './storage';
-import { appliedData, bytes, TestCluster } from './test-cluster';
+import { appliedData, bytes, TestCluster, text } from './test-cluster';
 import type { NodeId } from './types';
 import { NONE } from './types';
 
@@ -443,6 +443,29 @@ describe('the Ready contract', () => {
     expect(rd.entries.map((e) => e.index)).toEqual([3]);
     c.restart(1);
     expect(c.raft(1).status()).toMatchObject({ lastIndex: 2, state: 'follower', term: 1 });
+  });
+
+  test('proposals of one turn reach each follower as one append, and its answers of one turn come back as one', () => {
+    const c = new TestCluster(ids);
+    elected(c, 1);
+    for (let i = 0; i < 5; i++) c.raft(1).propose(bytes(`p${i}`));
+    const out = c.handleReady(c.member(1), c.raft(1).ready());
+    const appends = out.filter((m) => m.type === 'MsgApp');
+    expect(appends.map((m) => m.to).sort()).toEqual([2, 3]);
+    for (const m of appends) expect(m.type === 'MsgApp' && m.entries.map((e) => text(e.data))).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+    // Follower 2 takes the five entries as five appends in one turn: one answer, for the last.
+    const toTwo = appends.find((m) => m.to === 2);
+    if (toTwo?.type !== 'MsgApp') throw new Error('no append to 2');
+    let prev = { index: toTwo.index, term: toTwo.logTerm };
+    for (const e of toTwo.entries) {
+      c.deliver({ ...toTwo, index: prev.index, logTerm: prev.term, entries: [e] });
+      prev = { index: e.index, term: e.term };
+    }
+    const answers = c.handleReady(c.member(2), c.raft(2).ready());
+    expect(answers).toEqual([expect.objectContaining({ type: 'MsgAppResp', from: 2, to: 1, reject: false, index: prev.index })]);
+    for (const m of [...answers, ...appends.filter((m) => m.to === 3)]) c.deliver(m);
+    c.stabilize();
+    for (const id of ids) expect(appliedData(c.member(id))).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
   });
 
   test('a leader counts itself toward commit only once its entries are persisted', () => {

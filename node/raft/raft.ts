@@ -50,6 +50,9 @@ interface PendingRead {
   readonly acks: Set<NodeId>;
 }
 
+/** Bytes of entry data one append carries, unless configured. */
+export const DEFAULT_MAX_SIZE_PER_MSG = 1 << 20;
+
 /**
  * The Raft state machine (Ongaro & Ousterhout, "In Search of an Understandable Consensus
  * Algorithm", and Ongaro's thesis). Synchronous and deterministic: inputs are method
@@ -100,7 +103,7 @@ export class Raft {
     this.preVote = config.preVote ?? true;
     this.checkQuorum = config.checkQuorum ?? true;
     this.maxInflight = config.maxInflightMessages ?? 256;
-    this.maxSizePerMsg = config.maxSizePerMsg ?? 1 << 20;
+    this.maxSizePerMsg = config.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG;
     this.random = config.random;
     const { hardState, confState } = config.storage.initialState();
     this.log = new RaftLog(config.storage, hardState.commit);
