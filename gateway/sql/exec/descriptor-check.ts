@@ -89,5 +89,23 @@ export class DescriptorCheckingTxn implements TxnLike {
 }
 
 function verify(check: { readonly tableId: number; readonly version: number }, raw: Buffer | undefined): void {
-  if (raw === undefined || decodeDescriptor(raw).version !== check.version) throw new StalePlanError(check.tableId);
+  if (raw === undefined || storedDescriptorVersion(check.tableId, raw) !== check.version) throw new StalePlanError(check.tableId);
+}
+
+/** Descriptors whose version was last read, by ID: the same bytes have the same version. */
+const lastDecoded = new Map<number, { readonly bytes: Buffer; readonly version: number }>();
+const MAX_REMEMBERED_DESCRIPTORS = 1024;
+
+/**
+ * The version of descriptor `id` stored as `raw`. Every write of a statement checks it,
+ * and the bytes rarely change: decoding the JSON each time would cost more than the
+ * rest of a point UPDATE's planning, so the last bytes decoded are remembered.
+ */
+export function storedDescriptorVersion(id: number, raw: Buffer): number {
+  const last = lastDecoded.get(id);
+  if (last !== undefined && last.bytes.equals(raw)) return last.version;
+  const version = decodeDescriptor(raw).version;
+  if (lastDecoded.size >= MAX_REMEMBERED_DESCRIPTORS) lastDecoded.clear();
+  lastDecoded.set(id, { bytes: Buffer.from(raw), version });
+  return version;
 }

@@ -1,7 +1,7 @@
 import { SqlError, SqlStates } from '../../../common/errors';
 import { prefixEndOf, sqlDescriptorKey } from '../../../common/keys';
 import type { ColumnDescriptor, IndexDescriptor, ReferentialAction, TableDescriptor } from '../catalog/descriptors';
-import { allIndexes, decodeDescriptor } from '../catalog/descriptors';
+import { allIndexes } from '../catalog/descriptors';
 import type { Datum } from '../types/datum';
 import { castDatum, compareDatums, datumsEqual, formatText } from '../types';
 import type { Compiled, EvalEnv } from '../plan/expr';
@@ -9,6 +9,7 @@ import { compileExpr } from '../plan/expr';
 import type { CascadeTarget, ChildReference, DeleteNode, InsertNode, ParentReference, PlanNode, ReturningClause, UpdateNode } from '../plan/plan';
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
+import { storedDescriptorVersion } from './descriptor-check';
 import { execute, runSubqueries } from './executor';
 import type { TableCodec } from './table-codec';
 import { codecFor } from './table-codec';
@@ -492,7 +493,7 @@ class ReferentialActions {
       const target = this.targets?.get(child.id);
       if (target === undefined) throw new SqlError(SqlStates.internalError, `no cascade plan for table "${child.name}"`);
       const raw = await this.ctx.txn.get(sqlDescriptorKey(child.id));
-      if (raw === undefined || decodeDescriptor(raw).version !== target.table.version) {
+      if (raw === undefined || storedDescriptorVersion(child.id, raw) !== target.table.version) {
         throw new SqlError(SqlStates.serializationFailure, `table "${child.name}" was changed by a concurrent schema change`);
       }
       compiled = {
