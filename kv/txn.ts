@@ -57,6 +57,11 @@ export interface RunTxnOptions extends TxnOptions {
 export interface GetOptions {
   /** Lock the keys read for this transaction (SELECT FOR UPDATE). */
   readonly forUpdate?: boolean;
+  /**
+   * With `forUpdate`, getMany reads this many of its first keys without locking them:
+   * a plain read that rides in the same batch as the locking ones (default 0).
+   */
+  readonly unlockedLeadingKeys?: number;
 }
 
 /** A change of the anchor's range that takes effect with the commit. */
@@ -177,7 +182,10 @@ export class Txn {
   getMany(keys: readonly Uint8Array[], options: GetOptions = {}): Promise<(Buffer | undefined)[]> {
     return this.serial(async () => {
       const forUpdate = this.lockingRead(options);
-      const responses = await this.read(keys.map((key) => ({ request: { $case: 'get', value: { key: asBuffer(key), forUpdate } } })));
+      const unlocked = options.unlockedLeadingKeys ?? 0;
+      const responses = await this.read(
+        keys.map((key, i) => ({ request: { $case: 'get', value: { key: asBuffer(key), forUpdate: forUpdate && i >= unlocked } } })),
+      );
       return responses.map((r) => expectCase(r, 'get').value?.value);
     });
   }

@@ -1,8 +1,9 @@
 import type { Entry, Message } from '../raft';
-import { ProposalDroppedError, RaftNode } from '../raft';
+import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, ProposalDroppedError, RaftNode } from '../raft';
 import type { Engine } from '../storage';
 import { MemoryEngine } from '../storage';
 import { RaftLogWriter } from '../store/raft-log-writer';
+import type { StageFn } from '../store/raft-log-writer';
 import { RaftGroup } from './raft-group';
 import { RaftLogStore } from './raft-log-store';
 
@@ -133,5 +134,61 @@ describe('RaftGroup', () => {
     const pending = (cluster.groups.get(leader) as RaftGroup).propose(Buffer.from('never'));
     cluster.stop(leader);
     await expect(pending).rejects.toMatchObject({ code: 'RAFT_PROPOSAL_FAILED' });
+  });
+
+  it('applies committed entries already on disk before the fsync of the entries that came with them', async () => {
+    /** Holds synced persists while `held` is set. */
+    class HeldWriter extends RaftLogWriter {
+      held: Promise<void> | undefined;
+      override async persist(stage: StageFn, options: { readonly sync?: boolean } = {}): Promise<void> {
+        if (this.held !== undefined && options.sync !== false) await this.held;
+        return super.persist(stage, options);
+      }
+    }
+    const engine = new MemoryEngine();
+    const log = RaftLogStore.open(engine, 1, CONF);
+    const writer = new HeldWriter(engine);
+    const applied: string[] = [];
+    const sent: Message[] = [];
+    const follower = new RaftGroup({
+      groupId: 1,
+      node: new RaftNode({ id: 2, storage: log, random: () => 0.5 }),
+      log,
+      writer,
+      send: (message) => sent.push(message),
+      apply: (entries) => applied.push(...entries.filter((e) => e.data.length > 0).map((e) => Buffer.from(e.data).toString())),
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    const term = BOOTSTRAP_TERM + 1;
+    const first = BOOTSTRAP_INDEX + 1;
+    const entry = (index: number, data: string): Entry => ({ index, term, type: 'normal', data: Buffer.from(data) });
+    const turns = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    follower.step({ type: 'MsgApp', from: 1, to: 2, term, index: BOOTSTRAP_INDEX, logTerm: BOOTSTRAP_TERM, entries: [entry(first, 'a')], commit: BOOTSTRAP_INDEX });
+    await turns(5);
+    expect(sent.at(-1)).toMatchObject({ type: 'MsgAppResp', index: first, reject: false });
+
+    // Entry 2 arrives with the news that entry 1 (on disk) committed; its fsync hangs.
+    let release = (): void => undefined;
+    writer.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    follower.step({ type: 'MsgApp', from: 1, to: 2, term, index: first, logTerm: term, entries: [entry(first + 1, 'b')], commit: first });
+    await turns(5);
+    expect(applied).toEqual(['a']);
+    expect(sent.at(-1)).toMatchObject({ index: first });
+
+    // Entry 2 commits with the write still held: it waits for its own entry's write.
+    follower.step({ type: 'MsgHeartbeat', from: 1, to: 2, term, commit: first + 1, readContext: '' });
+    await turns(5);
+    expect(applied).toEqual(['a']);
+    writer.held = undefined;
+    release();
+    await turns(10);
+    expect(applied).toEqual(['a', 'b']);
+    expect(sent.filter((m) => m.type === 'MsgAppResp').at(-1)).toMatchObject({ index: first + 1, reject: false });
   });
 });

@@ -51,6 +51,8 @@ interface PendingProposal {
  * Drives one Raft group member: feeds it ticks and messages, and works through its
  * Readies in the order the Ready contract fixes — persist (group-committed with the
  * other groups of the node), then send, then apply, then advance — one Ready at a time.
+ * Committed entries that were on this member's disk before the Ready apply before its
+ * persist rather than after: they are durable on a quorum already.
  * A proposal's promise settles when its index applies: resolved if the entry there is
  * the one proposed (same term), rejected otherwise.
  */
@@ -66,11 +68,14 @@ export class RaftGroup {
   /** Term and vote as last persisted. */
   private persistedTerm: number;
   private persistedVote: NodeId;
+  /** The last index of the log on this member's disk. */
+  private persistedLastIndex: number;
 
   constructor(private readonly options: RaftGroupOptions) {
     const { hardState } = options.log.initialState();
     this.persistedTerm = hardState.term;
     this.persistedVote = hardState.vote;
+    this.persistedLastIndex = options.log.lastIndex();
   }
 
   get groupId(): number {
@@ -213,6 +218,20 @@ export class RaftGroup {
     if (sendFirst) {
       this.sendAll(rd.messages);
     }
+    // Committed entries already on this member's disk apply before the new entries'
+    // fsync, not after it: they are durable on a quorum, and their proposers need not
+    // wait for a write that is not theirs. (Entries the Ready itself brings wait, so
+    // that the applied index never passes the log on disk.)
+    let early = 0;
+    if (rd.snapshot === undefined) {
+      const firstNew = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+      while (early < rd.committedEntries.length) {
+        const index = (rd.committedEntries[early] as Entry).index;
+        if (index >= firstNew || index > this.persistedLastIndex) break;
+        early++;
+      }
+      if (early > 0) this.applyEntries(early === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, early));
+    }
     // 1. Persist what others will learn of from our messages. Only entries, a snapshot,
     // a term or a vote must reach the disk first; a commit index alone can be learned
     // again from the leader after a crash, so it is written without an fsync.
@@ -233,6 +252,12 @@ export class RaftGroup {
         this.persistedTerm = hardState.term;
         this.persistedVote = hardState.vote;
       }
+      const last = rd.entries[rd.entries.length - 1];
+      if (last !== undefined) {
+        this.persistedLastIndex = last.index;
+      } else if (snapshot !== undefined) {
+        this.persistedLastIndex = Math.max(this.persistedLastIndex, snapshot.metadata.index);
+      }
     }
     if (this.stopped) {
       return;
@@ -242,21 +267,29 @@ export class RaftGroup {
       this.sendAll(rd.messages);
     }
     // 3. Apply.
-    if (rd.snapshot !== undefined || rd.committedEntries.length > 0) {
-      this.options.apply(rd.committedEntries, rd.snapshot);
-    }
     if (rd.snapshot !== undefined) {
+      this.options.apply(rd.committedEntries, rd.snapshot);
       this.settleUpTo(rd.snapshot.metadata.index, 'a snapshot replaced the log before the entry applied here');
       this.appliedIndex = Math.max(this.appliedIndex, rd.snapshot.metadata.index);
+      for (const entry of rd.committedEntries) this.settleApplied(entry);
+      this.options.metrics?.committedEntries.inc(rd.committedEntries.length);
+    } else if (early < rd.committedEntries.length) {
+      this.applyEntries(early === 0 ? rd.committedEntries : rd.committedEntries.slice(early));
     }
-    for (const entry of rd.committedEntries) {
-      this.settle(entry);
-      this.appliedIndex = Math.max(this.appliedIndex, entry.index);
-    }
-    this.options.metrics?.committedEntries.inc(rd.committedEntries.length);
     if (rd.readStates.length > 0) {
       this.options.onReadStates?.(rd.readStates);
     }
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    this.options.apply(entries, undefined);
+    for (const entry of entries) this.settleApplied(entry);
+    this.options.metrics?.committedEntries.inc(entries.length);
+  }
+
+  private settleApplied(entry: Entry): void {
+    this.settle(entry);
+    this.appliedIndex = Math.max(this.appliedIndex, entry.index);
   }
 
   private sendAll(messages: readonly Message[]): void {

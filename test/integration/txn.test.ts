@@ -124,6 +124,28 @@ describe('transactions across ranges', () => {
     }
   });
 
+  test('a locking multi-get locks only the keys after its unlocked leading ones', async () => {
+    const plain = key('c-unlocked-plain');
+    const locked = key('c-unlocked-locked');
+    await kv.put(plain, buf(0));
+    await kv.put(locked, buf(0));
+    const holder = kv.beginTxn();
+    expect((await holder.getMany([plain, locked], { forUpdate: true, unlockedLeadingKeys: 1 })).map(int)).toEqual([0, 0]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The leading key was read, not locked: its writer goes ahead.
+    await kv.txn(async (txn) => txn.put(plain, buf(1)));
+    // The other was locked: its writer waits for the holder.
+    let written = false;
+    const writer = kv.txn(async (txn) => txn.put(locked, buf(1))).then(() => {
+      written = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(written).toBe(false);
+    await holder.commit();
+    await writer;
+    expect([int(await kv.get(plain)), int(await kv.get(locked))]).toEqual([1, 1]);
+  });
+
   test('a long-running reader does not block writers, and keeps its snapshot', async () => {
     const k = key('g-reader');
     await kv.put(k, buf(1));

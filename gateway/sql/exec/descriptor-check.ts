@@ -17,8 +17,9 @@ export class StalePlanError extends Error {
  * seen, one that commits after conflicts with this read and is ordered after the write,
  * so its backfill sees the row; no gateway writes with a stale descriptor.
  *
- * When that first operation is a plain multi-get (a write by primary key reads its row
- * first), the descriptor key rides in the same batch: one KV round trip, not two.
+ * When that first operation is a multi-get (a write by primary key reads its row first,
+ * locking it or not), the descriptor key rides in the same batch, unlocked: one KV
+ * round trip, not two.
  */
 export class DescriptorCheckingTxn implements TxnLike {
   private pending: { readonly key: Buffer; readonly tableId: number; readonly version: number } | undefined;
@@ -33,13 +34,14 @@ export class DescriptorCheckingTxn implements TxnLike {
 
   async getMany(keys: readonly Uint8Array[], options?: Parameters<TxnLike['getMany']>[1]): ReturnType<TxnLike['getMany']> {
     const check = this.pending;
-    // A locking read would lock the descriptor too: it goes on its own first.
-    if (check === undefined || options?.forUpdate === true) {
-      await this.check();
-      return this.inner.getMany(keys, options);
-    }
+    if (check === undefined) return this.inner.getMany(keys, options);
     this.pending = undefined;
-    const values = await this.inner.getMany([check.key, ...keys], options);
+    // In a locking read the descriptor rides along unlocked: locking it would queue
+    // every writer of the table behind this statement.
+    const values = await this.inner.getMany(
+      [check.key, ...keys],
+      options?.forUpdate === true ? { ...options, unlockedLeadingKeys: 1 + (options.unlockedLeadingKeys ?? 0) } : options,
+    );
     verify(check, values[0]);
     return values.slice(1);
   }
