@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -12,6 +13,7 @@ import {
   logTail,
   nodeEntry,
   nodeFlags,
+  SERVER_V8_FLAGS,
   splitFlags,
   sqlUrl,
   tcpConnects,
@@ -172,4 +174,24 @@ test('logTail keeps the last lines of a log', () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('the servers run with the same V8 flags locally and in the image', () => {
+  it("the image's entrypoint starts cairn-node and cairn-gateway with SERVER_V8_FLAGS", () => {
+    // A stand-in `node` that prints its arguments, first on PATH.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-entrypoint-'));
+    try {
+      fs.writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      const entrypoint = path.join(__dirname, '..', 'docker', 'entrypoint.sh');
+      const run = (program: string): string =>
+        execFileSync('sh', [entrypoint, program, '--flag'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } })
+          .toString()
+          .trim();
+      expect(run('cairn-node')).toBe(`${SERVER_V8_FLAGS.join(' ')} /app/dist/node/server/main.js --flag`);
+      expect(run('cairn-gateway')).toBe(`${SERVER_V8_FLAGS.join(' ')} /app/dist/gateway/server/main.js --flag`);
+      expect(run('cairn')).toBe('/app/bin/cairn --flag');
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
 });

@@ -185,6 +185,15 @@ export function gatewayEntry(dir: string = __dirname, file: string = __filename)
  * debugger flags, whose port would clash; a TypeScript entry gets the tsx loader if
  * the parent has none (under jest, say).
  */
+/**
+ * V8 flags for cairn-node and cairn-gateway (the image's entrypoint passes the same):
+ * a 64 MiB young generation. A server keeps many requests in flight, and with the
+ * default (16 MiB) their objects outlive a scavenge and are promoted, to be collected
+ * again in full. Measured with 64 clients of point selects on three nodes: the gateway's
+ * CPU per statement 107–111 µs → 100–101 µs (bench/sql.ts, two runs each).
+ */
+export const SERVER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
 /** Node flags that write a V8 CPU profile into `dir` on exit (none without a folder). */
 function profileFlags(dir: string | undefined): string[] {
   return dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', dir];
@@ -625,6 +634,7 @@ export class LocalCluster {
     fs.mkdirSync(state.dataDir, { recursive: true });
     const args = [
       ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
+      ...SERVER_V8_FLAGS,
       ...profileFlags(process.env.CAIRN_NODE_PROFILE_DIR),
       entry,
       ...nodeFlags(state.spec, state.dataDir, this.states.map((s) => s.spec), this.options.localities?.[state.spec.index - 1]),
@@ -646,6 +656,7 @@ export class LocalCluster {
     fs.mkdirSync(state.dataDir, { recursive: true });
     const args = [
       ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
+      ...SERVER_V8_FLAGS,
       ...profileFlags(process.env.CAIRN_GATEWAY_PROFILE_DIR),
       entry,
       ...gatewayFlags(state.spec, this.states.map((s) => s.spec)),

@@ -8,6 +8,10 @@
 #   cairn [command]         the CLI (the default: `cairn --help`)
 set -eu
 
+# V8 flags of the servers, as cli/local-cluster.ts SERVER_V8_FLAGS: a 64 MiB young
+# generation, so that objects of requests in flight die young instead of being promoted.
+SERVER_V8_FLAGS="--max-semi-space-size=64"
+
 program="${1:-cairn}"
 [ "$#" -gt 0 ] && shift
 
@@ -19,10 +23,10 @@ case "$program" in
         *) set -- --locality "region=${CAIRN_REGION}${CAIRN_ZONE:+,zone=${CAIRN_ZONE}}" "$@" ;;
       esac
     fi
-    exec node /app/dist/node/server/main.js "$@"
+    exec node $SERVER_V8_FLAGS /app/dist/node/server/main.js "$@"
     ;;
   cairn-gateway)
-    exec node /app/dist/gateway/server/main.js "$@"
+    exec node $SERVER_V8_FLAGS /app/dist/gateway/server/main.js "$@"
     ;;
   cairn-operator)
     exec node /app/dist/operator/main.js "$@"
