@@ -22,7 +22,7 @@ import { copyFrom } from './copy';
 import * as ddl from './ddl';
 import { explainLines } from './explain';
 import type { ExecContext } from './exec/context';
-import { execute } from './exec/executor';
+import { execute, lookupRows } from './exec/executor';
 import { DescriptorCheckingTxn, StalePlanError } from './exec/descriptor-check';
 import { isCountRow } from './exec/dml';
 import type { KvTableIo } from './exec/table-io';
@@ -635,10 +635,10 @@ export class Session implements SqlSession {
   ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
     const rows: (Buffer | null)[][] = [];
     let count = 0;
-    for await (const row of execute(analyzed.plan, ctx)) {
+    const take = (row: Datum[]): void => {
       if (isCountRow(row)) {
         count = Number(row[0] as bigint);
-        continue;
+        return;
       }
       if (rows.length >= ctx.maxRowsInMemory) {
         throw new SqlError(SqlStates.outOfMemory, `the result has more than ${ctx.maxRowsInMemory} rows, the most the gateway holds for one statement`, {
@@ -652,6 +652,12 @@ export class Session implements SqlSession {
       }
       rows.push(encoded);
       if ('SelectStmt' in ast) count++;
+    };
+    const looked = await lookupRows(analyzed.plan, ctx);
+    if (looked !== undefined) {
+      for (const row of looked) take(row);
+    } else {
+      for await (const row of execute(analyzed.plan, ctx)) take(row);
     }
     const tag = 'SelectStmt' in ast ? `SELECT ${count}` : 'InsertStmt' in ast ? `INSERT 0 ${count}` : 'UpdateStmt' in ast ? `UPDATE ${count}` : `DELETE ${count}`;
     return { rows, tag };

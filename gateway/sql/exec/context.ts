@@ -37,6 +37,19 @@ export interface TableIo {
     spans: SpanPlan,
     options: { readonly reverse: boolean; readonly forUpdate: boolean; readonly batchRows: number },
   ): AsyncIterable<Datum[]>;
+  /**
+   * The rows at the spans' primary keys, in the order `scan` gives them, read in one
+   * multi-get; undefined (nothing read) unless the index is the primary one and every
+   * span is an exact key.
+   */
+  lookup(
+    ctx: ExecContext,
+    env: EvalEnv,
+    table: TableDescriptor,
+    index: IndexDescriptor,
+    spans: SpanPlan,
+    options: { readonly reverse: boolean; readonly forUpdate: boolean },
+  ): Promise<Datum[][] | undefined>;
 }
 
 export function makeEnv(ctx: ExecContext, outer: readonly (readonly Datum[])[]): EvalEnv {

@@ -18,6 +18,36 @@ type Outer = readonly (readonly Datum[])[];
 
 const SCAN_BATCH_ROWS = 1000;
 
+/**
+ * The rows of a plan that reads rows by exact primary key — a scan of the primary
+ * index, or a projection of one, without subqueries — read without the operator
+ * pipeline: one multi-get and no async generators between it and the session, which is
+ * most of a point lookup's cost in the gateway. Undefined, with nothing read, for any
+ * other plan, or when the keys are not all exact once the parameters are in; `execute`
+ * runs the plan then.
+ */
+export async function lookupRows(node: PlanNode, ctx: ExecContext): Promise<Datum[][] | undefined> {
+  const project = node.k === 'project' ? node : undefined;
+  const scan = project === undefined ? node : project.input;
+  if (scan.k !== 'scan' || scan.filterSubqueries.length > 0 || (project !== undefined && project.subqueries.length > 0)) return undefined;
+  if (scan.index.id !== scan.table.primaryIndex.id) return undefined;
+  ctx.checkCancelled();
+  const env = makeEnv(ctx, []);
+  let remaining = scan.limit === undefined ? Infinity : toCount(compileExpr(scan.limit)([], env), 'LIMIT');
+  const found = await ctx.tables.lookup(ctx, env, scan.table, scan.index, scan.spans, { reverse: scan.reverse, forUpdate: scan.forUpdate });
+  if (found === undefined) return undefined;
+  const filter = scan.filter === undefined ? undefined : compileExpr(scan.filter);
+  const exprs = project?.exprs.map(compileExpr);
+  const rows: Datum[][] = [];
+  for (const row of found) {
+    if (remaining <= 0) break;
+    if (filter !== undefined && filter(row, env) !== true) continue;
+    rows.push(exprs === undefined ? row : exprs.map((e) => e(row, env)));
+    remaining--;
+  }
+  return rows;
+}
+
 export async function* execute(node: PlanNode, ctx: ExecContext, outer: Outer = []): AsyncGenerator<Datum[]> {
   ctx.checkCancelled();
   switch (node.k) {

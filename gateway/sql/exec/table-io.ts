@@ -5,6 +5,7 @@ import type { EvalEnv, Expr } from '../plan/expr';
 import { compileExpr } from '../plan/expr';
 import type { SpanPlan } from '../plan/plan';
 import type { ExecContext, TableIo } from './context';
+import type { TableCodec } from './table-codec';
 import { codecFor, indexPrefix } from './table-codec';
 
 /**
@@ -34,15 +35,8 @@ export class KvTableIo implements TableIo {
     const keySpans = evaluateSpans(table, index, spans, env);
     if (options.reverse) keySpans.reverse();
     // Exact primary keys: one multi-get for all of them.
-    if (primary && keySpans.length > 0 && keySpans.every((s) => s.exact)) {
-      const values = await ctx.txn.getMany(
-        keySpans.map((s) => s.start),
-        { forUpdate: options.forUpdate && ctx.lockReads },
-      );
-      for (let i = 0; i < keySpans.length; i++) {
-        const value = values[i];
-        if (value !== undefined) yield codec.decodeRow((keySpans[i] as KeySpan).start, value);
-      }
+    if (primary && isExactKeys(keySpans)) {
+      yield* await this.read(ctx, codec, keySpans, options.forUpdate);
       return;
     }
     for (const span of keySpans) {
@@ -68,6 +62,34 @@ export class KvTableIo implements TableIo {
         end = page.resumeSpan.endKey;
       }
     }
+  }
+
+  async lookup(
+    ctx: ExecContext,
+    env: EvalEnv,
+    table: TableDescriptor,
+    index: IndexDescriptor,
+    spans: SpanPlan,
+    options: { readonly reverse: boolean; readonly forUpdate: boolean },
+  ): Promise<Datum[][] | undefined> {
+    if (index.id !== table.primaryIndex.id) return undefined;
+    const keySpans = evaluateSpans(table, index, spans, env);
+    if (!isExactKeys(keySpans)) return undefined;
+    if (options.reverse) keySpans.reverse();
+    return this.read(ctx, codecFor(table), keySpans, options.forUpdate);
+  }
+
+  private async read(ctx: ExecContext, codec: TableCodec, keySpans: readonly KeySpan[], forUpdate: boolean): Promise<Datum[][]> {
+    const values = await ctx.txn.getMany(
+      keySpans.map((s) => s.start),
+      { forUpdate: forUpdate && ctx.lockReads },
+    );
+    const rows: Datum[][] = [];
+    for (let i = 0; i < keySpans.length; i++) {
+      const value = values[i];
+      if (value !== undefined) rows.push(codec.decodeRow((keySpans[i] as KeySpan).start, value));
+    }
+    return rows;
   }
 }
 
@@ -103,4 +125,8 @@ export function evaluateSpans(table: TableDescriptor, index: IndexDescriptor, sp
       return Buffer.compare(start, end) < 0 ? [{ start, end, exact: false }] : [];
     }
   }
+}
+
+function isExactKeys(spans: readonly KeySpan[]): boolean {
+  return spans.length > 0 && spans.every((s) => s.exact);
 }
