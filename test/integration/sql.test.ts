@@ -55,6 +55,25 @@ describe('tables and rows', () => {
     ]);
   });
 
+  test('reads by exact primary key: several keys, order, filters, limits, missing keys', async () => {
+    await db.query('CREATE TABLE pk_reads (a INT, b TEXT, v INT, PRIMARY KEY (a, b))');
+    await db.query("INSERT INTO pk_reads VALUES (1, 'x', 10), (1, 'y', 11), (2, 'x', 20), (3, 'z', 30)");
+    const q = async (sql: string, params: unknown[] = []): Promise<unknown[]> => (await db.query(sql, params)).rows;
+    expect(await q("SELECT v FROM pk_reads WHERE a = $1 AND b = 'y'", [1])).toEqual([{ v: 11 }]);
+    expect(await q("SELECT v FROM pk_reads WHERE a = 9 AND b = 'y'")).toEqual([]);
+    expect(await q("SELECT a, v FROM pk_reads WHERE a IN (3, 1, 2) AND b = 'x'")).toEqual([
+      { a: 1, v: 10 },
+      { a: 2, v: 20 },
+    ]);
+    expect(await q("SELECT a FROM pk_reads WHERE a IN (1, 2, 3) AND b IN ('x', 'z') ORDER BY a DESC, b DESC")).toEqual([{ a: 3 }, { a: 2 }, { a: 1 }]);
+    expect(await q("SELECT v FROM pk_reads WHERE a IN (1, 2) AND b = 'x' AND v > 15")).toEqual([{ v: 20 }]);
+    expect(await q("SELECT v FROM pk_reads WHERE a IN (1, 2) AND b = 'x' LIMIT 1")).toEqual([{ v: 10 }]);
+    expect(await q("SELECT v FROM pk_reads WHERE a = 1 AND b = 'x' LIMIT 0")).toEqual([]);
+    await expect(db.query("SELECT v FROM pk_reads WHERE a = 1 AND b = 'x' LIMIT -1")).rejects.toMatchObject({ code: '2201W' });
+    expect(await q("SELECT * FROM pk_reads WHERE a = 2 AND b = 'x'")).toEqual([{ a: 2, b: 'x', v: 20 }]);
+    expect(await q("SELECT v + 1 AS w, (SELECT count(*) FROM pk_reads) AS n FROM pk_reads WHERE a = 3 AND b = 'z'")).toEqual([{ w: 31, n: '4' }]);
+  });
+
   test('constraint violations carry their SQLSTATE', async () => {
     await db.query('CREATE TABLE users (id INT PRIMARY KEY, email TEXT UNIQUE, age INT CHECK (age >= 0))');
     await db.query("INSERT INTO users VALUES (1, 'a@x', 30)");
