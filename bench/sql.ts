@@ -28,7 +28,9 @@
  * Environment: CAIRN_BENCH_SQL_SECONDS (measured seconds per run, default 10 or
  * --seconds if larger), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2),
  * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_OPS (the prepared
- * runs, default "point-select,update"), CAIRN_BENCH_SQL_ROWS (rows of
+ * runs, default "point-select,update"), CAIRN_BENCH_SQL_RANGES (ranges bench_kv is cut
+ * into on Cairn, their leases spread over the nodes, default 1: as the cluster left
+ * it), CAIRN_BENCH_SQL_ROWS (rows of
  * bench_kv, default 10000), CAIRN_BENCH_SQL_SCALE (pgbench scale, default 10; 0 skips
  * pgbench), CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS (pgbench -I steps for Cairn, default
  * "dtgvp"), CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS (default 300 + 180 per scale unit),
@@ -39,9 +41,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { sqlDescriptorKey } from '../common/keys';
+import { decodeDescriptor } from '../gateway/sql/catalog/descriptors';
+import { codecFor, tableSpan } from '../gateway/sql/exec/table-codec';
+import { KvClient } from '../kv';
 import type { PostgresServer } from '../test/support/postgres-server';
 import { startPostgres } from '../test/support/postgres-server';
-import { withLocalCluster } from './bench-cluster';
+import { splitKeyspaces, withLocalCluster } from './bench-cluster';
 import { firstError } from './load-loop';
 import type { BenchOptions } from './main';
 import type { PgbenchRun } from './pgbench';
@@ -68,6 +74,7 @@ const LOAD_HEARTBEAT_MS = 60_000;
 /** pgbench -i's row counts (every 5 s with -q) are passed on at most this often. */
 const LOAD_ROWS_PROGRESS_MS = 30_000;
 const PLAN_SECONDS = 3;
+const SPLIT_TIMEOUT_MS = 60_000;
 const PGBENCH_ACCOUNTS_PER_SCALE = 100_000;
 const SETTLE_SLICE_ROWS = 10_000;
 const SETTLE_ATTEMPTS = 5;
@@ -81,6 +88,8 @@ interface Settings {
   readonly initSteps: string;
   /** The prepared-statement runs, in order. */
   readonly ops: readonly SqlOp[];
+  /** Ranges bench_kv is cut into on Cairn. */
+  readonly ranges: number;
   readonly loadTimeoutSeconds: number;
   /** Read every pgbench row once after the load, before the runs. */
   readonly settle: boolean;
@@ -105,6 +114,7 @@ function settings(options: BenchOptions): Settings {
     warmupSeconds: envNumber('CAIRN_BENCH_SQL_WARMUP_SECONDS', 2),
     concurrencies: envConcurrencies('CAIRN_BENCH_SQL_CONCURRENCIES', [16, 64]),
     ops: envOps(process.env.CAIRN_BENCH_SQL_OPS),
+    ranges: Math.max(1, envNumber('CAIRN_BENCH_SQL_RANGES', 1)),
     rows: Math.max(1, envNumber('CAIRN_BENCH_SQL_ROWS', 10_000)),
     scale,
     initSteps: process.env.CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS ?? 'dtgvp',
@@ -159,6 +169,36 @@ async function loadKv(t: SqlTarget, rows: number): Promise<void> {
   }
 }
 
+/**
+ * Cuts bench_kv's primary index into `ranges` ranges of as many keys each and spreads
+ * their leases over the nodes (bench-cluster.ts), as a deployment would split a hot
+ * table (CockroachDB: ALTER TABLE … SPLIT AT).
+ */
+async function splitBenchKv(addresses: readonly string[], t: SqlTarget, rows: number, ranges: number): Promise<void> {
+  const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
+  await c.connect();
+  let tableId: number;
+  try {
+    tableId = Number((await c.query<{ id: string }>("SELECT 'bench_kv'::regclass::oid AS id")).rows[0]?.id);
+  } finally {
+    await c.end();
+  }
+  const kv = await KvClient.connect({ addresses: [...addresses] });
+  let splitKeys: Buffer[];
+  try {
+    const raw = await kv.get(sqlDescriptorKey(tableId));
+    const desc = raw === undefined ? undefined : decodeDescriptor(raw);
+    if (desc?.kind !== 'table' || desc.name !== 'bench_kv') throw new Error(`descriptor ${tableId} is not bench_kv's`);
+    const codec = codecFor(desc);
+    splitKeys = Array.from({ length: ranges - 1 }, (_, i) => codec.primaryKey([BigInt(Math.floor(((i + 1) * rows) / ranges)), 0n]));
+  } finally {
+    await kv.close();
+  }
+  const span = tableSpan(tableId);
+  progress(`sql: cutting bench_kv (table ${tableId}) into ${ranges} ranges`);
+  await splitKeyspaces('sql', addresses, [{ start: span.startKey, end: span.endKey, splitKeys }], SPLIT_TIMEOUT_MS);
+}
+
 /** PostgreSQL's server processes, for their CPU time: the postmaster (its children are counted with it). */
 function postmasterPid(dataDir: string): SqlWorkerConfig['cpuPids'] {
   try {
@@ -209,6 +249,9 @@ export async function runSqlBench(options: BenchOptions): Promise<void> {
             await loadKv(sys.target, s.rows);
             loaded.add(sys.name);
           });
+        }
+        if (loaded.has('cairn') && s.ranges > 1) {
+          await outcome.attempt('splitting bench_kv', () => splitBenchKv(cluster.addresses, ours.target, s.rows, s.ranges));
         }
         if (loaded.has('cairn')) {
           await outcome.attempt('prepared-plan', () => runPlanFigures(s, cluster.addresses, outcome));
