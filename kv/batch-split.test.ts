@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
 import type { IndexedRequest, PartialResponse, Request } from './batch-split';
-import { combineResponses, nextKey, previousEnd, truncateBatch, unreadResponse, validateBatch } from './batch-split';
+import { combineResponses, nextKey, previousEnd, requestSpan, truncateBatch, unreadResponse, validateBatch } from './batch-split';
 
 const k = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const scan = (start: Buffer, end: Buffer): Request => ({ $case: 'scan', value: { startKey: start, endKey: end } });
@@ -35,6 +36,25 @@ describe('batch-split', () => {
     expect(previousEnd(batch, k(0xff, 0xff))).toEqual(k(0x50, 0x00));
     expect(previousEnd(batch, k(0x50))).toEqual(k(0x45));
     expect(previousEnd(batch, k(0x11))).toBeUndefined();
+  });
+
+  it('treats a point request as the span [key, key\\0), at every boundary', () => {
+    const key = fc.uint8Array({ maxLength: 3 }).map((b) => Buffer.from(b));
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 4 }), key, key, (keys, a, b) => {
+        const [start, end] = Buffer.compare(a, b) <= 0 ? [a, b] : [b, a];
+        const requests: IndexedRequest[] = keys.map((x, index) => ({ index, request: get(x) }));
+        // The span definitions, by hand.
+        const touched = requests.filter(({ request }) => {
+          const span = requestSpan(request);
+          return Buffer.compare(span.start, end) < 0 && Buffer.compare(span.end, start) > 0 && Buffer.compare(start, end) < 0;
+        });
+        expect(truncateBatch(requests, start, end)).toEqual(touched);
+        const after = requests.map(({ request }) => requestSpan(request)).filter((span) => Buffer.compare(span.end, start) > 0);
+        const expected = after.map((span) => (Buffer.compare(span.start, start) >= 0 ? span.start : start)).sort(Buffer.compare)[0];
+        expect(nextKey(requests, start)).toEqual(expected);
+      }),
+    );
   });
 
   it('rejects an admin request that is not alone, and keys at or above KEY_MAX', () => {

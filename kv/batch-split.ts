@@ -121,6 +121,11 @@ export function isEmptyRequest(request: Request): boolean {
 
 /** The part of a request inside [start, end), or undefined when it touches nothing there. */
 export function truncateRequest(request: Request, start: Buffer, end: Buffer): Request | undefined {
+  // A point request touches [start, end) when its key is inside: no span to build.
+  const key = pointKey(request);
+  if (key !== undefined) {
+    return Buffer.compare(key, start) >= 0 && Buffer.compare(key, end) < 0 ? request : undefined;
+  }
   const span = requestSpan(request);
   const from = Buffer.compare(span.start, start) >= 0 ? span.start : start;
   const to = Buffer.compare(span.end, end) <= 0 ? span.end : end;
@@ -157,6 +162,12 @@ export function truncateBatch(requests: readonly IndexedRequest[], start: Buffer
 export function nextKey(requests: readonly IndexedRequest[], from: Buffer): Buffer | undefined {
   let best: Buffer | undefined;
   for (const { request } of requests) {
+    // A point's span [key, key\0) ends at or before `from` exactly when key < from.
+    const key = pointKey(request);
+    if (key !== undefined) {
+      if (Buffer.compare(key, from) >= 0 && (best === undefined || Buffer.compare(key, best) < 0)) best = key;
+      continue;
+    }
     const span = requestSpan(request);
     if (Buffer.compare(span.end, from) <= 0) {
       continue;
