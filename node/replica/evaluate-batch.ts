@@ -94,6 +94,8 @@ export interface EvaluateOptions {
   readonly limits?: EngineLimits;
   /** The batch's transaction (kv.proto's BatchHeader.txn). */
   readonly txn?: kv.Transaction | undefined;
+  /** Entries this command may look at refreshing reads (default MAX_REFRESH_ENTRIES_PER_COMMAND). */
+  readonly maxRefreshEntries?: number;
   /** The transaction read nothing before: its read timestamp may move with its writes. */
   readonly canForwardReadTimestamp?: boolean | undefined;
   /**
@@ -938,7 +940,7 @@ class Evaluation {
    * when `limited` (with none left, it stops at `start`), counting what it looked at.
    */
   private refreshWithinBudget(start: Buffer, end: Buffer, from: Timestamp, to: Timestamp, limited: boolean): RefreshSpanResult {
-    const budget = limited ? MAX_REFRESH_ENTRIES_PER_COMMAND - this.refreshEntries : 0;
+    const budget = limited ? (this.options.maxRefreshEntries ?? MAX_REFRESH_ENTRIES_PER_COMMAND) - this.refreshEntries : 0;
     if (limited && budget <= 0) return { resumeKey: start, checked: 0 };
     const result = mvccRefreshSpan(this.view, start, end, from, to, txnMeta(this.requireTxn()).id, budget);
     this.refreshEntries += result.checked;

@@ -57,6 +57,8 @@ export interface ReplicaHost {
   resolveIntentsLater(pending: PendingResolution): void;
   /** How far behind now a leaseholder closes timestamps (DESIGN.md §7; default 3 s). */
   readonly closedTimestampTargetMs: number;
+  /** Entries one command looks at refreshing reads (evaluate-batch.ts MAX_REFRESH_ENTRIES_PER_COMMAND). */
+  readonly maxRefreshEntriesPerCommand: number;
   /** A read was served here by a follower (for metrics). */
   countFollowerRead(): void;
 }
@@ -582,6 +584,7 @@ export class Replica {
           forcePush,
           descriptor: desc,
           inconsistent: header?.inconsistent === true,
+          maxRefreshEntries: this.host.maxRefreshEntriesPerCommand,
         });
       } catch (err) {
         if (err instanceof WriteIntentError && err.intents.length > 0) {

@@ -4,7 +4,7 @@
  *   cairn-node --data-dir DIR --listen-addr HOST:PORT --http-addr HOST:PORT
  *              [--join HOST:PORT,...] [--locality region=r1,zone=z1]
  *              [--tick-ms 100] [--dead-node-timeout-ms 300000] [--closed-timestamp-target-ms 3000]
- *              [--log-level info]
+ *              [--max-refresh-entries 100000] [--log-level info]
  *
  * Serves gRPC (KV, admin, Raft) on --listen-addr and /metrics, /healthz, /readyz on
  * --http-addr; logs JSON lines to stderr; shuts down cleanly on SIGTERM or SIGINT
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
       'tick-ms': { type: 'string' },
       'dead-node-timeout-ms': { type: 'string' },
       'closed-timestamp-target-ms': { type: 'string' },
+      'max-refresh-entries': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -76,6 +77,9 @@ async function main(): Promise<void> {
     ...(values['closed-timestamp-target-ms'] === undefined
       ? {}
       : { closedTimestampTargetMs: positiveNumber('--closed-timestamp-target-ms', values['closed-timestamp-target-ms']) }),
+    ...(values['max-refresh-entries'] === undefined
+      ? {}
+      : { maxRefreshEntriesPerCommand: positiveNumber('--max-refresh-entries', values['max-refresh-entries']) }),
     registry,
     log,
     onFatal: fatal,

@@ -39,6 +39,8 @@ export interface NodeServerOptions {
   readonly deadNodeTimeoutMs?: number;
   /** How far behind now leaseholders close timestamps (default 3 s). */
   readonly closedTimestampTargetMs?: number;
+  /** Entries one command looks at refreshing reads (default MAX_REFRESH_ENTRIES_PER_COMMAND; tests page with less). */
+  readonly maxRefreshEntriesPerCommand?: number;
   readonly registry: Registry;
   readonly log: Logger;
   readonly onFatal: (err: unknown) => void;
@@ -165,6 +167,7 @@ export class NodeServer {
       onFatal: this.options.onFatal,
       ...(this.options.deadNodeTimeoutMs === undefined ? {} : { deadNodeTimeoutMs: this.options.deadNodeTimeoutMs }),
       ...(this.options.closedTimestampTargetMs === undefined ? {} : { closedTimestampTargetMs: this.options.closedTimestampTargetMs }),
+      ...(this.options.maxRefreshEntriesPerCommand === undefined ? {} : { maxRefreshEntriesPerCommand: this.options.maxRefreshEntriesPerCommand }),
     });
     const transport = new RaftTransport({
       nodeId: ident.nodeId,

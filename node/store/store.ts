@@ -8,6 +8,7 @@ import { NotLeaseholderError, RangeChangedError, RangeKeyMismatchError, RangeNot
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { ConfChange, Message } from '../raft';
 import type { PendingResolution } from '../replica/evaluate-batch';
+import { MAX_REFRESH_ENTRIES_PER_COMMAND } from '../replica/evaluate-batch';
 import type { ReplicaHost } from '../replica/replica';
 import { applyConfChangeToDescriptor, Replica, withDeadline } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
@@ -40,6 +41,8 @@ export interface StoreOptions {
   readonly deadNodeTimeoutMs?: number;
   /** How far behind now leaseholders close timestamps (default 3 s). */
   readonly closedTimestampTargetMs?: number;
+  /** Entries one command looks at refreshing reads (default MAX_REFRESH_ENTRIES_PER_COMMAND). */
+  readonly maxRefreshEntriesPerCommand?: number;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -88,6 +91,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   private stopped = false;
   readonly intentResolver: IntentResolver;
   readonly closedTimestampTargetMs: number;
+  readonly maxRefreshEntriesPerCommand: number;
 
   constructor(private readonly options: StoreOptions) {
     this.nodeId = options.nodeId;
@@ -99,6 +103,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     this.writer = new RaftLogWriter(options.engine, { metrics: options.raftMetrics });
     this.intentResolver = new IntentResolver(() => this.kv, options.log);
     this.closedTimestampTargetMs = options.closedTimestampTargetMs ?? DEFAULT_CLOSED_TIMESTAMP_TARGET_MS;
+    this.maxRefreshEntriesPerCommand = options.maxRefreshEntriesPerCommand ?? MAX_REFRESH_ENTRIES_PER_COMMAND;
   }
 
   /** Loads every replica the engine holds and starts ticking them. */
