@@ -30,7 +30,6 @@ export async function lookupRows(node: PlanNode, ctx: ExecContext): Promise<Datu
   const project = node.k === 'project' ? node : undefined;
   const scan = project === undefined ? node : project.input;
   if (scan.k !== 'scan' || scan.filterSubqueries.length > 0 || (project !== undefined && project.subqueries.length > 0)) return undefined;
-  if (scan.index.id !== scan.table.primaryIndex.id) return undefined;
   ctx.checkCancelled();
   const env = makeEnv(ctx, []);
   let remaining = scan.limit === undefined ? Infinity : toCount(compileExpr(scan.limit)([], env), 'LIMIT');
