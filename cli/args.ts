@@ -27,7 +27,11 @@ export type Command =
       /** The SQL gateway's port; undefined: 26257, or a free one with --free-ports. */
       readonly sqlPort: number | undefined;
     }
-  | ({ readonly kind: 'init' } & Remote)
+  | ({
+      readonly kind: 'init';
+      /** Where to write the new cluster's ID (a pod's termination message file), if anywhere. */
+      readonly clusterIdFile: string | undefined;
+    } & Remote)
   | ({ readonly kind: 'node-status' } & Remote)
   | ({ readonly kind: 'debug-ranges' } & Remote)
   | ({ readonly kind: 'kv-get'; readonly key: Buffer } & Remote)
@@ -110,13 +114,13 @@ const SPECS: readonly CommandSpec[] = [
   },
   {
     words: ['init'],
-    args: '[--host HOST:PORT]',
+    args: '[--host HOST:PORT] [--cluster-id-file PATH]',
     summary: 'bootstrap a new cluster on a node started without one',
-    details: [],
+    details: [['--cluster-id-file PATH', "also write the new cluster's ID to PATH (in Kubernetes: /dev/termination-log)"]],
     remote: true,
-    options: REMOTE_OPTIONS,
+    options: { ...REMOTE_OPTIONS, 'cluster-id-file': { type: 'string' } },
     positionals: [],
-    build: (_v, _p, remote) => ({ kind: 'init', ...remote }),
+    build: (values, _p, remote) => ({ kind: 'init', clusterIdFile: nonEmpty('--cluster-id-file', values['cluster-id-file'] as string | undefined), ...remote }),
   },
   {
     words: ['node', 'status'],
@@ -243,6 +247,11 @@ function commandUsage(spec: CommandSpec): string {
     ...(details.length === 0 ? [] : ['', 'Options:', ...details.map(([flag, what]) => `  ${flag.padEnd(width)}  ${what}`)]),
     ...(spec.note === undefined ? [] : ['', spec.note]),
   ].join('\n');
+}
+
+function nonEmpty(flag: string, text: string | undefined): string | undefined {
+  if (text === '') throw new Error(`${flag} needs a value`);
+  return text;
 }
 
 function positiveInteger(flag: string, text: string, max = Number.MAX_SAFE_INTEGER): number {

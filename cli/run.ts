@@ -2,6 +2,7 @@
  * Runs a parsed command against a cluster: the admin service for `init`, `node status`
  * and `debug ranges`, the KV client for `kv ...`. Returns the exit status.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { KvClient } from '../kv';
@@ -113,6 +114,14 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
       return withAdmin(hosts, async (admin) => {
         try {
           const response = await admin.init();
+          if (command.clusterIdFile !== undefined) {
+            // The cluster exists from here on: a failed write must not read as a failed init.
+            try {
+              fs.writeFileSync(path.resolve(io.cwd, command.clusterIdFile), response.clusterId);
+            } catch (err) {
+              io.err(`cairn: initialized cluster ${response.clusterId}, but could not write it to ${command.clusterIdFile}: ${(err as Error).message}`);
+            }
+          }
           return { text: `initialized cluster ${response.clusterId} (this is node ${response.nodeId})`, exitCode: 0 };
         } catch (err) {
           if (isAlreadyInitialized(err)) {

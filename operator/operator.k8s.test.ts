@@ -160,13 +160,54 @@ describe('cairn-operator on a real API server', () => {
     await expect(batch.readNamespacedJob({ namespace, name: 'alpha-init' })).rejects.toMatchObject({ code: 404 });
     await runPods(namespace, 'alpha-east', [2]);
     const job = await eventually('the init Job', () => batch.readNamespacedJob({ namespace, name: 'alpha-init' }), 30_000);
-    expect(job.spec!.template.spec!.containers[0]!.args).toEqual(['cairn', 'init', '--host', `alpha-east-0.alpha-east.${namespace}.svc.cluster.local:26258`]);
+    expect(job.spec!.template.spec!.containers[0]!.args).toEqual([
+      'cairn',
+      'init',
+      '--host',
+      `alpha-east-0.alpha-east.${namespace}.svc.cluster.local:26258`,
+      '--cluster-id-file',
+      '/dev/termination-log',
+    ]);
     // The Job is applied before the status is written: wait for the status too.
     await eventually('the Initializing status', async () => {
       const c = await readCluster(namespace, name);
       return c.status?.phase === 'Initializing' && c.status.initJobName === 'alpha-init' ? true : undefined;
     });
 
+    // The Job controller's pod, finished: `cairn init --cluster-id-file` left the ID as
+    // its termination message.
+    const clusterId = '0b7e3c52-9d14-4f6a-8e2b-5c9a1d3f7e60';
+    const podName = 'alpha-init-x7k2p';
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: podName, labels: { ...job.spec!.template.metadata!.labels!, 'job-name': 'alpha-init' } },
+        spec: job.spec!.template.spec!,
+      },
+    });
+    const finishedAt = new Date();
+    await core.patchNamespacedPodStatus(
+      {
+        namespace,
+        name: podName,
+        body: {
+          status: {
+            phase: 'Succeeded',
+            containerStatuses: [
+              {
+                name: 'cairn-init',
+                image: job.spec!.template.spec!.containers[0]!.image!,
+                imageID: '',
+                ready: false,
+                restartCount: 0,
+                state: { terminated: { exitCode: 0, reason: 'Completed', message: clusterId, startedAt: finishedAt, finishedAt } },
+              },
+            ],
+          },
+        },
+      },
+      mergePatch,
+    );
     const startTime = new Date();
     await batch.patchNamespacedJobStatus(
       {
@@ -192,7 +233,7 @@ describe('cairn-operator on a real API server', () => {
       const c = await readCluster(namespace, name);
       return condition(c, 'Ready') === 'True/AllReady' ? c : undefined;
     });
-    expect(ready.status).toMatchObject({ phase: 'Running', readyNodes: '5/5', initialized: true });
+    expect(ready.status).toMatchObject({ phase: 'Running', readyNodes: '5/5', initialized: true, clusterId });
     expect(condition(ready, 'Progressing')).toBe('False/Stable');
   });
 
@@ -232,7 +273,7 @@ describe('cairn-operator on a real API server', () => {
     });
     const refused = events.find((e) => e.reason === 'ScaleDownRefused')!;
     expect(refused).toMatchObject({ type: 'Warning', involvedObject: { kind: KIND, name } });
-    expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['InitJobCreated', 'Initialized', 'Ready']));
+    expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['InitJobCreated', 'Initialized', 'ClusterIdRecorded', 'Ready']));
   });
 
   test('serves /metrics and /healthz', async () => {

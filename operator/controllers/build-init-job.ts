@@ -3,10 +3,14 @@ import type { DatabaseCluster } from '../api';
 import { containerSecurityContext, imageFields, podSecurityContext } from './build-common';
 import { labels, metadata, names, nodeAddress } from './names';
 
+/** Kubernetes' default, kept explicit: the kubelet mounts it writable under a read-only root. */
+export const INIT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
 /**
  * The one-shot `cairn init` against the first node of the first region, created once
  * the first nodes are ready. Init is refused by an initialised cluster, so the Job is
- * never re-created after it succeeded (status.initialized records that).
+ * never re-created after it succeeded (status.initialized records that). Its pod's
+ * termination message is the new cluster's ID.
  */
 export function buildInitJob(cluster: DatabaseCluster): V1Job {
   const first = cluster.spec.regions[0];
@@ -28,7 +32,10 @@ export function buildInitJob(cluster: DatabaseCluster): V1Job {
             {
               name: 'cairn-init',
               ...imageFields(cluster),
-              args: ['cairn', 'init', '--host', nodeAddress(cluster, first.name, 0)],
+              args: ['cairn', 'init', '--host', nodeAddress(cluster, first.name, 0), '--cluster-id-file', INIT_TERMINATION_MESSAGE_PATH],
+              // The cluster ID comes back as the pod's termination message (status.clusterId).
+              terminationMessagePath: INIT_TERMINATION_MESSAGE_PATH,
+              terminationMessagePolicy: 'File',
               securityContext: containerSecurityContext,
             },
           ],

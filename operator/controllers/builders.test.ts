@@ -143,7 +143,9 @@ describe('buildInitJob', () => {
   test('runs cairn init once against the first node of the first region', () => {
     const job = buildInitJob(testCluster());
     expect(job.metadata!.name).toBe('db-init');
-    expect(job.spec!.template.spec!.containers[0]!.args).toEqual(['cairn', 'init', '--host', 'db-east-0.db-east.ns.svc.cluster.local:26258']);
+    const container = job.spec!.template.spec!.containers[0]!;
+    expect(container.args).toEqual(['cairn', 'init', '--host', 'db-east-0.db-east.ns.svc.cluster.local:26258', '--cluster-id-file', '/dev/termination-log']);
+    expect(container).toMatchObject({ terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
     expect(job.spec!.template.spec!.restartPolicy).toBe('OnFailure');
   });
 });

@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import type { prometheus } from '../../common/metrics';
 import { type DatabaseCluster, type DatabaseClusterStatus, GROUP, PLURAL, VERSION } from '../api';
 import { Applier, apiMessage, EventRecorder, Informer, isNotFound, WorkQueue } from '../k8s';
-import { type ObservedCluster, planCluster } from './cluster-plan';
+import { initClusterId, type ObservedCluster, planCluster } from './cluster-plan';
 import { clusterKey, FIELD_MANAGER, FINALIZER, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_REGION, MANAGED_SELECTOR, names } from './names';
 import { TlsSecrets } from './tls-secrets';
 
@@ -237,6 +237,7 @@ export class ClusterController {
           : {
               succeeded: (job.status?.succeeded ?? 0) > 0,
               failed: job.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') === true,
+              clusterId: initClusterId(this.pods.list(namespace).filter((pod) => mine(pod) && pod.metadata?.labels?.[LABEL_COMPONENT] === 'init')),
             },
     };
   }

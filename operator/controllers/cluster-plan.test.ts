@@ -1,4 +1,5 @@
-import { type ObservedCluster, planCluster } from './cluster-plan';
+import type { V1Pod } from '@kubernetes/client-node';
+import { initClusterId, type ObservedCluster, planCluster } from './cluster-plan';
 import { testCluster } from './test-cluster';
 
 const NOW = '2026-01-01T00:00:00Z';
@@ -36,12 +37,12 @@ describe('planCluster', () => {
     expect(three.initJob?.metadata?.name).toBe('db-init');
     expect(three.status.initJobName).toBe('db-init');
     expect(three.events.map((e) => e.reason)).toEqual(['InitJobCreated']);
-    const running = planCluster(testCluster({}, three.status), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: false } }), NOW);
+    const running = planCluster(testCluster({}, three.status), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: false, clusterId: undefined } }), NOW);
     expect(running.initJob).toBeUndefined();
   });
 
   test('Ready once initialised with every node and gateway ready; the transition time is kept after', () => {
-    const all = observed({ readyNodes: new Map([['east', 3]]), readyGateways: 2, initJob: { succeeded: true, failed: false } });
+    const all = observed({ readyNodes: new Map([['east', 3]]), readyGateways: 2, initJob: { succeeded: true, failed: false, clusterId: undefined } });
     const plan = planCluster(testCluster(), all, NOW);
     expect(plan.status.phase).toBe('Running');
     expect(conditionsOf(plan.status)).toEqual({ Ready: 'True/AllReady', Progressing: 'False/Stable', Degraded: 'False/AsExpected' });
@@ -49,6 +50,28 @@ describe('planCluster', () => {
     const again = planCluster(testCluster({}, plan.status), all, LATER);
     expect(again.status).toEqual(plan.status);
     expect(again.events).toEqual([]);
+  });
+
+  test("records the cluster ID from the init pod's termination message, once it succeeded, and keeps it", () => {
+    const id = '6f1c2a9e-4b7d-4e15-9a3c-0d2b8e7f5a41';
+    const pod = (exitCode: number, message: string): V1Pod => ({
+      status: { containerStatuses: [{ name: 'cairn-init', image: 'cairn', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, message } } }] },
+    });
+    expect(initClusterId([])).toBeUndefined();
+    expect(initClusterId([pod(1, id)])).toBeUndefined();
+    expect(initClusterId([pod(0, 'not an id')])).toBeUndefined();
+    expect(initClusterId([pod(1, 'refused'), pod(0, `${id}\n`)])).toBe(id);
+
+    const seen = (clusterId: string | undefined): ObservedCluster => observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: true, failed: false, clusterId } });
+    const before = planCluster(testCluster(), seen(undefined), NOW);
+    expect(before.status.clusterId).toBeUndefined();
+    const plan = planCluster(testCluster({}, before.status), seen(id), NOW);
+    expect(plan.status.clusterId).toBe(id);
+    expect(plan.events).toEqual([{ type: 'Normal', reason: 'ClusterIdRecorded', message: `the cluster's ID is ${id}` }]);
+    // The Job and its pods may be deleted later (a TTL, a person): the status keeps it.
+    const later = planCluster(testCluster({}, plan.status), observed({ readyNodes: new Map([['east', 3]]) }), LATER);
+    expect(later.status.clusterId).toBe(id);
+    expect(later.events).toEqual([]);
   });
 
   test('refuses to scale a region down: keeps the replicas, Degraded, and one Warning', () => {
@@ -71,7 +94,7 @@ describe('planCluster', () => {
   });
 
   test('a failed init Job degrades the cluster', () => {
-    const plan = planCluster(testCluster({}, { initJobName: 'db-init' }), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: true } }), NOW);
+    const plan = planCluster(testCluster({}, { initJobName: 'db-init' }), observed({ readyNodes: new Map([['east', 3]]), initJob: { succeeded: false, failed: true, clusterId: undefined } }), NOW);
     expect(conditionsOf(plan.status).Degraded).toBe('True/InitFailed');
   });
 

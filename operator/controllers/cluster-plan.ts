@@ -4,7 +4,7 @@
  * `objects` in order, creates the init Job when asked, records `events` and writes
  * `status` when it differs from the stored one.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Condition, ConditionType, DatabaseCluster, DatabaseClusterStatus, Phase, TlsStatus } from '../api';
 import type { EventSpec } from '../k8s';
 import { buildGatewayDeployment, buildGatewayPdb, buildGatewayService } from './build-gateway';
@@ -20,7 +20,14 @@ export interface ObservedCluster {
   readonly readyNodes: ReadonlyMap<string, number>;
   /** Ready gateway pods (the Deployment's status). */
   readonly readyGateways: number;
-  readonly initJob: { readonly succeeded: boolean; readonly failed: boolean } | undefined;
+  readonly initJob:
+    | {
+        readonly succeeded: boolean;
+        readonly failed: boolean;
+        /** From its pods' termination messages (`initClusterId`), once one says it. */
+        readonly clusterId: string | undefined;
+      }
+    | undefined;
   /** The TLS Secrets, as the controller's TLS step left them (it runs before planning). */
   readonly tls: ObservedTls;
 }
@@ -133,6 +140,7 @@ export function planCluster(cluster: DatabaseCluster, observed: ObservedCluster,
   const phase: Phase =
     degradedCondition.status === 'True' ? 'Degraded' : initialized ? 'Running' : readyNodes > 0 ? 'Initializing' : 'Pending';
   const initJobName = createInit ? buildInitJob(cluster).metadata?.name : previous.initJobName;
+  const clusterId = previous.clusterId ?? (initialized ? observed.initJob?.clusterId : undefined);
   const status: DatabaseClusterStatus = {
     ...withoutTls(previous),
     phase,
@@ -143,6 +151,7 @@ export function planCluster(cluster: DatabaseCluster, observed: ObservedCluster,
     regionNames: regions.map((r) => r.name).join(','),
     initialized,
     ...(initJobName === undefined ? {} : { initJobName }),
+    ...(clusterId === undefined ? {} : { clusterId }),
     ...(tls.kind === 'none' ? {} : { tls: tls.status }),
   };
 
@@ -154,6 +163,7 @@ export function planCluster(cluster: DatabaseCluster, observed: ObservedCluster,
   if (tlsCondition?.status === 'False' && turned(tlsCondition)) events.push({ type: 'Warning', reason: tlsCondition.reason, message: tlsCondition.message });
   if (createInit) events.push({ type: 'Normal', reason: 'InitJobCreated', message: `created the init Job ${initJobName} (${readyNodes} nodes ready)` });
   if (initialized && previous.initialized !== true) events.push({ type: 'Normal', reason: 'Initialized', message: 'the cluster is initialised' });
+  if (clusterId !== undefined && previous.clusterId === undefined) events.push({ type: 'Normal', reason: 'ClusterIdRecorded', message: `the cluster's ID is ${clusterId}` });
   if (readyCondition.status === 'True' && turned(readyCondition)) events.push({ type: 'Normal', reason: 'Ready', message: readyCondition.message });
 
   return { objects, initJob: createInit ? buildInitJob(cluster) : undefined, status, events };
@@ -174,4 +184,21 @@ function keepTransitionTime(next: Condition, previous: readonly Condition[] | un
 
 function changedReason(next: Condition, previous: readonly Condition[] | undefined): boolean {
   return previous?.find((c) => c.type === next.type)?.reason !== next.reason;
+}
+
+const CLUSTER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The cluster ID that a successful `cairn init --cluster-id-file` left as its pod's
+ * termination message, from the init Job's pods; undefined until one has it.
+ */
+export function initClusterId(pods: readonly V1Pod[]): string | undefined {
+  for (const pod of pods) {
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const terminated = status.state?.terminated;
+      const message = terminated?.message?.trim();
+      if (terminated?.exitCode === 0 && message !== undefined && CLUSTER_ID.test(message)) return message;
+    }
+  }
+  return undefined;
 }
