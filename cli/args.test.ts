@@ -54,7 +54,7 @@ describe('parseCommand', () => {
   });
 
   test('remote commands leave the host to be resolved and default to tables', () => {
-    expect(parseCommand(['init'])).toEqual<Command>({ kind: 'init', clusterIdFile: undefined, hosts: undefined, format: 'table' });
+    expect(parseCommand(['init'])).toEqual<Command>({ kind: 'init', clusterIdFile: undefined, rootPasswordFile: undefined, hosts: undefined, format: 'table' });
     expect(parseCommand(['init', '--cluster-id-file', '/dev/termination-log'])).toMatchObject({ kind: 'init', clusterIdFile: '/dev/termination-log' });
     expect(parseCommand(['node', 'status', '--format', 'json', '--host', '127.0.0.1:26259'])).toEqual<Command>({
       kind: 'node-status',
@@ -115,6 +115,7 @@ describe('parseCommand', () => {
     [['node', 'status', '--host'], /argument missing/],
     [['init', 'extra'], /expected no arguments/],
     [['init', '--cluster-id-file='], /--cluster-id-file needs a value/],
+    [['init', '--root-password-file='], /--root-password-file needs a value/],
     [['start', '--host', 'a:1'], /Unknown option '--host'/],
   ])('%j is a usage error: %s', (argv, message) => {
     expect(usageError(argv).message).toMatch(message);

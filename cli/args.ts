@@ -31,6 +31,8 @@ export type Command =
       readonly kind: 'init';
       /** Where to write the new cluster's ID (a pod's termination message file), if anywhere. */
       readonly clusterIdFile: string | undefined;
+      /** A file holding the password to give user `root`, if any. */
+      readonly rootPasswordFile: string | undefined;
     } & Remote)
   | ({ readonly kind: 'node-status' } & Remote)
   | ({ readonly kind: 'debug-ranges' } & Remote)
@@ -114,13 +116,21 @@ const SPECS: readonly CommandSpec[] = [
   },
   {
     words: ['init'],
-    args: '[--host HOST:PORT] [--cluster-id-file PATH]',
+    args: '[--host HOST:PORT] [--cluster-id-file PATH] [--root-password-file PATH]',
     summary: 'bootstrap a new cluster on a node started without one',
-    details: [['--cluster-id-file PATH', "also write the new cluster's ID to PATH (in Kubernetes: /dev/termination-log)"]],
+    details: [
+      ['--cluster-id-file PATH', "also write the new cluster's ID to PATH (in Kubernetes: /dev/termination-log)"],
+      ['--root-password-file PATH', "give SQL user root the password in PATH (its first line), for gateways that ask for one"],
+    ],
     remote: true,
-    options: { ...REMOTE_OPTIONS, 'cluster-id-file': { type: 'string' } },
+    options: { ...REMOTE_OPTIONS, 'cluster-id-file': { type: 'string' }, 'root-password-file': { type: 'string' } },
     positionals: [],
-    build: (values, _p, remote) => ({ kind: 'init', clusterIdFile: nonEmpty('--cluster-id-file', values['cluster-id-file'] as string | undefined), ...remote }),
+    build: (values, _p, remote) => ({
+      kind: 'init',
+      clusterIdFile: nonEmpty('--cluster-id-file', values['cluster-id-file'] as string | undefined),
+      rootPasswordFile: nonEmpty('--root-password-file', values['root-password-file'] as string | undefined),
+      ...remote,
+    }),
   },
   {
     words: ['node', 'status'],

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { UserStore } from '../gateway/sql/users';
 import { KvClient } from '../kv';
 import { AdminClient, isAlreadyInitialized, isServiceError } from './admin-client';
 import type { Command } from './args';
@@ -102,6 +103,16 @@ async function scanAll(
   }
 }
 
+const MAX_PASSWORD_LENGTH = 1024;
+
+/** A password file's first line (a trailing newline is not part of it). */
+function readPasswordFile(file: string): string {
+  const password = fs.readFileSync(file, 'utf8').split(/\r?\n/, 1)[0] ?? '';
+  if (password === '') throw new Error(`${file} holds no password (its first line is empty)`);
+  if (password.length > MAX_PASSWORD_LENGTH) throw new Error(`the password in ${file} is longer than ${MAX_PASSWORD_LENGTH} characters`);
+  return password;
+}
+
 export interface Io {
   readonly cwd: string;
   out(text: string): void;
@@ -110,10 +121,23 @@ export interface Io {
 
 async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, hosts: readonly string[], io: Io): Promise<Output> {
   switch (command.kind) {
-    case 'init':
+    case 'init': {
+      // Read before initialising: a bad file leaves the node as it was.
+      const rootPassword = command.rootPasswordFile === undefined ? undefined : readPasswordFile(path.resolve(io.cwd, command.rootPasswordFile));
       return withAdmin(hosts, async (admin) => {
         try {
           const response = await admin.init();
+          if (rootPassword !== undefined) {
+            try {
+              await withKv(hosts, (kv) => kv.txn((txn) => new UserStore(kv).setRootPassword(txn, rootPassword)));
+            } catch (err) {
+              io.err(
+                `cairn: initialized cluster ${response.clusterId}, but could not give root its password: ${describeError(err, hosts)} ` +
+                  '(ALTER USER root WITH PASSWORD through a gateway with --auth trust sets it)',
+              );
+              return { text: '', exitCode: 1 };
+            }
+          }
           if (command.clusterIdFile !== undefined) {
             // The cluster exists from here on: a failed write must not read as a failed init.
             try {
@@ -131,6 +155,7 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
           throw err;
         }
       });
+    }
     case 'node-status':
       return withAdmin(hosts, async (admin) => ({ text: formatNodeStatus(await admin.nodeStatus(), command.format), exitCode: 0 }));
     case 'debug-ranges':

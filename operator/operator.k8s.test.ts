@@ -140,6 +140,9 @@ describe('cairn-operator on a real API server', () => {
     owned(await eventually('the node PDB', () => policy.readNamespacedPodDisruptionBudget({ namespace, name: 'alpha-east' }), 30_000));
     owned(await eventually('the gateway PDB', () => policy.readNamespacedPodDisruptionBudget({ namespace, name: 'alpha-gateway' }), 30_000));
     owned(await core.readNamespacedServiceAccount({ namespace, name: 'alpha-cairn' }));
+    const password = await eventually('the root password Secret', () => core.readNamespacedSecret({ namespace, name: 'alpha-root-password' }), 30_000);
+    owned(password);
+    expect(Buffer.from(password.data!.password!, 'base64').toString()).toMatch(/^[A-Za-z0-9_-]{24}$/);
 
     const cluster = await eventually('a Pending status', async () => {
       const c = await readCluster(namespace, name);
@@ -159,6 +162,7 @@ describe('cairn-operator on a real API server', () => {
     await eventually('two ready nodes in the status', async () => ((await readCluster(namespace, name)).status?.readyNodes === '2/5' ? true : undefined));
     await expect(batch.readNamespacedJob({ namespace, name: 'alpha-init' })).rejects.toMatchObject({ code: 404 });
     await runPods(namespace, 'alpha-east', [2]);
+    const password = await core.readNamespacedSecret({ namespace, name: 'alpha-root-password' });
     const job = await eventually('the init Job', () => batch.readNamespacedJob({ namespace, name: 'alpha-init' }), 30_000);
     expect(job.spec!.template.spec!.containers[0]!.args).toEqual([
       'cairn',
@@ -167,7 +171,10 @@ describe('cairn-operator on a real API server', () => {
       `alpha-east-0.alpha-east.${namespace}.svc.cluster.local:26258`,
       '--cluster-id-file',
       '/dev/termination-log',
+      '--root-password-file',
+      '/etc/cairn/root-password/password',
     ]);
+    expect(job.spec!.template.spec!.volumes).toEqual([expect.objectContaining({ secret: expect.objectContaining({ secretName: 'alpha-root-password' }) })]);
     // The Job is applied before the status is written: wait for the status too.
     await eventually('the Initializing status', async () => {
       const c = await readCluster(namespace, name);
@@ -234,6 +241,8 @@ describe('cairn-operator on a real API server', () => {
       return condition(c, 'Ready') === 'True/AllReady' ? c : undefined;
     });
     expect(ready.status).toMatchObject({ phase: 'Running', readyNodes: '5/5', initialized: true, clusterId });
+    // The password was generated once, before the Job that reads it, and never since.
+    expect((await core.readNamespacedSecret({ namespace, name: 'alpha-root-password' })).metadata!.resourceVersion).toBe(password.metadata!.resourceVersion);
     expect(condition(ready, 'Progressing')).toBe('False/Stable');
   });
 
@@ -304,6 +313,7 @@ describe('cairn-operator on a real API server', () => {
       ...(await core.listNamespacedService({ namespace })).items,
       ...(await policy.listNamespacedPodDisruptionBudget({ namespace })).items,
       ...(await batch.listNamespacedJob({ namespace })).items,
+      ...(await core.listNamespacedSecret({ namespace })).items.filter((secret) => secret.metadata?.name?.startsWith(name) === true),
     ].map((o) => o.metadata?.name);
     expect(left).toEqual([]);
   });
@@ -560,5 +570,25 @@ describe('cairn-operator TLS Secrets', () => {
       30_000,
     );
     await readSecret('my-tls');
+  });
+
+  test("a root password Secret made before the cluster is used as it is and outlives it; one without a password is reported", async () => {
+    const chosen = await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'epsilon-root-password' }, stringData: { password: 'chosen by me' } } });
+    const empty = await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'zeta-root-password' }, stringData: { other: 'x' } } });
+    for (const name of ['epsilon', 'zeta']) {
+      await createCluster(namespace, name, { regions: [{ name: 'east', nodes: 1 }], replicationFactor: 1 });
+    }
+    const events = await eventually('the RootPasswordInvalid Event', async () => {
+      const list = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=zeta' });
+      return list.items.some((e) => e.reason === 'RootPasswordInvalid') ? list.items : undefined;
+    });
+    expect(events.find((e) => e.reason === 'RootPasswordInvalid')).toMatchObject({ type: 'Warning', message: expect.stringContaining("the Secret zeta-root-password has no 'password'") });
+    await eventually('epsilon reconciled', async () => ((await readCluster(namespace, 'epsilon')).status?.observedGeneration === 1 ? true : undefined));
+    for (const name of ['epsilon', 'zeta']) {
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+    }
+    await eventually('the clusters gone', async () => ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace })).items.length === 0 ? true : undefined));
+    expect((await readSecret('epsilon-root-password')).metadata?.resourceVersion).toBe(chosen.metadata?.resourceVersion);
+    expect((await readSecret('zeta-root-password')).metadata?.resourceVersion).toBe(empty.metadata?.resourceVersion);
   });
 });

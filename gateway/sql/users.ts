@@ -6,7 +6,6 @@ import type { KvClient } from '../../kv';
 import type { ScramVerifier } from '../pgwire/sql-session';
 import { createScramVerifier, formatScramVerifier, parseScramVerifier } from '../pgwire/scram';
 import type { TxnLike } from './catalog/catalog';
-import { stringOf } from './plan/analyze-expr';
 
 /**
  * SQL users (roles that can log in), stored in the system keyspace with a SCRAM-SHA-256
@@ -45,6 +44,15 @@ export class UserStore {
     if ((await this.get('root', txn)) === undefined) {
       await this.write(txn, { name: 'root', verifier: '', superuser: true, canLogin: true });
     }
+  }
+
+  /**
+   * Gives `root` a password (creating it if need be): how a cluster without trust
+   * authentication gets its first login (`cairn init --root-password-file`).
+   */
+  async setRootPassword(txn: TxnLike, password: string): Promise<void> {
+    const root = (await this.get('root', txn)) ?? { name: 'root', verifier: '', superuser: true, canLogin: true };
+    await this.write(txn, { ...root, verifier: verifierFor(password) });
   }
 
   async write(txn: TxnLike, user: UserRecord): Promise<void> {
@@ -106,7 +114,6 @@ function roleOptions(options: Node[]): { password?: string | null; superuser?: b
         out.login = arg !== undefined && 'Boolean' in arg ? arg.Boolean.boolval === true : arg !== undefined && 'Integer' in arg ? arg.Integer.ival === 1 : true;
         break;
       default:
-        void stringOf;
         break;
     }
   }

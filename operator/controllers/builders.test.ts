@@ -144,7 +144,20 @@ describe('buildInitJob', () => {
     const job = buildInitJob(testCluster());
     expect(job.metadata!.name).toBe('db-init');
     const container = job.spec!.template.spec!.containers[0]!;
-    expect(container.args).toEqual(['cairn', 'init', '--host', 'db-east-0.db-east.ns.svc.cluster.local:26258', '--cluster-id-file', '/dev/termination-log']);
+    expect(container.args).toEqual([
+      'cairn',
+      'init',
+      '--host',
+      'db-east-0.db-east.ns.svc.cluster.local:26258',
+      '--cluster-id-file',
+      '/dev/termination-log',
+      '--root-password-file',
+      '/etc/cairn/root-password/password',
+    ]);
+    expect(container.volumeMounts).toEqual([{ name: 'root-password', mountPath: '/etc/cairn/root-password', readOnly: true }]);
+    expect(job.spec!.template.spec!.volumes).toEqual([
+      { name: 'root-password', secret: { secretName: 'db-root-password', items: [{ key: 'password', path: 'password' }], defaultMode: 0o400 } },
+    ]);
     expect(container).toMatchObject({ terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
     expect(job.spec!.template.spec!.restartPolicy).toBe('OnFailure');
   });

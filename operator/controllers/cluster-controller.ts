@@ -25,6 +25,7 @@ import { type DatabaseCluster, type DatabaseClusterStatus, GROUP, PLURAL, VERSIO
 import { Applier, apiMessage, EventRecorder, Informer, isNotFound, WorkQueue } from '../k8s';
 import { initClusterId, type ObservedCluster, planCluster } from './cluster-plan';
 import { clusterKey, FIELD_MANAGER, FINALIZER, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_REGION, MANAGED_SELECTOR, names } from './names';
+import { RootPasswordSecret } from './root-password';
 import { TlsSecrets } from './tls-secrets';
 
 export interface ClusterControllerOptions {
@@ -53,6 +54,7 @@ export class ClusterController {
   private readonly applier: Applier;
   private readonly events: EventRecorder;
   private readonly tlsSecrets: TlsSecrets;
+  private readonly rootPassword: RootPasswordSecret;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly clusters: Informer<DatabaseCluster>;
   private readonly statefulSets: Informer<k8s.V1StatefulSet>;
@@ -70,6 +72,7 @@ export class ClusterController {
     this.applier = new Applier(config, FIELD_MANAGER);
     this.events = new EventRecorder(config, FIELD_MANAGER, this.log);
     this.tlsSecrets = new TlsSecrets(config, this.applier);
+    this.rootPassword = new RootPasswordSecret(config, this.applier);
     this.custom = config.makeApiClient(k8s.CustomObjectsApi);
     const apps = config.makeApiClient(k8s.AppsV1Api);
     const core = config.makeApiClient(k8s.CoreV1Api);
@@ -190,6 +193,7 @@ export class ClusterController {
     }
 
     const tls = await this.tlsSecrets.reconcile(cluster);
+    const passwordEvents = await this.rootPassword.reconcile(cluster);
     const plan = planCluster(cluster, { ...this.observe(cluster), tls: tls.tls }, new Date().toISOString());
     for (const object of plan.objects) {
       await this.applier.apply(object);
@@ -197,7 +201,7 @@ export class ClusterController {
     if (plan.initJob !== undefined) {
       await this.applier.apply(plan.initJob);
     }
-    for (const event of [...tls.events, ...plan.events]) {
+    for (const event of [...tls.events, ...passwordEvents, ...plan.events]) {
       await this.events.record(cluster, event);
     }
     if (!isDeepStrictEqual(plan.status, cluster.status ?? {})) {
@@ -315,7 +319,7 @@ export class ClusterController {
     for (const object of doomed) {
       await this.applier.delete(object);
     }
-    const secrets = await this.tlsSecrets.cleanUp(cluster);
+    const secrets = (await this.tlsSecrets.cleanUp(cluster)) + (await this.rootPassword.cleanUp(cluster));
     log.info({ objects: doomed.length, secrets }, 'deleted owned objects');
   }
 }

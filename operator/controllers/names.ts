@@ -18,7 +18,7 @@ export const LABEL_REGION = 'cairn.dev/region';
 /** Selects every object the operator manages (its informers watch only these). */
 export const MANAGED_SELECTOR = `${LABEL_MANAGED_BY}=${FIELD_MANAGER}`;
 
-export type Component = 'node' | 'gateway' | 'init' | 'tls';
+export type Component = 'node' | 'gateway' | 'init' | 'tls' | 'auth';
 
 export const names = {
   nodes: (cluster: string, region: string) => `${cluster}-${region}`,
@@ -32,6 +32,8 @@ export const names = {
   nodeTlsSecret: (cluster: string) => `${cluster}-node-tls`,
   /** The generated client certificate of the SQL user `root`. */
   clientTlsSecret: (cluster: string) => `${cluster}-client-root-tls`,
+  /** SQL user root's password (key `password`): generated unless it exists before init. */
+  rootPasswordSecret: (cluster: string) => `${cluster}-root-password`,
 };
 
 /** The labels that pick a component's pods (stable: they are StatefulSet selectors). */
