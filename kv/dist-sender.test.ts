@@ -43,6 +43,13 @@ const bytesOf = (rows: readonly KvRow[]): number => rows.reduce((n, r) => n + r.
 const hex = (rows: readonly KvRow[]): string[] => rows.map((r) => r.key.toString('hex'));
 const all = KEYS.map((key) => key.toString('hex'));
 
+async function eventually(holds: () => boolean): Promise<void> {
+  for (let i = 0; !holds(); i++) {
+    if (i > 200) throw new Error('the condition never held');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 afterEach(async () => {
   await client?.close();
   await cluster?.stop();
@@ -177,6 +184,28 @@ describe('DistSender recovery', () => {
     cluster.log.length = 0;
     await client.get(k(0x21));
     expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([[2, undefined]]);
+  });
+
+  it('after replicas changed without a split, learns the new descriptor instead of asking a stale replica first every time', async () => {
+    await setup();
+    cluster.setReplicas(3, [1], 1);
+    await client.put(k(0x30), v('x')); // caches r3 with node 1 alone
+    cluster.setReplicas(3, [1, 2, 3], 3); // up-replicated, the lease moved to node 3: the span is the same
+    cluster.log.length = 0;
+    expect(await client.get(k(0x30))).toEqual(v('x'));
+    expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([
+      [1, 'NOT_LEASEHOLDER'],
+      [3, undefined],
+    ]);
+    await eventually(() => client.distSender.rangeCache.get(3)?.desc.replicas.length === 3);
+    expect(client.distSender.rangeCache.get(3)?.leaseholderNodeId).toBe(3);
+    cluster.log.length = 0;
+    for (let i = 0; i < 3; i++) expect(await client.get(k(0x30))).toEqual(v('x'));
+    expect(dataBatches().map((b) => [b.nodeId, b.error])).toEqual([
+      [3, undefined],
+      [3, undefined],
+      [3, undefined],
+    ]);
   });
 
   it('tries the other replicas when NOT_LEASEHOLDER carries no hint', async () => {

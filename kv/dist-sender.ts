@@ -160,6 +160,8 @@ export class DistSender {
   private readonly nodeLocalities = new Map<number, readonly pb.LocalityTier[]>();
   private clusterInfoInFlight: Promise<pb.ClusterInfoResponse> | undefined;
   private readonly lookupsInFlight = new Map<string, Promise<pb.RangeDescriptor>>();
+  /** Ranges whose cached descriptor is being looked up again (refreshDescriptor). */
+  private readonly refreshesInFlight = new Set<number>();
   private readonly now: () => number;
   private readonly random: () => number;
   private closed = false;
@@ -471,6 +473,11 @@ export class DistSender {
       }
       if (response.error === undefined) {
         this.rangeCache.setLeaseholder(rangeId, nodeId);
+        if (!desc.replicas.some((r) => Number(r.nodeId) === nodeId)) {
+          // The leaseholder is missing from our descriptor: replicas changed since we
+          // cached it (a replica change keeps the span, so nothing else would tell us).
+          this.refreshDescriptor(desc);
+        }
         observeTimestamp(ctx, response.timestamp);
         observeTxn(ctx, response.txn);
         return { kind: 'ok', response };
@@ -551,6 +558,25 @@ export class DistSender {
       // The cache may hold something newer than what meta said.
       return (reverse ? this.rangeCache.lookupBefore(key) : this.rangeCache.lookup(key)) ?? { desc, leaseholderNodeId: undefined };
     }
+  }
+
+  /**
+   * Looks `desc`'s range up again in the background and caches what meta says (one
+   * lookup per range at a time). The cached leaseholder carries over to the new
+   * descriptor when it is among its replicas.
+   */
+  private refreshDescriptor(desc: pb.RangeDescriptor): void {
+    const rangeId = Number(desc.rangeId);
+    if (this.refreshesInFlight.has(rangeId) || this.closed) return;
+    this.refreshesInFlight.add(rangeId);
+    this.lookupUncached(desc.startKey, false, this.context({}))
+      .then(
+        (fresh) => {
+          this.rangeCache.insert(fresh);
+        },
+        () => undefined,
+      )
+      .finally(() => this.refreshesInFlight.delete(rangeId));
   }
 
   /** Reads the meta record of the range holding `key` (the first range from ClusterInfo). */
@@ -787,7 +813,9 @@ function replicaOrder(desc: pb.RangeDescriptor, leaseholder: number | undefined)
     }
     (replica.type === pb.ReplicaType.REPLICA_TYPE_LEARNER ? learners : voters).push(nodeId);
   }
-  const first = leaseholder !== undefined && desc.replicas.some((r) => Number(r.nodeId) === leaseholder) ? [leaseholder] : [];
+  // A known leaseholder goes first even when the descriptor does not list it: the lease
+  // was learnt from an answer, and may be newer than the descriptor.
+  const first = leaseholder !== undefined ? [leaseholder] : [];
   return [...first, ...voters, ...learners];
 }
 

@@ -2,7 +2,7 @@ import { CairnError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import { keyNext, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
-import { LockWaitTimeoutError, TransactionAbortedError } from '../../kv/errors';
+import { DeadlineExceededError, LockWaitTimeoutError, TransactionAbortedError } from '../../kv/errors';
 import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { IntentConflict, WriteIntentError } from '../storage';
@@ -19,6 +19,14 @@ import { losesDeadlockTo } from './txn-records';
 
 /** How often a waiting push looks again: expiry, deadlocks, its own pusher's fate. */
 export const PUSH_POLL_MS = 150;
+/**
+ * A lock waiter's push asks for at most this long at a time, and asks again while the
+ * lock is still held. A push cannot be called back once sent: when the lock is released
+ * first, the push left behind waits at the pushee's record until its own deadline,
+ * polling, and counts its pusher among the pushee's waiters, which can make a later
+ * waiter see a deadlock that is not there. Short pushes bound how long that lasts.
+ */
+export const PUSH_SLICE_MS = 500;
 /**
  * A request waiting for a lock gives up this long before its deadline (a push waiting
  * at the record, twice as long), so the typed error reaches the client in time.
@@ -73,7 +81,18 @@ export async function waitForConflict(
     pushTo: readTs,
   };
   const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
-  const pushed = host.pushTxn(push, deadlineMs).then((pushee) => ({ pushee }));
+  let waiting = true;
+  const pushInSlices = async (): Promise<{ pushee: kvpb.Transaction }> => {
+    for (;;) {
+      try {
+        return { pushee: await host.pushTxn(push, Math.min(deadlineMs, host.nowMs() + PUSH_SLICE_MS)) };
+      } catch (err) {
+        const sliceEnded = err instanceof LockWaitTimeoutError || err instanceof DeadlineExceededError;
+        if (!waiting || !sliceEnded || host.nowMs() >= deadlineMs - LOCK_WAIT_MARGIN_MS) throw err;
+      }
+    }
+  };
+  const pushed = pushInSlices();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineMs - LOCK_WAIT_MARGIN_MS - host.nowMs()));
@@ -98,6 +117,7 @@ export async function waitForConflict(
     }
     throw err;
   } finally {
+    waiting = false;
     clearTimeout(timer);
     for (const wait of waits) wait.cancel();
   }
