@@ -8,6 +8,9 @@ import { bothEngines, useTempDirs } from './test-support/temp-stores';
 
 const engines = bothEngines(useTempDirs('cairn-indexed'));
 
+/** Small runs merge often; the default rarely. */
+const mergeAfterArb = fc.constantFrom(1, 2, 3, 256);
+
 const ts = (wall: number): Timestamp => ({ wallTime: BigInt(wall), logical: 0 });
 const b = (text: string): Buffer => Buffer.from(text);
 
@@ -30,7 +33,7 @@ describe.each(engines)('IndexedBatch over %s', (_name, open) => {
     const keyArb = fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }).map((k) => Buffer.from(k));
     const opArb = fc.record({ key: keyArb, value: fc.option(fc.uint8Array({ maxLength: 4 }), { nil: undefined }) });
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { maxLength: 20 }), fc.array(opArb, { maxLength: 20 }), keyArb, async (stored, pending, seekTo) => {
+      fc.asyncProperty(fc.array(opArb, { maxLength: 20 }), fc.array(opArb, { maxLength: 20 }), keyArb, mergeAfterArb, async (stored, pending, seekTo, mergeAfter) => {
         const engine = await open();
         try {
           const setup = engine.newBatch();
@@ -42,7 +45,7 @@ describe.each(engines)('IndexedBatch over %s', (_name, open) => {
             }
           }
           await engine.write(setup);
-          const indexed = new IndexedBatch(engine, engine.newBatch());
+          const indexed = new IndexedBatch(engine, engine.newBatch(), { mergeAfter });
           for (const op of pending) {
             if (op.value === undefined) {
               indexed.delete(op.key);
@@ -61,6 +64,54 @@ describe.each(engines)('IndexedBatch over %s', (_name, open) => {
           expect(seen.reverse).toEqual(scan(engine, seekTo, true));
           expect(seen.all).toEqual(scan(engine, Buffer.alloc(0), false));
           expect(seen.gets).toEqual(pending.map((op) => engine.get(op.key)?.toString('hex')));
+        } finally {
+          await engine.close();
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('gives each cursor the pending writes as they were when it was made, whatever came after', async () => {
+    const keyArb = fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 2 }).map((k) => Buffer.from(k));
+    const opArb = fc.record({ key: keyArb, value: fc.option(fc.uint8Array({ maxLength: 3 }), { nil: undefined }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 12 }), fc.array(opArb, { minLength: 1, maxLength: 30 }), keyArb, fc.boolean(), mergeAfterArb, async (stored, ops, seekTo, reverse, mergeAfter) => {
+        const engine = await open();
+        try {
+          const setup = engine.newBatch();
+          const model = new Map<string, string>();
+          for (const op of stored) {
+            if (op.value === undefined) setup.delete(op.key);
+            else setup.put(op.key, op.value);
+          }
+          await engine.write(setup);
+          for (const row of scan(engine, Buffer.alloc(0), false)) model.set(row.split('=')[0] as string, row.split('=')[1] as string);
+          const indexed = new IndexedBatch(engine, engine.newBatch(), { mergeAfter });
+          const opened: { cursor: ReturnType<IndexedBatch['cursor']>; expected: string[] }[] = [];
+          for (const op of ops) {
+            const hex = op.key.toString('hex');
+            if (op.value === undefined) {
+              indexed.delete(op.key);
+              model.delete(hex);
+            } else {
+              indexed.put(op.key, op.value);
+              model.set(hex, Buffer.from(op.value).toString('hex'));
+            }
+            const target = seekTo.toString('hex');
+            const keys = [...model.keys()].filter((k) => (reverse ? k <= target : k >= target)).sort();
+            if (reverse) keys.reverse();
+            opened.push({ cursor: indexed.cursor({ reverse }), expected: keys.map((k) => `${k}=${model.get(k)}`) });
+          }
+          for (const { cursor, expected } of opened) {
+            const seen: string[] = [];
+            try {
+              for (cursor.seek(seekTo); cursor.valid(); cursor.next()) seen.push(`${cursor.key().toString('hex')}=${cursor.value().toString('hex')}`);
+            } finally {
+              cursor.close();
+            }
+            expect(seen).toEqual(expected);
+          }
         } finally {
           await engine.close();
         }

@@ -10,21 +10,36 @@ function latin1(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
+/** Pending writes since the last merge past which a cursor's work would outgrow a merge. */
+const DEFAULT_MERGE_AFTER = 256;
+
 /**
  * A write batch that reads its own writes: `get` and cursors see the batch's pending
  * puts and deletes over the reader beneath, so a sequence of MVCC operations on one
  * key (two writes, a write then a read) evaluates as if each were already applied.
  * Write it with `engine.write(indexed.batch)`.
+ *
+ * A cursor sees the pending writes as they were when it was made. They are kept as a
+ * sorted run plus the writes since (`recent`); a cursor sorts only the recent writes on
+ * its side of its seek, and the run takes them in every `mergeAfter` writes. Sorting all
+ * of them for every cursor made a command of many requests (a batch of intent
+ * resolutions) quadratic in its writes.
  */
 export class IndexedBatch implements EngineReader, WriteBatch {
   private readonly pending = new Map<string, Pending>();
-  /** Pending entries in key order, built when a cursor needs them. */
-  private sorted: Pending[] | undefined;
+  /** Pending entries in key order, one per key, as of the last merge. */
+  private sorted: readonly Pending[] = [];
+  /** Writes since the last merge, oldest first (a key may repeat). Replaced, never cut, by a merge. */
+  private recent: Pending[] = [];
+  private readonly mergeAfter: number;
 
   constructor(
     private readonly base: EngineReader,
     readonly batch: WriteBatch,
-  ) {}
+    options: { readonly mergeAfter?: number } = {},
+  ) {
+    this.mergeAfter = options.mergeAfter ?? DEFAULT_MERGE_AFTER;
+  }
 
   get count(): number {
     return this.batch.count;
@@ -36,14 +51,12 @@ export class IndexedBatch implements EngineReader, WriteBatch {
 
   put(key: Uint8Array, value: Uint8Array): void {
     this.batch.put(key, value);
-    this.pending.set(latin1(key), { key: Buffer.from(key), value: Buffer.from(value) });
-    this.sorted = undefined;
+    this.remember({ key: Buffer.from(key), value: Buffer.from(value) });
   }
 
   delete(key: Uint8Array): void {
     this.batch.delete(key);
-    this.pending.set(latin1(key), { key: Buffer.from(key), value: undefined });
-    this.sorted = undefined;
+    this.remember({ key: Buffer.from(key), value: undefined });
   }
 
   get(key: Uint8Array): Buffer | undefined {
@@ -55,8 +68,18 @@ export class IndexedBatch implements EngineReader, WriteBatch {
     if (this.pending.size === 0) {
       return this.base.cursor(options);
     }
-    this.sorted ??= [...this.pending.values()].sort((a, b) => Buffer.compare(a.key, b.key));
-    return new MergedCursor(this.base.cursor(options), this.sorted, options.reverse === true);
+    const reverse = options.reverse === true;
+    return new MergedCursor(this.base.cursor(options), new PendingStream(this.sorted, this.recent, this.recent.length, reverse), reverse);
+  }
+
+  private remember(entry: Pending): void {
+    this.pending.set(latin1(entry.key), entry);
+    this.recent.push(entry);
+    if (this.recent.length >= this.mergeAfter) {
+      this.sorted = mergeRuns(this.sorted, latestInOrder(this.recent, this.recent.length, () => true, false));
+      // A new array: cursors made before keep the one they were given.
+      this.recent = [];
+    }
   }
 }
 
@@ -75,31 +98,106 @@ function lowerBound(entries: readonly Pending[], target: Uint8Array): number {
   return lo;
 }
 
+/** The last write of each key among `writes[0, count)` that `wanted` keeps, in key order (descending for `reverse`). */
+function latestInOrder(writes: readonly Pending[], count: number, wanted: (key: Buffer) => boolean, reverse: boolean): Pending[] {
+  const latest = new Map<string, Pending>();
+  for (let n = 0; n < count; n++) {
+    const entry = writes[n] as Pending;
+    if (wanted(entry.key)) latest.set(latin1(entry.key), entry);
+  }
+  const out = [...latest.values()];
+  return out.sort(reverse ? (a, b) => Buffer.compare(b.key, a.key) : (a, b) => Buffer.compare(a.key, b.key));
+}
+
+/** Two key-ordered runs as one; on equal keys the newer run's entry wins. */
+function mergeRuns(older: readonly Pending[], newer: readonly Pending[]): Pending[] {
+  const out: Pending[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < older.length || j < newer.length) {
+    const a = older[i];
+    const b = newer[j];
+    const order = a === undefined ? 1 : b === undefined ? -1 : Buffer.compare(a.key, b.key);
+    if (order < 0) {
+      out.push(a as Pending);
+      i++;
+    } else {
+      out.push(b as Pending);
+      j++;
+      if (order === 0) i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * A cursor's view of the pending entries, one per key in its direction: the sorted run
+ * overlaid by the recent writes it was given (those win on equal keys).
+ */
+class PendingStream {
+  private i = -1;
+  private j = 0;
+  private overlay: readonly Pending[] = [];
+
+  constructor(
+    private readonly sorted: readonly Pending[],
+    private readonly recent: readonly Pending[],
+    private readonly recentCount: number,
+    private readonly reverse: boolean,
+  ) {}
+
+  seek(target: Uint8Array): void {
+    const reverse = this.reverse;
+    this.overlay = latestInOrder(this.recent, this.recentCount, (key) => (reverse ? Buffer.compare(key, target) <= 0 : Buffer.compare(key, target) >= 0), reverse);
+    this.j = 0;
+    const i = lowerBound(this.sorted, target);
+    if (!reverse) {
+      this.i = i;
+    } else {
+      const exact = i < this.sorted.length && Buffer.compare((this.sorted[i] as Pending).key, target) === 0;
+      this.i = exact ? i : i - 1;
+    }
+  }
+
+  current(): Pending | undefined {
+    const fromRun = this.i >= 0 ? this.sorted[this.i] : undefined;
+    const fromOverlay = this.overlay[this.j];
+    if (fromRun === undefined) return fromOverlay;
+    if (fromOverlay === undefined) return fromRun;
+    const order = Buffer.compare(fromRun.key, fromOverlay.key);
+    if (order === 0) return fromOverlay;
+    return (this.reverse ? order > 0 : order < 0) ? fromRun : fromOverlay;
+  }
+
+  /** Moves past the current key (in both sources, where both hold it). */
+  advance(): void {
+    const current = this.current();
+    if (current === undefined) return;
+    const fromRun = this.i >= 0 ? this.sorted[this.i] : undefined;
+    if (fromRun !== undefined && fromRun.key.equals(current.key)) this.i += this.reverse ? -1 : 1;
+    const fromOverlay = this.overlay[this.j];
+    if (fromOverlay !== undefined && fromOverlay.key.equals(current.key)) this.j++;
+  }
+}
+
 /**
  * The batch's pending entries merged over a cursor of the reader beneath: where both
  * hold a key, the pending entry wins; a pending delete hides the key.
  */
 class MergedCursor implements EngineCursor {
-  private index = -1;
   /** Whether the current entry is the pending one (else the base cursor's). */
   private onPending = false;
   private onBase = false;
 
   constructor(
     private readonly base: EngineCursor,
-    private readonly entries: readonly Pending[],
+    private readonly pending: PendingStream,
     private readonly reverse: boolean,
   ) {}
 
   seek(target: Uint8Array): void {
     this.base.seek(target);
-    if (!this.reverse) {
-      this.index = lowerBound(this.entries, target);
-    } else {
-      const i = lowerBound(this.entries, target);
-      const exact = i < this.entries.length && Buffer.compare((this.entries[i] as Pending).key, target) === 0;
-      this.index = exact ? i : i - 1;
-    }
+    this.pending.seek(target);
     this.settle();
   }
 
@@ -108,16 +206,16 @@ class MergedCursor implements EngineCursor {
   }
 
   key(): Buffer {
-    return this.onPending ? (this.entries[this.index] as Pending).key : this.base.key();
+    return this.onPending ? (this.pending.current() as Pending).key : this.base.key();
   }
 
   value(): Buffer {
-    return this.onPending ? ((this.entries[this.index] as Pending).value as Buffer) : this.base.value();
+    return this.onPending ? ((this.pending.current() as Pending).value as Buffer) : this.base.value();
   }
 
   next(): void {
     if (this.onPending) {
-      this.index += this.reverse ? -1 : 1;
+      this.pending.advance();
     } else if (this.onBase) {
       this.base.next();
     }
@@ -133,7 +231,7 @@ class MergedCursor implements EngineCursor {
     this.onPending = false;
     this.onBase = false;
     while (true) {
-      const pending = this.index >= 0 ? this.entries[this.index] : undefined;
+      const pending = this.pending.current();
       const baseValid = this.base.valid();
       if (pending === undefined) {
         this.onBase = baseValid;
@@ -152,7 +250,7 @@ class MergedCursor implements EngineCursor {
         }
       }
       if (pending.value === undefined) {
-        this.index += this.reverse ? -1 : 1;
+        this.pending.advance();
         continue;
       }
       this.onPending = true;
