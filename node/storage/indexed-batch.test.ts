@@ -8,7 +8,7 @@ import { bothEngines, useTempDirs } from './test-support/temp-stores';
 
 const engines = bothEngines(useTempDirs('cairn-indexed'));
 
-/** Small runs merge often; the default rarely. */
+/** Small runs: many of them, merged often; the default: rarely. */
 const mergeAfterArb = fc.constantFrom(1, 2, 3, 256);
 
 const ts = (wall: number): Timestamp => ({ wallTime: BigInt(wall), logical: 0 });
@@ -45,7 +45,7 @@ describe.each(engines)('IndexedBatch over %s', (_name, open) => {
             }
           }
           await engine.write(setup);
-          const indexed = new IndexedBatch(engine, engine.newBatch(), { mergeAfter });
+          const indexed = new IndexedBatch(engine, engine.newBatch(), { runSize: mergeAfter });
           for (const op of pending) {
             if (op.value === undefined) {
               indexed.delete(op.key);
@@ -87,7 +87,7 @@ describe.each(engines)('IndexedBatch over %s', (_name, open) => {
           }
           await engine.write(setup);
           for (const row of scan(engine, Buffer.alloc(0), false)) model.set(row.split('=')[0] as string, row.split('=')[1] as string);
-          const indexed = new IndexedBatch(engine, engine.newBatch(), { mergeAfter });
+          const indexed = new IndexedBatch(engine, engine.newBatch(), { runSize: mergeAfter });
           const opened: { cursor: ReturnType<IndexedBatch['cursor']>; expected: string[] }[] = [];
           for (const op of ops) {
             const hex = op.key.toString('hex');

@@ -10,8 +10,8 @@ function latin1(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
-/** Pending writes since the last merge past which a cursor's work would outgrow a merge. */
-const DEFAULT_MERGE_AFTER = 256;
+/** Writes gathered before they are sorted into a run of their own. */
+const DEFAULT_RUN_SIZE = 256;
 
 /**
  * A write batch that reads its own writes: `get` and cursors see the batch's pending
@@ -20,25 +20,27 @@ const DEFAULT_MERGE_AFTER = 256;
  * Write it with `engine.write(indexed.batch)`.
  *
  * A cursor sees the pending writes as they were when it was made. They are kept as a
- * sorted run plus the writes since (`recent`); a cursor sorts only the recent writes on
- * its side of its seek, and the run takes them in every `mergeAfter` writes. Sorting all
- * of them for every cursor made a command of many requests (a batch of intent
- * resolutions) quadratic in its writes.
+ * few sorted runs, each at most half the size of the one before (every `runSize`
+ * writes become a run, and runs of like size merge, as in a binary counter), plus the
+ * writes since; a cursor sorts only those recent writes on its side of its seek and
+ * merges the runs as it goes. Writes cost O(log n) amortised and a cursor O(log n) runs.
+ * Sorting every pending write for every cursor, as before, made a command of many
+ * requests quadratic in its writes.
  */
 export class IndexedBatch implements EngineReader, WriteBatch {
   private readonly pending = new Map<string, Pending>();
-  /** Pending entries in key order, one per key, as of the last merge. */
-  private sorted: readonly Pending[] = [];
-  /** Writes since the last merge, oldest first (a key may repeat). Replaced, never cut, by a merge. */
+  /** Sorted runs, oldest (and largest) first, one entry per key each. Replaced, never changed. */
+  private runs: readonly (readonly Pending[])[] = [];
+  /** Writes since the last run was made, oldest first (a key may repeat). Replaced, never cut. */
   private recent: Pending[] = [];
-  private readonly mergeAfter: number;
+  private readonly runSize: number;
 
   constructor(
     private readonly base: EngineReader,
     readonly batch: WriteBatch,
-    options: { readonly mergeAfter?: number } = {},
+    options: { readonly runSize?: number } = {},
   ) {
-    this.mergeAfter = options.mergeAfter ?? DEFAULT_MERGE_AFTER;
+    this.runSize = options.runSize ?? DEFAULT_RUN_SIZE;
   }
 
   get count(): number {
@@ -69,17 +71,22 @@ export class IndexedBatch implements EngineReader, WriteBatch {
       return this.base.cursor(options);
     }
     const reverse = options.reverse === true;
-    return new MergedCursor(this.base.cursor(options), new PendingStream(this.sorted, this.recent, this.recent.length, reverse), reverse);
+    return new MergedCursor(this.base.cursor(options), new PendingStream(this.runs, this.recent, this.recent.length, reverse), reverse);
   }
 
   private remember(entry: Pending): void {
     this.pending.set(latin1(entry.key), entry);
     this.recent.push(entry);
-    if (this.recent.length >= this.mergeAfter) {
-      this.sorted = mergeRuns(this.sorted, latestInOrder(this.recent, this.recent.length, () => true, false));
-      // A new array: cursors made before keep the one they were given.
-      this.recent = [];
+    if (this.recent.length < this.runSize) return;
+    let run = latestInOrder(this.recent, this.recent.length, () => true, false);
+    const runs = [...this.runs];
+    while (runs.length > 0 && (runs[runs.length - 1] as readonly Pending[]).length <= 2 * run.length) {
+      run = mergeRuns(runs.pop() as readonly Pending[], run);
     }
+    runs.push(run);
+    // New arrays: cursors made before keep the ones they were given.
+    this.runs = runs;
+    this.recent = [];
   }
 }
 
@@ -131,16 +138,17 @@ function mergeRuns(older: readonly Pending[], newer: readonly Pending[]): Pendin
 }
 
 /**
- * A cursor's view of the pending entries, one per key in its direction: the sorted run
- * overlaid by the recent writes it was given (those win on equal keys).
+ * A cursor's view of the pending entries, one per key in its direction: the sorted runs
+ * and the recent writes it was given, merged as it moves; on equal keys the newest
+ * source wins (the recent writes, then the later runs).
  */
 class PendingStream {
-  private i = -1;
-  private j = 0;
-  private overlay: readonly Pending[] = [];
+  /** Oldest first; the last is the cursor's own sort of the recent writes. */
+  private sources: (readonly Pending[])[] = [];
+  private positions: number[] = [];
 
   constructor(
-    private readonly sorted: readonly Pending[],
+    private readonly runs: readonly (readonly Pending[])[],
     private readonly recent: readonly Pending[],
     private readonly recentCount: number,
     private readonly reverse: boolean,
@@ -148,35 +156,47 @@ class PendingStream {
 
   seek(target: Uint8Array): void {
     const reverse = this.reverse;
-    this.overlay = latestInOrder(this.recent, this.recentCount, (key) => (reverse ? Buffer.compare(key, target) <= 0 : Buffer.compare(key, target) >= 0), reverse);
-    this.j = 0;
-    const i = lowerBound(this.sorted, target);
-    if (!reverse) {
-      this.i = i;
-    } else {
-      const exact = i < this.sorted.length && Buffer.compare((this.sorted[i] as Pending).key, target) === 0;
-      this.i = exact ? i : i - 1;
-    }
+    const overlay = latestInOrder(this.recent, this.recentCount, (key) => (reverse ? Buffer.compare(key, target) <= 0 : Buffer.compare(key, target) >= 0), reverse);
+    this.sources = [...this.runs, overlay];
+    this.positions = this.runs.map((run) => {
+      const i = lowerBound(run, target);
+      if (!reverse) return i;
+      return i < run.length && Buffer.compare((run[i] as Pending).key, target) === 0 ? i : i - 1;
+    });
+    this.positions.push(0);
+  }
+
+  private head(source: number): Pending | undefined {
+    const position = this.positions[source] as number;
+    return position < 0 ? undefined : (this.sources[source] as readonly Pending[])[position];
   }
 
   current(): Pending | undefined {
-    const fromRun = this.i >= 0 ? this.sorted[this.i] : undefined;
-    const fromOverlay = this.overlay[this.j];
-    if (fromRun === undefined) return fromOverlay;
-    if (fromOverlay === undefined) return fromRun;
-    const order = Buffer.compare(fromRun.key, fromOverlay.key);
-    if (order === 0) return fromOverlay;
-    return (this.reverse ? order > 0 : order < 0) ? fromRun : fromOverlay;
+    let best: Pending | undefined;
+    for (let source = 0; source < this.sources.length; source++) {
+      const entry = this.head(source);
+      if (entry === undefined) continue;
+      if (best === undefined) {
+        best = entry;
+        continue;
+      }
+      const order = Buffer.compare(entry.key, best.key);
+      // A later source holds newer writes: it wins a tie.
+      if (order === 0 || (this.reverse ? order > 0 : order < 0)) best = entry;
+    }
+    return best;
   }
 
-  /** Moves past the current key (in both sources, where both hold it). */
+  /** Moves past the current key, in every source that holds it. */
   advance(): void {
     const current = this.current();
     if (current === undefined) return;
-    const fromRun = this.i >= 0 ? this.sorted[this.i] : undefined;
-    if (fromRun !== undefined && fromRun.key.equals(current.key)) this.i += this.reverse ? -1 : 1;
-    const fromOverlay = this.overlay[this.j];
-    if (fromOverlay !== undefined && fromOverlay.key.equals(current.key)) this.j++;
+    for (let source = 0; source < this.sources.length; source++) {
+      const entry = this.head(source);
+      if (entry !== undefined && entry.key.equals(current.key)) {
+        this.positions[source] = (this.positions[source] as number) + (this.reverse && source < this.runs.length ? -1 : 1);
+      }
+    }
   }
 }
 
