@@ -127,6 +127,14 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
       return withAdmin(hosts, async (admin) => {
         try {
           const response = await admin.init();
+          if (command.clusterIdFile !== undefined) {
+            // The cluster exists from here on: a failed write must not read as a failed init.
+            try {
+              fs.writeFileSync(path.resolve(io.cwd, command.clusterIdFile), response.clusterId);
+            } catch (err) {
+              io.err(`cairn: initialized cluster ${response.clusterId}, but could not write it to ${command.clusterIdFile}: ${(err as Error).message}`);
+            }
+          }
           if (rootPassword !== undefined) {
             try {
               await withKv(hosts, (kv) => kv.txn((txn) => new UserStore(kv).setRootPassword(txn, rootPassword)));
@@ -136,14 +144,6 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
                   '(ALTER USER root WITH PASSWORD through a gateway with --auth trust sets it)',
               );
               return { text: '', exitCode: 1 };
-            }
-          }
-          if (command.clusterIdFile !== undefined) {
-            // The cluster exists from here on: a failed write must not read as a failed init.
-            try {
-              fs.writeFileSync(path.resolve(io.cwd, command.clusterIdFile), response.clusterId);
-            } catch (err) {
-              io.err(`cairn: initialized cluster ${response.clusterId}, but could not write it to ${command.clusterIdFile}: ${(err as Error).message}`);
             }
           }
           return { text: `initialized cluster ${response.clusterId} (this is node ${response.nodeId})`, exitCode: 0 };
