@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { DatabaseCluster } from '../api';
-import { type Applier, type EventSpec, isConflict, isNotFound } from '../k8s';
-import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, metadata, names } from './names';
+import { type Applier, type EventSpec, isConflict } from '../k8s';
+import { deleteGeneratedSecrets, readSecret } from './generated-secrets';
+import { metadata, names } from './names';
 
 export const ROOT_PASSWORD_KEY = 'password';
 
@@ -49,7 +50,7 @@ export class RootPasswordSecret {
     if (cluster.status?.initialized === true) return [];
     const namespace = cluster.metadata.namespace ?? '';
     const name = names.rootPasswordSecret(cluster.metadata.name ?? '');
-    const existing = await this.read(namespace, name);
+    const existing = await readSecret(this.core, namespace, name);
     if (existing !== undefined) {
       const password = existing.data?.[ROOT_PASSWORD_KEY];
       if (password !== undefined && password !== '') return [];
@@ -70,22 +71,7 @@ export class RootPasswordSecret {
   }
 
   /** Deletes the Secret if the operator generated it (never a user's). */
-  async cleanUp(cluster: DatabaseCluster): Promise<number> {
-    const namespace = cluster.metadata.namespace ?? '';
-    const clusterName = cluster.metadata.name ?? '';
-    const name = names.rootPasswordSecret(clusterName);
-    const labels = (await this.read(namespace, name))?.metadata?.labels ?? {};
-    if (labels[LABEL_MANAGED_BY] !== FIELD_MANAGER || labels[LABEL_INSTANCE] !== clusterName) return 0;
-    await this.applier.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
-    return 1;
-  }
-
-  private async read(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {
-    try {
-      return await this.core.readNamespacedSecret({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  cleanUp(cluster: DatabaseCluster): Promise<number> {
+    return deleteGeneratedSecrets(this.core, this.applier, cluster, [names.rootPasswordSecret(cluster.metadata.name ?? '')]);
   }
 }

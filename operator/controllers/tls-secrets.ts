@@ -15,10 +15,11 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import type { DatabaseCluster, TlsStatus } from '../api';
-import { type Applier, type EventSpec, isNotFound } from '../k8s';
+import type { Applier, EventSpec } from '../k8s';
 import { buildTlsSecret } from './build-tls-secrets';
 import type { ObservedTls } from './cluster-plan';
-import { FIELD_MANAGER, LABEL_INSTANCE, LABEL_MANAGED_BY, names } from './names';
+import { deleteGeneratedSecrets, readSecret } from './generated-secrets';
+import { names } from './names';
 import { generateCa, issueCertificate, type KeyAndCertificate } from './tls-certificates';
 import {
   CERT_KEY,
@@ -109,21 +110,9 @@ export class TlsSecrets {
   }
 
   /** Deletes the generated Secrets of `cluster` (those labelled as its own; never a user's). */
-  async cleanUp(cluster: DatabaseCluster): Promise<number> {
-    const namespace = cluster.metadata.namespace ?? '';
+  cleanUp(cluster: DatabaseCluster): Promise<number> {
     const clusterName = cluster.metadata.name ?? '';
-    let deleted = 0;
-    for (const name of [names.nodeTlsSecret(clusterName), names.clientTlsSecret(clusterName), names.caSecret(clusterName)]) {
-      const secret = await this.core.readNamespacedSecret({ namespace, name }).catch((err: unknown) => {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      });
-      const labels = secret?.metadata?.labels ?? {};
-      if (labels[LABEL_MANAGED_BY] !== FIELD_MANAGER || labels[LABEL_INSTANCE] !== clusterName) continue;
-      await this.applier.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
-      deleted++;
-    }
-    return deleted;
+    return deleteGeneratedSecrets(this.core, this.applier, cluster, [names.nodeTlsSecret(clusterName), names.clientTlsSecret(clusterName), names.caSecret(clusterName)]);
   }
 
   /** Issues the certificate of Secret `name` again when tls-plan says so; returns the certificate in force. */
@@ -147,13 +136,8 @@ export class TlsSecrets {
   }
 
   private async read(namespace: string, name: string): Promise<SecretData | undefined> {
-    try {
-      const secret = await this.core.readNamespacedSecret({ namespace, name });
-      return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const secret = await readSecret(this.core, namespace, name);
+    return secret === undefined ? undefined : Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
   }
 }
 
