@@ -222,7 +222,8 @@ export class ClusterController {
       statefulSets.set(region, { replicas: set.spec?.replicas ?? 0, storageSize: storage === undefined ? undefined : String(storage) });
     }
     const readyNodes = new Map<string, number>();
-    for (const pod of this.pods.list(namespace).filter(mine)) {
+    const pods = this.pods.list(namespace).filter(mine);
+    for (const pod of pods) {
       const region = pod.metadata?.labels?.[LABEL_REGION];
       if (region === undefined || pod.metadata?.labels?.[LABEL_COMPONENT] !== 'node' || pod.metadata.deletionTimestamp !== undefined) continue;
       if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true) {
@@ -241,7 +242,7 @@ export class ClusterController {
           : {
               succeeded: (job.status?.succeeded ?? 0) > 0,
               failed: job.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') === true,
-              clusterId: initClusterId(this.pods.list(namespace).filter((pod) => mine(pod) && pod.metadata?.labels?.[LABEL_COMPONENT] === 'init')),
+              clusterId: initClusterId(pods.filter((pod) => pod.metadata?.labels?.[LABEL_COMPONENT] === 'init')),
             },
     };
   }
