@@ -450,7 +450,8 @@ describe('cairn-operator TLS Secrets', () => {
     expect(client.subject).toContain('CN=root');
     expect(client.verify(ca.publicKey)).toBe(true);
 
-    const set = await apps.readNamespacedStatefulSet({ namespace, name: 'gamma-east' });
+    // The Secrets come first in a reconcile, the StatefulSets after them.
+    const set = await eventually('the east StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name: 'gamma-east' }), 30_000);
     expect(set.spec!.template.spec!.volumes).toContainEqual(expect.objectContaining({ name: 'certs', secret: expect.objectContaining({ secretName: 'gamma-node-tls' }) }));
     expect(set.spec!.template.spec!.containers[0]!.volumeMounts).toContainEqual(expect.objectContaining({ name: 'certs', mountPath: '/etc/cairn/certs', readOnly: true }));
     const gateway = await eventually('the gateway Deployment', () => apps.readNamespacedDeployment({ namespace, name: 'gamma-gateway' }), 30_000);
