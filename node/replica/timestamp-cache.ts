@@ -26,6 +26,11 @@ interface Entry {
   txn: string;
 }
 
+/** A point read; `seq` says when it was last read, so the stalest go first. */
+interface PointEntry extends Entry {
+  seq: number;
+}
+
 /** A read span, its bounds as latin1 strings (whose `<` order is the keys' byte order). */
 interface SpanEntry extends Entry {
   readonly start: string;
@@ -43,7 +48,7 @@ export interface TimestampCacheOptions {
 
 export class TimestampCache {
   private lowWater: Timestamp;
-  private readonly points = new Map<string, Entry>();
+  private readonly points = new Map<string, PointEntry>();
   /** Sorted by start. */
   private spans: SpanEntry[] = [];
   /** maxEnd[i]: the greatest end among spans[0..i], so a lookup stops walking back early. */
@@ -80,10 +85,12 @@ export class TimestampCache {
       const k = key.toString('latin1');
       const existing = this.points.get(k);
       if (existing !== undefined) {
-        this.points.delete(k);
-        this.points.set(k, merge(existing, ts, txn));
+        // Updated in place: deleting and re-adding a key of a large Map (to keep it in
+        // recency order) cost several times more than the rest of a read.
+        merge(existing, ts, txn);
+        existing.seq = this.nextSeq++;
       } else {
-        this.points.set(k, { ts, txn });
+        this.points.set(k, { ts, txn, seq: this.nextSeq++ });
         if (this.points.size > this.maxPoints) this.evictPoints();
       }
       return;
@@ -203,10 +210,14 @@ export class TimestampCache {
   }
 
   private evictPoints(): void {
-    // Oldest first (insertion order, refreshed on update): drop a quarter.
-    let toDrop = Math.max(1, Math.floor(this.points.size / 4));
+    // The stalest quarter (least recently read) goes.
+    const drop = Math.max(1, Math.floor(this.points.size / 4));
+    const seqs = new Float64Array(this.points.size);
+    let i = 0;
+    for (const entry of this.points.values()) seqs[i++] = entry.seq;
+    const cutoff = seqs.sort()[drop - 1] as number;
     for (const [k, entry] of this.points) {
-      if (toDrop-- <= 0) break;
+      if (entry.seq > cutoff) continue;
       this.raiseLowWater(entry.ts);
       this.points.delete(k);
     }
@@ -235,9 +246,13 @@ export class TimestampCache {
   }
 }
 
-function merge(existing: Entry, ts: Timestamp, txn: string): Entry {
-  const cmp = compareTimestamps(ts, existing.ts);
-  if (cmp > 0) return { ts, txn };
-  if (cmp === 0 && existing.txn !== txn) return { ts, txn: NO_TXN };
-  return existing;
+/** Folds a read at `ts` by `txn` into `entry`: the later read wins; a tie between two readers belongs to neither. */
+function merge(entry: Entry, ts: Timestamp, txn: string): void {
+  const cmp = compareTimestamps(ts, entry.ts);
+  if (cmp > 0) {
+    entry.ts = ts;
+    entry.txn = txn;
+  } else if (cmp === 0 && entry.txn !== txn) {
+    entry.txn = NO_TXN;
+  }
 }
