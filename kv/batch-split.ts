@@ -275,7 +275,7 @@ export function combineResponses(requests: readonly pb.RequestUnion[], partials:
   const byRequest: PartialResponse[][] = requests.map(() => []);
   for (const partial of partials) {
     const list = byRequest[partial.index];
-    assert(list !== undefined, `an answer for request ${partial.index} of a batch of ${requests.length}`);
+    assert(list !== undefined, () => `an answer for request ${partial.index} of a batch of ${requests.length}`);
     list.push(partial);
   }
   return requests.map((union, index) => {
@@ -283,7 +283,7 @@ export function combineResponses(requests: readonly pb.RequestUnion[], partials:
     assert(request !== undefined, 'a validated batch has no empty request');
     const pieces = byRequest[index] as PartialResponse[];
     if (!isRangedRequest(request.$case)) {
-      assert(pieces.length === 1, `request ${index} (${request.$case}) has ${pieces.length} answers, expected 1`);
+      assert(pieces.length === 1, () => `request ${index} (${request.$case}) has ${pieces.length} answers, expected 1`);
       const piece = pieces[0] as PartialResponse;
       assert(
         piece.response.response?.$case === request.$case,
@@ -308,7 +308,7 @@ function combineSpanPieces(request: Request, pieces: PartialResponse[]): pb.Resp
   let resumeSpan: pb.Span | undefined;
   for (const piece of pieces) {
     const r = piece.response.response;
-    assert(r?.$case === request.$case, `a ${request.$case} piece answered with ${r?.$case ?? 'nothing'}`);
+    assert(r?.$case === request.$case, () => `a ${request.$case} piece answered with ${r?.$case ?? 'nothing'}`);
     if (r.$case === 'deleteRange') {
       deleted += r.value.deletedCount;
     } else if (r.$case === 'resolveIntentRange') {

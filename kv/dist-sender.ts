@@ -282,7 +282,8 @@ export class DistSender {
         }
         const { desc } = await this.rangeFor(key, false, ctx);
         const clipped = truncateBatch(requests, desc.startKey, desc.endKey);
-        assert(clipped.length > 0, `range ${desc.rangeId} holds ${prettyKey(key)} but no request`);
+        const lookedUp = key;
+        assert(clipped.length > 0, () => `range ${desc.rangeId} holds ${prettyKey(lookedUp)} but no request`);
         key = nextKey(requests, desc.endKey);
         if (clipped.some((r) => r.request.$case === 'endTxn') && (pieces.length > 0 || key !== undefined)) {
           endTxnPiece = { desc, requests: clipped };
@@ -362,7 +363,8 @@ export class DistSender {
     while (key !== undefined) {
       const { desc } = await this.rangeFor(key, reverse, ctx);
       const clipped = reverse ? truncateBatch(requests, desc.startKey, key) : truncateBatch(requests, key, desc.endKey);
-      assert(clipped.length > 0, `range ${desc.rangeId} was looked up for ${prettyKey(key)} but holds no request`);
+      const lookedUp = key;
+      assert(clipped.length > 0, () => `range ${desc.rangeId} was looked up for ${prettyKey(lookedUp)} but holds no request`);
       const pieceLimits: Limits = {
         maxKeys: Number.isFinite(keysLeft) ? keysLeft : 0,
         maxBytes: Number.isFinite(bytesLeft) ? bytesLeft : 0,

@@ -78,10 +78,13 @@ export class AssertionFailedError extends CairnError {
   }
 }
 
-/** Asserts an invariant. Stays on in production (STYLE.md §16). */
-export function assert(condition: unknown, message: string): asserts condition {
+/**
+ * Asserts an invariant. Stays on in production (STYLE.md §16). On hot paths, pass the
+ * message as a function: a template with values in it is built on every call otherwise.
+ */
+export function assert(condition: unknown, message: string | (() => string)): asserts condition {
   if (!condition) {
-    throw new AssertionFailedError(message);
+    throw new AssertionFailedError(typeof message === 'string' ? message : message());
   }
 }
 

@@ -81,7 +81,7 @@ export class RaftLog {
     const lastNew = prevIndex + entries.length;
     const conflict = this.findConflict(entries);
     if (conflict !== 0) {
-      assert(conflict > this.committed, `entry ${conflict} conflicts with committed entry (commit ${this.committed})`);
+      assert(conflict > this.committed, () => `entry ${conflict} conflicts with committed entry (commit ${this.committed})`);
       const first = entries[0];
       assert(first !== undefined, 'conflict without entries');
       this.append(entries.slice(conflict - first.index));
@@ -120,8 +120,8 @@ export class RaftLog {
   append(entries: readonly Entry[]): number {
     const first = entries[0];
     if (first === undefined) return this.lastIndex();
-    assert(first.index > this.committed, `append at ${first.index} would overwrite committed ${this.committed}`);
-    assert(first.index <= this.lastIndex() + 1, `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
+    assert(first.index > this.committed, () => `append at ${first.index} would overwrite committed ${this.committed}`);
+    assert(first.index <= this.lastIndex() + 1, () => `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
     const after = first.index;
     if (after === this.unstableOffset + this.unstable.length) {
       this.unstable.push(...entries);
@@ -140,7 +140,7 @@ export class RaftLog {
     if (lo >= hi) return [];
     const first = this.firstIndex();
     if (lo < first) throw new LogCompactedError(lo, first);
-    assert(hi <= this.lastIndex() + 1, `entries(${lo}, ${hi}) past last index ${this.lastIndex()}`);
+    assert(hi <= this.lastIndex() + 1, () => `entries(${lo}, ${hi}) past last index ${this.lastIndex()}`);
     const out: Entry[] = [];
     if (lo < this.unstableOffset) {
       const stable = this.storage.entries(lo, Math.min(hi, this.unstableOffset), maxBytes);
@@ -157,7 +157,7 @@ export class RaftLog {
 
   commitTo(index: number): void {
     if (index <= this.committed) return;
-    assert(index <= this.lastIndex(), `commit ${index} past last index ${this.lastIndex()}`);
+    assert(index <= this.lastIndex(), () => `commit ${index} past last index ${this.lastIndex()}`);
     this.committed = index;
   }
 
@@ -172,7 +172,7 @@ export class RaftLog {
 
   appliedTo(index: number): void {
     if (index === 0) return;
-    assert(index <= this.committed && index >= this.applied, `applied ${index} outside [${this.applied}, ${this.committed}]`);
+    assert(index <= this.committed && index >= this.applied, () => `applied ${index} outside [${this.applied}, ${this.committed}]`);
     this.applied = index;
   }
 

@@ -93,7 +93,7 @@ export class RaftNode {
 
   /** Handles a message from another member. */
   step(m: Message): void {
-    assert(m.to === this.raft.id, `message for ${m.to} stepped on ${this.raft.id}`);
+    assert(m.to === this.raft.id, () => `message for ${m.to} stepped on ${this.raft.id}`);
     this.raft.step(m);
   }
 

@@ -758,7 +758,7 @@ export class Raft {
   private maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
     const pr = this.prs.get(to);
     if (pr === undefined || pr.isPaused()) return false;
-    assert(pr.next <= this.log.lastIndex() + 1, `next ${pr.next} past last index ${this.log.lastIndex()}`);
+    assert(pr.next <= this.log.lastIndex() + 1, () => `next ${pr.next} past last index ${this.log.lastIndex()}`);
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
     let entries: Entry[] | undefined;

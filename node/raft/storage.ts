@@ -96,7 +96,7 @@ export class MemoryLogStorage implements LogStorage {
     const first = entries[0];
     if (first === undefined) return;
     const offset = this.offset();
-    assert(first.index <= this.lastIndex() + 1, `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
+    assert(first.index <= this.lastIndex() + 1, () => `append at ${first.index} leaves a gap after ${this.lastIndex()}`);
     const kept = entries.filter((e) => e.index > offset);
     const head = kept[0];
     if (head === undefined) return;

@@ -243,7 +243,7 @@ export class LatchManager {
 
   /** @internal Called through the guard: `guard.release()`. */
   releaseLatches(latches: Latches): void {
-    assert(latches.state === 'held', `releasing latches that are ${latches.state}`);
+    assert(latches.state === 'held', () => `releasing latches that are ${latches.state}`);
     latches.state = 'released';
     this.held--;
     this.unlink(latches);

@@ -220,7 +220,7 @@ export class RaftLogStore implements LogStorage {
     const entries = changes.entries ?? [];
     const first = entries[0];
     if (first !== undefined) {
-      assert(first.index <= lastIndex + 1, `raft append at ${first.index} leaves a gap after ${lastIndex}`);
+      assert(first.index <= lastIndex + 1, () => `raft append at ${first.index} leaves a gap after ${lastIndex}`);
       const newLast = first.index + entries.length - 1;
       for (const entry of entries) {
         batch.put(this.entryKey(entry.index), encodeEntry(entry));
@@ -331,7 +331,7 @@ export class RaftLogStore implements LogStorage {
       return this.tail[i - this.tailStart] as Entry;
     }
     const raw = this.engine.get(this.entryKey(i));
-    assert(raw !== undefined, `raft log of group ${this.groupId} lacks entry ${i}`);
+    assert(raw !== undefined, () => `raft log of group ${this.groupId} lacks entry ${i}`);
     return decodeEntry(raw);
   }
 
