@@ -8,9 +8,9 @@
 #   cairn [command]         the CLI (the default: `cairn --help`)
 set -eu
 
-# V8 flags of the servers, as cli/local-cluster.ts SERVER_V8_FLAGS: a 64 MiB young
-# generation, so that objects of requests in flight die young instead of being promoted.
-SERVER_V8_FLAGS="--max-semi-space-size=64"
+# V8 flags of the servers, as cli/local-cluster.ts SERVER_V8_FLAGS (which says why): a
+# 64 MiB young generation, and an old generation that starts at 256 MiB.
+SERVER_V8_FLAGS="--max-semi-space-size=64 --initial-old-space-size=256"
 
 program="${1:-cairn}"
 [ "$#" -gt 0 ] && shift
