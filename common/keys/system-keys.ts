@@ -105,9 +105,27 @@ export function sqlDroppedDataKey(tableId: number): Buffer {
 
 export const SQL_DROPPED_DATA_SPAN = { startKey: SQL_DROPPED_DATA_PREFIX, endKey: prefixEndOf(SQL_DROPPED_DATA_PREFIX) };
 
-/** The table ID a sqlDroppedDataKey names. */
+/**
+ * A dropped index whose entries are still to be cleared: the table's key, then the index
+ * ID. It sorts right after sqlDroppedDataKey(tableId), so one scan finds both kinds.
+ */
+export function sqlDroppedIndexKey(tableId: number, indexId: number): Buffer {
+  const key = Buffer.alloc(SQL_DROPPED_DATA_PREFIX.length + 16);
+  SQL_DROPPED_DATA_PREFIX.copy(key);
+  key.writeBigUInt64BE(BigInt(tableId), SQL_DROPPED_DATA_PREFIX.length);
+  key.writeBigUInt64BE(BigInt(indexId), SQL_DROPPED_DATA_PREFIX.length + 8);
+  return key;
+}
+
+/** The table ID a sqlDroppedDataKey or sqlDroppedIndexKey names. */
 export function droppedDataTableId(key: Uint8Array): number {
   return Number(Buffer.from(key).readBigUInt64BE(SQL_DROPPED_DATA_PREFIX.length));
+}
+
+/** The index ID a sqlDroppedIndexKey names; undefined for a whole table's sqlDroppedDataKey. */
+export function droppedDataIndexId(key: Uint8Array): number | undefined {
+  const at = SQL_DROPPED_DATA_PREFIX.length + 8;
+  return key.length >= at + 8 ? Number(Buffer.from(key).readBigUInt64BE(at)) : undefined;
 }
 
 export function settingKey(name: string): Buffer {

@@ -21,7 +21,7 @@ import { resolveSequenceOptions } from './catalog/sequence-options';
 import { startState } from './catalog/sequence-values';
 import type { SessionSequences } from './catalog/session-sequences';
 import { codecFor, indexPrefix, tableSpan } from './exec/table-codec';
-import { DELETE_PAGE_KEYS, recordDroppedData } from './catalog/dropped-data';
+import { DELETE_PAGE_KEYS, recordDroppedData, recordDroppedIndex } from './catalog/dropped-data';
 import { prefixEndOf, sqlSequenceValueKey } from '../../common/keys';
 import { stringOf } from './plan/analyze-expr';
 import { typeFromTypeName } from './plan/functions-impl';
@@ -532,8 +532,8 @@ export async function dropIndex(env: DdlEnv, names: readonly string[], missingOk
     if (index.constraintName !== undefined) {
       throw new SqlError(SqlStates.dependentObjectsStillExist, `cannot drop index ${name} because constraint ${index.constraintName} on table ${desc.name} requires it`);
     }
-    const span = indexPrefix(desc.id, index.id);
-    await deleteSpan(env.txn, span, prefixEndOf(span));
+    // Its entries are cleared once this commits (dropped-data.ts): no intent per entry.
+    await recordDroppedIndex(env.txn, desc.id, index.id);
     await env.catalog.writeDescriptor(env.txn, { ...desc, version: desc.version + 1, indexes: desc.indexes.filter((i) => i !== index) });
     return true;
   }
@@ -971,8 +971,9 @@ const REWRITE_PAGE_ROWS = 1000;
  * ADD PRIMARY KEY on a table keyed by its hidden rowid: every row is rewritten under the
  * new key, in the statement's transaction. The new primary index takes a fresh index ID,
  * so its span is disjoint from the old one: rows stream from the old span into the new
- * one, then the old span goes. Secondary index entries embed the primary key columns,
- * so they are rebuilt too. NULLs (23502) and duplicates (23505) fail the statement.
+ * one, and the old span is cleared after the commit, as a dropped index's. Secondary
+ * index entries embed the primary key columns, so they are rebuilt too. NULLs (23502)
+ * and duplicates (23505) fail the statement.
  */
 async function addPrimaryKey(env: DdlEnv, table: TableDescriptor, keyCols: readonly ColumnDescriptor[], name: string): Promise<TableDescriptor> {
   const oldKey = table.primaryIndex.columnIds.map((id) => table.columns.find((c) => c.id === id));
@@ -1026,7 +1027,8 @@ async function addPrimaryKey(env: DdlEnv, table: TableDescriptor, keyCols: reado
       }
     }
   }
-  await deleteSpan(env.txn, oldCodec.primaryPrefix, prefixEndOf(oldCodec.primaryPrefix));
+  // The old primary index is cleared once this commits, as a dropped index is.
+  await recordDroppedIndex(env.txn, table.id, table.primaryIndex.id);
   return updated;
 }
 

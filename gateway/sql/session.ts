@@ -63,7 +63,7 @@ export interface SessionServices {
   /** Counts statements by type and outcome (metrics). */
   readonly onStatement?: (kind: string, durationMs: number, sqlState: string | undefined) => void;
   readonly random: () => number;
-  /** A transaction that dropped tables committed: their rows may be cleared now. */
+  /** A transaction that dropped tables or indexes committed: their rows may be cleared now. */
   readonly onDataDropped?: () => void;
 }
 
@@ -79,7 +79,7 @@ interface ExplicitTxn {
   readonly counted: SavepointTxn;
   readonly startedMicros: bigint;
   readonly savepoints: Savepoint[];
-  /** It dropped a table or database: rows to clear once it commits. */
+  /** It dropped a table, database or index: rows to clear once it commits. */
   readonly dropped: { value: boolean };
 }
 
@@ -513,7 +513,8 @@ export class Session implements SqlSession {
       const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx));
       portal.rows = outcome.rows;
       portal.tag = outcome.tag;
-      if ('DropStmt' in ast || 'DropdbStmt' in ast) {
+      // Statements that may leave dropped tables or indexes to clear once they commit.
+      if ('DropStmt' in ast || 'DropdbStmt' in ast || 'AlterTableStmt' in ast) {
         const state = this.state;
         if (state.kind === 'idle') this.services.onDataDropped?.();
         else state.dropped.value = true;

@@ -1,6 +1,8 @@
 import type { Client } from 'pg';
-import { SQL_DROPPED_DATA_SPAN, sqlDroppedDataKey } from '../../common/keys';
-import { tableSpan } from '../../gateway/sql/exec/table-codec';
+import { prefixEndOf, SQL_DROPPED_DATA_SPAN, sqlDescriptorKey, sqlDroppedDataKey } from '../../common/keys';
+import type { TableDescriptor } from '../../gateway/sql/catalog/descriptors';
+import { decodeDescriptor } from '../../gateway/sql/catalog/descriptors';
+import { indexPrefix, tableSpan } from '../../gateway/sql/exec/table-codec';
 import { startSqlCluster, type SqlCluster } from '../support/sql-cluster';
 
 /**
@@ -138,6 +140,43 @@ describe('tables and rows', () => {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  });
+
+  test('ADD PRIMARY KEY and DROP INDEX leave the entries they stop using to be cleared after the commit', async () => {
+    const kv = (cluster as SqlCluster).nodes.kv;
+    await db.query('CREATE TABLE rekeyed (id INT NOT NULL, tag TEXT)');
+    await db.query("INSERT INTO rekeyed SELECT g, 't' || (g % 7) FROM generate_series(1, 2000) AS g");
+    const tableId = Number((await db.query("SELECT 'rekeyed'::regclass::oid AS id")).rows[0].id);
+    const descriptor = async (): Promise<TableDescriptor> => decodeDescriptor((await kv.get(sqlDescriptorKey(tableId))) as Buffer) as TableDescriptor;
+    // The rows sit under the hidden rowid's index.
+    const oldIndex = indexPrefix(tableId, (await descriptor()).primaryIndex.id);
+    expect((await kv.scan(oldIndex, prefixEndOf(oldIndex), { maxKeys: 10 })).rows.length).toBe(10);
+    // Rolled back, nothing changes and nothing is cleared.
+    await db.query('BEGIN');
+    await db.query('ALTER TABLE rekeyed ADD PRIMARY KEY (id)');
+    await db.query('ROLLBACK');
+    expect((await kv.scan(SQL_DROPPED_DATA_SPAN.startKey, SQL_DROPPED_DATA_SPAN.endKey)).rows).toEqual([]);
+    await db.query('ALTER TABLE rekeyed ADD PRIMARY KEY (id)');
+    expect((await db.query('SELECT count(*)::int AS n, sum(id)::int AS s FROM rekeyed')).rows).toEqual([{ n: 2000, s: 2001000 }]);
+    expect((await db.query('SELECT tag FROM rekeyed WHERE id = 15')).rows).toEqual([{ tag: 't1' }]);
+    await db.query('CREATE INDEX rekeyed_tag ON rekeyed (tag)');
+    expect((await db.query("SELECT count(*)::int AS n FROM rekeyed WHERE tag = 't3'")).rows).toEqual([{ n: 286 }]);
+    const tagIndex = indexPrefix(tableId, (await descriptor()).indexes.find((i) => i.name === 'rekeyed_tag')?.id as number);
+    expect((await kv.scan(tagIndex, prefixEndOf(tagIndex), { maxKeys: 10 })).rows.length).toBe(10);
+    await db.query('DROP INDEX rekeyed_tag');
+    expect((await db.query("SELECT count(*)::int AS n FROM rekeyed WHERE tag = 't3'")).rows).toEqual([{ n: 286 }]);
+    // The old primary index and the dropped one are emptied, and their records go.
+    const spans = [oldIndex, tagIndex];
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      let left = 0;
+      for (const start of spans) left += (await kv.scan(start, prefixEndOf(start), { maxKeys: 1 })).rows.length;
+      const records = (await kv.scan(SQL_DROPPED_DATA_SPAN.startKey, SQL_DROPPED_DATA_SPAN.endKey)).rows.length;
+      if (left === 0 && records === 0) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect((await db.query('SELECT count(*)::int AS n FROM rekeyed')).rows).toEqual([{ n: 2000 }]);
   });
 
   test('a gateway also clears what a DROP elsewhere left behind (a gateway that died part way)', async () => {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../common/logging';
-import { droppedDataTableId, SQL_DROPPED_DATA_SPAN, sqlDroppedDataKey } from '../../../common/keys';
+import { droppedDataIndexId, droppedDataTableId, prefixEndOf, SQL_DROPPED_DATA_SPAN, sqlDroppedDataKey, sqlDroppedIndexKey } from '../../../common/keys';
 import type { KvClient } from '../../../kv';
-import { tableSpan } from '../exec/table-codec';
+import { indexPrefix, tableSpan } from '../exec/table-codec';
 import type { TxnLike } from './catalog';
 
 /*
@@ -13,11 +13,33 @@ import type { TxnLike } from './catalog';
  * cleared afterwards, outside any transaction, a page per command, and the record goes
  * last. Any gateway clears any record it finds, so one that dies part way is finished by
  * another or by itself after a restart; clearing twice is harmless.
+ *
+ * An index that no descriptor names any more goes the same way (DROP INDEX, and the
+ * old primary index that ADD PRIMARY KEY replaces): index IDs are never reused within
+ * a table either.
  */
 
 /** Records, in the dropping transaction, that the table's rows are to be cleared once it commits. */
 export async function recordDroppedData(txn: TxnLike, tableId: number): Promise<void> {
-  await txn.put(sqlDroppedDataKey(tableId), Buffer.from(JSON.stringify({ droppedAt: new Date().toISOString() })));
+  await txn.put(sqlDroppedDataKey(tableId), droppedRecord());
+}
+
+/** Records, in the transaction that stops using it, that an index's entries are to be cleared once it commits. */
+export async function recordDroppedIndex(txn: TxnLike, tableId: number, indexId: number): Promise<void> {
+  await txn.put(sqlDroppedIndexKey(tableId, indexId), droppedRecord());
+}
+
+function droppedRecord(): Buffer {
+  return Buffer.from(JSON.stringify({ droppedAt: new Date().toISOString() }));
+}
+
+/** What a dropped-data record names: a table's span, or one index's. */
+function droppedSpan(recordKey: Uint8Array): { readonly what: { tableId: number; indexId?: number }; readonly startKey: Buffer; readonly endKey: Buffer } {
+  const tableId = droppedDataTableId(recordKey);
+  const indexId = droppedDataIndexId(recordKey);
+  if (indexId === undefined) return { what: { tableId }, ...tableSpan(tableId) };
+  const startKey = indexPrefix(tableId, indexId);
+  return { what: { tableId, indexId }, startKey, endKey: prefixEndOf(startKey) };
 }
 
 /**
@@ -77,20 +99,19 @@ export class DroppedDataCollector {
       if (rows.length === 0) return;
       for (const row of rows) {
         if (this.closed) return;
-        const tableId = droppedDataTableId(row.key);
+        const span = droppedSpan(row.key);
         const started = performance.now();
-        const cleared = await this.clear(tableId);
+        const cleared = await this.clear(span);
         // Closed part way: the record stays for the next run.
         if (cleared === undefined) return;
         await kv.delete(row.key);
-        log.info({ tableId, rows: cleared, ms: Math.round(performance.now() - started) }, 'cleared the rows of a dropped table');
+        log.info({ ...span.what, rows: cleared, ms: Math.round(performance.now() - started) }, span.what.indexId === undefined ? 'cleared the rows of a dropped table' : 'cleared the entries of a dropped index');
       }
     }
   }
 
-  /** Deletes every key of the table, page by page; returns how many were live (undefined: closed first). */
-  private async clear(tableId: number): Promise<number | undefined> {
-    const span = tableSpan(tableId);
+  /** Deletes every key of the span, page by page; returns how many were live (undefined: closed first). */
+  private async clear(span: ReturnType<typeof droppedSpan>): Promise<number | undefined> {
     let from = span.startKey;
     let cleared = 0;
     let pages = 0;
@@ -104,7 +125,7 @@ export class DroppedDataCollector {
       cleared += Number(result?.deletedCount ?? 0);
       if (result?.resumeSpan === undefined) break;
       from = result.resumeSpan.startKey;
-      if (++pages % 100 === 0) this.options.log.info({ tableId, rows: cleared }, 'clearing the rows of a dropped table');
+      if (++pages % 100 === 0) this.options.log.info({ ...span.what, rows: cleared }, 'clearing what was dropped');
       // Background work: rest as long as the page took, leaving the cluster at least
       // half of its time for statements.
       await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, performance.now() - pageStarted)));
