@@ -71,7 +71,7 @@ export interface CommitTrigger {
 }
 
 /** Writes buffered before they go out as intents anyway. */
-const MAX_BUFFERED_WRITES = 1_000;
+const MAX_BUFFERED_WRITES = 4_000;
 const MAX_BUFFERED_BYTES = 4 << 20;
 /** Read spans sent with a commit for the range to refresh there; more are refreshed first. */
 const MAX_SERVER_REFRESH_SPANS = 64;
