@@ -110,11 +110,7 @@ export const SQL_DROPPED_DATA_SPAN = { startKey: SQL_DROPPED_DATA_PREFIX, endKey
  * ID. It sorts right after sqlDroppedDataKey(tableId), so one scan finds both kinds.
  */
 export function sqlDroppedIndexKey(tableId: number, indexId: number): Buffer {
-  const key = Buffer.alloc(SQL_DROPPED_DATA_PREFIX.length + 16);
-  SQL_DROPPED_DATA_PREFIX.copy(key);
-  key.writeBigUInt64BE(BigInt(tableId), SQL_DROPPED_DATA_PREFIX.length);
-  key.writeBigUInt64BE(BigInt(indexId), SQL_DROPPED_DATA_PREFIX.length + 8);
-  return key;
+  return uint64Key(sqlDroppedDataKey(tableId), indexId);
 }
 
 /** The table ID a sqlDroppedDataKey or sqlDroppedIndexKey names. */

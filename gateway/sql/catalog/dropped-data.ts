@@ -34,7 +34,14 @@ function droppedRecord(): Buffer {
 }
 
 /** What a dropped-data record names: a table's span, or one index's. */
-function droppedSpan(recordKey: Uint8Array): { readonly what: { tableId: number; indexId?: number }; readonly startKey: Buffer; readonly endKey: Buffer } {
+interface DroppedSpan {
+  /** For the logs. */
+  readonly what: { readonly tableId: number; readonly indexId?: number };
+  readonly startKey: Buffer;
+  readonly endKey: Buffer;
+}
+
+function droppedSpan(recordKey: Uint8Array): DroppedSpan {
   const tableId = droppedDataTableId(recordKey);
   const indexId = droppedDataIndexId(recordKey);
   if (indexId === undefined) return { what: { tableId }, ...tableSpan(tableId) };
@@ -111,7 +118,7 @@ export class DroppedDataCollector {
   }
 
   /** Deletes every key of the span, page by page; returns how many were live (undefined: closed first). */
-  private async clear(span: ReturnType<typeof droppedSpan>): Promise<number | undefined> {
+  private async clear(span: DroppedSpan): Promise<number | undefined> {
     let from = span.startKey;
     let cleared = 0;
     let pages = 0;
