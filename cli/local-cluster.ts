@@ -181,11 +181,6 @@ export function gatewayEntry(dir: string = __dirname, file: string = __filename)
 }
 
 /**
- * Node flags for a child: the parent's own (so a tsx loader carries over) without
- * debugger flags, whose port would clash; a TypeScript entry gets the tsx loader if
- * the parent has none (under jest, say).
- */
-/**
  * V8 flags for cairn-node and cairn-gateway (the image's entrypoint passes the same):
  * - a 64 MiB young generation. A server keeps many requests in flight, and with the
  *   default (16 MiB) their objects outlive a scavenge and are promoted, to be collected
@@ -194,8 +189,8 @@ export function gatewayEntry(dir: string = __dirname, file: string = __filename)
  * - an old generation that starts at 256 MiB. With V8's small default, a node whose
  *   live heap is ~22 MiB ran a full mark-compact every 100–150 ms under load (the limit
  *   is set just above what survived), and concurrent marking took a third of its CPU.
- *   Measured with 16 clients putting 1 KiB values on three nodes: 2 600 → 3 300–3 400
- *   puts/s, the leaseholder's CPU per put 270–285 µs → 170–185 µs.
+ *   Measured with 16 clients putting 1 KiB values on three nodes: 2 350–2 430 →
+ *   2 580–2 950 puts/s, the leaseholder's CPU per put 300–350 µs → 215–240 µs.
  */
 export const SERVER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64', '--initial-old-space-size=256'];
 
@@ -204,6 +199,11 @@ function profileFlags(dir: string | undefined): string[] {
   return dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', dir];
 }
 
+/**
+ * Node flags for a child: the parent's own (so a tsx loader carries over) without
+ * debugger flags, whose port would clash; a TypeScript entry gets the tsx loader if
+ * the parent has none (under jest, say).
+ */
 export function childExecArgv(entry: string, execArgv: readonly string[], tsxLoaderUrl: () => string): string[] {
   const inherited = execArgv.filter((arg) => !/^--(inspect|inspect-brk|inspect-port|debug-port)(=|$)/.test(arg));
   if (entry.endsWith('.ts') && !inherited.some((arg) => arg.includes('tsx'))) {
