@@ -810,7 +810,9 @@ class Evaluation {
     const txn = this.requireTxn();
     const meta = txnMeta(txn);
     checkAnchor(request.key, meta.anchorKey, 'endTxn');
-    const record = readTxnRecord(this.view, meta.anchorKey, meta.id);
+    // A one-phase batch was chosen because the transaction has no record, and its writes
+    // before this EndTxn write none: no need to read it again.
+    const record = this.onePhase ? undefined : readTxnRecord(this.view, meta.anchorKey, meta.id);
     if (record?.status === ABORTED) {
       if (!request.commit) {
         // Rolling back an aborted transaction: clean up what it left here.
