@@ -287,7 +287,7 @@ export function combineResponses(requests: readonly pb.RequestUnion[], partials:
       const piece = pieces[0] as PartialResponse;
       assert(
         piece.response.response?.$case === request.$case,
-        `request ${index} (${request.$case}) answered with ${piece.response.response?.$case ?? 'nothing'}`,
+        () => `request ${index} (${request.$case}) answered with ${piece.response.response?.$case ?? 'nothing'}`,
       );
       return piece.response;
     }
