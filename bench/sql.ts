@@ -131,8 +131,8 @@ interface System {
   readonly name: 'cairn' | 'postgres';
   readonly target: SqlTarget;
   readonly cpuPids: SqlWorkerConfig['cpuPids'];
-  /** Cairn: how many dropped tables and indexes are still being cleared in the background. */
-  readonly droppedDataLeft?: () => Promise<number>;
+  /** Cairn: its nodes' addresses, to see what is still being cleared in the background. */
+  readonly kvAddresses?: readonly string[];
 }
 
 /** What went wrong, collected so that one failed step does not hide the others' figures. */
@@ -244,14 +244,7 @@ export async function runSqlBench(options: BenchOptions): Promise<void> {
           name: 'cairn',
           target: { ...hostPort(gateway.sqlAddress), user: 'root', database: 'defaultdb' },
           cpuPids: { gateway: [gateway.pid], nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
-          droppedDataLeft: async () => {
-            const kv = await KvClient.connect({ addresses: cluster.addresses });
-            try {
-              return (await kv.scan(SQL_DROPPED_DATA_SPAN.startKey, SQL_DROPPED_DATA_SPAN.endKey)).rows.length;
-            } finally {
-              await kv.close();
-            }
-          },
+          kvAddresses: cluster.addresses,
         };
         progress(`sql: cairn-gateway (pid ${gateway.pid}) on ${gateway.sqlAddress}`);
         const loaded = new Set<string>();
@@ -507,18 +500,24 @@ const CLEANUP_POLL_MS = 1_000;
  * there is nothing to wait for or the wait failed (reported).
  */
 async function waitForCleanup(sys: System, outcome: Outcome): Promise<number | undefined> {
-  const left = sys.droppedDataLeft;
-  if (left === undefined) return undefined;
+  const addresses = sys.kvAddresses;
+  if (addresses === undefined) return undefined;
   const started = Date.now();
   return outcome.attempt(`waiting for the background cleanup on ${sys.name}`, async () => {
-    let lastProgress = started;
-    for (let records = await left(); records > 0; records = await left()) {
-      if (Date.now() - started > CLEANUP_WAIT_MS) throw new Error(`${records} dropped tables or indexes still not cleared after ${CLEANUP_WAIT_MS / 1000} s`);
-      if (Date.now() - lastProgress >= LOAD_ROWS_PROGRESS_MS) {
-        lastProgress = Date.now();
-        progress(`sql: ${records} dropped tables or indexes still being cleared on ${sys.name} (${Math.round((lastProgress - started) / 1000)} s)`);
+    const kv = await KvClient.connect({ addresses });
+    try {
+      const left = async (): Promise<number> => (await kv.scan(SQL_DROPPED_DATA_SPAN.startKey, SQL_DROPPED_DATA_SPAN.endKey)).rows.length;
+      let lastProgress = started;
+      for (let records = await left(); records > 0; records = await left()) {
+        if (Date.now() - started > CLEANUP_WAIT_MS) throw new Error(`${records} dropped tables or indexes still not cleared after ${CLEANUP_WAIT_MS / 1000} s`);
+        if (Date.now() - lastProgress >= LOAD_ROWS_PROGRESS_MS) {
+          lastProgress = Date.now();
+          progress(`sql: ${records} dropped tables or indexes still being cleared on ${sys.name} (${Math.round((lastProgress - started) / 1000)} s)`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, CLEANUP_POLL_MS));
       }
-      await new Promise((resolve) => setTimeout(resolve, CLEANUP_POLL_MS));
+    } finally {
+      await kv.close();
     }
     const seconds = round((Date.now() - started) / 1000);
     progress(`sql: background cleanup on ${sys.name} done after ${seconds} s more`);
