@@ -14,7 +14,6 @@
  * CAIRN_BENCH_KV_KEYS (default 100000), CAIRN_BENCH_KV_LOAD_BYTES (default
  * 1 GiB; 0 skips the load), CAIRN_BENCH_KV_CONCURRENCIES (default "16,128").
  */
-import * as path from 'node:path';
 import { EtcdCluster, etcdVersion } from './etcd';
 import type { KeySplits } from './bench-cluster';
 import { rssBytes, sleep, splitKeyspaces, withLocalCluster } from './bench-cluster';
@@ -22,10 +21,10 @@ import type { RunResult, WorkerConfig, WorkerResult, WorkerTask, Workload } from
 import type { BenchOptions } from './main';
 import type { Figure } from './report';
 import { emit, progress, round } from './report';
-import { runWorkerProcess } from './worker-process';
+import { runWorkerProcess, workerScript } from './worker-process';
 import { benchKey, envConcurrencies, envNumber } from './workload';
 
-const WORKER_SCRIPT = path.join(__dirname, 'kv-worker.ts');
+const WORKER_SCRIPT = workerScript(__dirname, 'kv-worker');
 const WORKLOADS: readonly Workload[] = ['kv95', 'kv0'];
 const VALUE_BYTES = 1024;
 /** Preload and bulk load: batches of this many keys (etcd takes up to 128 per txn)... */

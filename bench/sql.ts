@@ -59,11 +59,11 @@ import { emit, progress, round } from './report';
 import type { PlanResult, PlanWorkerConfig } from './sql-plan-worker';
 import type { SqlOp, SqlTarget, SqlWorkerConfig, SqlWorkerResult } from './sql-worker';
 import { SQL_OP_TEXT } from './sql-worker';
-import { runWorkerProcess } from './worker-process';
+import { runWorkerProcess, workerScript } from './worker-process';
 import { envConcurrencies, envNumber } from './workload';
 
-const SQL_WORKER = path.join(__dirname, 'sql-worker.ts');
-const PLAN_WORKER = path.join(__dirname, 'sql-plan-worker.ts');
+const SQL_WORKER = workerScript(__dirname, 'sql-worker');
+const PLAN_WORKER = workerScript(__dirname, 'sql-plan-worker');
 const OPS: readonly SqlOp[] = ['point-select', 'update'];
 const TARGET_RATIOS: Readonly<Record<SqlOp, number>> = { 'point-select': 0.5, update: 0.3 };
 const TARGET_PLAN_US = 20;

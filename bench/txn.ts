@@ -24,7 +24,6 @@
  * --seconds if larger), CAIRN_BENCH_TXN_WARMUP_SECONDS (default 3), CAIRN_BENCH_TXN_OPS
  * (a subset, default "raw-put,1pc,2range,bank").
  */
-import * as path from 'node:path';
 import { KvClient } from '../kv';
 import type { KeySplits } from './bench-cluster';
 import { splitKeyspaces, withLocalCluster } from './bench-cluster';
@@ -34,10 +33,10 @@ import type { BenchOptions } from './main';
 import type { Figure } from './report';
 import { emit, progress, round } from './report';
 import type { TxnOp, TxnWorkerConfig, TxnWorkerResult } from './txn-worker';
-import { runWorkerProcess } from './worker-process';
+import { runWorkerProcess, workerScript } from './worker-process';
 import { benchKey, envConcurrencies, envNumber } from './workload';
 
-const WORKER_SCRIPT = path.join(__dirname, 'txn-worker.ts');
+const WORKER_SCRIPT = workerScript(__dirname, 'txn-worker');
 const OPS: readonly TxnOp[] = ['raw-put', '1pc', '2range', 'bank'];
 const REFERENCE: TxnOp = 'raw-put';
 /** Throughput targets as a share of raw-put's. */

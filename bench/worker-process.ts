@@ -6,7 +6,16 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { childExecArgv, tsxLoaderUrl } from '../cli';
+
+/**
+ * A worker script next to the benchmark that runs it: `name`.js when the benchmarks
+ * run compiled (`npm run bench`), `name`.ts under tsx.
+ */
+export function workerScript(dir: string, name: string, file: string = __filename): string {
+  return path.join(dir, `${name}${file.endsWith('.ts') ? '.ts' : '.js'}`);
+}
 
 /** Runs `script` with `config` in a new process and returns the result it printed. */
 export async function runWorkerProcess<R>(script: string, config: unknown): Promise<R> {
