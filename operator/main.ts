@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../common/logging';
+import { installTracingFromEnv } from '../common/tracing';
 import { Operator } from './operator';
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
   const resyncMs = Number(values['resync-ms']);
   if (!Number.isFinite(resyncMs) || resyncMs <= 0) throw new Error(`--resync-ms wants a positive number, not '${values['resync-ms']}'`);
   const log = createLogger({ name: 'cairn-operator', level: values['log-level'] as LevelWithSilent });
+  // OTEL_* variables (common/tracing/config.ts); the pod's name tells replicas apart.
+  const tracing = installTracingFromEnv({ serviceName: 'cairn-operator', instanceId: process.env.HOSTNAME ?? `pid-${process.pid}`, log });
   const config = new k8s.KubeConfig();
   config.loadFromDefault();
 
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     operator.stop().then(
-      () => process.exit(0),
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err: unknown) => {
         log.error({ err }, 'unclean shutdown');
         process.exit(1);

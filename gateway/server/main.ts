@@ -12,6 +12,8 @@
 import { CairnError } from '../../common/errors';
 import { createLogger } from '../../common/logging';
 import { createRegistry } from '../../common/metrics';
+import type { TracingHandle } from '../../common/tracing';
+import { installTracingFromEnv } from '../../common/tracing';
 import { readServerCertificate } from './certs';
 import type { GatewayFlags } from './flags';
 import { GATEWAY_USAGE, parseGatewayFlags } from './flags';
@@ -51,6 +53,14 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   }
   const log = createLogger({ name: 'cairn-gateway', fd: 2, level: flags.logLevel });
+  let tracing: TracingHandle;
+  try {
+    // OTEL_* variables (common/tracing/config.ts).
+    tracing = installTracingFromEnv({ serviceName: 'cairn-gateway', instanceId: `${flags.listen.host}:${flags.listen.port}`, log });
+  } catch (err) {
+    process.stderr.write(`cairn-gateway: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const server = new GatewayServer({
     join: flags.join,
     listen: flags.listen,
@@ -68,7 +78,8 @@ async function main(argv: readonly string[]): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     server.stop().then(
-      () => process.exit(0),
+      // Spans that ended last are sent before the process goes.
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err: unknown) => {
         log.error({ err }, 'unclean shutdown');
         process.exit(1);

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../../common/logging';
 import { createRegistry } from '../../common/metrics';
+import { installTracingFromEnv } from '../../common/tracing';
 import type * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import { DEFAULT_RAFT_TIMING } from '../replica/raft-timing';
 import { RocksEngine } from '../storage';
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
     throw new Error('--data-dir is required');
   }
   const log = createLogger({ name: 'cairn-node', fd: 2, level: values['log-level'] as LevelWithSilent });
+  // OTEL_* variables (common/tracing/config.ts); a malformed one stops the start.
+  const tracing = installTracingFromEnv({ serviceName: 'cairn-node', instanceId: values['listen-addr'], log });
   const registry = createRegistry({ process: 'cairn-node' });
   const engine = await RocksEngine.open(dataDir);
   const timing = values['tick-ms'] === undefined ? DEFAULT_RAFT_TIMING : { ...DEFAULT_RAFT_TIMING, tickMs: Number(values['tick-ms']) };
@@ -90,7 +93,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     void server.stop().then(
-      () => process.exit(0),
+      // Spans that ended last are sent before the process goes.
+      () => tracing.shutdown().then(() => process.exit(0)),
       (err: unknown) => {
         log.error({ err }, 'unclean shutdown');
         process.exit(1);

@@ -21,6 +21,7 @@ import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { prometheus } from '../../common/metrics';
+import { endSpan, startRootSpan } from '../../common/tracing';
 import { type DatabaseCluster, type DatabaseClusterStatus, GROUP, PLURAL, VERSION } from '../api';
 import { Applier, apiMessage, EventRecorder, Informer, isNotFound, WorkQueue } from '../k8s';
 import { initClusterId, type ObservedCluster, planCluster } from './cluster-plan';
@@ -157,11 +158,15 @@ export class ClusterController {
       const key = await this.queue.get();
       if (key === undefined) return;
       const stopTimer = this.options.metrics.reconcileSeconds.startTimer();
+      // Each reconcile is a trace of its own (sampled as OTEL_TRACES_SAMPLER says).
+      const span = startRootSpan('operator.reconcile', { 'k8s.databasecluster': key, 'cairn.reconcile_retries': this.queue.retries(key) });
       try {
         await this.reconcile(key);
         this.queue.forget(key);
         this.options.metrics.reconciles.inc({ result: 'ok' });
+        endSpan(span);
       } catch (err) {
+        endSpan(span, err);
         const retries = this.queue.retries(key);
         this.log.warn({ cluster: key, err: apiMessage(err), retries }, 'reconcile failed; will retry');
         this.options.metrics.reconciles.inc({ result: 'error' });
