@@ -1,5 +1,7 @@
 import { AssertionFailedError, assert, CairnError, InvalidArgumentError } from '../common/errors';
 import type { Timestamp } from '../common/hlc';
+import type { Span } from '../common/tracing';
+import { NO_SPAN, SpanKind, endSpan, startChildSpan, traceparentOf } from '../common/tracing';
 import { compareTimestamps } from '../common/hlc';
 import {
   isAddressedByFirstRange,
@@ -64,6 +66,8 @@ export interface KvBatchHeader {
   readonly followerRead?: boolean;
   /** Read committed values, stepping over intents without waiting (range lookups). */
   readonly inconsistent?: boolean;
+  /** The caller's span: the batch is traced as its child (`kv.batch`, a `kv.rpc` per range asked). */
+  readonly trace?: Span;
 }
 
 export interface KvBatchResult {
@@ -123,6 +127,8 @@ interface SendContext {
   txn: pb.Transaction | undefined;
   aborted: boolean;
   latestTimestamp: Timestamp | undefined;
+  /** The batch's `kv.batch` span (NO_SPAN when its trace is not sampled). */
+  readonly span: Span;
 }
 
 /** How asking a range's replicas ended. */
@@ -210,7 +216,12 @@ export class DistSender {
         throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${value}`);
       }
     }
-    const ctx = this.context(header);
+    const trace = header.trace;
+    const span =
+      trace === undefined || trace === NO_SPAN
+        ? NO_SPAN
+        : startChildSpan('kv.batch', trace, { 'cairn.requests': requests.length, 'cairn.first_request': requests[0]?.request?.$case ?? '' });
+    const ctx = this.context(header, span);
     const indexed: IndexedRequest[] = [];
     requests.forEach((union, index) => {
       const request = union.request;
@@ -219,12 +230,18 @@ export class DistSender {
       }
     });
     let partials: PartialResponse[] = [];
-    if (indexed.length > 0) {
-      partials =
-        maxKeys > 0 || maxBytes > 0
-          ? await this.sendLimited(indexed, { maxKeys, maxBytes }, ctx)
-          : await this.sendParallel(indexed, ctx, 0);
+    try {
+      if (indexed.length > 0) {
+        partials =
+          maxKeys > 0 || maxBytes > 0
+            ? await this.sendLimited(indexed, { maxKeys, maxBytes }, ctx)
+            : await this.sendParallel(indexed, ctx, 0);
+      }
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
     }
+    endSpan(span);
     return { responses: combineResponses(requests, partials), timestamp: ctx.latestTimestamp, txn: ctx.txn };
   }
 
@@ -235,7 +252,7 @@ export class DistSender {
     if (Buffer.compare(k, KEY_MAX) >= 0) {
       throw new InvalidArgumentError(`key ${prettyKey(k)} is not below KEY_MAX`);
     }
-    const entry = await this.rangeFor(k, false, this.context(options));
+    const entry = await this.rangeFor(k, false, this.context(options, NO_SPAN));
     return entry.desc;
   }
 
@@ -435,6 +452,7 @@ export class DistSender {
         canForwardReadTimestamp: ctx.canForwardReadTimestamp,
         followerRead: ctx.followerRead,
         inconsistent: ctx.inconsistent,
+        traceparent: '',
       },
       requests: requests.map(({ request }) => ({ request })),
     };
@@ -463,9 +481,13 @@ export class DistSender {
         continue;
       }
       let response: pb.BatchResponse;
+      const rpc = ctx.span === NO_SPAN ? NO_SPAN : startChildSpan('kv.rpc', ctx.span, { 'cairn.range_id': rangeId, 'cairn.node_id': nodeId }, SpanKind.CLIENT);
+      if (rpc !== NO_SPAN) (batch.header as pb.BatchHeader).traceparent = traceparentOf(rpc);
       try {
         response = await this.options.transport.sendBatch(address, batch, ctx.deadlineUnixMs);
+        endSpan(rpc, response.error === undefined ? undefined : { code: response.error.code });
       } catch (err) {
+        endSpan(rpc, err);
         lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
         this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
         if (this.rangeCache.get(rangeId)?.leaseholderNodeId === nodeId) {
@@ -571,7 +593,7 @@ export class DistSender {
     const rangeId = Number(desc.rangeId);
     if (this.refreshesInFlight.has(rangeId) || this.closed) return;
     this.refreshesInFlight.add(rangeId);
-    this.lookupUncached(desc.startKey, false, this.context({}))
+    this.lookupUncached(desc.startKey, false, this.context({}, NO_SPAN))
       .then(
         (fresh) => {
           this.rangeCache.insert(fresh);
@@ -749,7 +771,7 @@ export class DistSender {
   // ---------------------------------------------------------------------------------
   // Time
 
-  private context(header: KvBatchHeader): SendContext {
+  private context(header: KvBatchHeader, span: Span): SendContext {
     const now = this.now();
     const timeoutMs = header.timeoutMs ?? this.requestTimeoutMs;
     const deadlineUnixMs = Math.min(now + timeoutMs, header.deadlineUnixMs ?? Infinity);
@@ -763,6 +785,7 @@ export class DistSender {
       txn: header.txn,
       aborted: false,
       latestTimestamp: undefined,
+      span,
     };
   }
 

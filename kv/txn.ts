@@ -3,6 +3,8 @@ import { CairnError, InvalidArgumentError } from '../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../common/hlc';
 import { compareTimestamps, nextTimestamp } from '../common/hlc';
 import { keyNext } from '../common/keys';
+import type { Span } from '../common/tracing';
+import { NO_SPAN } from '../common/tracing';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { requestSpan } from './batch-split';
 import type { DistSender, KvBatchHeader } from './dist-sender';
@@ -114,6 +116,8 @@ export class Txn {
   private tail: Promise<unknown> = Promise.resolve();
   private restarts = 0;
   private commitTrigger: CommitTrigger = {};
+  /** The span its batches are traced under: the running SQL statement's, say. */
+  traceSpan: Span = NO_SPAN;
 
   constructor(
     private readonly sender: DistSender,
@@ -405,6 +409,7 @@ export class Txn {
       const { responses } = await this.sender.send(requests, {
         timestamp: this.options.asOf,
         followerRead: true,
+        trace: this.traceSpan,
         ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
       });
@@ -417,6 +422,7 @@ export class Txn {
     const reads = requests.some((r) => isRead(r.request?.$case));
     const header: KvBatchHeader = {
       txn: this.proto(),
+      trace: this.traceSpan,
       canForwardReadTimestamp: this.refreshSpans.length === 0 && !reads,
       ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
       ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
@@ -481,7 +487,7 @@ export class Txn {
       try {
         // A range refreshes a large span page by page: send the rest again until done.
         for (let pending = requests; pending.length > 0; ) {
-          const { responses } = await this.sender.send(pending, { txn });
+          const { responses } = await this.sender.send(pending, { txn, trace: this.traceSpan });
           pending = [];
           for (const { response } of responses) {
             const resume = response?.$case === 'refreshRange' ? response.value.resumeSpan : undefined;

@@ -2,6 +2,8 @@ import type { Node, SelectStmt, TransactionStmt, VariableSetStmt } from '@pgsql/
 import { CairnError, SqlError, SqlStates } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import type { Logger } from '../../common/logging';
+import type { Span } from '../../common/tracing';
+import { NO_SPAN, SpanKind, endSpan, inChildSpan, startChildSpan, startRootSpan } from '../../common/tracing';
 import type { KvClient, Txn } from '../../kv';
 import { isRetryableTxnError } from '../../kv';
 import type {
@@ -23,6 +25,7 @@ import * as ddl from './ddl';
 import { explainLines } from './explain';
 import type { ExecContext } from './exec/context';
 import { execute, lookupRows } from './exec/executor';
+import { statementFingerprint } from './fingerprint';
 import { DescriptorCheckingTxn, StalePlanError } from './exec/descriptor-check';
 import { isCountRow } from './exec/dml';
 import type { KvTableIo } from './exec/table-io';
@@ -297,32 +300,75 @@ export class Session implements SqlSession {
   // Simple query
 
   async simpleQuery(sql: string, sink: ResultSink, complete: (outcome: ExecuteOutcome) => void): Promise<void> {
-    const statements = parseStatements(sql);
+    // The first statement's span starts before the text is parsed, so that it holds the parse.
+    const first = this.startStatementSpan(undefined);
+    let statements: ParsedStatement[];
+    const parse = startChildSpan('sql.parse', first);
+    try {
+      statements = parseStatements(sql);
+      endSpan(parse);
+    } catch (err) {
+      endSpan(parse, err);
+      endSpan(first, err);
+      throw err;
+    }
     if (statements.length === 0) {
+      endSpan(first);
       complete({ kind: 'empty' });
       return;
     }
-    for (const statement of statements) {
-      const prepared = await this.prepareParsed(statement, []);
-      const portal = await this.bindPrepared(prepared, [], []);
-      if (statementKind(statement.ast) === 'COPY') {
-        complete({ kind: 'complete', commandTag: await this.copy(statement, sink) });
-        continue;
-      }
+    for (const [i, statement] of statements.entries()) {
+      const root = i === 0 ? first : this.startStatementSpan(undefined);
+      this.describeStatementSpan(root, statement);
       try {
-        await this.run(portal);
-      } finally {
-        this.flushMessages(sink);
+        const prepared = await inChildSpan('sql.plan', root, () => this.prepareParsed(statement, []));
+        const portal = await this.bindPrepared(prepared, [], []);
+        if (statementKind(statement.ast) === 'COPY') {
+          complete({ kind: 'complete', commandTag: await this.copy(statement, sink) });
+          endSpan(root);
+          continue;
+        }
+        try {
+          await this.run(portal, root);
+        } finally {
+          this.flushMessages(sink);
+        }
+        if (portal.description.columns !== undefined) {
+          sink.describe(portal.description.columns, portal.description.resultFormats);
+        }
+        for (const row of portal.rows ?? []) {
+          sink.row(row);
+          if (sink.congested) await sink.drain();
+        }
+        complete({ kind: 'complete', commandTag: portal.tag });
+        endSpan(root);
+      } catch (err) {
+        endSpan(root, err);
+        throw err;
       }
-      if (portal.description.columns !== undefined) {
-        sink.describe(portal.description.columns, portal.description.resultFormats);
-      }
-      for (const row of portal.rows ?? []) {
-        sink.row(row);
-        if (sink.congested) await sink.drain();
-      }
-      complete({ kind: 'complete', commandTag: portal.tag });
     }
+  }
+
+  /**
+   * A statement's root span: sampled as tracing is configured (common/tracing), every
+   * statement with `SET tracing = on`. NO_SPAN when not traced, which costs nothing below.
+   */
+  private startStatementSpan(statement: ParsedStatement | undefined): Span {
+    const span = startRootSpan('sql.statement', undefined, { force: this.settings.get('tracing') === 'on', kind: SpanKind.SERVER });
+    if (statement !== undefined) this.describeStatementSpan(span, statement);
+    return span;
+  }
+
+  /** The statement by its fingerprint: never a value a client sent. */
+  private describeStatementSpan(span: Span, statement: ParsedStatement): void {
+    if (span === NO_SPAN) return;
+    span.setAttributes({
+      'db.system': 'cairn',
+      'db.statement': fingerprintOf(statement),
+      'db.operation': statementKind(statement.ast),
+      'db.name': this.database.name,
+      'db.user': this.user,
+    });
   }
 
   // -------------------------------------------------------------------------------
@@ -335,12 +381,29 @@ export class Session implements SqlSession {
     const cacheKey = this.state.kind === 'idle' ? `${paramTypeOids.join(',')}\u0000${sql}` : undefined;
     const cached = cacheKey === undefined ? undefined : this.preparedCache.get(cacheKey);
     if (cached?.plan !== undefined && cached.plan.generation === this.planGeneration()) return cached.copy();
-    const statements = parseStatements(sql);
-    if (statements.length > 1) {
-      throw new SqlError(SqlStates.syntaxError, 'cannot insert multiple commands into a prepared statement');
+    const root = startRootSpan('sql.prepare', undefined, { force: this.settings.get('tracing') === 'on', kind: SpanKind.SERVER });
+    let prepared: Prepared;
+    try {
+      const parse = startChildSpan('sql.parse', root);
+      let statements: ParsedStatement[];
+      try {
+        statements = parseStatements(sql);
+        endSpan(parse);
+      } catch (err) {
+        endSpan(parse, err);
+        throw err;
+      }
+      if (statements.length > 1) {
+        throw new SqlError(SqlStates.syntaxError, 'cannot insert multiple commands into a prepared statement');
+      }
+      if (statements[0] !== undefined) this.describeStatementSpan(root, statements[0]);
+      const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
+      prepared = await inChildSpan('sql.plan', root, () => this.prepareParsed(statements[0], paramTypes));
+      endSpan(root);
+    } catch (err) {
+      endSpan(root, err);
+      throw err;
     }
-    const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
-    const prepared = await this.prepareParsed(statements[0], paramTypes);
     if (cacheKey !== undefined && prepared.plan !== undefined) {
       this.preparedCache.delete(cacheKey);
       if (this.preparedCache.size >= MAX_CACHED_PREPARES) {
@@ -387,8 +450,13 @@ export class Session implements SqlSession {
       if (statementKind(bound.prepared.statement.ast) === 'COPY') {
         return { kind: 'complete', commandTag: await this.copy(bound.prepared.statement, sink) };
       }
+      const root = this.startStatementSpan(bound.prepared.statement);
       try {
-        await this.run(bound);
+        await this.run(bound, root);
+        endSpan(root);
+      } catch (err) {
+        endSpan(root, err);
+        throw err;
       } finally {
         this.flushMessages(sink);
       }
@@ -494,13 +562,14 @@ export class Session implements SqlSession {
   // Running
 
   /** Runs a bound statement to completion, filling the portal's rows and tag. */
-  private async run(portal: BoundPortal): Promise<void> {
+  private async run(portal: BoundPortal, root: Span = NO_SPAN): Promise<void> {
     const statement = portal.prepared.statement as ParsedStatement;
     const ast = statement.ast;
     const kind = statementKind(ast);
     const started = performance.now();
     this.cancelled = undefined;
     let sqlState: string | undefined;
+    const span = startChildSpan('sql.execute', root);
     try {
       if ('TransactionStmt' in ast) {
         portal.rows = [];
@@ -510,9 +579,10 @@ export class Session implements SqlSession {
       if (this.state.kind === 'failed') {
         throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
       }
-      const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx));
+      const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx), span);
       portal.rows = outcome.rows;
       portal.tag = outcome.tag;
+      if (span !== NO_SPAN) span.setAttributes({ 'db.response.rows': outcome.rows.length, 'cairn.command_tag': outcome.tag.split(' ')[0] ?? '' });
       // Statements that may leave dropped tables or indexes to clear once they commit.
       if ('DropStmt' in ast || 'DropdbStmt' in ast || 'AlterTableStmt' in ast) {
         const state = this.state;
@@ -524,6 +594,7 @@ export class Session implements SqlSession {
       sqlState = mapped.sqlState;
       throw mapped;
     } finally {
+      endSpan(span, sqlState === undefined ? undefined : { sqlState });
       this.services.onStatement?.(kind, performance.now() - started, sqlState);
     }
   }
@@ -535,29 +606,38 @@ export class Session implements SqlSession {
   private async inTransaction(
     statement: ParsedStatement,
     fn: (txn: TxnLike, ctx: { startedMicros: bigint }) => Promise<{ rows: (Buffer | null)[][]; tag: string }>,
+    span: Span = NO_SPAN,
   ): Promise<{ rows: (Buffer | null)[][]; tag: string }> {
     const state = this.state;
     if (state.kind === 'open') {
       if (statement.asOfSystemTime !== undefined) {
         throw new SqlError(SqlStates.featureNotSupported, 'AS OF SYSTEM TIME must be given to BEGIN, not to a statement inside a transaction');
       }
+      // The block's transaction is traced under each of its statements in turn.
+      state.txn.traceSpan = span;
+      if (span !== NO_SPAN) span.setAttribute('cairn.txn_id', state.txn.txnId.toString('hex'));
       try {
         return await fn(state.counted, { startedMicros: state.startedMicros });
       } catch (err) {
         this.state = { ...state, kind: 'failed' };
         throw err;
+      } finally {
+        state.txn.traceSpan = NO_SPAN;
       }
     }
     const asOf = statement.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(statement.asOfSystemTime);
     const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
+    txn.traceSpan = span;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
           const result = await fn(txn, { startedMicros: micros(txn.readTimestamp) });
           await txn.commit();
+          if (span !== NO_SPAN) span.setAttributes({ 'cairn.txn_id': txn.txnId.toString('hex'), 'cairn.txn_attempts': attempt });
           return result;
         } catch (err) {
           if (isRetryableTxnError(err) && attempt < MAX_AUTO_RETRIES && this.cancelled === undefined) {
+            if (span !== NO_SPAN) span.addEvent('retry', { 'cairn.retry_reason': retryReasonOf(err), 'cairn.attempt': attempt });
             await txn.prepareRetry(err);
             await new Promise((resolve) => setTimeout(resolve, this.services.random() * Math.min(100, 2 * attempt)));
             continue;
@@ -1165,4 +1245,22 @@ function savepointIndex(savepoints: readonly Savepoint[], name: string): number 
     if ((savepoints[i] as Savepoint).name === name) return i;
   }
   throw new SqlError(SqlStates.invalidSavepointSpecification, `savepoint "${name}" does not exist`);
+}
+
+/** The statement's fingerprint, made once per parsed statement. */
+const fingerprints = new WeakMap<ParsedStatement, string>();
+
+function fingerprintOf(statement: ParsedStatement): string {
+  let fingerprint = fingerprints.get(statement);
+  if (fingerprint === undefined) {
+    fingerprint = statementFingerprint(statement.sql);
+    fingerprints.set(statement, fingerprint);
+  }
+  return fingerprint;
+}
+
+/** Why a transaction had to start over, for its span: the error's code and reason, never its message. */
+function retryReasonOf(err: unknown): string {
+  const e = err as { code?: unknown; reason?: unknown };
+  return [e.code, e.reason].filter((part) => typeof part === 'string').join('/');
 }

@@ -107,8 +107,8 @@ export class RaftNode {
    * term > `term` at an index < `index`. Once any leader of a later term commits an
    * entry, every earlier proposal is decided one way or the other.
    */
-  propose(data: Uint8Array): ProposalReceipt {
-    return this.raft.propose(data);
+  propose(data: Uint8Array, traceContext?: string): ProposalReceipt {
+    return this.raft.propose(data, traceContext);
   }
 
   /** As `propose`, for a membership change (one at a time; see conf-change.ts). */

@@ -172,8 +172,8 @@ export class Raft {
     this.hup(this.preVote ? 'preElection' : 'election');
   }
 
-  propose(data: Uint8Array): ProposalReceipt {
-    return this.proposeEntry('normal', data);
+  propose(data: Uint8Array, traceContext?: string): ProposalReceipt {
+    return this.proposeEntry('normal', data, traceContext);
   }
 
   proposeConfChange(cc: ConfChange, context?: Uint8Array): ProposalReceipt {
@@ -189,11 +189,11 @@ export class Raft {
     return receipt;
   }
 
-  private proposeEntry(type: EntryType, data: Uint8Array): ProposalReceipt {
+  private proposeEntry(type: EntryType, data: Uint8Array, traceContext?: string): ProposalReceipt {
     if (this.state !== 'leader') throw new ProposalDroppedError('not-leader', this.lead);
     if (!this.prs.has(this.id)) throw new ProposalDroppedError('not-a-member', NONE);
     if (this.leadTransferee !== NONE) throw new ProposalDroppedError('transfer-in-progress', this.lead);
-    const index = this.appendEntry(type, data);
+    const index = this.appendEntry(type, data, traceContext);
     this.bcastAppend();
     return { index, term: this.term };
   }
@@ -716,9 +716,9 @@ export class Raft {
 
   // ---------------------------------------------------------------- replication
 
-  private appendEntry(type: EntryType, data: Uint8Array): number {
+  private appendEntry(type: EntryType, data: Uint8Array, traceContext?: string): number {
     const index = this.log.lastIndex() + 1;
-    this.log.append([{ index, term: this.term, type, data }]);
+    this.log.append([traceContext === undefined || traceContext === '' ? { index, term: this.term, type, data } : { index, term: this.term, type, data, traceContext }]);
     return index;
   }
 

@@ -12,6 +12,11 @@ export interface Entry {
   readonly type: EntryType;
   /** Application bytes; for `confChange` the encoded ConfChange (conf-change.ts). Empty for the leader's no-op. */
   readonly data: Uint8Array;
+  /**
+   * The W3C trace context of the span that proposed it, when that span records: the
+   * members' drivers trace appending and applying it. Opaque to Raft.
+   */
+  readonly traceContext?: string;
 }
 
 /** What must be on stable storage before any message that depends on it is sent. */

@@ -34,6 +34,7 @@ export function entryToProto(entry: Entry): pb.Entry {
     term: BigInt(entry.term),
     type: entry.type === 'confChange' ? pb.EntryType.ENTRY_TYPE_CONF_CHANGE : pb.EntryType.ENTRY_TYPE_NORMAL,
     data: Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength),
+    traceContext: entry.traceContext ?? '',
   };
 }
 
@@ -49,7 +50,8 @@ export function entryFromProto(entry: pb.Entry): Entry {
     default:
       throw new MalformedEncodingError('raft entry', 0, `unknown entry type ${entry.type}`);
   }
-  return { index: toIndex(entry.index, 'raft entry index'), term: toIndex(entry.term, 'raft entry term'), type, data: entry.data };
+  const decoded = { index: toIndex(entry.index, 'raft entry index'), term: toIndex(entry.term, 'raft entry term'), type, data: entry.data };
+  return entry.traceContext === '' ? decoded : { ...decoded, traceContext: entry.traceContext };
 }
 
 export function encodeEntry(entry: Entry): Buffer {

@@ -1,3 +1,5 @@
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
+import { endSpan, installTracing, startRootSpan, traceparentOf, tracingConfigFromEnv } from '../../common/tracing';
 import type { Entry, Message } from '../raft';
 import { BOOTSTRAP_INDEX, BOOTSTRAP_TERM, ProposalDroppedError, RaftNode } from '../raft';
 import type { Engine } from '../storage';
@@ -105,6 +107,37 @@ describe('RaftGroup', () => {
     cluster.stop(follower);
     cluster.start(follower);
     await cluster.tickUntil(() => (cluster.applied.get(follower) as Entry[]).length === 20);
+  });
+
+  it('traces appending and applying a traced entry on every member, under the span that proposed it', async () => {
+    const exporter = new InMemorySpanExporter();
+    const config = { ...tracingConfigFromEnv({ OTEL_TRACES_SAMPLER: 'always_on' }, 'raft-test'), batch: { scheduledDelayMs: 0, maxQueueSize: 1000, maxExportBatchSize: 1000, exportTimeoutMs: 1000 } };
+    const tracing = installTracing({ config, instanceId: 'test', exporter });
+    try {
+      const cluster = new LocalCluster();
+      await cluster.tickUntil(() => cluster.leader() !== undefined);
+      const group = cluster.groups.get(cluster.leader() as number) as RaftGroup;
+      const proposal = startRootSpan('raft.propose');
+      const context = traceparentOf(proposal);
+      const traced = await group.propose(Buffer.from('traced'), context);
+      await group.propose(Buffer.from('untraced'));
+      await cluster.tickUntil(() => [...cluster.applied.values()].every((a) => a.length === 2));
+      endSpan(proposal);
+      await tracing.forceFlush();
+      const spans = exporter.getFinishedSpans().filter((s) => s.name !== 'raft.propose');
+      // Three members, one append and one apply each, all for the traced entry only.
+      expect(spans.map((s) => s.name).sort()).toEqual(['raft.append', 'raft.append', 'raft.append', 'raft.apply', 'raft.apply', 'raft.apply']);
+      for (const span of spans) {
+        expect(span.parentSpanContext?.spanId).toBe(proposal.spanContext().spanId);
+        expect(span.attributes['raft.index']).toBe(traced.index);
+      }
+      // The trace context is the entry's, on every member's log.
+      for (const applied of cluster.applied.values()) {
+        expect(applied.map((e) => e.traceContext)).toEqual([context, undefined]);
+      }
+    } finally {
+      await tracing.shutdown();
+    }
   });
 
   it('refuses proposals on a follower at once, naming the leader', async () => {

@@ -1,4 +1,6 @@
 import { CairnError } from '../../common/errors';
+import type { Span } from '../../common/tracing';
+import { NO_SPAN, endSpan, startRemoteChildSpan } from '../../common/tracing';
 import type { ConfChange, Entry, Message, NodeId, RaftNode, Ready, ReadState, Snapshot, SoftState } from '../raft';
 import type { WriteBatch } from '../storage';
 import type { RaftLogWriter } from '../store/raft-log-writer';
@@ -115,10 +117,12 @@ export class RaftGroup {
 
   /**
    * Proposes `data`; resolves once it is committed and applied here. Throws at once
-   * (ProposalDroppedError) when this member cannot take proposals now.
+   * (ProposalDroppedError) when this member cannot take proposals now. With
+   * `traceContext` (the proposer's recording span), every member traces appending and
+   * applying the entry as children of that span.
    */
-  propose(data: Uint8Array): Promise<{ readonly index: number; readonly term: number }> {
-    return this.track(() => this.options.node.propose(data));
+  propose(data: Uint8Array, traceContext?: string): Promise<{ readonly index: number; readonly term: number }> {
+    return this.track(() => this.options.node.propose(data, traceContext));
   }
 
   /** Proposes a membership change; resolves once it applied here (and took effect). */
@@ -239,6 +243,7 @@ export class RaftGroup {
       const sync = rd.entries.length > 0 || rd.snapshot !== undefined || !sameTermAndVote;
       const snapshot = rd.snapshot;
       const stageSnapshot = this.options.stageSnapshot;
+      const appendSpans = this.entrySpans('raft.append', rd.entries);
       await this.options.writer.persist(
         (batch) => {
           if (snapshot !== undefined && stageSnapshot !== undefined) {
@@ -248,6 +253,7 @@ export class RaftGroup {
         },
         { sync },
       );
+      if (appendSpans !== undefined) for (const span of appendSpans) endSpan(span);
       if (hardState !== undefined) {
         this.persistedTerm = hardState.term;
         this.persistedVote = hardState.vote;
@@ -268,7 +274,9 @@ export class RaftGroup {
     }
     // 3. Apply.
     if (rd.snapshot !== undefined) {
+      const applySpans = this.entrySpans('raft.apply', rd.committedEntries);
       this.options.apply(rd.committedEntries, rd.snapshot);
+      if (applySpans !== undefined) for (const span of applySpans) endSpan(span);
       this.settleUpTo(rd.snapshot.metadata.index, 'a snapshot replaced the log before the entry applied here');
       this.appliedIndex = Math.max(this.appliedIndex, rd.snapshot.metadata.index);
       for (const entry of rd.committedEntries) this.settleApplied(entry);
@@ -282,7 +290,9 @@ export class RaftGroup {
   }
 
   private applyEntries(entries: readonly Entry[]): void {
+    const applySpans = this.entrySpans('raft.apply', entries);
     this.options.apply(entries, undefined);
+    if (applySpans !== undefined) for (const span of applySpans) endSpan(span);
     for (const entry of entries) this.settleApplied(entry);
     this.options.metrics?.committedEntries.inc(entries.length);
   }
@@ -290,6 +300,25 @@ export class RaftGroup {
   private settleApplied(entry: Entry): void {
     this.settle(entry);
     this.appliedIndex = Math.max(this.appliedIndex, entry.index);
+  }
+
+  /**
+   * Spans for the traced entries among `entries` (those proposed under a recording
+   * span), started now; undefined when there are none, the common case.
+   */
+  private entrySpans(name: string, entries: readonly Entry[]): Span[] | undefined {
+    let spans: Span[] | undefined;
+    for (const entry of entries) {
+      if (entry.traceContext === undefined) continue;
+      const span = startRemoteChildSpan(name, entry.traceContext, {
+        'cairn.range_id': this.options.groupId,
+        'raft.index': entry.index,
+        'raft.term': entry.term,
+        'raft.entries': entries.length,
+      });
+      if (span !== NO_SPAN) (spans ??= []).push(span);
+    }
+    return spans;
   }
 
   private sendAll(messages: readonly Message[]): void {

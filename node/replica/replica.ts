@@ -3,6 +3,8 @@ import type { HybridLogicalClock, Timestamp } from '../../common/hlc';
 import { compareTimestamps } from '../../common/hlc';
 import { prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
+import type { Span } from '../../common/tracing';
+import { NO_SPAN, endSpan, inChildSpan, startChildSpan, traceparentOf } from '../../common/tracing';
 import { isAdminRequest, NotLeaseholderError, RangeKeyMismatchError, requestSpan, UnavailableError } from '../../kv';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as cmdpb from '../../proto/gen/cairn/node/v1/command';
@@ -470,7 +472,7 @@ export class Replica {
   }
 
   /** Serves a batch whose keys all lie in this range. Throws typed KV errors. */
-  async send(request: kvpb.BatchRequest, deadlineMs: number): Promise<kvpb.BatchResponse> {
+  async send(request: kvpb.BatchRequest, deadlineMs: number, span: Span = NO_SPAN): Promise<kvpb.BatchResponse> {
     if (this.descriptorValue === undefined) {
       throw new UnavailableError(`range ${this.rangeId} is not initialized on this node yet`);
     }
@@ -492,15 +494,20 @@ export class Replica {
     }
     let forcePush = false;
     for (;;) {
-      const outcome = await this.evaluateAndApply(request, deadlineMs, forcePush);
+      const outcome = await this.evaluateAndApply(request, deadlineMs, forcePush, span);
       switch (outcome.kind) {
         case 'done':
           return outcome.response;
         case 'conflict':
-          await waitForConflict(this.conflictWaitHost, outcome.error, outcome.waits, request, deadlineMs);
+          await inChildSpan('kv.lock_wait', span, () => waitForConflict(this.conflictWaitHost, outcome.error, outcome.waits, request, deadlineMs), {
+            'cairn.range_id': this.rangeId,
+            'cairn.lock_holder_txn_id': (outcome.error.intents[0] as IntentConflict).txnId.toString('hex'),
+          });
           break;
         case 'pushWait':
-          forcePush = await waitForPushee(this.conflictWaitHost, outcome.push, outcome.wait, deadlineMs);
+          forcePush = await inChildSpan('kv.push_wait', span, () => waitForPushee(this.conflictWaitHost, outcome.push, outcome.wait, deadlineMs), {
+            'cairn.range_id': this.rangeId,
+          });
           break;
       }
     }
@@ -554,12 +561,13 @@ export class Replica {
   }
 
   /** One evaluation under latches; writes proposed and awaited. */
-  private async evaluateAndApply(request: kvpb.BatchRequest, deadlineMs: number, forcePush: boolean): Promise<EvaluationOutcome> {
+  private async evaluateAndApply(request: kvpb.BatchRequest, deadlineMs: number, forcePush: boolean, span: Span): Promise<EvaluationOutcome> {
     await this.waitForLease(deadlineMs);
     const header = request.header;
     const txn = header?.txn;
     const spans = declareSpans(request.requests, txn);
-    const guard = await this.acquireLatches(spans, deadlineMs);
+    const latched = this.acquireLatches(spans, deadlineMs);
+    const guard = latched instanceof Promise ? await inChildSpan('kv.latch_wait', span, () => latched, { 'cairn.range_id': this.rangeId }) : latched;
     let releaseNow = true;
     try {
       if (!this.isLeaseholder()) {
@@ -571,6 +579,8 @@ export class Replica {
       const now = this.host.clock.now();
       const closed = this.nextClosedTimestamp(now);
       let result: EvaluateResult;
+      // Guarded: the attributes would be built for nothing on every untraced batch.
+      const evaluation = span === NO_SPAN ? NO_SPAN : startChildSpan('kv.evaluate', span, { 'cairn.range_id': this.rangeId, 'cairn.requests': request.requests.length });
       try {
         result = evaluateBatch(this.host.engine, request.requests, {
           timestamp: header?.timestamp ?? now,
@@ -586,7 +596,10 @@ export class Replica {
           inconsistent: header?.inconsistent === true,
           maxRefreshEntries: this.host.maxRefreshEntriesPerCommand,
         });
+        if (evaluation !== NO_SPAN) evaluation.setAttribute('cairn.writes', result.writes.length);
+        endSpan(evaluation);
       } catch (err) {
+        endSpan(evaluation, err);
         if (err instanceof WriteIntentError && err.intents.length > 0) {
           // Line up behind the lock before the latches go, so its release is not missed.
           const key = (err.intents[0] as IntentConflict).key;
@@ -627,7 +640,7 @@ export class Replica {
         // A write placed above the clock (past the timestamp cache's low-water mark)
         // must be visible to the reads this node serves after it.
         this.host.clock.forward(result.highestTimestamp);
-        const applied = this.proposeCommand(command, result.changeReplicas);
+        const applied = this.proposeCommand(command, result.changeReplicas, span);
         // Latches stay held until the command applies or fails, even when the caller
         // stops waiting: a later request must see the outcome.
         releaseNow = false;
@@ -701,7 +714,19 @@ export class Replica {
   }
 
   /** Proposes a command; resolves once it applied here, rejects if it did not take effect. */
-  private async proposeCommand(command: cmdpb.RaftCommand, change?: kvpb.ChangeReplicasTrigger): Promise<void> {
+  private async proposeCommand(command: cmdpb.RaftCommand, change?: kvpb.ChangeReplicasTrigger, parent: Span = NO_SPAN): Promise<void> {
+    if (parent === NO_SPAN) return this.proposeAndWait(command, change, NO_SPAN);
+    const span = startChildSpan('raft.propose', parent, { 'cairn.range_id': this.rangeId, 'cairn.writes': command.writes.length });
+    try {
+      await this.proposeAndWait(command, change, span);
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
+    endSpan(span);
+  }
+
+  private async proposeAndWait(command: cmdpb.RaftCommand, change: kvpb.ChangeReplicasTrigger | undefined, span: Span): Promise<void> {
     this.lastProposalMs = Date.now();
     const closed = command.closedTimestamp;
     if (closed !== undefined && compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
@@ -713,7 +738,7 @@ export class Replica {
         // rather than have every replica fail to append it.
         throw new BatchTooLargeError(data.length, MAX_COMMAND_BYTES);
       }
-      receipt = change === undefined ? this.group.propose(data) : this.group.proposeConfChange(confChangeOf(change), data);
+      receipt = change === undefined ? this.group.propose(data, traceparentOf(span) || undefined) : this.group.proposeConfChange(confChangeOf(change), data);
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
         if (change !== undefined && err.reason === 'conf-change-pending') {
@@ -724,6 +749,7 @@ export class Replica {
       throw err;
     }
     const index = this.group.lastProposedIndex;
+    if (span !== NO_SPAN) span.setAttribute('raft.index', index);
     this.proposedIndexes.add(index);
     try {
       const { index: appliedAt } = await receipt;

@@ -8,6 +8,7 @@ import { CLUSTER_ID_KEY, NODE_ID_COUNTER_KEY, nodeDescriptorKey } from '../../co
 import type { Logger } from '../../common/logging';
 import type { StatusServer } from '../../common/metrics';
 import { startStatusServer } from '../../common/metrics';
+import { NO_SPAN, SpanKind, endSpan, startRemoteChildSpan } from '../../common/tracing';
 import { KvClient } from '../../kv';
 import { errorToProto, UnavailableError } from '../../kv/errors';
 import { StreamBatcher } from '../../kv/stream-batcher';
@@ -284,6 +285,17 @@ export class NodeServer {
     const startedAt = process.hrtime.bigint();
     const method = request.requests[0]?.request?.$case ?? 'empty';
     let outcome = 'ok';
+    const span = startRemoteChildSpan('kv.node.batch', request.header?.traceparent, undefined, SpanKind.SERVER);
+    if (span !== NO_SPAN) {
+      span.setAttributes({
+        'cairn.node_id': this.serving?.ident.nodeId ?? 0,
+        'cairn.range_id': Number(request.header?.rangeId ?? 0n),
+        'cairn.requests': request.requests.length,
+        'cairn.first_request': method,
+      });
+      const txnId = request.header?.txn?.meta?.id;
+      if (txnId !== undefined) span.setAttribute('cairn.txn_id', txnId.toString('hex'));
+    }
     try {
       // A draining node goes on serving: it still holds leases until it has handed
       // them off, and its replicas stop only with the store.
@@ -291,10 +303,11 @@ export class NodeServer {
       if (serving === undefined || this.storeStopped) {
         throw new UnavailableError(this.storeStopped ? 'the node is shutting down' : 'the node has not joined a cluster yet');
       }
-      return await serving.store.send(request);
+      return await serving.store.send(request, span);
     } catch (err) {
       const error = errorToProto(err, failedRequestIndex(err));
       outcome = error.code;
+      span.setAttribute('error.type', error.code);
       if (error.code === 'ASSERTION_FAILED') {
         this.options.log.error({ err }, 'a KV batch failed');
       }
@@ -302,6 +315,7 @@ export class NodeServer {
     } finally {
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       this.storeMetrics.kvRequestSeconds.observe({ method, outcome }, seconds);
+      endSpan(span, outcome === 'ok' ? undefined : { code: outcome });
     }
   }
 

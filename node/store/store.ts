@@ -2,6 +2,8 @@ import { InvalidArgumentError } from '../../common/errors';
 import type { HybridLogicalClock } from '../../common/hlc';
 import { META1_PREFIX, META2_PREFIX, prettyKey, rangeMetaKey, RANGE_ID_COUNTER_KEY } from '../../common/keys';
 import type { Logger } from '../../common/logging';
+import type { Span } from '../../common/tracing';
+import { NO_SPAN } from '../../common/tracing';
 import type { KvClient } from '../../kv';
 import { requestSpan } from '../../kv';
 import { NotLeaseholderError, RangeChangedError, RangeKeyMismatchError, RangeNotFoundError, UnavailableError } from '../../kv/errors';
@@ -267,7 +269,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   // Requests
 
   /** Serves one KV batch; throws typed KV errors. */
-  async send(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
+  async send(request: kvpb.BatchRequest, span: Span = NO_SPAN): Promise<kvpb.BatchResponse> {
     const header = request.header;
     const rangeId = Number(header?.rangeId ?? 0n);
     const deadline = Number(header?.deadlineUnixMs ?? 0n);
@@ -300,7 +302,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
       return { responses: [{ response: { $case: 'adminChangeReplicas', value: { descriptor } } }] };
     }
     try {
-      return await replica.send(request, deadlineMs);
+      return await replica.send(request, deadlineMs, span);
     } catch (err) {
       if (err instanceof RangeKeyMismatchError) {
         // Tell the client about every range here that the batch touches, so a stale

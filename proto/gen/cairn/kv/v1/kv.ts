@@ -552,6 +552,13 @@ export interface BatchHeader {
    * own meta intents cannot hold up the routing of its commit.
    */
   inconsistent: boolean;
+  /**
+   * The W3C trace context (`traceparent`) of the sender's span for this batch, when
+   * that span records: the node's spans for the batch join the sender's trace. It rides
+   * in the batch, not in gRPC metadata, because one BatchStream message carries many
+   * batches of different traces.
+   */
+  traceparent: string;
 }
 
 export interface BatchRequest {
@@ -4144,6 +4151,7 @@ function createBaseBatchHeader(): BatchHeader {
     canForwardReadTimestamp: false,
     followerRead: false,
     inconsistent: false,
+    traceparent: "",
   };
 }
 
@@ -4187,6 +4195,9 @@ export const BatchHeader: MessageFns<BatchHeader> = {
     }
     if (message.inconsistent !== false) {
       writer.uint32(72).bool(message.inconsistent);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(82).string(message.traceparent);
     }
     return writer;
   },
@@ -4274,6 +4285,14 @@ export const BatchHeader: MessageFns<BatchHeader> = {
             }
 
             message.inconsistent = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.traceparent = reader.string();
             continue;
           }
         }

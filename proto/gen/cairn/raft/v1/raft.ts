@@ -51,6 +51,11 @@ export interface Entry {
   term: bigint;
   type: EntryType;
   data: Buffer;
+  /**
+   * The W3C trace context of the proposal's span, set only when that span records:
+   * each replica's append (and apply) of the entry is a span of the same trace.
+   */
+  traceContext: string;
 }
 
 export interface HardState {
@@ -147,7 +152,7 @@ export interface SendSnapshotResponse {
 }
 
 function createBaseEntry(): Entry {
-  return { index: 0n, term: 0n, type: 0, data: Buffer.alloc(0) };
+  return { index: 0n, term: 0n, type: 0, data: Buffer.alloc(0), traceContext: "" };
 }
 
 export const Entry: MessageFns<Entry> = {
@@ -169,6 +174,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.data.length !== 0) {
       writer.uint32(34).bytes(message.data);
+    }
+    if (message.traceContext !== "") {
+      writer.uint32(42).string(message.traceContext);
     }
     return writer;
   },
@@ -216,6 +224,14 @@ export const Entry: MessageFns<Entry> = {
             }
 
             message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.traceContext = reader.string();
             continue;
           }
         }
