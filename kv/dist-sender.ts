@@ -1,6 +1,6 @@
 import { AssertionFailedError, assert, CairnError, InvalidArgumentError } from '../common/errors';
 import type { Timestamp } from '../common/hlc';
-import type { Span } from '../common/tracing';
+import type { RecordedSpan, Span } from '../common/tracing';
 import { NO_SPAN, SpanKind, endSpan, startChildSpan, traceparentOf } from '../common/tracing';
 import { compareTimestamps } from '../common/hlc';
 import {
@@ -16,6 +16,7 @@ import {
 } from '../common/keys';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import type { IndexedRequest, PartialResponse } from './batch-split';
+import { recordedSpanFromProto } from './trace-recording';
 import {
   combineResponses,
   countTowardLimits,
@@ -68,6 +69,11 @@ export interface KvBatchHeader {
   readonly inconsistent?: boolean;
   /** The caller's span: the batch is traced as its child (`kv.batch`, a `kv.rpc` per range asked). */
   readonly trace?: Span;
+  /**
+   * The caller records the trace (SHOW TRACE FOR SESSION): the nodes send back the spans
+   * they made for the batch, handed to this as each answer comes.
+   */
+  readonly onTraceRecording?: (spans: readonly RecordedSpan[]) => void;
 }
 
 export interface KvBatchResult {
@@ -129,6 +135,7 @@ interface SendContext {
   latestTimestamp: Timestamp | undefined;
   /** The batch's `kv.batch` span (NO_SPAN when its trace is not sampled). */
   readonly span: Span;
+  readonly onTraceRecording: ((spans: readonly RecordedSpan[]) => void) | undefined;
 }
 
 /** How asking a range's replicas ended. */
@@ -453,6 +460,7 @@ export class DistSender {
         followerRead: ctx.followerRead,
         inconsistent: ctx.inconsistent,
         traceparent: '',
+        recordTrace: ctx.onTraceRecording !== undefined && ctx.span !== NO_SPAN,
       },
       requests: requests.map(({ request }) => ({ request })),
     };
@@ -486,6 +494,8 @@ export class DistSender {
       try {
         response = await this.options.transport.sendBatch(address, batch, ctx.deadlineUnixMs);
         endSpan(rpc, response.error === undefined ? undefined : { code: response.error.code });
+        const recording = response.traceRecording?.spans;
+        if (recording !== undefined && recording.length > 0) ctx.onTraceRecording?.(recording.map(recordedSpanFromProto));
       } catch (err) {
         endSpan(rpc, err);
         lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
@@ -786,6 +796,7 @@ export class DistSender {
       aborted: false,
       latestTimestamp: undefined,
       span,
+      onTraceRecording: header.onTraceRecording,
     };
   }
 

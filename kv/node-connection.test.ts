@@ -65,7 +65,7 @@ class ScriptedNode {
 
 /** A batch that says which request it is, through its range ID. */
 function batch(tag: number): pb.BatchRequest {
-  return { header: { rangeId: BigInt(tag), maxKeys: 0n, maxBytes: 0n, deadlineUnixMs: 0n, canForwardReadTimestamp: false, followerRead: false, inconsistent: false, traceparent: '' }, requests: [] };
+  return { header: { rangeId: BigInt(tag), maxKeys: 0n, maxBytes: 0n, deadlineUnixMs: 0n, canForwardReadTimestamp: false, followerRead: false, inconsistent: false, traceparent: '', recordTrace: false }, requests: [] };
 }
 
 function answer(tag: bigint): pb.BatchResponse {

@@ -3,7 +3,7 @@ import { CairnError, InvalidArgumentError } from '../common/errors';
 import type { HybridLogicalClock, Timestamp } from '../common/hlc';
 import { compareTimestamps, nextTimestamp } from '../common/hlc';
 import { keyNext } from '../common/keys';
-import type { Span } from '../common/tracing';
+import type { RecordedSpan, Span } from '../common/tracing';
 import { NO_SPAN } from '../common/tracing';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { requestSpan } from './batch-split';
@@ -118,6 +118,8 @@ export class Txn {
   private commitTrigger: CommitTrigger = {};
   /** The span its batches are traced under: the running SQL statement's, say. */
   traceSpan: Span = NO_SPAN;
+  /** Receives the spans nodes recorded for its traced batches (SHOW TRACE FOR SESSION). */
+  traceRecorder: ((spans: readonly RecordedSpan[]) => void) | undefined;
 
   constructor(
     private readonly sender: DistSender,
@@ -410,6 +412,7 @@ export class Txn {
         timestamp: this.options.asOf,
         followerRead: true,
         trace: this.traceSpan,
+        ...(this.traceRecorder === undefined ? {} : { onTraceRecording: this.traceRecorder }),
         ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
       });
@@ -423,6 +426,7 @@ export class Txn {
     const header: KvBatchHeader = {
       txn: this.proto(),
       trace: this.traceSpan,
+      ...(this.traceRecorder === undefined ? {} : { onTraceRecording: this.traceRecorder }),
       canForwardReadTimestamp: this.refreshSpans.length === 0 && !reads,
       ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
       ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
@@ -487,7 +491,7 @@ export class Txn {
       try {
         // A range refreshes a large span page by page: send the rest again until done.
         for (let pending = requests; pending.length > 0; ) {
-          const { responses } = await this.sender.send(pending, { txn, trace: this.traceSpan });
+          const { responses } = await this.sender.send(pending, { txn, trace: this.traceSpan, ...(this.traceRecorder === undefined ? {} : { onTraceRecording: this.traceRecorder }) });
           pending = [];
           for (const { response } of responses) {
             const resume = response?.$case === 'refreshRange' ? response.value.resumeSpan : undefined;

@@ -5,7 +5,7 @@ import { installTracing } from './tracing';
 
 export type { BatchConfig, OtlpProtocol, SamplerConfig, TraceExporterKind, TracingConfig } from './config';
 export { DEFAULT_SAMPLE_RATIO, tracingConfigFromEnv } from './config';
-export type { InstallTracingOptions, Span, SpanAttributes, SpanListener, TracingHandle } from './tracing';
+export type { InstallTracingOptions, RecordedSpan, Span, SpanAttributes, SpanListener, TracingHandle } from './tracing';
 export {
   NO_SPAN,
   SpanKind,
@@ -13,6 +13,7 @@ export {
   inChildSpan,
   installTracing,
   listenToTrace,
+  recordedSpanOf,
   startChildSpan,
   startRemoteChildSpan,
   startRootSpan,

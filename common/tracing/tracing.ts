@@ -37,7 +37,7 @@ interface Installed {
   readonly parentBased: boolean;
   readonly ratio: number;
   readonly ratioSampler: TraceIdRatioBasedSampler;
-  readonly listeners: Map<string, SpanListener>;
+  readonly listeners: Map<string, Set<SpanListener>>;
 }
 
 let installed: Installed | undefined;
@@ -76,7 +76,7 @@ export function installTracing(options: InstallTracingOptions): TracingHandle {
   }
   if (options.log !== undefined) installDiagLogger(options.log);
   const exporter = options.exporter ?? exporterOf(config);
-  const listeners = new Map<string, SpanListener>();
+  const listeners = new Map<string, Set<SpanListener>>();
   const processors: SpanProcessor[] = [new ListenerSpanProcessor(listeners)];
   if (exporter !== undefined) {
     processors.push(
@@ -204,10 +204,53 @@ export async function inChildSpan<T>(name: string, parent: Span | undefined, fn:
 export function listenToTrace(traceId: string, listener: SpanListener): () => void {
   const current = installed;
   if (current === undefined) return () => undefined;
-  current.listeners.set(traceId, listener);
+  let set = current.listeners.get(traceId);
+  if (set === undefined) current.listeners.set(traceId, (set = new Set()));
+  set.add(listener);
   return () => {
-    if (current.listeners.get(traceId) === listener) current.listeners.delete(traceId);
+    set.delete(listener);
+    if (set.size === 0 && current.listeners.get(traceId) === set) current.listeners.delete(traceId);
   };
+}
+
+/** A span as SHOW TRACE FOR SESSION shows it, and as a node sends it back to a gateway. */
+export interface RecordedSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** '' for a trace's root. */
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly startUnixNanos: bigint;
+  readonly durationNanos: bigint;
+  /** The process: its service.name and service.instance.id. */
+  readonly service: string;
+  readonly instance: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** An ended span as plain data. */
+export function recordedSpanOf(span: ReadableSpan): RecordedSpan {
+  const context = span.spanContext();
+  const resource = span.resource.attributes;
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(span.attributes)) {
+    if (value !== undefined) attributes[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return {
+    traceId: context.traceId,
+    spanId: context.spanId,
+    parentSpanId: span.parentSpanContext?.spanId ?? '',
+    name: span.name,
+    startUnixNanos: hrTimeNanos(span.startTime),
+    durationNanos: hrTimeNanos(span.duration),
+    service: String(resource['service.name'] ?? ''),
+    instance: String(resource['service.instance.id'] ?? ''),
+    attributes,
+  };
+}
+
+function hrTimeNanos([seconds, nanos]: api.HrTime): bigint {
+  return BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
 }
 
 /** Whether spans are recorded in this process at all (installed and not disabled). */
@@ -244,15 +287,16 @@ function exporterOf(config: TracingConfig): SpanExporter | undefined {
   }
 }
 
-/** Hands ended spans to the listener of their trace, if any. */
+/** Hands ended spans to the listeners of their trace, if any. */
 class ListenerSpanProcessor implements SpanProcessor {
-  constructor(private readonly listeners: Map<string, SpanListener>) {}
+  constructor(private readonly listeners: Map<string, Set<SpanListener>>) {}
 
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {
     if (this.listeners.size === 0) return;
-    this.listeners.get(span.spanContext().traceId)?.(span);
+    const listeners = this.listeners.get(span.spanContext().traceId);
+    if (listeners !== undefined) for (const listener of listeners) listener(span);
   }
 
   forceFlush(): Promise<void> {

@@ -27,6 +27,7 @@ test('defaults: loopback addresses, SCRAM, no TLS', () => {
     insecure: false,
     certsDir: undefined,
     maxConnections: undefined,
+    slowStatementMs: 1000,
     logLevel: 'info',
   });
 });
@@ -40,6 +41,7 @@ test('every flag', () => {
       '--auth', 'scram-sha-256',
       '--certs-dir', '/certs',
       '--max-connections', '250',
+      '--slow-statement-threshold', '2.5s',
       '--log-level', 'debug',
     ]),
   ).toEqual<GatewayFlags>({
@@ -50,8 +52,18 @@ test('every flag', () => {
     insecure: false,
     certsDir: '/certs',
     maxConnections: 250,
+    slowStatementMs: 2500,
     logLevel: 'debug',
   });
+});
+
+test('--slow-statement-threshold takes a duration or off', () => {
+  expect(flags(['--join', 'a:1', '--slow-statement-threshold', '250']).slowStatementMs).toBe(250);
+  expect(flags(['--join', 'a:1', '--slow-statement-threshold', '100ms']).slowStatementMs).toBe(100);
+  expect(flags(['--join', 'a:1', '--slow-statement-threshold', '1min']).slowStatementMs).toBe(60_000);
+  expect(flags(['--join', 'a:1', '--slow-statement-threshold', 'off']).slowStatementMs).toBe(-1);
+  expect(refusal(['--join', 'a:1', '--slow-statement-threshold', 'slow'])).toContain('--slow-statement-threshold');
+  expect(refusal(['--join', 'a:1', '--slow-statement-threshold', '-5'])).toContain('--slow-statement-threshold');
 });
 
 test('--help needs nothing else', () => {

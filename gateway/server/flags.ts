@@ -15,6 +15,8 @@ export const DEFAULT_AUTH: AuthMethod = 'scram-sha-256';
 /** Set by the operator on gateway pods where it mounts the cluster's TLS Secret. */
 export const CERTS_DIR_ENV = 'CAIRN_CERTS_DIR';
 const MAX_CONNECTIONS_LIMIT = 100_000;
+/** Statements this slow or slower are logged unless the flag says otherwise. */
+export const DEFAULT_SLOW_STATEMENT_MS = 1_000;
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const GATEWAY_USAGE = [
@@ -33,6 +35,9 @@ export const GATEWAY_USAGE = [
   `  --certs-dir DIR              TLS from server.crt/server.key, node.crt/node.key or`,
   `                               tls.crt/tls.key in DIR (default $${CERTS_DIR_ENV}; none: no TLS)`,
   '  --max-connections N          sessions at once (default 100)',
+  `  --slow-statement-threshold D  log statements that take D or longer, e.g. 500ms, 2s`,
+  `                               (default ${DEFAULT_SLOW_STATEMENT_MS} ms; off: none); a session may`,
+  '                               change it with SET log_min_duration_statement',
   '  --log-level LEVEL            fatal, error, warn, info (default), debug, trace or silent',
 ].join('\n');
 
@@ -51,6 +56,8 @@ export interface GatewayFlags {
   readonly insecure: boolean;
   readonly certsDir: string | undefined;
   readonly maxConnections: number | undefined;
+  /** Statements this slow (ms) are logged; -1: none. */
+  readonly slowStatementMs: number;
   readonly logLevel: LevelWithSilent;
 }
 
@@ -112,6 +119,17 @@ function parseMaxConnections(text: string): number {
   return Number(text);
 }
 
+function parseSlowStatementThreshold(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_SLOW_STATEMENT_MS;
+  if (text.trim().toLowerCase() === 'off') return -1;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$/i.exec(text);
+  if (m === null) {
+    throw new InvalidArgumentError(`--slow-statement-threshold needs a duration such as 500ms or 2s, or off, not '${text}'`);
+  }
+  const unit = (m[2] ?? 'ms').toLowerCase();
+  return Math.round(Number(m[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1_000 : 60_000));
+}
+
 function parseLogLevel(text: string): LevelWithSilent {
   const level = LOG_LEVELS.find((l) => l === text);
   if (level === undefined) {
@@ -136,6 +154,7 @@ export function parseGatewayFlags(argv: readonly string[], env: Readonly<Record<
         insecure: { type: 'boolean', default: false },
         'certs-dir': { type: 'string' },
         'max-connections': { type: 'string' },
+        'slow-statement-threshold': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -175,6 +194,7 @@ export function parseGatewayFlags(argv: readonly string[], env: Readonly<Record<
     insecure,
     certsDir: certsDir === undefined || certsDir === '' ? undefined : certsDir,
     maxConnections: maxConnections === undefined ? undefined : parseMaxConnections(maxConnections),
+    slowStatementMs: parseSlowStatementThreshold(values['slow-statement-threshold'] as string | undefined),
     logLevel: parseLogLevel(values['log-level'] as string),
   };
   return { kind: 'run', flags };

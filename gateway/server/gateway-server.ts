@@ -46,6 +46,8 @@ export interface GatewayServerOptions {
   readonly insecure?: boolean;
   readonly tls?: PgServerTlsOptions;
   readonly maxConnections?: number;
+  /** Statements this slow (ms) are logged by default; -1: none (default 1 s). */
+  readonly slowStatementMs?: number;
   /** How long running statements may finish at shutdown before they are cancelled (default 5 s). */
   readonly drainMs?: number;
   /** How long one KV call may take, retries included (KvClient's default otherwise). */
@@ -205,7 +207,12 @@ export class GatewayServer {
     const kv = this.kv;
     const createEngine = options.createEngine ?? ((o: SqlEngineOptions) => GatewaySqlEngine.create(o));
     this.engine = await this.untilDone('creating the SQL engine', () =>
-      createEngine({ kv, log: this.log.child({ component: 'sql' }), onStatement: this.metrics.onStatement }),
+      createEngine({
+        kv,
+        log: this.log.child({ component: 'sql' }),
+        onStatement: this.metrics.onStatement,
+        ...(options.slowStatementMs === undefined ? {} : { slowStatementMs: options.slowStatementMs }),
+      }),
     );
     this.checkStillStarting();
     const pg = new PgServer({

@@ -69,6 +69,7 @@ async function main(argv: readonly string[]): Promise<void> {
     insecure: flags.insecure,
     ...(tls === undefined ? {} : { tls }),
     ...(flags.maxConnections === undefined ? {} : { maxConnections: flags.maxConnections }),
+    slowStatementMs: flags.slowStatementMs,
     registry: createRegistry({ process: 'cairn-gateway' }),
     log,
   });

@@ -22,6 +22,9 @@ export const DEFAULT_DATABASES = ['defaultdb', 'postgres'] as const;
 /** How often a gateway checks whether another gateway changed the catalog. */
 const CATALOG_POLL_MS = 500;
 
+/** Statements this slow (ms) are logged unless the gateway is told otherwise. */
+export const DEFAULT_SLOW_STATEMENT_MS = 1_000;
+
 export interface SqlEngineOptions {
   readonly kv: KvClient;
   readonly log: Logger;
@@ -29,6 +32,8 @@ export interface SqlEngineOptions {
   readonly random?: () => number;
   /** How often to look for dropped tables' rows left to clear (default 30 s). */
   readonly droppedDataPollMs?: number;
+  /** A session's log_min_duration_statement to begin with (ms; -1: off; default 1 s). */
+  readonly slowStatementMs?: number;
 }
 
 export class GatewaySqlEngine implements SqlEngine {
@@ -114,6 +119,7 @@ export class GatewaySqlEngine implements SqlEngine {
         ...(this.options.onStatement === undefined ? {} : { onStatement: this.options.onStatement }),
         random: this.options.random ?? Math.random,
         onDataDropped: () => void this.droppedData.nudge(),
+        slowStatementMs: this.options.slowStatementMs ?? DEFAULT_SLOW_STATEMENT_MS,
       },
       startup.user,
       database,

@@ -192,3 +192,53 @@ export function exprText(expr: Expr): string {
       return `ARRAY[${expr.elements.map(exprText).join(', ')}]`;
   }
 }
+
+/** The longest plan summary a log line carries. */
+const MAX_PLAN_SUMMARY_CHARS = 300;
+
+/**
+ * A plan on one line, operators from the top with their inputs in brackets, scans with
+ * their table, index and span kind: `update t [scan t@t_pkey points(1) for update]`.
+ * For the slow-statement log, which must say how a statement ran without its values.
+ */
+export function planSummary(plan: PlanNode): string {
+  const text = summaryOf(plan);
+  return text.length <= MAX_PLAN_SUMMARY_CHARS ? text : `${text.slice(0, MAX_PLAN_SUMMARY_CHARS - 1)}…`;
+}
+
+function summaryOf(node: PlanNode): string {
+  let head: string;
+  switch (node.k) {
+    case 'scan': {
+      const spans = node.spans.kind === 'points' ? `points(${node.spans.points.length})` : node.spans.kind;
+      head = `scan ${node.table.name}@${node.index.name} ${spans}${node.reverse ? ' reverse' : ''}${node.forUpdate ? ' for update' : ''}`;
+      break;
+    }
+    case 'insert':
+    case 'update':
+    case 'delete':
+      head = `${node.k} ${node.table.name}`;
+      break;
+    case 'join':
+      head = `${node.leftKeys.length > 0 ? 'hash' : 'nested loop'} ${node.kind} join`;
+      break;
+    default:
+      head = node.k;
+  }
+  const inputs = childPlans(node).map(summaryOf);
+  return inputs.length === 0 ? head : `${head} [${inputs.join(', ')}]`;
+}
+
+/** The operators a node reads from, found by shape: every plan node has `k` and `columns`. */
+function childPlans(node: PlanNode): PlanNode[] {
+  const children: PlanNode[] = [];
+  for (const value of Object.values(node)) {
+    if (isPlanNode(value)) children.push(value);
+    else if (Array.isArray(value)) for (const item of value) if (isPlanNode(item)) children.push(item);
+  }
+  return children;
+}
+
+function isPlanNode(value: unknown): value is PlanNode {
+  return typeof value === 'object' && value !== null && typeof (value as { k?: unknown }).k === 'string' && Array.isArray((value as { columns?: unknown }).columns);
+}

@@ -1,5 +1,5 @@
 import { SqlError } from '../../common/errors';
-import { extractAsOfSystemTime, loadParser, parseStatements, rewriteUpsert } from './parser';
+import { extractAsOfSystemTime, loadParser, parseStatements, rewriteShowTrace, rewriteUpsert } from './parser';
 
 beforeAll(() => loadParser());
 
@@ -156,5 +156,32 @@ describe('UPSERT statements', () => {
 
   test('UPSERT without INTO is a syntax error', () => {
     expect(syntaxError('UPSERT t VALUES (1)').position).toBe('UPSERT '.length + 1);
+  });
+});
+
+describe('SHOW TRACE FOR SESSION', () => {
+  test.each([
+    ['SHOW TRACE FOR SESSION', [0]],
+    ['show   trace\nfor session;', [0]],
+    ["SELECT 'show trace for session'; SHOW TRACE FOR SESSION", [33]],
+    ['-- SHOW TRACE FOR SESSION\nSELECT 1', []],
+    ['SELECT 1 AS show_trace_for_session', []],
+    ['SHOW TRACE FOR SESSIONS', []],
+  ])('%j', (sql, offsets) => {
+    const { text, offsets: found } = rewriteShowTrace(sql);
+    expect(found).toEqual(offsets);
+    expect(text.length).toBe(sql.length);
+  });
+
+  test('parses as a statement of its own, marked', () => {
+    const statements = parseStatements('SELECT 1; SHOW TRACE FOR SESSION');
+    expect(statements.map((s) => [s.sql, s.showTrace === true])).toEqual([
+      ['SELECT 1', false],
+      ['SHOW TRACE FOR SESSION', true],
+    ]);
+  });
+
+  test('anything after it is a syntax error, as CockroachDB has no other form here', () => {
+    expect(() => parseStatements('SHOW TRACE FOR SESSION now')).toThrow(SqlError);
   });
 });

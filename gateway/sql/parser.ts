@@ -23,6 +23,8 @@ export interface ParsedStatement {
    * statement's text never equals the plain INSERT's.
    */
   readonly upsert?: true;
+  /** CockroachDB's `SHOW TRACE FOR SESSION` (the AST is a stand-in SHOW). */
+  readonly showTrace?: true;
 }
 
 /** Statements longer than this are refused before parsing (54000). */
@@ -41,7 +43,8 @@ export function parseStatements(sql: string): ParsedStatement[] {
     throw new SqlError(SqlStates.programLimitExceeded, `statement is longer than ${MAX_STATEMENT_BYTES} bytes`);
   }
   const { text: withoutAsOf, clauses } = extractAsOfSystemTime(sql);
-  const { text, upserts } = rewriteUpsert(withoutAsOf);
+  const { text: withoutUpsert, upserts } = rewriteUpsert(withoutAsOf);
+  const { text, offsets: showTraces } = rewriteShowTrace(withoutUpsert);
   // libpg-query refuses an empty or all-blank string; PostgreSQL answers EmptyQueryResponse.
   if (/^\s*$/.test(text)) {
     return [];
@@ -63,11 +66,13 @@ export function parseStatements(sql: string): ParsedStatement[] {
     const ast = raw.stmt as Node;
     const upsertAt = upserts.find((offset) => offset >= start && offset < end);
     if (upsertAt !== undefined) checkUpsert(sql, ast, upsertAt);
+    const showTrace = showTraces.some((offset) => offset >= start && offset < end);
     statements.push({
       ast,
       sql: sql.slice(start, end).replace(/[\s;]+$/, '').trimStart(),
       ...(clause === undefined ? {} : { asOfSystemTime: clause.expr }),
       ...(upsertAt === undefined ? {} : { upsert: true as const }),
+      ...(showTrace ? { showTrace: true as const } : {}),
     });
   });
   return statements;
@@ -167,7 +172,51 @@ export function rewriteUpsert(sql: string): { text: string; upserts: number[] } 
   if (!/upsert/i.test(sql)) {
     return { text: sql, upserts: [] };
   }
-  const upserts: number[] = [];
+  const upserts = statementStarts(sql).filter((i) => UPSERT_WORD.test(sql.slice(i, i + UPSERT_LENGTH + 2)));
+  let text = '';
+  let last = 0;
+  for (const offset of upserts) {
+    text += sql.slice(last, offset) + 'INSERT';
+    last = offset + UPSERT_LENGTH;
+  }
+  text += sql.slice(last);
+  return { text, upserts };
+}
+
+/** CockroachDB's statement, which PostgreSQL's grammar does not have. */
+const SHOW_TRACE = /^show\s+trace\s+for\s+session(?![\p{L}\p{N}_$])/iu;
+/** What it becomes for the parser: a SHOW it accepts, padded to the same length. */
+const SHOW_TRACE_STAND_IN = 'SHOW session_trace';
+
+/**
+ * Replaces each `SHOW TRACE FOR SESSION` statement with a SHOW the parser accepts, the
+ * same length (positions stay right); `offsets` are where they start.
+ */
+export function rewriteShowTrace(sql: string): { text: string; offsets: number[] } {
+  if (!/trace/i.test(sql)) {
+    return { text: sql, offsets: [] };
+  }
+  const found = statementStarts(sql).flatMap((i) => {
+    const match = SHOW_TRACE.exec(sql.slice(i, i + 128));
+    return match === null ? [] : [{ offset: i, length: match[0].length }];
+  });
+  let text = '';
+  let last = 0;
+  for (const { offset, length } of found) {
+    text += sql.slice(last, offset) + SHOW_TRACE_STAND_IN.padEnd(length, ' ');
+    last = offset + length;
+  }
+  text += sql.slice(last);
+  return { text, offsets: found.map((f) => f.offset) };
+}
+
+/**
+ * Where statements start: the first token after blanks and comments, at the beginning
+ * or after a `;` outside parentheses; literals, quoted identifiers and comments are
+ * stepped over.
+ */
+function statementStarts(sql: string): number[] {
+  const starts: number[] = [];
   let atStart = true;
   let depth = 0;
   let i = 0;
@@ -177,6 +226,7 @@ export function rewriteUpsert(sql: string): { text: string; upserts: number[] } 
     if (skipped !== i) {
       // A comment keeps the statement's start ahead; a literal or quoted name is its first token.
       const comment = (ch === '-' || ch === '/') && sql.charAt(i + 1) === (ch === '-' ? '-' : '*');
+      if (atStart && !comment) starts.push(i);
       atStart &&= comment;
       i = skipped;
       continue;
@@ -185,12 +235,7 @@ export function rewriteUpsert(sql: string): { text: string; upserts: number[] } 
       i++;
       continue;
     }
-    if (atStart && (ch === 'u' || ch === 'U') && UPSERT_WORD.test(sql.slice(i, i + UPSERT_LENGTH + 2))) {
-      upserts.push(i);
-      i += UPSERT_LENGTH;
-      atStart = false;
-      continue;
-    }
+    if (atStart && ch !== ';') starts.push(i);
     if (ch === '(') {
       depth++;
     } else if (ch === ')') {
@@ -199,14 +244,7 @@ export function rewriteUpsert(sql: string): { text: string; upserts: number[] } 
     atStart = ch === ';' && depth === 0;
     i++;
   }
-  let text = '';
-  let last = 0;
-  for (const offset of upserts) {
-    text += sql.slice(last, offset) + 'INSERT';
-    last = offset + UPSERT_LENGTH;
-  }
-  text += sql.slice(last);
-  return { text, upserts };
+  return starts;
 }
 
 function isIdentChar(ch: string): boolean {

@@ -76,6 +76,8 @@ export const SETTINGS: Readonly<Record<string, SettingDefinition>> = {
   client_min_messages: { default: 'notice', check: oneOf('client_min_messages', ['debug5', 'debug4', 'debug3', 'debug2', 'debug1', 'log', 'notice', 'warning', 'error']) },
   max_rows_in_memory: { default: '1000000', check: (v) => (/^\d+$/.test(v.trim()) && Number(v) > 0 ? v.trim() : failValue('max_rows_in_memory', v)) },
   tracing: { default: 'off', check: onOff('tracing') },
+  // As in PostgreSQL: -1 off, 0 every statement, else a duration (ms without a unit).
+  log_min_duration_statement: { default: '-1', check: (v) => (v.trim() === '-1' ? '-1' : durationMs('log_min_duration_statement')(v)) },
   max_identifier_length: { default: '63', readOnly: true },
   max_index_keys: { default: '32', readOnly: true },
   block_size: { default: '8192', readOnly: true },
@@ -119,7 +121,14 @@ function checkTimeZone(value: string): string {
 export class SessionSettings {
   private readonly values = new Map<string, string>();
 
-  constructor(initial: ReadonlyMap<string, string> = new Map()) {
+  /**
+   * `initial`: the client's startup parameters. `serverDefaults`: what the server was
+   * started with in place of a setting's built-in default (RESET returns to it).
+   */
+  constructor(
+    initial: ReadonlyMap<string, string> = new Map(),
+    private readonly serverDefaults: ReadonlyMap<string, string> = new Map(),
+  ) {
     for (const [name, value] of initial) {
       const key = name.toLowerCase();
       if (SETTINGS[key] !== undefined && SETTINGS[key].readOnly !== true) {
@@ -132,7 +141,7 @@ export class SessionSettings {
     const key = name.toLowerCase();
     const value = this.values.get(key);
     if (value !== undefined) return value;
-    return SETTINGS[key]?.default ?? undefined;
+    return this.serverDefaults.get(key) ?? SETTINGS[key]?.default ?? undefined;
   }
 
   /** Validates and stores; returns the stored value, or undefined when it did not change. */

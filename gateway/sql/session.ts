@@ -2,8 +2,8 @@ import type { Node, SelectStmt, TransactionStmt, VariableSetStmt } from '@pgsql/
 import { CairnError, SqlError, SqlStates } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import type { Logger } from '../../common/logging';
-import type { Span } from '../../common/tracing';
-import { NO_SPAN, SpanKind, endSpan, inChildSpan, startChildSpan, startRootSpan } from '../../common/tracing';
+import type { RecordedSpan, Span } from '../../common/tracing';
+import { NO_SPAN, SpanKind, endSpan, inChildSpan, listenToTrace, recordedSpanOf, startChildSpan, startRootSpan } from '../../common/tracing';
 import type { KvClient, Txn } from '../../kv';
 import { isRetryableTxnError } from '../../kv';
 import type {
@@ -22,10 +22,11 @@ import { SessionSequences } from './catalog/session-sequences';
 import type { SequenceAccess } from './builtins';
 import { copyFrom } from './copy';
 import * as ddl from './ddl';
-import { explainLines } from './explain';
+import { explainLines, planSummary } from './explain';
 import type { ExecContext } from './exec/context';
 import { execute, lookupRows } from './exec/executor';
 import { statementFingerprint } from './fingerprint';
+import { SessionTrace, SHOW_TRACE_COLUMNS } from './session-trace';
 import { DescriptorCheckingTxn, StalePlanError } from './exec/descriptor-check';
 import { isCountRow } from './exec/dml';
 import type { KvTableIo } from './exec/table-io';
@@ -68,6 +69,8 @@ export interface SessionServices {
   readonly random: () => number;
   /** A transaction that dropped tables or indexes committed: their rows may be cleared now. */
   readonly onDataDropped?: () => void;
+  /** log_min_duration_statement to begin with (ms; -1: off), when the client sets none. */
+  readonly slowStatementMs?: number;
 }
 
 interface Savepoint {
@@ -231,6 +234,12 @@ export class Session implements SqlSession {
   private readonly settings: SessionSettings;
   private readonly initial: Map<string, string>;
   private readonly sequences: SessionSequences;
+  /** What SHOW TRACE FOR SESSION shows: the spans recorded since SET tracing = on. */
+  private readonly trace = new SessionTrace();
+  /** Whether statements are recorded into `trace` (tracing was on at the last statement). */
+  private recordingTrace = false;
+  /** Stops collecting the running statement's own spans into `trace`. */
+  private stopTraceListener: (() => void) | undefined;
 
   constructor(
     private readonly services: SessionServices,
@@ -239,7 +248,10 @@ export class Session implements SqlSession {
     private schemaId: number,
     startupParameters: ReadonlyMap<string, string>,
   ) {
-    this.settings = new SessionSettings(startupParameters);
+    this.settings = new SessionSettings(
+      startupParameters,
+      services.slowStatementMs === undefined ? undefined : new Map([['log_min_duration_statement', String(services.slowStatementMs)]]),
+    );
     this.sequences = new SessionSequences(services.kv, services.catalog);
     this.settings.set('application_name', startupParameters.get('application_name') ?? '');
     this.initial = new Map();
@@ -309,11 +321,11 @@ export class Session implements SqlSession {
       endSpan(parse);
     } catch (err) {
       endSpan(parse, err);
-      endSpan(first, err);
+      this.endStatementSpan(first, err);
       throw err;
     }
     if (statements.length === 0) {
-      endSpan(first);
+      this.endStatementSpan(first);
       complete({ kind: 'empty' });
       return;
     }
@@ -325,7 +337,7 @@ export class Session implements SqlSession {
         const portal = await this.bindPrepared(prepared, [], []);
         if (statementKind(statement.ast) === 'COPY') {
           complete({ kind: 'complete', commandTag: await this.copy(statement, sink) });
-          endSpan(root);
+          this.endStatementSpan(root);
           continue;
         }
         try {
@@ -341,9 +353,9 @@ export class Session implements SqlSession {
           if (sink.congested) await sink.drain();
         }
         complete({ kind: 'complete', commandTag: portal.tag });
-        endSpan(root);
+        this.endStatementSpan(root);
       } catch (err) {
-        endSpan(root, err);
+        this.endStatementSpan(root, err);
         throw err;
       }
     }
@@ -354,9 +366,28 @@ export class Session implements SqlSession {
    * statement with `SET tracing = on`. NO_SPAN when not traced, which costs nothing below.
    */
   private startStatementSpan(statement: ParsedStatement | undefined): Span {
-    const span = startRootSpan('sql.statement', undefined, { force: this.settings.get('tracing') === 'on', kind: SpanKind.SERVER });
+    const tracing = this.settings.get('tracing') === 'on';
+    if (tracing && !this.recordingTrace) this.trace.clear();
+    this.recordingTrace = tracing;
+    const span = startRootSpan('sql.statement', undefined, { force: tracing, kind: SpanKind.SERVER });
     if (statement !== undefined) this.describeStatementSpan(span, statement);
+    if (tracing && span !== NO_SPAN) {
+      this.stopTraceListener?.();
+      this.stopTraceListener = listenToTrace(span.spanContext().traceId, (ended) => this.trace.add(recordedSpanOf(ended)));
+    }
     return span;
+  }
+
+  /** Ends a statement's root span (failed when `err` is given) and its recording. */
+  private endStatementSpan(span: Span, err?: unknown): void {
+    endSpan(span, err);
+    this.stopTraceListener?.();
+    this.stopTraceListener = undefined;
+  }
+
+  /** Where a traced transaction's batches send the spans nodes return, while recording. */
+  private traceRecorder(span: Span): ((spans: readonly RecordedSpan[]) => void) | undefined {
+    return this.recordingTrace && span !== NO_SPAN ? (spans) => this.trace.addAll(spans) : undefined;
   }
 
   /** The statement by its fingerprint: never a value a client sent. */
@@ -399,9 +430,9 @@ export class Session implements SqlSession {
       if (statements[0] !== undefined) this.describeStatementSpan(root, statements[0]);
       const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
       prepared = await inChildSpan('sql.plan', root, () => this.prepareParsed(statements[0], paramTypes));
-      endSpan(root);
+      this.endStatementSpan(root);
     } catch (err) {
-      endSpan(root, err);
+      this.endStatementSpan(root, err);
       throw err;
     }
     if (cacheKey !== undefined && prepared.plan !== undefined) {
@@ -453,9 +484,9 @@ export class Session implements SqlSession {
       const root = this.startStatementSpan(bound.prepared.statement);
       try {
         await this.run(bound, root);
-        endSpan(root);
+        this.endStatementSpan(root);
       } catch (err) {
-        endSpan(root, err);
+        this.endStatementSpan(root, err);
         throw err;
       } finally {
         this.flushMessages(sink);
@@ -515,6 +546,7 @@ export class Session implements SqlSession {
       prepared.plan = { analyzed, generation: this.planGeneration() };
       return 'SelectStmt' in ast || analyzed.columns.length > 0 ? analyzed.columns : undefined;
     }
+    if (statement.showTrace === true) return SHOW_TRACE_COLUMNS;
     if ('VariableShowStmt' in ast) {
       const name = ast.VariableShowStmt.name ?? '';
       return name.toLowerCase() === 'all'
@@ -595,8 +627,36 @@ export class Session implements SqlSession {
       throw mapped;
     } finally {
       endSpan(span, sqlState === undefined ? undefined : { sqlState });
-      this.services.onStatement?.(kind, performance.now() - started, sqlState);
+      const elapsedMs = performance.now() - started;
+      this.services.onStatement?.(kind, elapsedMs, sqlState);
+      this.maybeLogSlow(portal, statement, elapsedMs, sqlState, root);
     }
+  }
+
+  /**
+   * Logs a statement that took at least log_min_duration_statement: its fingerprint (no
+   * values), how it was planned, how long it took and, when it was traced, its trace.
+   */
+  private maybeLogSlow(portal: BoundPortal, statement: ParsedStatement, elapsedMs: number, sqlState: string | undefined, root: Span): void {
+    const threshold = Number(this.settings.get('log_min_duration_statement') ?? '-1');
+    if (threshold < 0 || elapsedMs < threshold) return;
+    const plan = portal.prepared.plan?.analyzed.plan;
+    this.services.log.warn(
+      {
+        statement: fingerprintOf(statement),
+        kind: statementKind(statement.ast),
+        plan: plan === undefined ? undefined : planSummary(plan),
+        latencyMs: Math.round(elapsedMs * 1000) / 1000,
+        thresholdMs: threshold,
+        commandTag: portal.tag === '' ? undefined : portal.tag,
+        sqlState: sqlState ?? '00000',
+        traceId: root === NO_SPAN ? undefined : root.spanContext().traceId,
+        database: this.database.name,
+        user: this.user,
+        applicationName: this.settings.get('application_name'),
+      },
+      'slow statement',
+    );
   }
 
   /**
@@ -615,6 +675,7 @@ export class Session implements SqlSession {
       }
       // The block's transaction is traced under each of its statements in turn.
       state.txn.traceSpan = span;
+      state.txn.traceRecorder = this.traceRecorder(span);
       if (span !== NO_SPAN) span.setAttribute('cairn.txn_id', state.txn.txnId.toString('hex'));
       try {
         return await fn(state.counted, { startedMicros: state.startedMicros });
@@ -623,11 +684,13 @@ export class Session implements SqlSession {
         throw err;
       } finally {
         state.txn.traceSpan = NO_SPAN;
+        state.txn.traceRecorder = undefined;
       }
     }
     const asOf = statement.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(statement.asOfSystemTime);
     const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
     txn.traceSpan = span;
+    txn.traceRecorder = this.traceRecorder(span);
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -1002,6 +1065,12 @@ export class Session implements SqlSession {
     }
     if ('VariableSetStmt' in ast) {
       return this.set(ast.VariableSetStmt);
+    }
+    if (statement.showTrace === true) {
+      const options = this.textOptions();
+      const encoders = SHOW_TRACE_COLUMNS.map((c, i) => encoder(c.type, portal.description.resultFormats[i] ?? 0, options));
+      portal.rows = this.trace.rows().map((row) => row.map((d, i) => (d === null ? null : (encoders[i] as (d: Datum) => Buffer)(d))));
+      return 'SHOW';
     }
     if ('VariableShowStmt' in ast) {
       const name = ast.VariableShowStmt.name ?? '';

@@ -8,7 +8,8 @@ import { CLUSTER_ID_KEY, NODE_ID_COUNTER_KEY, nodeDescriptorKey } from '../../co
 import type { Logger } from '../../common/logging';
 import type { StatusServer } from '../../common/metrics';
 import { startStatusServer } from '../../common/metrics';
-import { NO_SPAN, SpanKind, endSpan, startRemoteChildSpan } from '../../common/tracing';
+import { NO_SPAN, SpanKind, endSpan, listenToTrace, recordedSpanOf, startRemoteChildSpan } from '../../common/tracing';
+import { recordedSpanToProto } from '../../kv/trace-recording';
 import { KvClient } from '../../kv';
 import { errorToProto, UnavailableError } from '../../kv/errors';
 import { StreamBatcher } from '../../kv/stream-batcher';
@@ -282,6 +283,21 @@ export class NodeServer {
   }
 
   private async serveBatch(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
+    if (request.header?.recordTrace !== true || request.header.traceparent === '') return this.serveBatchTraced(request);
+    // The sender records this trace: the spans made here for the batch go back with the answer.
+    const recorded: kvpb.RecordedSpan[] = [];
+    const traceId = request.header.traceparent.split('-')[1] ?? '';
+    const stopListening = listenToTrace(traceId, (span) => recorded.push(recordedSpanToProto(recordedSpanOf(span))));
+    let response: kvpb.BatchResponse;
+    try {
+      response = await this.serveBatchTraced(request);
+    } finally {
+      stopListening();
+    }
+    return recorded.length === 0 ? response : { ...response, traceRecording: { spans: recorded } };
+  }
+
+  private async serveBatchTraced(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
     const startedAt = process.hrtime.bigint();
     const method = request.requests[0]?.request?.$case ?? 'empty';
     let outcome = 'ok';

@@ -19,7 +19,7 @@ export interface SqlClusterOptions {
   readonly nodes?: number;
   readonly extraNodeArgs?: readonly string[];
   /** Gateway options beyond the defaults (trust auth on 127.0.0.1:0, status server on 127.0.0.1:0). */
-  readonly gateway?: Partial<Pick<GatewayServerOptions, 'maxConnections' | 'drainMs' | 'createEngine' | 'registry'>>;
+  readonly gateway?: Partial<Pick<GatewayServerOptions, 'maxConnections' | 'drainMs' | 'createEngine' | 'registry' | 'log' | 'slowStatementMs'>>;
 }
 
 export interface SqlClientOptions {
@@ -72,7 +72,8 @@ export async function startSqlCluster(name: string, options: SqlClusterOptions =
     http: { host: HOST, port: 0 },
     auth: 'trust',
     registry: options.gateway?.registry ?? createRegistry({ process: 'cairn-gateway' }),
-    log: createLogger({ name: `cairn-gateway-${name}`, fd: 2, level: 'silent' }),
+    log: options.gateway?.log ?? createLogger({ name: `cairn-gateway-${name}`, fd: 2, level: 'silent' }),
+    ...(options.gateway?.slowStatementMs === undefined ? {} : { slowStatementMs: options.gateway.slowStatementMs }),
     ...(options.gateway?.maxConnections === undefined ? {} : { maxConnections: options.gateway.maxConnections }),
     ...(options.gateway?.drainMs === undefined ? {} : { drainMs: options.gateway.drainMs }),
     ...(options.gateway?.createEngine === undefined ? {} : { createEngine: options.gateway.createEngine }),

@@ -559,6 +559,11 @@ export interface BatchHeader {
    * batches of different traces.
    */
   traceparent: string;
+  /**
+   * The sender records the trace (SHOW TRACE FOR SESSION): the node returns the spans it
+   * recorded for the batch in BatchResponse.trace_recording.
+   */
+  recordTrace: boolean;
 }
 
 export interface BatchRequest {
@@ -637,7 +642,35 @@ export interface BatchResponse {
    * The header's transaction as the batch left it: its write timestamp may have moved
    * up (past reads of others, or newer versions).
    */
-  txn?: Transaction | undefined;
+  txn?:
+    | Transaction
+    | undefined;
+  /** With BatchHeader.record_trace: the spans the node recorded for the batch. */
+  traceRecording?: TraceRecording | undefined;
+}
+
+export interface TraceRecording {
+  spans: RecordedSpan[];
+}
+
+/** A finished span as data (common/tracing's RecordedSpan). */
+export interface RecordedSpan {
+  traceId: string;
+  spanId: string;
+  /** Empty for a trace's root. */
+  parentSpanId: string;
+  name: string;
+  startUnixNanos: bigint;
+  durationNanos: bigint;
+  /** The process that recorded it: its service.name and service.instance.id. */
+  service: string;
+  instance: string;
+  attributes: { [key: string]: string };
+}
+
+export interface RecordedSpan_AttributesEntry {
+  key: string;
+  value: string;
 }
 
 /**
@@ -4152,6 +4185,7 @@ function createBaseBatchHeader(): BatchHeader {
     followerRead: false,
     inconsistent: false,
     traceparent: "",
+    recordTrace: false,
   };
 }
 
@@ -4198,6 +4232,9 @@ export const BatchHeader: MessageFns<BatchHeader> = {
     }
     if (message.traceparent !== "") {
       writer.uint32(82).string(message.traceparent);
+    }
+    if (message.recordTrace !== false) {
+      writer.uint32(88).bool(message.recordTrace);
     }
     return writer;
   },
@@ -4293,6 +4330,14 @@ export const BatchHeader: MessageFns<BatchHeader> = {
             }
 
             message.traceparent = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.recordTrace = reader.bool();
             continue;
           }
         }
@@ -4728,7 +4773,7 @@ export const Error: MessageFns<Error> = {
 };
 
 function createBaseBatchResponse(): BatchResponse {
-  return { responses: [], error: undefined, timestamp: undefined, txn: undefined };
+  return { responses: [], error: undefined, timestamp: undefined, txn: undefined, traceRecording: undefined };
 }
 
 export const BatchResponse: MessageFns<BatchResponse> = {
@@ -4744,6 +4789,9 @@ export const BatchResponse: MessageFns<BatchResponse> = {
     }
     if (message.txn !== undefined) {
       Transaction.encode(message.txn, writer.uint32(34).fork()).join();
+    }
+    if (message.traceRecording !== undefined) {
+      TraceRecording.encode(message.traceRecording, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -4791,6 +4839,270 @@ export const BatchResponse: MessageFns<BatchResponse> = {
             }
 
             message.txn = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.traceRecording = TraceRecording.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseTraceRecording(): TraceRecording {
+  return { spans: [] };
+}
+
+export const TraceRecording: MessageFns<TraceRecording> = {
+  encode(message: TraceRecording, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.spans) {
+      RecordedSpan.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TraceRecording {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTraceRecording();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spans.push(RecordedSpan.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRecordedSpan(): RecordedSpan {
+  return {
+    traceId: "",
+    spanId: "",
+    parentSpanId: "",
+    name: "",
+    startUnixNanos: 0n,
+    durationNanos: 0n,
+    service: "",
+    instance: "",
+    attributes: {},
+  };
+}
+
+export const RecordedSpan: MessageFns<RecordedSpan> = {
+  encode(message: RecordedSpan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.traceId !== "") {
+      writer.uint32(10).string(message.traceId);
+    }
+    if (message.spanId !== "") {
+      writer.uint32(18).string(message.spanId);
+    }
+    if (message.parentSpanId !== "") {
+      writer.uint32(26).string(message.parentSpanId);
+    }
+    if (message.name !== "") {
+      writer.uint32(34).string(message.name);
+    }
+    if (message.startUnixNanos !== 0n) {
+      if (BigInt.asUintN(64, message.startUnixNanos) !== message.startUnixNanos) {
+        throw new globalThis.Error("value provided for field message.startUnixNanos of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.startUnixNanos);
+    }
+    if (message.durationNanos !== 0n) {
+      if (BigInt.asUintN(64, message.durationNanos) !== message.durationNanos) {
+        throw new globalThis.Error("value provided for field message.durationNanos of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.durationNanos);
+    }
+    if (message.service !== "") {
+      writer.uint32(58).string(message.service);
+    }
+    if (message.instance !== "") {
+      writer.uint32(66).string(message.instance);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      RecordedSpan_AttributesEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordedSpan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordedSpan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spanId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parentSpanId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.startUnixNanos = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.durationNanos = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = RecordedSpan_AttributesEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.attributes[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRecordedSpan_AttributesEntry(): RecordedSpan_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const RecordedSpan_AttributesEntry: MessageFns<RecordedSpan_AttributesEntry> = {
+  encode(message: RecordedSpan_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordedSpan_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordedSpan_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
             continue;
           }
         }
