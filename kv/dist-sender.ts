@@ -16,7 +16,6 @@ import {
 } from '../common/keys';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import type { IndexedRequest, PartialResponse } from './batch-split';
-import { recordedSpanFromProto } from './trace-recording';
 import {
   combineResponses,
   countTowardLimits,
@@ -495,7 +494,7 @@ export class DistSender {
         response = await this.options.transport.sendBatch(address, batch, ctx.deadlineUnixMs);
         endSpan(rpc, response.error === undefined ? undefined : { code: response.error.code });
         const recording = response.traceRecording?.spans;
-        if (recording !== undefined && recording.length > 0) ctx.onTraceRecording?.(recording.map(recordedSpanFromProto));
+        if (recording !== undefined && recording.length > 0) ctx.onTraceRecording?.(recording);
       } catch (err) {
         endSpan(rpc, err);
         lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
