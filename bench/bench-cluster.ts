@@ -18,6 +18,8 @@ const REPLICATION_TIMEOUT_MS = 120_000;
 export interface BenchClusterOptions {
   /** Also run a cairn-gateway process (as deployed: a process of its own). */
   readonly gateway?: LocalGatewayOptions;
+  /** More environment for the nodes and the gateway (OTEL_* for the tracing figures). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts the cluster, waits for three-way replication, runs `fn`, stops and cleans up. */
@@ -33,6 +35,7 @@ export async function withLocalCluster<T>(
     ports: 'free',
     log: (m) => progress(`${bench}: cairn: ${m}`),
     ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
+    ...(options.env === undefined ? {} : { env: options.env }),
     onGatewayExit: (_gateway, code, signal) => progress(`${bench}: cairn: the gateway exited unexpectedly (${code ?? signal})`),
   });
   try {

@@ -85,6 +85,26 @@ function cpuPerOp(from: CpuSample, to: CpuSample, opsPerSec: number): Record<str
   return result;
 }
 
+const LOAD_BATCH_ROWS = 500;
+
+/** (Re)creates bench_kv with keys 0..rows-1, their values 0. */
+export async function loadBenchKv(t: SqlTarget, rows: number): Promise<void> {
+  const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
+  await c.connect();
+  try {
+    await c.query('DROP TABLE IF EXISTS bench_kv');
+    await c.query('CREATE TABLE bench_kv (k INT PRIMARY KEY, v INT NOT NULL)');
+    // Batches in transactions of their own: a bounded write set per commit.
+    for (let from = 0; from < rows; from += LOAD_BATCH_ROWS) {
+      const to = Math.min(rows, from + LOAD_BATCH_ROWS);
+      const values = Array.from({ length: to - from }, (_, i) => `(${from + i}, 0)`).join(',');
+      await c.query(`INSERT INTO bench_kv VALUES ${values}`);
+    }
+  } finally {
+    await c.end();
+  }
+}
+
 async function connect(t: SqlTarget): Promise<Client> {
   const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
   // A broken connection shows as failed queries; without a listener it would crash the process.

@@ -20,6 +20,9 @@
  *                  PRIMARY KEY left to be cleared in the background (waitForCleanup)
  *   pgbench-S      `pgbench -S -M prepared` (select-only)
  *   pgbench-tpcb   `pgbench -M prepared` (TPC-B-like)
+ *   point-select-trace-0, -1, -100
+ *                  point-select with tracing off, 1% and 100% of statements traced,
+ *                  each on a cluster of its own, exporting to Jaeger (bench/sql-tracing.ts)
  *
  * Throughput figures carry p50/p99 latency (pgbench's from its per-transaction log) and
  * the ratio to PostgreSQL; point-select and update also the servers' CPU time per
@@ -38,7 +41,8 @@
  * "dtgvp"), CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS (default 300 + 180 per scale unit),
  * CAIRN_BENCH_SQL_SETTLE (0: run pgbench right after its load, without reading every row
  * first), CAIRN_BENCH_SQL_PLAN_ITERATIONS (most timed calls per planning figure, default
- * 20000).
+ * 20000), CAIRN_BENCH_SQL_TRACING (0: no tracing figures), CAIRN_BENCH_SQL_TRACE_CLIENTS
+ * (their clients, default 64).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -50,6 +54,7 @@ import { KvClient } from '../kv';
 import type { PostgresServer } from '../test/support/postgres-server';
 import { startPostgres } from '../test/support/postgres-server';
 import { splitKeyspaces, withLocalCluster } from './bench-cluster';
+import { runTracingFigures } from './sql-tracing';
 import { firstError } from './load-loop';
 import type { BenchOptions } from './main';
 import type { PgbenchRun } from './pgbench';
@@ -58,7 +63,7 @@ import type { Figure } from './report';
 import { emit, progress, round } from './report';
 import type { PlanResult, PlanWorkerConfig } from './sql-plan-worker';
 import type { SqlOp, SqlTarget, SqlWorkerConfig, SqlWorkerResult } from './sql-worker';
-import { SQL_OP_TEXT } from './sql-worker';
+import { loadBenchKv, SQL_OP_TEXT } from './sql-worker';
 import { runWorkerProcess, workerScript } from './worker-process';
 import { envConcurrencies, envNumber } from './workload';
 
@@ -68,7 +73,6 @@ const OPS: readonly SqlOp[] = ['point-select', 'update'];
 const TARGET_RATIOS: Readonly<Record<SqlOp, number>> = { 'point-select': 0.5, update: 0.3 };
 const TARGET_PLAN_US = 20;
 const BASELINE = 'postgres-15';
-const LOAD_BATCH_ROWS = 500;
 /** A run with more failed statements than this share fails the benchmark. */
 const MAX_ERROR_SHARE = 0.01;
 /** How often a long pgbench load says it is still running. */
@@ -156,23 +160,6 @@ class Outcome {
   }
 }
 
-async function loadKv(t: SqlTarget, rows: number): Promise<void> {
-  const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
-  await c.connect();
-  try {
-    await c.query('DROP TABLE IF EXISTS bench_kv');
-    await c.query('CREATE TABLE bench_kv (k INT PRIMARY KEY, v INT NOT NULL)');
-    // Batches in transactions of their own: a bounded write set per commit.
-    for (let from = 0; from < rows; from += LOAD_BATCH_ROWS) {
-      const to = Math.min(rows, from + LOAD_BATCH_ROWS);
-      const values = Array.from({ length: to - from }, (_, i) => `(${from + i}, 0)`).join(',');
-      await c.query(`INSERT INTO bench_kv VALUES ${values}`);
-    }
-  } finally {
-    await c.end();
-  }
-}
-
 /**
  * Cuts bench_kv's primary index into `ranges` ranges of as many keys each and spreads
  * their leases over the nodes (bench-cluster.ts), as a deployment would split a hot
@@ -251,7 +238,7 @@ export async function runSqlBench(options: BenchOptions): Promise<void> {
         for (const sys of [ours, pg]) {
           progress(`sql: loading ${s.rows} rows into ${sys.name}`);
           await outcome.attempt(`loading bench_kv into ${sys.name}`, async () => {
-            await loadKv(sys.target, s.rows);
+            await loadBenchKv(sys.target, s.rows);
             loaded.add(sys.name);
           });
         }
@@ -272,6 +259,9 @@ export async function runSqlBench(options: BenchOptions): Promise<void> {
     );
   } finally {
     await postgres?.stop();
+  }
+  if (process.env.CAIRN_BENCH_SQL_TRACING !== '0') {
+    await outcome.attempt('tracing figures', () => runTracingFigures(s, outcome.verdicts));
   }
   for (const v of outcome.verdicts) progress(`sql: ${v}`);
   if (outcome.failures.length > 0) {

@@ -11,7 +11,10 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { freePorts } from '../../cli';
 
-export const BUILD_JAEGER_SCRIPT = path.join(__dirname, 'build-jaeger.sh');
+/** The build script stays in the sources when this file runs compiled from dist/ (the benchmarks). */
+export const BUILD_JAEGER_SCRIPT = __filename.endsWith('.ts')
+  ? path.join(__dirname, 'build-jaeger.sh')
+  : path.join(__dirname, '..', '..', '..', 'test', 'tracing', 'build-jaeger.sh');
 
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
