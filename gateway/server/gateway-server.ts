@@ -211,6 +211,7 @@ export class GatewayServer {
         kv,
         log: this.log.child({ component: 'sql' }),
         onStatement: this.metrics.onStatement,
+        onTxn: this.metrics.onTxn,
         ...(options.slowStatementMs === undefined ? {} : { slowStatementMs: options.slowStatementMs }),
       }),
     );

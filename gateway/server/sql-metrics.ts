@@ -16,6 +16,9 @@ const DURATION_BUCKETS_SECONDS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 export class SqlMetrics {
   private readonly statements: prometheus.Counter<'type' | 'result'>;
   private readonly duration: prometheus.Histogram<'type'>;
+  private readonly txnCommits: prometheus.Counter;
+  private readonly txnAborts: prometheus.Counter;
+  private readonly txnRestarts: prometheus.Counter<'reason'>;
   private connectionCount: () => number = () => 0;
 
   constructor(registry: Registry) {
@@ -30,6 +33,22 @@ export class SqlMetrics {
       help: 'How long SQL statements took, by statement type',
       labelNames: ['type'],
       buckets: DURATION_BUCKETS_SECONDS,
+      registers: [registry],
+    });
+    this.txnCommits = new prometheus.Counter({
+      name: 'cairn_txn_commits_total',
+      help: 'Transactions of SQL sessions that committed (a statement outside BEGIN is one)',
+      registers: [registry],
+    });
+    this.txnAborts = new prometheus.Counter({
+      name: 'cairn_txn_aborts_total',
+      help: 'Transactions of SQL sessions that ended without committing because of a conflict (retries given up, aborted by another, commit outcome unknown); not a client ROLLBACK',
+      registers: [registry],
+    });
+    this.txnRestarts = new prometheus.Counter({
+      name: 'cairn_txn_restarts_total',
+      help: 'Transactions the gateway ran again after a conflict, by reason',
+      labelNames: ['reason'],
       registers: [registry],
     });
     const metrics = this; // eslint-disable-line @typescript-eslint/no-this-alias
@@ -47,6 +66,13 @@ export class SqlMetrics {
   readonly onStatement = (kind: string, durationMs: number, sqlState: string | undefined): void => {
     this.statements.inc({ type: kind, result: sqlState ?? 'ok' });
     this.duration.observe({ type: kind }, durationMs / 1000);
+  };
+
+  /** The SQL engine's onTxn callback. */
+  readonly onTxn = (event: 'commit' | 'abort' | 'restart', reason?: string): void => {
+    if (event === 'commit') this.txnCommits.inc();
+    else if (event === 'abort') this.txnAborts.inc();
+    else this.txnRestarts.inc({ reason: reason ?? 'unknown' });
   };
 
   /** Where `cairn_sql_connections` reads its value at scrape time. */

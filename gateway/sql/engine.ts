@@ -29,6 +29,7 @@ export interface SqlEngineOptions {
   readonly kv: KvClient;
   readonly log: Logger;
   readonly onStatement?: SessionServices['onStatement'];
+  readonly onTxn?: SessionServices['onTxn'];
   readonly random?: () => number;
   /** How often to look for dropped tables' rows left to clear (default 30 s). */
   readonly droppedDataPollMs?: number;
@@ -117,6 +118,7 @@ export class GatewaySqlEngine implements SqlEngine {
         users: this.users,
         log: this.options.log,
         ...(this.options.onStatement === undefined ? {} : { onStatement: this.options.onStatement }),
+        ...(this.options.onTxn === undefined ? {} : { onTxn: this.options.onTxn }),
         random: this.options.random ?? Math.random,
         onDataDropped: () => void this.droppedData.nudge(),
         slowStatementMs: this.options.slowStatementMs ?? DEFAULT_SLOW_STATEMENT_MS,

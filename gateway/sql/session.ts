@@ -66,6 +66,12 @@ export interface SessionServices {
   readonly log: Logger;
   /** Counts statements by type and outcome (metrics). */
   readonly onStatement?: (kind: string, durationMs: number, sqlState: string | undefined) => void;
+  /**
+   * Counts transactions (metrics): each commit; each abort, a transaction that ended
+   * uncommitted because of a conflict (not a client's ROLLBACK); each restart inside
+   * the gateway, with its reason.
+   */
+  readonly onTxn?: (event: 'commit' | 'abort' | 'restart', reason?: string) => void;
   readonly random: () => number;
   /** A transaction that dropped tables or indexes committed: their rows may be cleared now. */
   readonly onDataDropped?: () => void;
@@ -92,7 +98,7 @@ interface ExplicitTxn {
 type TxnState =
   | { readonly kind: 'idle' }
   | ({ readonly kind: 'open' } & ExplicitTxn)
-  | ({ readonly kind: 'failed' } & ExplicitTxn);
+  | ({ readonly kind: 'failed'; readonly conflict?: string } & ExplicitTxn);
 
 /** Key versions the undo log keeps at most: beyond, a write under a savepoint is refused. */
 const MAX_UNDO_ENTRIES = 100_000;
@@ -430,9 +436,9 @@ export class Session implements SqlSession {
       if (statements[0] !== undefined) this.describeStatementSpan(root, statements[0]);
       const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
       prepared = await inChildSpan('sql.plan', root, () => this.prepareParsed(statements[0], paramTypes));
-      this.endStatementSpan(root);
+      endSpan(root);
     } catch (err) {
-      this.endStatementSpan(root, err);
+      endSpan(root, err);
       throw err;
     }
     if (cacheKey !== undefined && prepared.plan !== undefined) {
@@ -680,7 +686,8 @@ export class Session implements SqlSession {
       try {
         return await fn(state.counted, { startedMicros: state.startedMicros });
       } catch (err) {
-        this.state = { ...state, kind: 'failed' };
+        const conflict = conflictReasonOf(err);
+        this.state = conflict === undefined ? { ...state, kind: 'failed' } : { ...state, kind: 'failed', conflict };
         throw err;
       } finally {
         state.txn.traceSpan = NO_SPAN;
@@ -696,15 +703,18 @@ export class Session implements SqlSession {
         try {
           const result = await fn(txn, { startedMicros: micros(txn.readTimestamp) });
           await txn.commit();
+          this.services.onTxn?.('commit');
           if (span !== NO_SPAN) span.setAttributes({ 'cairn.txn_id': txn.txnId.toString('hex'), 'cairn.txn_attempts': attempt });
           return result;
         } catch (err) {
           if (isRetryableTxnError(err) && attempt < MAX_AUTO_RETRIES && this.cancelled === undefined) {
+            this.services.onTxn?.('restart', retryReasonOf(err));
             if (span !== NO_SPAN) span.addEvent('retry', { 'cairn.retry_reason': retryReasonOf(err), 'cairn.attempt': attempt });
             await txn.prepareRetry(err);
             await new Promise((resolve) => setTimeout(resolve, this.services.random() * Math.min(100, 2 * attempt)));
             continue;
           }
+          if (conflictReasonOf(err) !== undefined) this.services.onTxn?.('abort', conflictReasonOf(err));
           if (txn.status === 'pending') await txn.rollback().catch(() => undefined);
           throw err;
         }
@@ -915,13 +925,17 @@ export class Session implements SqlSession {
         this.state = { kind: 'idle' };
         try {
           if (state.kind === 'failed') {
+            if (state.conflict !== undefined) this.services.onTxn?.('abort', state.conflict);
             await state.txn.rollback().catch(() => undefined);
             return 'ROLLBACK';
           }
           await state.txn.commit();
+          this.services.onTxn?.('commit');
           if (state.dropped.value) this.services.onDataDropped?.();
           return 'COMMIT';
         } catch (err) {
+          const conflict = conflictReasonOf(err);
+          if (conflict !== undefined) this.services.onTxn?.('abort', conflict);
           if (state.txn.status === 'pending') await state.txn.rollback().catch(() => undefined);
           throw err;
         } finally {
@@ -934,6 +948,7 @@ export class Session implements SqlSession {
           return 'ROLLBACK';
         }
         this.state = { kind: 'idle' };
+        if (state.kind === 'failed' && state.conflict !== undefined) this.services.onTxn?.('abort', state.conflict);
         await state.txn.rollback().catch(() => undefined);
         this.services.catalog.transactionEnded(state.txn);
         return 'ROLLBACK';
@@ -1326,6 +1341,15 @@ function fingerprintOf(statement: ParsedStatement): string {
     fingerprints.set(statement, fingerprint);
   }
   return fingerprint;
+}
+
+/**
+ * The conflict that ended or restarts a transaction (its code and reason), or undefined
+ * when `err` is no conflict (a constraint violation, a bad statement...).
+ */
+function conflictReasonOf(err: unknown): string | undefined {
+  if (err instanceof SqlError) return err.sqlState === SqlStates.serializationFailure ? 'SERIALIZATION_FAILURE' : undefined;
+  return isRetryableTxnError(err) || (err instanceof CairnError && err.code === 'AMBIGUOUS_RESULT') ? retryReasonOf(err) : undefined;
 }
 
 /** Why a transaction had to start over, for its span: the error's code and reason, never its message. */

@@ -63,6 +63,8 @@ export interface ReplicaHost {
   readonly maxRefreshEntriesPerCommand: number;
   /** A read was served here by a follower (for metrics). */
   countFollowerRead(): void;
+  /** A request here waited this long for another transaction's lock (for metrics). */
+  observeLockWait(seconds: number): void;
 }
 
 /** How long a request waits for a lease to appear before telling the client to look elsewhere. */
@@ -498,12 +500,18 @@ export class Replica {
       switch (outcome.kind) {
         case 'done':
           return outcome.response;
-        case 'conflict':
-          await inChildSpan('kv.lock_wait', span, () => waitForConflict(this.conflictWaitHost, outcome.error, outcome.waits, request, deadlineMs), {
-            'cairn.range_id': this.rangeId,
-            'cairn.lock_holder_txn_id': (outcome.error.intents[0] as IntentConflict).txnId.toString('hex'),
-          });
+        case 'conflict': {
+          const waitStarted = performance.now();
+          try {
+            await inChildSpan('kv.lock_wait', span, () => waitForConflict(this.conflictWaitHost, outcome.error, outcome.waits, request, deadlineMs), {
+              'cairn.range_id': this.rangeId,
+              'cairn.lock_holder_txn_id': (outcome.error.intents[0] as IntentConflict).txnId.toString('hex'),
+            });
+          } finally {
+            this.host.observeLockWait((performance.now() - waitStarted) / 1000);
+          }
           break;
+        }
         case 'pushWait':
           forcePush = await inChildSpan('kv.push_wait', span, () => waitForPushee(this.conflictWaitHost, outcome.push, outcome.wait, deadlineMs), {
             'cairn.range_id': this.rangeId,

@@ -15,7 +15,7 @@ import { errorToProto, UnavailableError } from '../../kv/errors';
 import { StreamBatcher } from '../../kv/stream-batcher';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import * as adminpb from '../../proto/gen/cairn/node/v1/admin';
-import { failedRequestIndex } from '../replica/evaluate-batch';
+import { failedRequestIndex, isReadOnly } from '../replica/evaluate-batch';
 import { withDeadline } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
 import type { Engine } from '../storage';
@@ -171,6 +171,7 @@ export class NodeServer {
       ...(this.options.closedTimestampTargetMs === undefined ? {} : { closedTimestampTargetMs: this.options.closedTimestampTargetMs }),
       ...(this.options.maxRefreshEntriesPerCommand === undefined ? {} : { maxRefreshEntriesPerCommand: this.options.maxRefreshEntriesPerCommand }),
     });
+    this.storeMetrics.rangeHealth = () => store.rangeHealth();
     const transport = new RaftTransport({
       nodeId: ident.nodeId,
       resolve: (id) => this.directory.address(id),
@@ -331,6 +332,7 @@ export class NodeServer {
     } finally {
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       this.storeMetrics.kvRequestSeconds.observe({ method, outcome }, seconds);
+      (isReadOnly(request.requests) ? this.storeMetrics.kvReadSeconds : this.storeMetrics.kvWriteSeconds).observe(seconds);
       endSpan(span, outcome === 'ok' ? undefined : { code: outcome });
     }
   }

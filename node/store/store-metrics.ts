@@ -1,6 +1,20 @@
 import type { Registry } from 'prom-client';
 import { prometheus } from '../../common/metrics';
 
+/** What a node's ranges look like now, for gauges read at each scrape (Store.rangeHealth). */
+export interface RangeHealth {
+  /** Ranges this node reports: those it holds the lease of (see Store.rangeHealth). */
+  readonly ranges: number;
+  /** Of those, ranges with fewer live voters than the replication target. */
+  readonly underReplicated: number;
+  /** Of those, ranges without a live quorum of voters: they can serve nothing. */
+  readonly unavailable: number;
+  /** The largest lag of a replica's closed timestamp behind now, in seconds (0: none closed yet). */
+  readonly closedTimestampLagSeconds: number;
+}
+
+const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
 /** A node's range and KV metrics (DESIGN.md §10). */
 export class StoreMetrics {
   readonly replicas: prometheus.Gauge;
@@ -10,6 +24,12 @@ export class StoreMetrics {
   readonly leaseTransfers: prometheus.Counter;
   readonly kvRequestSeconds: prometheus.Histogram<'method' | 'outcome'>;
   readonly followerReads: prometheus.Counter;
+  readonly kvReadSeconds: prometheus.Histogram;
+  readonly kvWriteSeconds: prometheus.Histogram;
+  readonly lockWaits: prometheus.Counter;
+  readonly lockWaitSeconds: prometheus.Histogram;
+  /** Set once the store exists; the range gauges read it at each scrape. */
+  rangeHealth: (() => RangeHealth) | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -35,8 +55,51 @@ export class StoreMetrics {
       name: 'cairn_kv_request_duration_seconds',
       help: 'KV batches served by this node, by the method of their first request and outcome.',
       labelNames: ['method', 'outcome'],
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
+    this.kvReadSeconds = new prometheus.Histogram({
+      name: 'cairn_kv_read_duration_seconds',
+      help: 'Read-only KV batches served by this node, from arrival to answer (the read latency an alert watches).',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.kvWriteSeconds = new prometheus.Histogram({
+      name: 'cairn_kv_write_duration_seconds',
+      help: 'KV batches with writes served by this node, from arrival to answer, replication included.',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.lockWaits = new prometheus.Counter({
+      name: 'cairn_lock_waits_total',
+      help: "Times a request on this node waited for another transaction's lock.",
+      registers,
+    });
+    this.lockWaitSeconds = new prometheus.Histogram({
+      name: 'cairn_lock_wait_duration_seconds',
+      help: "How long requests on this node waited for another transaction's lock.",
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    const health = (): RangeHealth | undefined => this.rangeHealth?.();
+    const gauge = (name: string, help: string, value: (h: RangeHealth) => number): void => {
+      new prometheus.Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const h = health();
+          this.set(h === undefined ? 0 : value(h));
+        },
+      });
+    };
+    gauge('cairn_ranges', 'Ranges whose lease this node holds: summed over the nodes, the ranges of the cluster.', (h) => h.ranges);
+    gauge('cairn_ranges_underreplicated', 'Ranges this node holds the lease of with fewer live voters than the replication target.', (h) => h.underReplicated);
+    gauge('cairn_ranges_unavailable', 'Ranges without a live quorum of voters, each counted by one node (see Store.rangeHealth).', (h) => h.unavailable);
+    gauge(
+      'cairn_closed_timestamp_lag_seconds',
+      "The largest lag behind now of a closed timestamp on this node's replicas: how stale a follower read may be.",
+      (h) => h.closedTimestampLagSeconds,
+    );
   }
 }

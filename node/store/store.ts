@@ -24,7 +24,7 @@ import { IntentResolver } from './intent-resolver';
 import type { NodeDirectory } from './node-directory';
 import { RaftLogWriter } from './raft-log-writer';
 import type { RaftMetrics } from './raft-metrics';
-import type { StoreMetrics } from './store-metrics';
+import type { RangeHealth, StoreMetrics } from './store-metrics';
 
 export interface StoreOptions {
   readonly nodeId: number;
@@ -143,6 +143,36 @@ export class Store implements ReplicaHost, RaftTransportHandler {
 
   replica(rangeId: number): Replica | undefined {
     return this.replicas.get(rangeId);
+  }
+
+  /**
+   * The node's share of the cluster's range gauges. A range is counted by one node: the
+   * live voter with the lowest node ID (each node judges liveness for itself, so the
+   * counts agree once liveness has settled). A range that lost its quorum, and with it
+   * any lease, is still counted by a survivor. Under-replicated: fewer live voters than
+   * the replication target (capped by the nodes the cluster has).
+   */
+  rangeHealth(): RangeHealth {
+    const directory = this.options.directory;
+    const target = Math.min(this.options.replicationFactor ?? 3, Math.max(1, directory.all().length));
+    const nowNanos = this.options.clock.physicalNanos();
+    let ranges = 0;
+    let underReplicated = 0;
+    let unavailable = 0;
+    let lagNanos = 0n;
+    for (const replica of this.replicas.values()) {
+      const desc = replica.descriptor;
+      if (desc === undefined) continue;
+      const closed = replica.closedTimestamp.wallTime;
+      if (closed > 0n && nowNanos - closed > lagNanos) lagNanos = nowNanos - closed;
+      const voters = desc.replicas.filter((r) => r.type === kvpb.ReplicaType.REPLICA_TYPE_VOTER).map((r) => Number(r.nodeId));
+      const live = voters.filter((id) => id === this.nodeId || directory.isLive(id));
+      if (!live.includes(this.nodeId) || Math.min(...live) !== this.nodeId) continue;
+      ranges++;
+      if (live.length < target) underReplicated++;
+      if (live.length <= voters.length / 2) unavailable++;
+    }
+    return { ranges, underReplicated, unavailable, closedTimestampLagSeconds: Number(lagNanos) / 1e9 };
   }
 
   leaseCount(): number {
@@ -668,6 +698,11 @@ export class Store implements ReplicaHost, RaftTransportHandler {
 
   countFollowerRead(): void {
     this.options.metrics.followerReads.inc();
+  }
+
+  observeLockWait(seconds: number): void {
+    this.options.metrics.lockWaits.inc();
+    this.options.metrics.lockWaitSeconds.observe(seconds);
   }
 
   resolveIntentsLater(pending: PendingResolution): void {

@@ -151,3 +151,83 @@ describe('SHOW TRACE FOR SESSION', () => {
     expect(statements).toEqual(['SELECT', 'SET']);
   });
 });
+
+describe('metrics of transactions, KV latency, lock waits and ranges', () => {
+  /** One process's /metrics, as name{labels} → value. */
+  async function scrape(address: string): Promise<Map<string, number>> {
+    const text = await (await fetch(`http://${address}/metrics`)).text();
+    const samples = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      if (line === '' || line.startsWith('#')) continue;
+      const at = line.lastIndexOf(' ');
+      samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+    }
+    return samples;
+  }
+
+  /** The sum of a metric's samples, over all their labels. */
+  function total(samples: Map<string, number>, name: string): number {
+    let sum = 0;
+    for (const [key, value] of samples) if (key === name || key.startsWith(`${name}{`)) sum += value;
+    return sum;
+  }
+
+  const gateway = (): string => (cluster as SqlCluster).httpAddress;
+  const node = (): string => (cluster as SqlCluster).nodes.cluster.nodes[0]?.httpAddress as string;
+
+  test('the gateway counts commits, and a transaction a conflict ended as an abort (a ROLLBACK alone is none)', async () => {
+    const before = await scrape(gateway());
+    await db.query('SELECT v FROM watched WHERE k = 1');
+    await db.query('BEGIN');
+    await db.query('SELECT 1');
+    await db.query('ROLLBACK');
+
+    // A reads k = 13, another session writes it, A's own write of it cannot be placed
+    // after both without its read going stale: 40001, and A's transaction is lost.
+    const other = await (cluster as SqlCluster).client();
+    try {
+      await db.query('BEGIN');
+      await db.query('SELECT v FROM watched WHERE k = 13');
+      await other.query('UPDATE watched SET v = v + 1 WHERE k = 13');
+      await expect(db.query('UPDATE watched SET v = v + 1 WHERE k = 13')).rejects.toMatchObject({ code: '40001' });
+      await db.query('ROLLBACK');
+    } finally {
+      await other.end();
+    }
+    const after = await scrape(gateway());
+    // The SELECT and the other session's UPDATE committed; the explicit ROLLBACK did not count.
+    expect(total(after, 'cairn_txn_commits_total') - total(before, 'cairn_txn_commits_total')).toBe(2);
+    expect(total(after, 'cairn_txn_aborts_total') - total(before, 'cairn_txn_aborts_total')).toBe(1);
+  });
+
+  test('a node reports read and write latency, lock waits, and the state of its ranges', async () => {
+    const before = await scrape(node());
+    const other = await (cluster as SqlCluster).client();
+    try {
+      await db.query('BEGIN');
+      await db.query('UPDATE watched SET v = v + 1 WHERE k = 14');
+      // The other session's write of k = 14 waits for the lock until the commit.
+      const waiting = other.query('UPDATE watched SET v = v + 1 WHERE k = 14');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await db.query('COMMIT');
+      await waiting;
+    } finally {
+      await other.end();
+    }
+    const after = await scrape(node());
+    expect(total(after, 'cairn_lock_waits_total') - total(before, 'cairn_lock_waits_total')).toBeGreaterThanOrEqual(1);
+    expect(total(after, 'cairn_lock_wait_duration_seconds_sum') - total(before, 'cairn_lock_wait_duration_seconds_sum')).toBeGreaterThan(0.1);
+    expect(total(after, 'cairn_kv_read_duration_seconds_count')).toBeGreaterThan(total(before, 'cairn_kv_read_duration_seconds_count'));
+    expect(total(after, 'cairn_kv_write_duration_seconds_count')).toBeGreaterThan(total(before, 'cairn_kv_write_duration_seconds_count'));
+
+    // One node: it counts every range, none unavailable or short of replicas (its target is 1).
+    const { ranges } = await (cluster as SqlCluster).nodes.admin.ranges();
+    expect(total(after, 'cairn_ranges')).toBe(ranges.length);
+    expect(total(after, 'cairn_ranges_unavailable')).toBe(0);
+    expect(total(after, 'cairn_ranges_underreplicated')).toBe(0);
+    // Leaseholders close timestamps about 3 s behind now.
+    const lag = total(after, 'cairn_closed_timestamp_lag_seconds');
+    expect(lag).toBeGreaterThan(0);
+    expect(lag).toBeLessThan(30);
+  });
+});
