@@ -17,7 +17,7 @@ export class SqlMetrics {
   private readonly statements: prometheus.Counter<'type' | 'result'>;
   private readonly duration: prometheus.Histogram<'type'>;
   private readonly txnCommits: prometheus.Counter;
-  private readonly txnAborts: prometheus.Counter;
+  private readonly txnAborts: prometheus.Counter<'reason'>;
   private readonly txnRestarts: prometheus.Counter<'reason'>;
   private connectionCount: () => number = () => 0;
 
@@ -42,7 +42,8 @@ export class SqlMetrics {
     });
     this.txnAborts = new prometheus.Counter({
       name: 'cairn_txn_aborts_total',
-      help: 'Transactions of SQL sessions that ended without committing because of a conflict (retries given up, aborted by another, commit outcome unknown); not a client ROLLBACK',
+      help: 'Transactions of SQL sessions that ended without committing because of a conflict (retries given up, aborted by another, commit outcome unknown), by reason; not a client ROLLBACK',
+      labelNames: ['reason'],
       registers: [registry],
     });
     this.txnRestarts = new prometheus.Counter({
@@ -71,7 +72,7 @@ export class SqlMetrics {
   /** The SQL engine's onTxn callback. */
   readonly onTxn = (event: 'commit' | 'abort' | 'restart', reason?: string): void => {
     if (event === 'commit') this.txnCommits.inc();
-    else if (event === 'abort') this.txnAborts.inc();
+    else if (event === 'abort') this.txnAborts.inc({ reason: reason ?? 'unknown' });
     else this.txnRestarts.inc({ reason: reason ?? 'unknown' });
   };
 

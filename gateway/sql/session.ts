@@ -620,7 +620,11 @@ export class Session implements SqlSession {
       const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx), span);
       portal.rows = outcome.rows;
       portal.tag = outcome.tag;
-      if (span !== NO_SPAN) span.setAttributes({ 'db.response.rows': outcome.rows.length, 'cairn.command_tag': outcome.tag.split(' ')[0] ?? '' });
+      if (span !== NO_SPAN) {
+        let bytes = 0;
+        for (const row of outcome.rows) for (const value of row) bytes += value?.length ?? 0;
+        span.setAttributes({ 'db.response.rows': outcome.rows.length, 'cairn.result_bytes': bytes, 'cairn.command_tag': outcome.tag.split(' ')[0] ?? '' });
+      }
       // Statements that may leave dropped tables or indexes to clear once they commit.
       if ('DropStmt' in ast || 'DropdbStmt' in ast || 'AlterTableStmt' in ast) {
         const state = this.state;

@@ -280,25 +280,26 @@ export class NodeServer {
       const invalid = new CairnError('INVALID_ARGUMENT', `the batch does not decode: ${(err as Error).message}`);
       return Promise.resolve({ responses: [], error: errorToProto(invalid, -1) });
     }
-    return this.serveBatch(request);
+    return this.serveBatch(request, encoded.length);
   }
 
-  private async serveBatch(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
-    if (request.header?.recordTrace !== true || request.header.traceparent === '') return this.serveBatchTraced(request);
+  /** `requestBytes`: the batch's encoded size, when it came encoded (a span attribute). */
+  private async serveBatch(request: kvpb.BatchRequest, requestBytes?: number): Promise<kvpb.BatchResponse> {
+    if (request.header?.recordTrace !== true || request.header.traceparent === '') return this.serveBatchTraced(request, requestBytes);
     // The sender records this trace: the spans made here for the batch go back with the answer.
     const recorded: kvpb.RecordedSpan[] = [];
     const traceId = request.header.traceparent.split('-')[1] ?? '';
     const stopListening = listenToTrace(traceId, (span) => recorded.push(recordedSpanToProto(recordedSpanOf(span))));
     let response: kvpb.BatchResponse;
     try {
-      response = await this.serveBatchTraced(request);
+      response = await this.serveBatchTraced(request, requestBytes);
     } finally {
       stopListening();
     }
     return recorded.length === 0 ? response : { ...response, traceRecording: { spans: recorded } };
   }
 
-  private async serveBatchTraced(request: kvpb.BatchRequest): Promise<kvpb.BatchResponse> {
+  private async serveBatchTraced(request: kvpb.BatchRequest, requestBytes: number | undefined): Promise<kvpb.BatchResponse> {
     const startedAt = process.hrtime.bigint();
     const method = request.requests[0]?.request?.$case ?? 'empty';
     let outcome = 'ok';
@@ -312,6 +313,7 @@ export class NodeServer {
       });
       const txnId = request.header?.txn?.meta?.id;
       if (txnId !== undefined) span.setAttribute('cairn.txn_id', txnId.toString('hex'));
+      if (requestBytes !== undefined) span.setAttribute('cairn.request_bytes', requestBytes);
     }
     try {
       // A draining node goes on serving: it still holds leases until it has handed

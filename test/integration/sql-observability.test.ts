@@ -118,11 +118,11 @@ describe('SHOW TRACE FOR SESSION', () => {
 
   test("shows the traced statements' spans, the leaseholder's among them, as one tree per statement", async () => {
     await db.query('SET tracing = on');
-    await db.query(`UPDATE watched SET v = v + ${LITERAL} WHERE k = 5`);
+    await db.query(`UPDATE watched SET v = v + ${LITERAL} WHERE k = 5 RETURNING k`);
     await db.query('SET tracing = off');
     const rows = await showTrace();
     const update = rows.find((r) => r.operation === 'sql.statement' && r.tags.includes('db.operation=UPDATE'));
-    expect(update?.tags).toContain('db.statement=UPDATE watched SET v = v + $1 WHERE k = $2');
+    expect(update?.tags).toContain('db.statement=UPDATE watched SET v = v + $1 WHERE k = $2 RETURNING k');
     const ofUpdate = rows.filter((r) => r.trace_id === update?.trace_id);
     const operations = new Set(ofUpdate.map((r) => r.operation));
     for (const name of ['sql.statement', 'sql.execute', 'kv.batch', 'kv.rpc', 'kv.node.batch', 'kv.evaluate', 'raft.propose', 'raft.append', 'raft.apply']) {
@@ -130,6 +130,11 @@ describe('SHOW TRACE FOR SESSION', () => {
     }
     expect(ofUpdate.find((r) => r.operation === 'raft.propose')?.location).toMatch(/^cairn-node /);
     expect(ofUpdate.find((r) => r.operation === 'sql.execute')?.location).toBe('cairn-gateway gateway-under-test');
+    // Rows and bytes: the one row returned (`5`, one byte of text); each batch's size at the node.
+    const execute = ofUpdate.find((r) => r.operation === 'sql.execute')?.tags ?? '';
+    expect(execute).toMatch(/(^| )db\.response\.rows=1( |$)/);
+    expect(execute).toMatch(/(^| )cairn\.result_bytes=1( |$)/);
+    expect(ofUpdate.filter((r) => r.operation === 'kv.node.batch').every((r) => /cairn\.request_bytes=[1-9]\d*/.test(r.tags))).toBe(true);
     // One tree: every span but the statement's names a parent in the same trace.
     const ids = new Set(ofUpdate.map((r) => r.span_id));
     expect(ofUpdate.filter((r) => r.parent_span_id === null).map((r) => r.operation)).toEqual(['sql.statement']);
@@ -198,6 +203,10 @@ describe('metrics of transactions, KV latency, lock waits and ranges', () => {
     // The SELECT and the other session's UPDATE committed; the explicit ROLLBACK did not count.
     expect(total(after, 'cairn_txn_commits_total') - total(before, 'cairn_txn_commits_total')).toBe(2);
     expect(total(after, 'cairn_txn_aborts_total') - total(before, 'cairn_txn_aborts_total')).toBe(1);
+    // Aborts are counted by the conflict's code (and reason): never by a message.
+    const reasons = [...after.keys()].filter((k) => k.startsWith('cairn_txn_aborts_total{')).map((k) => /reason="([^"]*)"/.exec(k)?.[1]);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const reason of reasons) expect(reason).toMatch(/^[A-Z_]+(\/[A-Z_]+)?$/);
   });
 
   test('a node reports read and write latency, lock waits, and the state of its ranges', async () => {
