@@ -135,6 +135,15 @@ describe('childExecArgv', () => {
     ]);
   });
 
+  test("a parent's -e or -p code stays with the parent, so children run their entry", () => {
+    const code = "require('./dist/bench/sql-tracing')";
+    expect(childExecArgv('/r/main.js', ['-e', code, '--enable-source-maps'], loader)).toEqual(['--enable-source-maps']);
+    expect(childExecArgv('/r/main.js', ['--eval', code], loader)).toEqual([]);
+    expect(childExecArgv('/r/main.js', [`--eval=${code}`, '--max-old-space-size=512'], loader)).toEqual(['--max-old-space-size=512']);
+    expect(childExecArgv('/r/main.js', ['-p', '1 + 1'], loader)).toEqual([]);
+    expect(childExecArgv('/r/main.js', ['--print=1'], loader)).toEqual([]);
+  });
+
   test('debugger flags stay with the parent', () => {
     expect(childExecArgv('/r/main.js', ['--inspect', '--inspect-brk=9229', '--inspect-port=1', '--enable-source-maps'], loader)).toEqual([
       '--enable-source-maps',

@@ -201,11 +201,22 @@ function profileFlags(dir: string | undefined): string[] {
 
 /**
  * Node flags for a child: the parent's own (so a tsx loader carries over) without
- * debugger flags, whose port would clash; a TypeScript entry gets the tsx loader if
- * the parent has none (under jest, say).
+ * debugger flags, whose port would clash, and without the code of a parent started with
+ * `node -e`/`-p`, which every child would run again instead of its entry (and start a
+ * cluster of its own, without end); a TypeScript entry gets the tsx loader if the parent
+ * has none (under jest, say).
  */
 export function childExecArgv(entry: string, execArgv: readonly string[], tsxLoaderUrl: () => string): string[] {
-  const inherited = execArgv.filter((arg) => !/^--(inspect|inspect-brk|inspect-port|debug-port)(=|$)/.test(arg));
+  const inherited: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    if (/^-(e|p|pe)$|^--(eval|print)$/.test(arg)) {
+      i++; // the code that follows
+      continue;
+    }
+    if (/^--(inspect|inspect-brk|inspect-port|debug-port|eval|print)(=|$)/.test(arg)) continue;
+    inherited.push(arg);
+  }
   if (entry.endsWith('.ts') && !inherited.some((arg) => arg.includes('tsx'))) {
     inherited.push('--import', tsxLoaderUrl());
   }
