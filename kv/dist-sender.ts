@@ -72,7 +72,7 @@ export interface KvBatchHeader {
    * The caller records the trace (SHOW TRACE FOR SESSION): the nodes send back the spans
    * they made for the batch, handed to this as each answer comes.
    */
-  readonly onTraceRecording?: (spans: readonly RecordedSpan[]) => void;
+  readonly onTraceRecording?: ((spans: readonly RecordedSpan[]) => void) | undefined;
 }
 
 export interface KvBatchResult {

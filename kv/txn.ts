@@ -412,7 +412,7 @@ export class Txn {
         timestamp: this.options.asOf,
         followerRead: true,
         trace: this.traceSpan,
-        ...(this.traceRecorder === undefined ? {} : { onTraceRecording: this.traceRecorder }),
+        onTraceRecording: this.traceRecorder,
         ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
       });
@@ -426,7 +426,7 @@ export class Txn {
     const header: KvBatchHeader = {
       txn: this.proto(),
       trace: this.traceSpan,
-      ...(this.traceRecorder === undefined ? {} : { onTraceRecording: this.traceRecorder }),
+      onTraceRecording: this.traceRecorder,
       canForwardReadTimestamp: this.refreshSpans.length === 0 && !reads,
       ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
       ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
@@ -491,7 +491,7 @@ export class Txn {
       try {
         // A range refreshes a large span page by page: send the rest again until done.
         for (let pending = requests; pending.length > 0; ) {
-          const { responses } = await this.sender.send(pending, { txn, trace: this.traceSpan, ...(this.traceRecorder === undefined ? {} : { onTraceRecording: this.traceRecorder }) });
+          const { responses } = await this.sender.send(pending, { txn, trace: this.traceSpan, onTraceRecording: this.traceRecorder });
           pending = [];
           for (const { response } of responses) {
             const resume = response?.$case === 'refreshRange' ? response.value.resumeSpan : undefined;

@@ -718,7 +718,8 @@ export class Session implements SqlSession {
             await new Promise((resolve) => setTimeout(resolve, this.services.random() * Math.min(100, 2 * attempt)));
             continue;
           }
-          if (conflictReasonOf(err) !== undefined) this.services.onTxn?.('abort', conflictReasonOf(err));
+          const conflict = conflictReasonOf(err);
+          if (conflict !== undefined) this.services.onTxn?.('abort', conflict);
           if (txn.status === 'pending') await txn.rollback().catch(() => undefined);
           throw err;
         }

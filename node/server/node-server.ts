@@ -285,21 +285,21 @@ export class NodeServer {
 
   /** `requestBytes`: the batch's encoded size, when it came encoded (a span attribute). */
   private async serveBatch(request: kvpb.BatchRequest, requestBytes?: number): Promise<kvpb.BatchResponse> {
-    if (request.header?.recordTrace !== true || request.header.traceparent === '') return this.serveBatchTraced(request, requestBytes);
+    if (request.header?.recordTrace !== true || request.header.traceparent === '') return this.serveBatchInSpan(request, requestBytes);
     // The sender records this trace: the spans made here for the batch go back with the answer.
     const recorded: kvpb.RecordedSpan[] = [];
     const traceId = request.header.traceparent.split('-')[1] ?? '';
     const stopListening = listenToTrace(traceId, (span) => recorded.push(recordedSpanToProto(recordedSpanOf(span))));
     let response: kvpb.BatchResponse;
     try {
-      response = await this.serveBatchTraced(request, requestBytes);
+      response = await this.serveBatchInSpan(request, requestBytes);
     } finally {
       stopListening();
     }
     return recorded.length === 0 ? response : { ...response, traceRecording: { spans: recorded } };
   }
 
-  private async serveBatchTraced(request: kvpb.BatchRequest, requestBytes: number | undefined): Promise<kvpb.BatchResponse> {
+  private async serveBatchInSpan(request: kvpb.BatchRequest, requestBytes: number | undefined): Promise<kvpb.BatchResponse> {
     const startedAt = process.hrtime.bigint();
     const method = request.requests[0]?.request?.$case ?? 'empty';
     let outcome = 'ok';
