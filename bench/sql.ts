@@ -21,8 +21,9 @@
  *   pgbench-S      `pgbench -S -M prepared` (select-only)
  *   pgbench-tpcb   `pgbench -M prepared` (TPC-B-like)
  *   point-select-trace-0, -1, -100
- *                  point-select with tracing off, 1% and 100% of statements traced,
- *                  each on a cluster of its own, exporting to Jaeger (bench/sql-tracing.ts)
+ *                  point-select with tracing off, 1% and 100% of statements traced:
+ *                  three gateways of one cluster, exporting to Jaeger, off and 1%
+ *                  taking turns a second each (bench/sql-tracing.ts)
  *
  * Throughput figures carry p50/p99 latency (pgbench's from its per-transaction log) and
  * the ratio to PostgreSQL; point-select and update also the servers' CPU time per
@@ -41,8 +42,8 @@
  * "dtgvp"), CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS (default 300 + 180 per scale unit),
  * CAIRN_BENCH_SQL_SETTLE (0: run pgbench right after its load, without reading every row
  * first), CAIRN_BENCH_SQL_PLAN_ITERATIONS (most timed calls per planning figure, default
- * 20000), CAIRN_BENCH_SQL_TRACING (0: no tracing figures), CAIRN_BENCH_SQL_TRACE_CLIENTS
- * (their clients, default 64).
+ * 20000), CAIRN_BENCH_SQL_TRACING (0: no tracing figures; only: nothing else), and
+ * bench/sql-tracing.ts's own.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -209,6 +210,19 @@ function hostPort(address: string): { host: string; port: number } {
 export async function runSqlBench(options: BenchOptions): Promise<void> {
   const s = settings(options);
   const outcome = new Outcome();
+  const tracing = process.env.CAIRN_BENCH_SQL_TRACING ?? '1';
+  if (tracing !== 'only') await runComparisons(s, outcome);
+  if (tracing !== '0') {
+    await outcome.attempt('tracing figures', () => runTracingFigures(s, outcome.verdicts));
+  }
+  for (const v of outcome.verdicts) progress(`sql: ${v}`);
+  if (outcome.failures.length > 0) {
+    throw new Error(`the SQL benchmark failed:\n  ${outcome.failures.join('\n  ')}`);
+  }
+}
+
+/** Every figure against PostgreSQL: the prepared runs, planning, and pgbench. */
+async function runComparisons(s: Settings, outcome: Outcome): Promise<void> {
   progress(
     `sql: ${s.rows} rows, clients ${s.concurrencies.join(', ')}, ${s.warmupSeconds} s warm-up + ${s.seconds} s per run, ` +
       `pgbench scale ${s.scale}`,
@@ -259,13 +273,6 @@ export async function runSqlBench(options: BenchOptions): Promise<void> {
     );
   } finally {
     await postgres?.stop();
-  }
-  if (process.env.CAIRN_BENCH_SQL_TRACING !== '0') {
-    await outcome.attempt('tracing figures', () => runTracingFigures(s, outcome.verdicts));
-  }
-  for (const v of outcome.verdicts) progress(`sql: ${v}`);
-  if (outcome.failures.length > 0) {
-    throw new Error(`the SQL benchmark failed:\n  ${outcome.failures.join('\n  ')}`);
   }
 }
 

@@ -5,5 +5,5 @@
 export { AdminClient, isAlreadyInitialized } from './admin-client';
 export type { ClusterFile, ClusterFileNode } from './cluster-file';
 export { readClusterFile } from './cluster-file';
-export type { GatewayExit, LocalClusterOptions, LocalGateway, LocalGatewayOptions, LocalNode, NodeExit } from './local-cluster';
+export type { ExtraGateway, ExtraGatewayOptions, GatewayExit, LocalClusterOptions, LocalGateway, LocalGatewayOptions, LocalNode, NodeExit } from './local-cluster';
 export { childExecArgv, freePorts, LocalCluster, LocalClusterError, tsxLoaderUrl } from './local-cluster';

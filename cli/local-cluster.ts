@@ -93,6 +93,19 @@ export interface LocalGatewayOptions {
   readonly extraArgs?: readonly string[];
 }
 
+/** A gateway beyond the cluster's own (`addGateway`). */
+export interface ExtraGatewayOptions extends LocalGatewayOptions {
+  /** Names its folder and log (`gateway-<name>`). */
+  readonly name: string;
+  /** Its environment over the cluster's; an undefined value removes a variable. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A running extra gateway; `stop` drains it like the cluster's own. */
+export interface ExtraGateway extends LocalGateway {
+  stop(): Promise<GatewayExit | undefined>;
+}
+
 export interface LocalNode {
   /** 1-based place in the cluster; the data folder is `node<index>`. */
   readonly index: number;
@@ -350,10 +363,26 @@ export function logTail(file: string, lines = LOG_TAIL_LINES): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+function describeGateway(g: GatewayState): LocalGateway {
+  return {
+    sqlAddress: g.spec.sqlAddress,
+    httpAddress: g.spec.httpAddress,
+    url: sqlUrl(g.spec.sqlAddress),
+    dataDir: g.dataDir,
+    logFile: g.logFile,
+    pid: g.process?.exit === undefined ? g.process?.child.pid : undefined,
+  };
+}
+
+function withoutUndefined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
 export class LocalCluster {
   readonly dataDir: string;
   private states: NodeState[] = [];
   private gatewayState: GatewayState | undefined;
+  private extraGatewayStates: GatewayState[] = [];
   private readonly exitHook = (): void => this.killAllNow();
   private hooked = false;
   /** Grows with every `stop`, so that a `start` under way gives up. */
@@ -377,17 +406,31 @@ export class LocalCluster {
 
   /** The SQL gateway, when the cluster has one (known once `start` picked its ports). */
   get gateway(): LocalGateway | undefined {
-    const g = this.gatewayState;
-    return g === undefined
-      ? undefined
-      : {
-          sqlAddress: g.spec.sqlAddress,
-          httpAddress: g.spec.httpAddress,
-          url: sqlUrl(g.spec.sqlAddress),
-          dataDir: g.dataDir,
-          logFile: g.logFile,
-          pid: g.process?.exit === undefined ? g.process?.child.pid : undefined,
-        };
+    return this.gatewayState === undefined ? undefined : describeGateway(this.gatewayState);
+  }
+
+  /**
+   * Starts one more gateway on free ports in front of the running nodes, with flags and
+   * environment of its own (the benchmarks compare gateways that differ in one setting
+   * on one cluster); `stop` of the cluster stops it too.
+   */
+  async addGateway(options: ExtraGatewayOptions): Promise<ExtraGateway> {
+    if (!this.states.some((s) => s.process !== undefined)) {
+      throw new LocalClusterError('start the cluster before adding a gateway');
+    }
+    const dataDir = path.join(this.dataDir, `gateway-${options.name}`);
+    const spec = await this.pickGatewayPorts(this.states.map((s) => s.spec), options, 'free');
+    const state: GatewayState = { spec, dataDir, logFile: path.join(dataDir, 'cairn-gateway.log'), process: undefined };
+    this.extraGatewayStates.push(state);
+    this.launchGateway(state, gatewayEntry(), options);
+    await this.waitForGateway(state, Date.now() + (this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS), () => undefined);
+    return {
+      ...describeGateway(state),
+      stop: async () => {
+        const running = state.process;
+        return running === undefined ? undefined : { ...(await this.stopProcess(running, `the SQL gateway ${options.name}`)) };
+      },
+    };
   }
 
   /** Every node's gRPC address (what a KV client connects to). */
@@ -477,7 +520,9 @@ export class LocalCluster {
    */
   async stop(): Promise<NodeExit[]> {
     this.stops++;
-    await this.stopGateway();
+    const extras = this.extraGatewayStates.flatMap((g) => (g.process === undefined ? [] : [g.process]));
+    this.extraGatewayStates = [];
+    await Promise.all([this.stopGateway(), ...extras.map((running) => this.stopProcess(running, 'an added SQL gateway'))]);
     const exits = await Promise.all(
       this.states.filter((s) => s.process !== undefined).map((s) => this.stopNode(s)),
     );
@@ -619,14 +664,18 @@ export class LocalCluster {
   }
 
   /** The gateway's ports: as asked, else fixed (26257, HTTP after the nodes') or free ones. */
-  private async pickGatewayPorts(nodes: readonly ClusterFileNode[], options: LocalGatewayOptions): Promise<GatewaySpec> {
+  private async pickGatewayPorts(
+    nodes: readonly ClusterFileNode[],
+    options: LocalGatewayOptions,
+    ports: 'fixed' | 'free' = this.options.ports ?? 'fixed',
+  ): Promise<GatewaySpec> {
     const taken = new Set(nodes.flatMap((n) => [n.address, n.httpAddress]).map((a) => splitHostPort(a).port));
     if (options.sqlPort !== undefined) {
       taken.add(options.sqlPort);
     }
     let sqlPort = options.sqlPort;
     let httpPort: number | undefined;
-    if (this.options.ports === 'free') {
+    if (ports === 'free') {
       // A port just freed by a node's pick could come back: pick again past those.
       for (let attempt = 0; attempt < 5 && (sqlPort === undefined || httpPort === undefined); attempt++) {
         for (const port of await freePorts(2)) {
@@ -668,7 +717,7 @@ export class LocalCluster {
     });
   }
 
-  private launchGateway(state: GatewayState, entry: string): void {
+  private launchGateway(state: GatewayState, entry: string, extra?: ExtraGatewayOptions): void {
     fs.mkdirSync(state.dataDir, { recursive: true });
     const args = [
       ...childExecArgv(entry, process.execArgv, tsxLoaderUrl),
@@ -676,18 +725,18 @@ export class LocalCluster {
       ...profileFlags(process.env.CAIRN_GATEWAY_PROFILE_DIR),
       entry,
       ...gatewayFlags(state.spec, this.states.map((s) => s.spec)),
-      ...(this.options.gateway?.extraArgs ?? []),
+      ...((extra ?? this.options.gateway)?.extraArgs ?? []),
       ...splitFlags(process.env.CAIRN_GATEWAY_ARGS),
     ];
+    const env = extra?.env ?? {};
     state.process = this.spawnLogged(args, state.logFile, 'gateway', (running, code, signal) => {
       if (state.process === running) {
         state.process = undefined;
       }
-      const gateway = this.gateway;
-      if (!running.stopping && gateway !== undefined) {
-        this.options.onGatewayExit?.(gateway, code, signal);
+      if (!running.stopping) {
+        this.options.onGatewayExit?.(describeGateway(state), code, signal);
       }
-    });
+    }, env);
   }
 
   /**
@@ -699,6 +748,7 @@ export class LocalCluster {
     logFile: string,
     what: string,
     onExit: (running: RunningProcess, code: number | null, signal: NodeJS.Signals | null) => void,
+    env: Readonly<Record<string, string | undefined>> = {},
   ): RunningProcess {
     const logFd = fs.openSync(logFile, 'a');
     let child: ChildProcess;
@@ -706,7 +756,7 @@ export class LocalCluster {
       child = spawn(process.execPath, args, {
         stdio: ['ignore', logFd, logFd],
         detached: this.options.detached === true,
-        env: { ...process.env, ...this.options.env },
+        env: withoutUndefined({ ...process.env, ...this.options.env, ...env }),
       });
     } finally {
       fs.closeSync(logFd);
@@ -894,7 +944,7 @@ export class LocalCluster {
   }
 
   private killAllNow(): void {
-    for (const state of [...(this.gatewayState === undefined ? [] : [this.gatewayState]), ...this.states]) {
+    for (const state of [...(this.gatewayState === undefined ? [] : [this.gatewayState]), ...this.extraGatewayStates, ...this.states]) {
       if (state.process !== undefined && state.process.exit === undefined) {
         state.process.child.kill('SIGKILL');
       }

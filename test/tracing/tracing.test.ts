@@ -151,6 +151,34 @@ describe('a multi-range UPDATE through the gateway, as Jaeger shows it', () => {
   });
 });
 
+describe('a gateway that samples nothing, in front of the same nodes', () => {
+  test('leaves no trace: the nodes trace only what a gateway sampled', async () => {
+    const running = cluster as LocalCluster;
+    const untraced = await running.addGateway({
+      name: 'untraced',
+      env: { OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_TRACES_SAMPLER: undefined },
+    });
+    try {
+      const since = Date.now();
+      expect(await psql(untraced.url, `UPDATE ${TABLE} SET v = v + 1`)).toContain(`UPDATE ${ROWS}`);
+      // The same statement through the sampling gateway, after it: once its trace is in
+      // Jaeger, whatever the nodes exported for the first is too.
+      expect(await psql(gatewayUrl(), `UPDATE ${TABLE} SET v = v - 1`)).toContain(`UPDATE ${ROWS}`);
+      const control = await findStatementTrace((jaeger as TestJaeger).queryUrl, 'SET v = v - $1');
+      const nodeTraces = await findTraces((jaeger as TestJaeger).queryUrl, {
+        service: NODE_SERVICE,
+        limit: 100,
+        lookbackMs: Date.now() - since + 1_000,
+      });
+      const withoutStatement = nodeTraces.filter((t) => statementOf(t) === undefined).map((t) => t.spans.map((sp) => sp.operationName).join(', '));
+      expect(withoutStatement).toEqual([]);
+      expect(nodeTraces.map((t) => t.traceID)).toEqual([control.traceID]);
+    } finally {
+      await untraced.stop();
+    }
+  }, TRACE_TIMEOUT_MS + 60_000);
+});
+
 function gatewayUrl(): string {
   const gateway = (cluster as LocalCluster).gateway;
   if (gateway === undefined) throw new Error('the cluster has no gateway');
@@ -210,8 +238,8 @@ async function splitInTwoRanges(running: LocalCluster, url: string, middle: numb
   }
 }
 
-/** The gateway's trace of the UPDATE, once it stopped growing. */
-async function findStatementTrace(queryUrl: string): Promise<JaegerTrace> {
+/** The gateway's trace of the UPDATE whose fingerprint has `text`, once it stopped growing. */
+async function findStatementTrace(queryUrl: string, text = 'UPDATE'): Promise<JaegerTrace> {
   const deadline = Date.now() + TRACE_TIMEOUT_MS;
   let statements: string[] = [];
   while (Date.now() < deadline) {
@@ -219,7 +247,7 @@ async function findStatementTrace(queryUrl: string): Promise<JaegerTrace> {
     statements = traces.map((t) => statementOf(t) ?? '(no db.statement)');
     const found = traces.find((t) => {
       const statement = statementOf(t);
-      return statement !== undefined && statement.includes('UPDATE') && statement.includes(TABLE);
+      return statement !== undefined && statement.includes(text) && statement.includes(TABLE);
     });
     if (found !== undefined) return settled(queryUrl, found, deadline);
     await sleep(500);
