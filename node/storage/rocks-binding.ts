@@ -21,6 +21,8 @@ export interface RocksOpenOptions {
   readonly compaction?: 'level' | 'universal';
   /** Memory for memtables; write buffers are a quarter of it. */
   readonly memtableMemoryBudget?: number;
+  /** ZSTD-compress WAL records (the binding's default: true). */
+  readonly walCompression?: boolean;
 }
 
 /** Opaque native handles. */

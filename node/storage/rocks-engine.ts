@@ -32,7 +32,11 @@ export const DEFAULT_CACHE_SIZE_BYTES = 256 * 1024 * 1024;
 /**
  * How a node's RocksDB is configured: a block cache big enough for a working set,
  * leveled compaction with the hot upper levels uncompressed (a read of recent data
- * should not pay for decompression), bloom filters (the binding's default).
+ * should not pay for decompression), bloom filters (the binding's default), and an
+ * uncompressed WAL: every write pays for compressing its WAL record on the event loop,
+ * while what it saves is disk bandwidth, which a node does not run short of (the Raft
+ * log already holds each command once, in the same WAL). Measured: an unsynced write of
+ * 1 KiB + 100 B, 10.3 → 7.2 µs.
  */
 export function rocksOpenOptions(options: RocksEngineOptions = {}): RocksOpenOptions {
   return {
@@ -41,6 +45,7 @@ export function rocksOpenOptions(options: RocksEngineOptions = {}): RocksOpenOpt
     cacheSize: options.cacheSizeBytes ?? DEFAULT_CACHE_SIZE_BYTES,
     compaction: 'level',
     memtableMemoryBudget: 256 * 1024 * 1024,
+    walCompression: false,
   };
 }
 
