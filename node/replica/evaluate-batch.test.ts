@@ -505,6 +505,13 @@ describe('isReadOnly and declareSpans', () => {
       { start: b('i'), end: b('j'), write: false },
     ]);
   });
+
+  it('declares a span of one key (a point read\'s refresh span) as that key', () => {
+    expect(declareSpans([scan('a', 'a\u0000'), delRange('ab', 'ab\u0000\u0000')])).toEqual([
+      { start: b('a'), write: false },
+      { start: b('ab'), end: b('ab\u0000\u0000'), write: true },
+    ]);
+  });
 });
 
 /*

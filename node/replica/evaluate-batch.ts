@@ -325,12 +325,12 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
         spans.push({ start: request.value.key, write: true });
         break;
       case 'deleteRange':
-        spans.push({ start: request.value.startKey, end: request.value.endKey, write: true });
+        spans.push(latchSpan(request.value.startKey, request.value.endKey, true));
         break;
       case 'scan':
       case 'reverseScan':
       case 'refreshRange':
-        spans.push({ start: request.value.startKey, end: request.value.endKey, write: false });
+        spans.push(latchSpan(request.value.startKey, request.value.endKey, false));
         break;
       case 'refresh':
         spans.push({ start: request.value.key, write: false });
@@ -339,7 +339,7 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
         spans.push({ start: request.value.key, write: true });
         break;
       case 'resolveIntentRange':
-        spans.push({ start: request.value.startKey, end: request.value.endKey, write: true });
+        spans.push(latchSpan(request.value.startKey, request.value.endKey, true));
         break;
       case 'heartbeatTxn':
         // The record, under its own key: a transaction's requests on its record are
@@ -355,7 +355,7 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
         }
         // What a commit may refresh here must not change while it does.
         for (const span of request.value.refreshSpans) {
-          spans.push({ start: span.startKey, end: span.endKey, write: false });
+          spans.push(latchSpan(span.startKey, span.endKey, false));
         }
         break;
       }
@@ -374,6 +374,16 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
     }
   }
   return spans;
+}
+
+/**
+ * The latch of [start, end): the single key `start` when `end` is the key right after
+ * it (a point read's refresh span), which the latch manager finds by its hash instead
+ * of checking it against every request in flight.
+ */
+function latchSpan(start: Buffer, end: Buffer, write: boolean): LatchSpan {
+  const point = end.length === start.length + 1 && end[start.length] === 0 && end.compare(start, 0, start.length, 0, start.length) === 0;
+  return point ? { start, write } : { start, end, write };
 }
 
 function recordLatchKey(anchorKey: Buffer, txnId: Buffer): Buffer {

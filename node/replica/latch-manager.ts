@@ -85,6 +85,13 @@ class Latches implements LatchGuard {
    * requests on different keys are told apart with one comparison.
    */
   readonly pointHash: number;
+  /**
+   * The hashes of its keys when every span is a single key, each once; undefined when
+   * a span covers a range. Such a request is found through the manager's index.
+   */
+  readonly pointHashes: readonly number[] | undefined;
+  /** The manager's last search that visited it (each in-flight request is checked once). */
+  visited = 0;
   resolve: ((guard: LatchGuard) => void) | undefined = undefined;
   reject: ((reason: unknown) => void) | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
@@ -124,6 +131,17 @@ class Latches implements LatchGuard {
     this.upperInclusive = spans.length > 0 && upperInclusive;
     const only = spans.length === 1 ? (spans[0] as LatchSpan) : undefined;
     this.pointHash = only !== undefined && only.end === undefined ? hashKey(only.start) : -1;
+    let hashes: number[] | undefined = [];
+    for (let i = 0; i < spans.length && hashes !== undefined; i++) {
+      const span = spans[i] as LatchSpan;
+      if (span.end !== undefined) {
+        hashes = undefined;
+      } else {
+        const hash = i === 0 && this.pointHash >= 0 ? this.pointHash : hashKey(span.start);
+        if (!hashes.includes(hash)) hashes.push(hash);
+      }
+    }
+    this.pointHashes = hashes;
   }
 
   release(): void {
@@ -166,10 +184,14 @@ class Latches implements LatchGuard {
  * every earlier request it conflicts with, waiting or holding, so a stream of reads
  * cannot starve a write (nor the reverse).
  *
- * A new request is checked against every request in flight (tens on a busy range):
- * two single-key requests by a hash of their keys, others by the bounds of their
- * spans first. A request with no conflict costs the guard object and no promise
- * (`tryAcquire`). No timers: a caller that gives up on waiting passes an AbortSignal.
+ * Requests whose spans are all single keys (gets, puts, a commit's record and point
+ * refreshes: nearly all) are indexed by the hashes of their keys. Such a request is
+ * checked only against those sharing a hash and those with a range span; a request
+ * with a range span (a scan, a range resolution, a split) against every request in
+ * flight, by the bounds of their spans first. On a range with a hundred writes in
+ * flight, walking them all for every request cost 7% of a leaseholder's CPU. A request
+ * with no conflict costs the guard object and no promise (`tryAcquire`). No timers: a
+ * caller that gives up on waiting passes an AbortSignal.
  *
  * Typical use: `const guard = latches.tryAcquire(spans) ?? (await latches.acquire(spans, signal));`
  */
@@ -177,6 +199,11 @@ export class LatchManager {
   /** Requests in flight (holding or waiting), oldest first. */
   private head: Latches | undefined = undefined;
   private tail: Latches | undefined = undefined;
+  /** Requests in flight whose spans are all single keys, by the hash of each key. */
+  private readonly byKeyHash = new Map<number, Latches[]>();
+  /** Requests in flight with a range span. */
+  private readonly ranged = new Set<Latches>();
+  private searches = 0;
   private held = 0;
   private waiting = 0;
 
@@ -196,10 +223,8 @@ export class LatchManager {
    */
   tryAcquire(spans: readonly LatchSpan[]): LatchGuard | undefined {
     const latches = new Latches(this, spans);
-    for (let other = this.head; other !== undefined; other = other.next) {
-      if (latches.conflictsWith(other)) {
-        return undefined;
-      }
+    if (this.forEachConflict(latches, () => true)) {
+      return undefined;
     }
     this.link(latches);
     this.held++;
@@ -216,12 +241,11 @@ export class LatchManager {
       return Promise.reject(signal.reason);
     }
     const latches = new Latches(this, spans);
-    for (let other = this.head; other !== undefined; other = other.next) {
-      if (latches.conflictsWith(other)) {
-        (other.dependents ??= []).push(latches);
-        latches.blockers++;
-      }
-    }
+    this.forEachConflict(latches, (other) => {
+      (other.dependents ??= []).push(latches);
+      latches.blockers++;
+      return false;
+    });
     this.link(latches);
     if (latches.blockers === 0) {
       this.held++;
@@ -300,7 +324,47 @@ export class LatchManager {
     latches.onAbort = undefined;
   }
 
+  /**
+   * Calls `found` with each request in flight that conflicts with `latches`, once, until
+   * it returns true; whether it did.
+   */
+  private forEachConflict(latches: Latches, found: (other: Latches) => boolean): boolean {
+    const hashes = latches.pointHashes;
+    if (hashes === undefined) {
+      for (let other = this.head; other !== undefined; other = other.next) {
+        if (latches.conflictsWith(other) && found(other)) return true;
+      }
+      return false;
+    }
+    const search = ++this.searches;
+    for (let i = 0; i < hashes.length; i++) {
+      const bucket = this.byKeyHash.get(hashes[i] as number);
+      if (bucket === undefined) continue;
+      for (let j = 0; j < bucket.length; j++) {
+        const other = bucket[j] as Latches;
+        if (other.visited === search) continue;
+        other.visited = search;
+        if (latches.conflictsWith(other) && found(other)) return true;
+      }
+    }
+    for (const other of this.ranged) {
+      if (latches.conflictsWith(other) && found(other)) return true;
+    }
+    return false;
+  }
+
   private link(latches: Latches): void {
+    const hashes = latches.pointHashes;
+    if (hashes === undefined) {
+      this.ranged.add(latches);
+    } else {
+      for (let i = 0; i < hashes.length; i++) {
+        const hash = hashes[i] as number;
+        const bucket = this.byKeyHash.get(hash);
+        if (bucket === undefined) this.byKeyHash.set(hash, [latches]);
+        else bucket.push(latches);
+      }
+    }
     latches.prev = this.tail;
     if (this.tail === undefined) {
       this.head = latches;
@@ -311,6 +375,17 @@ export class LatchManager {
   }
 
   private unlink(latches: Latches): void {
+    const hashes = latches.pointHashes;
+    if (hashes === undefined) {
+      this.ranged.delete(latches);
+    } else {
+      for (let i = 0; i < hashes.length; i++) {
+        const hash = hashes[i] as number;
+        const bucket = this.byKeyHash.get(hash) as Latches[];
+        if (bucket.length === 1) this.byKeyHash.delete(hash);
+        else bucket.splice(bucket.indexOf(latches), 1);
+      }
+    }
     const { prev, next } = latches;
     if (prev === undefined) {
       this.head = next;
