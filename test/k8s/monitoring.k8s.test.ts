@@ -413,14 +413,14 @@ describe("the chart's monitoring", () => {
           kvWriteLatency: { thresholdSeconds: 0.25, for: '3m', severity: 'critical' },
           kvReadLatency: { thresholdSeconds: 0.125 },
           raftElections: { perHour: 17 },
-          txnAborts: { ratio: 0.125 },
+          txnAborts: { ratio: 0.125, minPerSecond: 3.5 },
           followerLag: { thresholdSeconds: 42 },
           unavailableRanges: { for: '7m' },
         },
       },
     };
     const byName = new Map(renderMonitoring(changed).alerts.map((a) => [a.alert, a]));
-    const threshold = (name: string) => /\)\s*>\s*([0-9.]+)\s*$/.exec(byName.get(name)?.expr ?? '')?.[1];
+    const threshold = (name: string) => /\)\s*>\s*([0-9.]+)\s*$/.exec(byName.get(name)?.expr.split(/\band on\b/)[0] ?? '')?.[1];
     expect({
       CairnKvWriteLatencyHigh: threshold('CairnKvWriteLatencyHigh'),
       CairnKvReadLatencyHigh: threshold('CairnKvReadLatencyHigh'),
@@ -436,6 +436,8 @@ describe("the chart's monitoring", () => {
       CairnFollowerLagHigh: '42',
       CairnRangesUnavailable: '0',
     });
+    // Aborts count only with traffic: the floor is the condition after `and on`.
+    expect(/\band on\b[\s\S]*>=\s*([0-9.]+)\s*$/.exec(byName.get('CairnTxnAbortRateHigh')?.expr ?? '')?.[1]).toBe('3.5');
     expect(byName.get('CairnKvWriteLatencyHigh')).toMatchObject({ for: '3m', labels: { severity: 'critical' } });
     expect(byName.get('CairnRangesUnavailable')).toMatchObject({ for: '7m' });
 
@@ -443,7 +445,7 @@ describe("the chart's monitoring", () => {
     expect(defaults.get('CairnKvWriteLatencyHigh')).toMatch(/> 0\.1\s*$/);
     expect(defaults.get('CairnKvReadLatencyHigh')).toMatch(/> 0\.05\s*$/);
     expect(defaults.get('CairnRaftElectionsFrequent')).toMatch(/increase\(cairn_raft_elections_total\{[^}]*\}\[1h\]\)\)\s*> 5\s*$/);
-    expect(defaults.get('CairnTxnAbortRateHigh')).toMatch(/> 0\.05\s*$/);
+    expect(defaults.get('CairnTxnAbortRateHigh')).toMatch(/> 0\.05\s*and on \(namespace, cairn_cluster\)[\s\S]*>= 1\s*$/);
     expect(defaults.get('CairnFollowerLagHigh')).toMatch(/^max by .*> 10\s*$/s);
   });
 
