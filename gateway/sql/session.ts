@@ -368,14 +368,16 @@ export class Session implements SqlSession {
   }
 
   /**
-   * A statement's root span: sampled as tracing is configured (common/tracing), every
-   * statement with `SET tracing = on`. NO_SPAN when not traced, which costs nothing below.
+   * A statement's root span (`sql.statement`, or `sql.prepare` for the extended
+   * protocol's Parse): sampled as tracing is configured (common/tracing), every one with
+   * `SET tracing = on`, which also records its trace for SHOW TRACE FOR SESSION. NO_SPAN
+   * when not traced, which costs nothing below.
    */
-  private startStatementSpan(statement: ParsedStatement | undefined): Span {
+  private startStatementSpan(statement: ParsedStatement | undefined, name = 'sql.statement'): Span {
     const tracing = this.settings.get('tracing') === 'on';
     if (tracing && !this.recordingTrace) this.trace.clear();
     this.recordingTrace = tracing;
-    const span = startRootSpan('sql.statement', undefined, { force: tracing, kind: SpanKind.SERVER });
+    const span = startRootSpan(name, undefined, { force: tracing, kind: SpanKind.SERVER });
     if (statement !== undefined) this.describeStatementSpan(span, statement);
     if (tracing && span !== NO_SPAN) {
       this.stopTraceListener?.();
@@ -418,7 +420,7 @@ export class Session implements SqlSession {
     const cacheKey = this.state.kind === 'idle' ? `${paramTypeOids.join(',')}\u0000${sql}` : undefined;
     const cached = cacheKey === undefined ? undefined : this.preparedCache.get(cacheKey);
     if (cached?.plan !== undefined && cached.plan.generation === this.planGeneration()) return cached.copy();
-    const root = startRootSpan('sql.prepare', undefined, { force: this.settings.get('tracing') === 'on', kind: SpanKind.SERVER });
+    const root = this.startStatementSpan(undefined, 'sql.prepare');
     let prepared: Prepared;
     try {
       const parse = startChildSpan('sql.parse', root);
@@ -436,9 +438,9 @@ export class Session implements SqlSession {
       if (statements[0] !== undefined) this.describeStatementSpan(root, statements[0]);
       const paramTypes = paramTypeOids.map((oid) => (oid === 0 ? undefined : typeFromOid(oid)));
       prepared = await inChildSpan('sql.plan', root, () => this.prepareParsed(statements[0], paramTypes));
-      endSpan(root);
+      this.endStatementSpan(root);
     } catch (err) {
-      endSpan(root, err);
+      this.endStatementSpan(root, err);
       throw err;
     }
     if (cacheKey !== undefined && prepared.plan !== undefined) {

@@ -145,6 +145,19 @@ describe('SHOW TRACE FOR SESSION', () => {
     expect(JSON.stringify(rows)).not.toMatch(new RegExp(`\\b${LITERAL}\\b`));
   });
 
+  test("a prepared statement's Parse is recorded too, with its parse and plan", async () => {
+    const text = 'SELECT v FROM watched WHERE k = $1 AND v IS NOT NULL';
+    await db.query('SET tracing = on');
+    await db.query(text, [8]);
+    await db.query('SET tracing = off');
+    const rows = await showTrace();
+    const prepare = rows.find((r) => r.operation === 'sql.prepare' && r.tags.includes(`db.statement=${text}`));
+    expect(prepare?.parent_span_id).toBeNull();
+    const children = rows.filter((r) => r.parent_span_id === prepare?.span_id).map((r) => r.operation);
+    expect(children).toEqual(expect.arrayContaining(['sql.parse', 'sql.plan']));
+    expect(rows.some((r) => r.operation === 'sql.statement' && r.tags.includes(`db.statement=${text}`))).toBe(true);
+  });
+
   test('turning tracing on again starts a new recording; statements while it is off are not recorded', async () => {
     await db.query('SELECT 1');
     await db.query('SET tracing = on');
