@@ -3,7 +3,9 @@
  * as promises with a deadline each.
  */
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS } from '../common/grpc';
+import { CHANNEL_OPTIONS, traceMetadata } from '../common/grpc';
+import type { Span } from '../common/tracing';
+import { traceparentOf } from '../common/tracing';
 import type * as admin from '../proto/gen/cairn/node/v1/admin';
 import { AdminServiceClient } from '../proto/gen/cairn/node/v1/admin';
 
@@ -19,9 +21,14 @@ type Unary<Req, Res> = (
 export class AdminClient {
   private readonly client: AdminServiceClient;
 
+  /**
+   * `trace`: the span the calls are made under (a CLI command's); when it records, each
+   * call carries its `traceparent` in gRPC metadata and the node traces its work under it.
+   */
   constructor(
     readonly address: string,
     private readonly timeoutMs = DEFAULT_ADMIN_TIMEOUT_MS,
+    private readonly trace?: Span,
   ) {
     this.client = new AdminServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
@@ -47,7 +54,7 @@ export class AdminClient {
       method.call(
         this.client,
         request,
-        new grpc.Metadata(),
+        traceMetadata(traceparentOf(this.trace)),
         { deadline: Date.now() + this.timeoutMs },
         (err, response) => (err === null ? resolve(response) : reject(err)),
       );

@@ -36,6 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
       cwd: process.cwd(),
       out: (text) => process.stdout.write(`${text}\n`),
       err: (text) => process.stderr.write(`${text}\n`),
+      trace: span,
     });
     endSpan(span, code === 0 ? undefined : { code: `exit ${code}` });
     return code;

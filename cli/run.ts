@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { Span } from '../common/tracing';
 import { UserStore } from '../gateway/sql/users';
 import { KvClient } from '../kv';
-import { AdminClient, isAlreadyInitialized, isServiceError } from './admin-client';
+import { AdminClient, DEFAULT_ADMIN_TIMEOUT_MS, isAlreadyInitialized, isServiceError } from './admin-client';
 import type { Command } from './args';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, readClusterFile } from './cluster-file';
 import type { Output, ScanRow } from './format';
@@ -59,8 +60,8 @@ export function describeError(err: unknown, hosts: readonly string[]): string {
   return message.replace(/\.?\s*Resolution note:\s*(?=\)|;|$)/g, '').replace(/\s*\n\s*/g, ' ');
 }
 
-async function withAdmin<T>(hosts: readonly string[], use: (client: AdminClient) => Promise<T>): Promise<T> {
-  const client = new AdminClient(hosts[0] as string);
+async function withAdmin<T>(hosts: readonly string[], trace: Span | undefined, use: (client: AdminClient) => Promise<T>): Promise<T> {
+  const client = new AdminClient(hosts[0] as string, DEFAULT_ADMIN_TIMEOUT_MS, trace);
   try {
     return await use(client);
   } finally {
@@ -117,6 +118,8 @@ export interface Io {
   readonly cwd: string;
   out(text: string): void;
   err(text: string): void;
+  /** The command's span: admin calls carry its trace context to the nodes. */
+  readonly trace?: Span;
 }
 
 async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, hosts: readonly string[], io: Io): Promise<Output> {
@@ -124,7 +127,7 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
     case 'init': {
       // Read before initialising: a bad file leaves the node as it was.
       const rootPassword = command.rootPasswordFile === undefined ? undefined : readPasswordFile(path.resolve(io.cwd, command.rootPasswordFile));
-      return withAdmin(hosts, async (admin) => {
+      return withAdmin(hosts, io.trace, async (admin) => {
         try {
           const response = await admin.init();
           if (command.clusterIdFile !== undefined) {
@@ -157,9 +160,9 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
       });
     }
     case 'node-status':
-      return withAdmin(hosts, async (admin) => ({ text: formatNodeStatus(await admin.nodeStatus(), command.format), exitCode: 0 }));
+      return withAdmin(hosts, io.trace, async (admin) => ({ text: formatNodeStatus(await admin.nodeStatus(), command.format), exitCode: 0 }));
     case 'debug-ranges':
-      return withAdmin(hosts, async (admin) => ({ text: formatRanges(await admin.ranges(), command.format), exitCode: 0 }));
+      return withAdmin(hosts, io.trace, async (admin) => ({ text: formatRanges(await admin.ranges(), command.format), exitCode: 0 }));
     case 'kv-get':
       return withKv(hosts, async (kv) => {
         const value = await kv.get(command.key);

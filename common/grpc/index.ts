@@ -24,3 +24,19 @@ export function shutdownServer(server: grpc.Server, graceMs = 1_000): Promise<vo
     }, graceMs).unref();
   });
 }
+
+/** The W3C Trace Context header, as gRPC metadata carries it on unary calls. */
+const TRACEPARENT = 'traceparent';
+
+/** Metadata for a call made under a trace: its `traceparent`, when there is one ('' is none). */
+export function traceMetadata(traceparent: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (traceparent !== '') metadata.set(TRACEPARENT, traceparent);
+  return metadata;
+}
+
+/** The `traceparent` a call came with, or undefined. */
+export function traceparentOfCall(metadata: grpc.Metadata): string | undefined {
+  const value = metadata.get(TRACEPARENT)[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import { CairnError } from '../../common/errors';
-import { CHANNEL_OPTIONS, shutdownServer } from '../../common/grpc';
+import { CHANNEL_OPTIONS, shutdownServer, traceMetadata, traceparentOfCall } from '../../common/grpc';
 import { HybridLogicalClock, systemClock } from '../../common/hlc';
 import { CLUSTER_ID_KEY, NODE_ID_COUNTER_KEY, nodeDescriptorKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import type { StatusServer } from '../../common/metrics';
 import { startStatusServer } from '../../common/metrics';
-import { NO_SPAN, SpanKind, endSpan, listenToTrace, recordedSpanOf, startRemoteChildSpan } from '../../common/tracing';
+import type { Span } from '../../common/tracing';
+import { NO_SPAN, SpanKind, endSpan, listenToTrace, recordedSpanOf, startRemoteChildSpan, traceparentOf } from '../../common/tracing';
 import { recordedSpanToProto } from '../../kv/trace-recording';
 import { KvClient } from '../../kv';
 import { errorToProto, UnavailableError } from '../../kv/errors';
@@ -254,7 +255,7 @@ export class NodeServer {
     return client;
   }
 
-  private callPeer<Req, Res>(address: string, method: 'join' | 'localReplicas', request: Req): Promise<Res> {
+  private callPeer<Req, Res>(address: string, method: 'join' | 'localReplicas', request: Req, trace?: Span): Promise<Res> {
     const client = this.peer(address) as unknown as Record<
       string,
       (req: Req, md: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void
@@ -262,7 +263,7 @@ export class NodeServer {
     const call = client[method];
     if (call === undefined) throw new Error(`no method ${method}`);
     return new Promise<Res>((resolve, reject) => {
-      call.call(client, request, new grpc.Metadata(), { deadline: Date.now() + PEER_CALL_TIMEOUT_MS }, (err, res) =>
+      call.call(client, request, traceMetadata(traceparentOf(trace)), { deadline: Date.now() + PEER_CALL_TIMEOUT_MS }, (err, res) =>
         err === null ? resolve(res) : reject(err),
       );
     });
@@ -426,12 +427,18 @@ export class NodeServer {
   // Admin service
 
   private addAdminService(): void {
+    // A call made under a trace (the CLI's) is traced here as `admin.<method>`.
     const unary =
-      <Req, Res>(handler: (request: Req) => Promise<Res>) =>
+      <Req, Res>(method: string, handler: (request: Req, span: Span) => Promise<Res>) =>
       (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
-        handler(call.request).then(
-          (response) => callback(null, response),
+        const span = startRemoteChildSpan(`admin.${method}`, traceparentOfCall(call.metadata), { 'cairn.node_id': this.serving?.ident.nodeId ?? 0 }, SpanKind.SERVER);
+        handler(call.request, span).then(
+          (response) => {
+            endSpan(span);
+            callback(null, response);
+          },
           (err: unknown) => {
+            endSpan(span, err);
             const code =
               err instanceof CairnError && err.code === 'CLUSTER_ALREADY_INITIALIZED'
                 ? grpc.status.ALREADY_EXISTS
@@ -445,11 +452,11 @@ export class NodeServer {
         );
       };
     this.server.addService(adminpb.AdminServiceService, {
-      init: unary((request: adminpb.InitRequest) => this.init(request)),
-      join: unary((request: adminpb.JoinRequest) => this.join(request)),
-      nodeStatus: unary(() => this.nodeStatus()),
-      ranges: unary(() => this.ranges()),
-      localReplicas: unary(async () => this.localReplicas()),
+      init: unary('init', (request: adminpb.InitRequest) => this.init(request)),
+      join: unary('join', (request: adminpb.JoinRequest) => this.join(request)),
+      nodeStatus: unary('nodeStatus', (_request: adminpb.NodeStatusRequest, span) => this.nodeStatus(span)),
+      ranges: unary('ranges', (_request: adminpb.RangesRequest, span) => this.ranges(span)),
+      localReplicas: unary('localReplicas', async () => this.localReplicas()),
     });
   }
 
@@ -516,7 +523,7 @@ export class NodeServer {
   }
 
   /** Every node's replicas, from the node itself (unset for a node that did not answer). */
-  private async gatherReplicas(): Promise<Map<number, adminpb.LocalReplicasResponse | undefined>> {
+  private async gatherReplicas(trace: Span): Promise<Map<number, adminpb.LocalReplicasResponse | undefined>> {
     const serving = this.requireServing();
     const out = new Map<number, adminpb.LocalReplicasResponse | undefined>();
     await Promise.all(
@@ -527,7 +534,7 @@ export class NodeServer {
           return;
         }
         try {
-          out.set(id, await this.callPeer<adminpb.LocalReplicasRequest, adminpb.LocalReplicasResponse>(desc.address, 'localReplicas', {}));
+          out.set(id, await this.callPeer<adminpb.LocalReplicasRequest, adminpb.LocalReplicasResponse>(desc.address, 'localReplicas', {}, trace));
         } catch {
           out.set(id, undefined);
         }
@@ -536,8 +543,8 @@ export class NodeServer {
     return out;
   }
 
-  private async nodeStatus(): Promise<adminpb.NodeStatusResponse> {
-    const replicas = await this.gatherReplicas();
+  private async nodeStatus(trace: Span): Promise<adminpb.NodeStatusResponse> {
+    const replicas = await this.gatherReplicas(trace);
     return {
       nodes: this.directory.all().map((descriptor) => {
         const id = Number(descriptor.nodeId);
@@ -554,8 +561,8 @@ export class NodeServer {
     };
   }
 
-  private async ranges(): Promise<adminpb.RangesResponse> {
-    const replicas = await this.gatherReplicas();
+  private async ranges(trace: Span): Promise<adminpb.RangesResponse> {
+    const replicas = await this.gatherReplicas(trace);
     const byRange = new Map<number, adminpb.RangeInfo>();
     for (const [nodeId, response] of replicas) {
       for (const info of response?.replicas ?? []) {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { waitForReplication } from '../../bench/bench-cluster';
-import { AdminClient, LocalCluster } from '../../cli';
+import { AdminClient, childExecArgv, LocalCluster, tsxLoaderUrl } from '../../cli';
 import { sqlDescriptorKey } from '../../common/keys';
 import { decodeDescriptor } from '../../gateway/sql/catalog/descriptors';
 import { codecFor } from '../../gateway/sql/exec/table-codec';
@@ -27,6 +27,7 @@ const ROWS = 20;
 const LITERAL = 7919;
 const GATEWAY_SERVICE = 'cairn-gateway';
 const NODE_SERVICE = 'cairn-node';
+const CLI_SERVICE = 'cairn-cli';
 const INSTANCE_TAG = 'service.instance.id';
 
 /** A cold build of Jaeger takes minutes; a built one is found at once. */
@@ -179,10 +180,56 @@ describe('a gateway that samples nothing, in front of the same nodes', () => {
   }, TRACE_TIMEOUT_MS + 60_000);
 });
 
+describe('a CLI command, as Jaeger shows it', () => {
+  test('`cairn node status` is one trace: the command, the node asked, and the peers it asked in turn', async () => {
+    const running = cluster as LocalCluster;
+    const env = {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: (jaeger as TestJaeger).otlpHttpEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_SAMPLER: 'always_on',
+    };
+    const output = await cairnCli(env, 'node', 'status', '--host', running.addresses[0] as string);
+    for (const address of running.addresses) expect(output).toContain(address);
+    const queryUrl = (jaeger as TestJaeger).queryUrl;
+    const trace = await eventually(
+      'the CLI trace with the nodes\' spans in Jaeger',
+      async () => {
+        const [found] = await findTraces(queryUrl, { service: CLI_SERVICE, operation: 'cli.node-status', limit: 1, lookbackMs: 10 * 60_000 });
+        const whole = found === undefined ? undefined : await getTrace(queryUrl, found.traceID);
+        const nodes = new Set(whole?.spans.filter((sp) => processOf(whole, sp).service === NODE_SERVICE).map((sp) => processOf(whole, sp).instance));
+        return whole !== undefined && nodes.size === running.nodes.length ? whole : undefined;
+      },
+      TRACE_TIMEOUT_MS,
+    );
+    const byId = new Map(trace.spans.map((sp) => [sp.spanID, sp]));
+    const parentName = (sp: JaegerSpan): string | undefined => byId.get(parentIdsOf(sp)[0] ?? '')?.operationName;
+    const status = trace.spans.find((sp) => sp.operationName === 'admin.nodeStatus');
+    expect(status === undefined ? undefined : parentName(status)).toBe('cli.node-status');
+    const peers = trace.spans.filter((sp) => sp.operationName === 'admin.localReplicas');
+    // Every other node answered the one asked, under its span.
+    expect(peers.map((sp) => parentName(sp))).toEqual(Array.from({ length: running.nodes.length - 1 }, () => 'admin.nodeStatus'));
+  }, TRACE_TIMEOUT_MS + 60_000);
+});
+
 function gatewayUrl(): string {
   const gateway = (cluster as LocalCluster).gateway;
   if (gateway === undefined) throw new Error('the cluster has no gateway');
   return gateway.url;
+}
+
+/** Runs the cairn CLI (sources under tsx, as the other processes); resolves with its stdout. */
+function cairnCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  const entry = path.join(__dirname, '..', '..', 'cli', 'main.ts');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [...childExecArgv(entry, process.execArgv, tsxLoaderUrl), entry, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err !== null) {
+        reject(new Error(`cairn ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+        return;
+      }
+      resolve(stdout);
+    });
+  });
 }
 
 /** Runs SQL through psql; resolves with its unaligned output, rejects with its error text. */
