@@ -361,6 +361,20 @@ describe('session limits', () => {
     }
   });
 
+  test('statement_timeout reaches into a join: pairs of two short sources are counted too', async () => {
+    // Each side is under the 4096 rows after which a generate_series pauses, so only the
+    // join's own pauses can see the deadline among its 16 million pairs.
+    const c = await (cluster as SqlCluster).client();
+    try {
+      await c.query("SET statement_timeout = '50ms'");
+      expect(await sqlState(c.query('SELECT count(*) FROM generate_series(1, 4000) a, generate_series(1, 4000) b'))).toBe('57014');
+      await c.query('SET statement_timeout = 0');
+      expect((await c.query('SELECT count(*) AS n FROM generate_series(1, 20) a, generate_series(1, 30) b')).rows).toEqual([{ n: '600' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
   test('a session idle inside a transaction past its timeout is closed with 25P03', async () => {
     const c = await (cluster as SqlCluster).client();
     const closed = new Promise<string | undefined>((resolve) => c.on('error', (err) => resolve((err as { code?: string }).code)));

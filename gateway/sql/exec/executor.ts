@@ -266,11 +266,15 @@ async function* join(node: Extract<PlanNode, { k: 'join' }>, ctx: ExecContext, o
       else bucket.push(i);
     });
   }
+  // Pairs tried: a cross join makes many of each left row, and the left side's own
+  // pauses (a generate_series every 4096 rows) would come a million pairs apart.
+  let work = 0;
   for await (const left of execute(node.left, ctx, outer)) {
     let matched = false;
     const candidates: Iterable<number> =
       table === undefined ? rightRows.keys() : (table.get(keyOf(leftKeys, keyTypes, left, env) ?? '') ?? []);
     for (const i of candidates) {
+      if ((++work & 4095) === 0) await letOthersRun(ctx);
       const right = rightRows[i] as Datum[];
       const joined = left.concat(right);
       if (!(await matches(joined))) continue;
