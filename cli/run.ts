@@ -69,8 +69,8 @@ async function withAdmin<T>(hosts: readonly string[], trace: Span | undefined, u
   }
 }
 
-async function withKv<T>(hosts: readonly string[], use: (client: KvClient) => Promise<T>): Promise<T> {
-  const client = await KvClient.connect({ addresses: hosts, requestTimeoutMs: KV_REQUEST_TIMEOUT_MS });
+async function withKv<T>(hosts: readonly string[], trace: Span | undefined, use: (client: KvClient) => Promise<T>): Promise<T> {
+  const client = await KvClient.connect({ addresses: hosts, requestTimeoutMs: KV_REQUEST_TIMEOUT_MS, ...(trace === undefined ? {} : { trace }) });
   try {
     return await use(client);
   } finally {
@@ -140,7 +140,7 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
           }
           if (rootPassword !== undefined) {
             try {
-              await withKv(hosts, (kv) => kv.txn((txn) => new UserStore(kv).setRootPassword(txn, rootPassword)));
+              await withKv(hosts, io.trace, (kv) => kv.txn((txn) => new UserStore(kv).setRootPassword(txn, rootPassword)));
             } catch (err) {
               io.err(
                 `cairn: initialized cluster ${response.clusterId}, but could not give root its password: ${describeError(err, hosts)} ` +
@@ -164,7 +164,7 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
     case 'debug-ranges':
       return withAdmin(hosts, io.trace, async (admin) => ({ text: formatRanges(await admin.ranges(), command.format), exitCode: 0 }));
     case 'kv-get':
-      return withKv(hosts, async (kv) => {
+      return withKv(hosts, io.trace, async (kv) => {
         const value = await kv.get(command.key);
         if (value === undefined) {
           io.err(`cairn: key '${displayBytes(command.key)}' not found`);
@@ -172,14 +172,14 @@ async function runRemote(command: Exclude<Command, { kind: 'help' | 'start' }>, 
         return formatGet(command.key, value, command.format);
       });
     case 'kv-put':
-      return withKv(hosts, async (kv) => {
+      return withKv(hosts, io.trace, async (kv) => {
         await kv.put(command.key, command.value);
         return formatPut(command.key, command.format);
       });
     case 'kv-del':
-      return withKv(hosts, async (kv) => formatDelete(command.key, await kv.delete(command.key), command.format));
+      return withKv(hosts, io.trace, async (kv) => formatDelete(command.key, await kv.delete(command.key), command.format));
     case 'kv-scan':
-      return withKv(hosts, async (kv) => {
+      return withKv(hosts, io.trace, async (kv) => {
         const { rows, more } = await scanAll(kv, command.start, command.end, command.limit);
         return formatScan(rows, more, command.format);
       });

@@ -1,5 +1,6 @@
 import { AssertionFailedError, InvalidArgumentError } from '../common/errors';
 import { HybridLogicalClock, systemClock } from '../common/hlc';
+import type { Span } from '../common/tracing';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
 import type { DistSenderEvent, KvBatchHeader } from './dist-sender';
 import { asBuffer, DistSender } from './dist-sender';
@@ -23,6 +24,11 @@ export interface KvClientOptions {
   readonly clock?: HybridLogicalClock;
   /** Where this client runs, e.g. [{ key: 'region', value: 'r1' }]: follower reads prefer replicas there. */
   readonly locality?: readonly pb.LocalityTier[];
+  /**
+   * The span this client's calls are made under (a CLI command's): each batch that
+   * names no span of its own is traced as its child, on to the nodes.
+   */
+  readonly trace?: Span;
 }
 
 export interface KvRow {
@@ -54,6 +60,7 @@ export class KvClient {
   private constructor(
     readonly distSender: DistSender,
     readonly clock: HybridLogicalClock = new HybridLogicalClock(systemClock),
+    private readonly trace?: Span,
   ) {}
 
   /** Connects: asks the first node that answers for ClusterInfo. */
@@ -77,7 +84,7 @@ export class KvClient {
       await sender.close();
       throw err;
     }
-    return new KvClient(sender, options.clock);
+    return new KvClient(sender, options.clock, options.trace);
   }
 
   /** A client over an existing DistSender (which it then owns). */
@@ -179,7 +186,8 @@ export class KvClient {
 
   /** Raw access: kv.proto requests in, responses out in the same order. */
   async batch(requests: pb.RequestUnion[], header: KvBatchHeader = {}): Promise<pb.ResponseUnion[]> {
-    const { responses, timestamp } = await this.distSender.send(requests, header);
+    const traced = header.trace === undefined && this.trace !== undefined ? { ...header, trace: this.trace } : header;
+    const { responses, timestamp } = await this.distSender.send(requests, traced);
     if (timestamp !== undefined) {
       // Later transactions of this client start above what it has seen written.
       try {

@@ -210,6 +210,32 @@ describe('a CLI command, as Jaeger shows it', () => {
     // Every other node answered the one asked, under its span.
     expect(peers.map((sp) => parentName(sp))).toEqual(Array.from({ length: running.nodes.length - 1 }, () => 'admin.nodeStatus'));
   }, TRACE_TIMEOUT_MS + 60_000);
+
+  test('`cairn kv put` is one trace down to the Raft append on the followers', async () => {
+    const running = cluster as LocalCluster;
+    const env = {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: (jaeger as TestJaeger).otlpHttpEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_SAMPLER: 'always_on',
+    };
+    await cairnCli(env, 'kv', 'put', 'cli-traced-key', 'v', '--host', running.addresses[0] as string);
+    const queryUrl = (jaeger as TestJaeger).queryUrl;
+    const trace = await eventually(
+      'the kv put trace with every replica\'s append in Jaeger',
+      async () => {
+        const [found] = await findTraces(queryUrl, { service: CLI_SERVICE, operation: 'cli.kv-put', limit: 1, lookbackMs: 10 * 60_000 });
+        const whole = found === undefined ? undefined : await getTrace(queryUrl, found.traceID);
+        const appends = whole?.spans.filter((sp) => sp.operationName === 'raft.append') ?? [];
+        return whole !== undefined && appends.length === running.nodes.length ? whole : undefined;
+      },
+      TRACE_TIMEOUT_MS,
+    );
+    const byId = new Map(trace.spans.map((sp) => [sp.spanID, sp]));
+    const chain = (sp: JaegerSpan): string[] => ancestorsOf(sp, byId).map((a) => a.operationName);
+    const evaluate = trace.spans.find((sp) => sp.operationName === 'kv.node.batch');
+    expect(evaluate === undefined ? [] : chain(evaluate)).toEqual(['kv.rpc', 'kv.batch', 'cli.kv-put']);
+  }, TRACE_TIMEOUT_MS + 60_000);
 });
 
 function gatewayUrl(): string {
