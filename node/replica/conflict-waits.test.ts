@@ -1,4 +1,5 @@
 import pino from 'pino';
+import type { Timestamp } from '../../common/hlc';
 import { LockWaitTimeoutError } from '../../kv/errors';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import { WriteIntentError } from '../storage';
@@ -67,5 +68,52 @@ describe('waitForConflict', () => {
     await new Promise((resolve) => setTimeout(resolve, PUSH_SLICE_MS + 100));
     expect(pushes.length).toBe(sent);
     expect(Math.max(...pushes.map((p) => p.deadlineMs))).toBeLessThanOrEqual(releasedAt + PUSH_SLICE_MS);
+  });
+});
+
+describe('a reader pushing a lock holder', () => {
+  const ts = (wallTime: bigint): Timestamp => ({ wallTime, logical: 0 });
+  const readerAt = (read: bigint, uncertaintyLimit: bigint): kvpb.BatchRequest =>
+    ({
+      header: {
+        txn: {
+          meta: { id: id(1), anchorKey: Buffer.alloc(0), epoch: 0, priority: 1, sequence: 0, writeTimestamp: ts(read) },
+          status: kvpb.TransactionStatus.TRANSACTION_STATUS_PENDING,
+          readTimestamp: ts(read),
+          uncertaintyLimit: ts(uncertaintyLimit),
+          lockSpans: [],
+        },
+      },
+      requests: [{ request: { $case: 'get', value: { key: Buffer.from('k'), forUpdate: false } } }],
+    }) as unknown as kvpb.BatchRequest;
+  const intentAt = (wallTime: bigint): WriteIntentError =>
+    new WriteIntentError([{ key: Buffer.from('k'), txnId: id(2), txnAnchorKey: Buffer.from('a'), txnEpoch: 0, txnPriority: 1, writeTimestamp: ts(wallTime) }]);
+
+  async function pushTargetOf(request: kvpb.BatchRequest, conflict: WriteIntentError): Promise<kvpb.PushTxnRequest> {
+    const pushes: kvpb.PushTxnRequest[] = [];
+    const host: ConflictWaitHost = {
+      ...hostWithStuckPushee().host,
+      pushTxn: (push) => {
+        pushes.push(push);
+        // Pushed: the holder now writes above the target, and its intent moves there.
+        return Promise.resolve({ meta: { ...conflict.intents[0], id: id(2), writeTimestamp: push.pushTo }, status: kvpb.TransactionStatus.TRANSACTION_STATUS_PENDING } as unknown as kvpb.Transaction);
+      },
+      send: () => Promise.resolve({ responses: [] } as unknown as kvpb.BatchResponse),
+    };
+    const never: LockWait = { released: new Promise<void>(() => undefined), cancel: () => undefined };
+    await waitForConflict(host, conflict, [never], request, Date.now() + 5_000);
+    expect(pushes).toHaveLength(1);
+    return pushes[0] as kvpb.PushTxnRequest;
+  }
+
+  test('moves an intent inside its uncertainty window past the window, so the read can go on', async () => {
+    const push = await pushTargetOf(readerAt(100n, 350n), intentAt(200n));
+    expect(push.pushType).toBe(kvpb.PushType.PUSH_TYPE_TIMESTAMP);
+    expect(push.pushTo).toEqual(ts(350n));
+  });
+
+  test('moves an intent below its read timestamp only past the read timestamp', async () => {
+    const push = await pushTargetOf(readerAt(100n, 350n), intentAt(50n));
+    expect(push.pushTo).toEqual(ts(100n));
   });
 });

@@ -1,5 +1,6 @@
 import { CairnError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
+import { compareTimestamps } from '../../common/hlc';
 import { keyNext, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
 import { DeadlineExceededError, LockWaitTimeoutError, TransactionAbortedError } from '../../kv/errors';
@@ -65,7 +66,7 @@ export async function waitForConflict(
   const conflict = error.intents[0] as IntentConflict;
   const txn = request.header?.txn;
   const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request));
-  const readTs = txn === undefined ? (request.header?.timestamp ?? host.clockNow()) : txnTimestamps(txn).read;
+  const readTs = txn === undefined ? (request.header?.timestamp ?? host.clockNow()) : readPushTarget(txn, conflict.writeTimestamp);
   const push: kvpb.PushTxnRequest = {
     key: conflict.txnAnchorKey,
     pushee: {
@@ -121,6 +122,17 @@ export async function waitForConflict(
     clearTimeout(timer);
     for (const wait of waits) wait.cancel();
   }
+}
+
+/**
+ * Where a transactional reader pushes a lock holder: above its read timestamp, or,
+ * when the intent lies inside the reader's uncertainty window, above the window's end.
+ * Pushed only to the read timestamp, such an intent would stay uncertain, and the
+ * reader would push it again and again without waiting, until the holder finished.
+ */
+function readPushTarget(txn: kvpb.Transaction, intentTs: Timestamp): Timestamp {
+  const { read, uncertaintyLimit } = txnTimestamps(txn);
+  return compareTimestamps(intentTs, read) > 0 && compareTimestamps(uncertaintyLimit, read) > 0 ? uncertaintyLimit : read;
 }
 
 /** Conflicts past which one ResolveIntentRange over them all beats a request per key. */

@@ -1,4 +1,4 @@
-import { LockWaitQueue, TxnWaitQueue } from './lock-wait-queue';
+import { LockWaitQueue, PUSHER_MEMORY_MS, TxnWaitQueue } from './lock-wait-queue';
 
 const b = (text: string): Buffer => Buffer.from(text);
 const id = (byte: number): Buffer => Buffer.alloc(16, byte);
@@ -151,21 +151,56 @@ describe('TxnWaitQueue', () => {
     expect(queue.waitingOn(id(1))).toEqual([id(2)]);
   });
 
-  it('forgets a pusher that cancelled: it is neither woken nor reported', async () => {
-    const queue = new TxnWaitQueue();
+  it('does not wake a pusher that cancelled, and reports it only for a moment after', async () => {
+    let now = 1_000;
+    const queue = new TxnWaitQueue(() => now);
     const order: string[] = [];
     const gone = queue.wait(id(1), hex(2));
     gone.setDependents(new Set([hex(5)]));
     const stays = queue.wait(id(1), hex(3));
     track(order, { gone: gone.changed, stays: stays.changed });
     gone.cancel();
-    expect(queue.waitingOn(id(1))).toEqual([id(3)]);
     expect(queue.waitingPushes).toBe(1);
+    // Between two polls a waiting push is out of the queue: it still counts, with what it knew.
+    now += PUSHER_MEMORY_MS;
+    expect(queue.waitingOn(id(1)).map((x) => x.toString('hex')).sort()).toEqual([hex(2), hex(3), hex(5)].sort());
+    now += 1;
+    expect(queue.waitingOn(id(1))).toEqual([id(3)]);
     queue.notify(id(1));
     await settle();
     expect(order).toEqual(['stays']);
     stays.cancel();
     expect(queue.waitingPushes).toBe(0);
+  });
+
+  it('keeps what a pusher learned when it lines up again, so a long cycle of waits is seen', () => {
+    // A waits on B, B on C, C on A: each pusher learns one more hop per poll, and
+    // lines up anew after every poll. What it learned must survive the new line-up.
+    let now = 0;
+    const queue = new TxnWaitQueue(() => now);
+    const [a, b, c] = [hex(0xa), hex(0xb), hex(0xc)];
+    const waitAt = (pushee: string, pusher: string): ReturnType<TxnWaitQueue['wait']> => queue.wait(Buffer.from(pushee, 'hex'), pusher);
+    const waitersOf = (txn: string): Set<string> => new Set(queue.waitingOn(Buffer.from(txn, 'hex')).map((x) => x.toString('hex')));
+    let waits = [waitAt(b, a), waitAt(c, b), waitAt(a, c)];
+    for (let poll = 0; poll < 3; poll++) {
+      now += 150;
+      // Each pusher asks its own record who waits on it, then lines up again.
+      const learned = [waitersOf(a), waitersOf(b), waitersOf(c)];
+      waits.forEach((w, i) => w.setDependents(learned[i] as Set<string>));
+      waits.forEach((w) => w.cancel());
+      waits = [waitAt(b, a), waitAt(c, b), waitAt(a, c)];
+    }
+    // A's pushee B is among those waiting on A: the cycle is visible from A.
+    expect(waitersOf(a).has(b)).toBe(true);
+    expect(waitersOf(b).has(c)).toBe(true);
+  });
+
+  it('forgets who waited on a transaction once its record changes', () => {
+    const queue = new TxnWaitQueue(() => 0);
+    queue.wait(id(1), hex(2)).cancel();
+    expect(queue.waitingOn(id(1))).toEqual([id(2)]);
+    queue.notify(id(1));
+    expect(queue.waitingOn(id(1))).toEqual([]);
   });
 
   it('releaseAll wakes every pusher and empties the queue', async () => {

@@ -74,6 +74,12 @@ interface PushWaiter {
   readonly wake: () => void;
 }
 
+/** A pusher that stopped waiting a moment ago, and what it knew. */
+interface RecentPusher {
+  readonly dependents: ReadonlySet<string>;
+  readonly leftAtMs: number;
+}
+
 export interface PushWait {
   /** Resolves when the pushee's record changes (or the queue is cleared). */
   readonly changed: Promise<void>;
@@ -83,6 +89,16 @@ export interface PushWait {
 }
 
 /**
+ * How long a pusher that left the queue still counts as waiting. A waiting push leaves
+ * and lines up again at every poll, and a lock waiter's push at every slice; without
+ * this memory the edges would flicker, and the dependents each pusher learned (one hop
+ * of the waits-for graph per poll) would be lost at every turn, so no cycle longer than
+ * two would ever be seen. Three polls' worth bridges those gaps; an edge that outlives
+ * its wait by that much at worst aborts one transaction that would have got through.
+ */
+export const PUSHER_MEMORY_MS = 450;
+
+/**
  * The wait-queue of pushes at a transaction's record (on the anchor range's
  * leaseholder): pushers of a live transaction wait here until it finishes, expires or
  * is chosen to break a deadlock. It also answers who waits on a transaction, the edge
@@ -90,6 +106,11 @@ export interface PushWait {
  */
 export class TxnWaitQueue {
   private readonly queues = new Map<string, PushWaiter[]>();
+  /** By pushee, then pusher: pushers that left within PUSHER_MEMORY_MS. */
+  private readonly recent = new Map<string, Map<string, RecentPusher>>();
+
+  /** `now` is Unix ms (virtual in the simulator). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   wait(pusheeId: Buffer, pusherId: string): PushWait {
     const k = pusheeId.toString('hex');
@@ -97,7 +118,9 @@ export class TxnWaitQueue {
     const changed = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    const waiter: PushWaiter = { pusherId, dependents: new Set(), wake };
+    // Lining up again: what this pusher learned before still holds until it learns anew.
+    const before = this.recentPusher(k, pusherId);
+    const waiter: PushWaiter = { pusherId, dependents: before?.dependents ?? new Set(), wake };
     const line = this.queues.get(k);
     if (line === undefined) this.queues.set(k, [waiter]);
     else line.push(waiter);
@@ -110,8 +133,15 @@ export class TxnWaitQueue {
         const current = this.queues.get(k);
         if (current === undefined) return;
         const i = current.indexOf(waiter);
-        if (i >= 0) current.splice(i, 1);
+        if (i < 0) return;
+        current.splice(i, 1);
         if (current.length === 0) this.queues.delete(k);
+        let left = this.recent.get(k);
+        if (left === undefined) {
+          left = new Map();
+          this.recent.set(k, left);
+        }
+        left.set(pusherId, { dependents: waiter.dependents, leftAtMs: this.now() });
       },
     };
   }
@@ -119,6 +149,8 @@ export class TxnWaitQueue {
   /** The record of `txnId` changed (finalized or pushed): its pushers look again. */
   notify(txnId: Buffer): void {
     const k = txnId.toString('hex');
+    // Who waited before the change must wait anew to count.
+    this.recent.delete(k);
     const line = this.queues.get(k);
     if (line === undefined) return;
     this.queues.delete(k);
@@ -128,18 +160,21 @@ export class TxnWaitQueue {
   releaseAll(): void {
     const all = [...this.queues.values()];
     this.queues.clear();
+    this.recent.clear();
     for (const line of all) for (const waiter of line) waiter.wake();
   }
 
-  /** Every transaction waiting on `txnId` here, and those known to wait on them. */
+  /** Every transaction waiting on `txnId` here (or a moment ago), and those known to wait on them. */
   waitingOn(txnId: Buffer): Buffer[] {
-    const line = this.queues.get(txnId.toString('hex'));
-    if (line === undefined) return [];
+    const k = txnId.toString('hex');
     const ids = new Set<string>();
-    for (const waiter of line) {
-      ids.add(waiter.pusherId);
-      for (const dependent of waiter.dependents) ids.add(dependent);
-    }
+    const add = (pusherId: string, dependents: ReadonlySet<string>): void => {
+      ids.add(pusherId);
+      for (const dependent of dependents) ids.add(dependent);
+    };
+    for (const waiter of this.queues.get(k) ?? []) add(waiter.pusherId, waiter.dependents);
+    this.forgetOld();
+    for (const [pusherId, left] of this.recent.get(k) ?? []) add(pusherId, left.dependents);
     return [...ids].filter((id) => /^[0-9a-f]{32}$/.test(id)).map((id) => Buffer.from(id, 'hex'));
   }
 
@@ -147,5 +182,18 @@ export class TxnWaitQueue {
     let n = 0;
     for (const line of this.queues.values()) n += line.length;
     return n;
+  }
+
+  private recentPusher(pusheeHex: string, pusherId: string): RecentPusher | undefined {
+    const left = this.recent.get(pusheeHex)?.get(pusherId);
+    return left !== undefined && this.now() - left.leftAtMs <= PUSHER_MEMORY_MS ? left : undefined;
+  }
+
+  private forgetOld(): void {
+    const cutoff = this.now() - PUSHER_MEMORY_MS;
+    for (const [pushee, left] of this.recent) {
+      for (const [pusher, entry] of left) if (entry.leftAtMs < cutoff) left.delete(pusher);
+      if (left.size === 0) this.recent.delete(pushee);
+    }
   }
 }

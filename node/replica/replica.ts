@@ -628,13 +628,14 @@ export class Replica {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
       }
-      for (const response of result.responses) {
-        if (response.response?.$case === 'queryTxn') {
-          const query = response.response.value;
-          const id = query.txn?.meta?.id;
-          if (id !== undefined) query.waitingTxnIds = this.txnWaits.waitingOn(id);
+      // Waiters are found by the ID asked about: a transaction that has no record yet
+      // (its commit still waiting, say) is pushed, and waits, all the same.
+      result.responses.forEach((response, i) => {
+        const asked = request.requests[i]?.request;
+        if (response.response?.$case === 'queryTxn' && asked?.$case === 'queryTxn') {
+          response.response.value.waitingTxnIds = this.txnWaits.waitingOn(Buffer.from(asked.value.txnId));
         }
-      }
+      });
       if (result.writes.length > 0 || result.split !== undefined) {
         const lease = this.leaseValue;
         assert(lease !== undefined, 'a leaseholder has a lease');

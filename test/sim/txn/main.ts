@@ -7,9 +7,10 @@ export interface TxnSimCliOptions {
   readonly workloadMs?: number;
   readonly verbose: boolean;
   readonly trace: boolean;
+  readonly workload: 'mixed' | 'contended';
 }
 
-/** Parses `--seeds N [--seed S] [--workload-ms T] [--verbose] [--trace]`. */
+/** Parses `--seeds N [--seed S] [--workload-ms T] [--workload mixed|contended] [--verbose] [--trace]`. */
 export function parseTxnSimArgs(args: readonly string[]): TxnSimCliOptions {
   let seeds = 20;
   let firstSeed = 1;
@@ -17,6 +18,7 @@ export function parseTxnSimArgs(args: readonly string[]): TxnSimCliOptions {
   let verbose = false;
   let trace = false;
   let single = false;
+  let workload: TxnSimCliOptions['workload'] = 'mixed';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = (): number => {
@@ -29,12 +31,16 @@ export function parseTxnSimArgs(args: readonly string[]): TxnSimCliOptions {
       firstSeed = value();
       single = true;
     } else if (arg === '--workload-ms') workloadMs = value();
-    else if (arg === '--verbose') verbose = true;
+    else if (arg === '--workload') {
+      const w = args[++i];
+      if (w !== 'mixed' && w !== 'contended') throw new RangeError('--workload is mixed or contended');
+      workload = w;
+    } else if (arg === '--verbose') verbose = true;
     else if (arg === '--trace') trace = true;
     else throw new RangeError(`unknown argument ${arg}`);
   }
   if (single && !args.includes('--seeds')) seeds = 1;
-  return { seeds, firstSeed, verbose, trace, ...(workloadMs === undefined ? {} : { workloadMs }) };
+  return { seeds, firstSeed, verbose, trace, workload, ...(workloadMs === undefined ? {} : { workloadMs }) };
 }
 
 /** Runs seeds [firstSeed, firstSeed + seeds); resolves with the process exit code. */
@@ -42,11 +48,13 @@ export async function txnSimMain(args: readonly string[], write: (line: string) 
   const opts = parseTxnSimArgs(args);
   const started = now();
   const totals = { committed: 0, failed: 0, abandoned: 0, ambiguous: 0, transfers: 0, crashes: 0, retries: 0 };
+  const latencies: number[] = [];
   for (let seed = opts.firstSeed; seed < opts.firstSeed + opts.seeds; seed++) {
     let result: TxnSimResult;
     try {
       result = await runTxnSim({
         seed,
+        workload: opts.workload,
         ...(opts.workloadMs === undefined ? {} : { workloadMs: opts.workloadMs }),
         ...(opts.trace ? { trace: write } : {}),
       });
@@ -65,6 +73,7 @@ export async function txnSimMain(args: readonly string[], write: (line: string) 
     totals.transfers += result.leaseTransfers;
     totals.crashes += result.coordinatorCrashes;
     totals.retries += result.retries;
+    latencies.push(...result.commitLatenciesMs);
     if (opts.verbose) write(JSON.stringify(result));
   }
   const seconds = (now() - started) / 1000;
@@ -73,5 +82,10 @@ export async function txnSimMain(args: readonly string[], write: (line: string) 
       `${totals.abandoned} abandoned, ${totals.ambiguous} ambiguous; ${totals.transfers} lease transfers, ` +
       `${totals.crashes} coordinator crashes, ${totals.retries} retries; ${seconds.toFixed(1)} s`,
   );
+  if (latencies.length > 0) {
+    latencies.sort((a, b) => a - b);
+    const at = (q: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number).toFixed(0);
+    write(`committed operations took (virtual ms, retries included): p50 ${at(0.5)}, p99 ${at(0.99)}, max ${at(1)}`);
+  }
   return 0;
 }

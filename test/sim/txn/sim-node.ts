@@ -287,13 +287,14 @@ class RangeServer {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
       }
-      for (const response of result.responses) {
-        if (response.response?.$case === 'queryTxn') {
-          const query = response.response.value;
-          const id = query.txn?.meta?.id;
-          if (id !== undefined) query.waitingTxnIds = this.txnWaits.waitingOn(id);
+      // Waiters are found by the ID asked about: a transaction that has no record yet
+      // (its commit still waiting, say) is pushed, and waits, all the same.
+      result.responses.forEach((response, i) => {
+        const asked = request.requests[i]?.request;
+        if (response.response?.$case === 'queryTxn' && asked?.$case === 'queryTxn') {
+          response.response.value.waitingTxnIds = this.txnWaits.waitingOn(Buffer.from(asked.value.txnId));
         }
-      }
+      });
       if (result.writes.length > 0) {
         this.node.clock.forward(result.highestTimestamp);
         if (compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
@@ -455,7 +456,7 @@ function describeBatch(request: kvpb.BatchRequest): string {
     const span = requestSpan(r);
     let extra = '';
     if (r.$case === 'endTxn') extra = `(commit=${r.value.commit} refresh=${r.value.refreshSpans.length} locks=${r.value.lockSpans.length})`;
-    if (r.$case === 'pushTxn') extra = `(${r.value.pushee?.id.toString('hex').slice(0, 8)} type=${r.value.pushType} to=${ts(r.value.pushTo)})`;
+    if (r.$case === 'pushTxn') extra = `(${r.value.pusher?.meta?.id.toString('hex').slice(0, 8) ?? '-'}->${r.value.pushee?.id.toString('hex').slice(0, 8)} type=${r.value.pushType} to=${ts(r.value.pushTo)})`;
     if (r.$case === 'resolveIntent') extra = `(${r.value.txn?.meta?.id.toString('hex').slice(0, 8)} ${r.value.txn?.status} ${ts(r.value.txn?.meta?.writeTimestamp)})`;
     if (r.$case === 'refresh' || r.$case === 'refreshRange') extra = `(from ${ts(r.value.refreshFrom)})`;
     return `${r.$case} ${prettyKey(span.start)}${extra}`;
@@ -476,6 +477,8 @@ function describeResponse(response: kvpb.BatchResponse): string {
         return `endTxn ${r.value.txn?.status} ${ts(r.value.txn?.meta?.writeTimestamp)} 1pc=${r.value.onePhaseCommit}`;
       case 'pushTxn':
         return `pushee ${r.value.pushee?.status} ${ts(r.value.pushee?.meta?.writeTimestamp)}`;
+      case 'queryTxn':
+        return `queryTxn ${r.value.txn?.status ?? 'none'} waiting=${r.value.waitingTxnIds.map((id) => id.toString('hex').slice(0, 8)).join('|')}`;
       default:
         return r.$case;
     }

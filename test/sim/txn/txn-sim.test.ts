@@ -49,6 +49,20 @@ describe('transaction simulator', () => {
     }
   });
 
+  test('contended transfers without faults: every deadlock is broken and no waiter reaches its deadline (seeds 1-2)', async () => {
+    // Sixteen clients over a handful of keys wait on each other in cycles of two and
+    // more, and on commits that wait themselves; every coordinator stays alive, so no
+    // attempt may end by giving up on a lock, and none may be aborted as abandoned.
+    for (const seed of [1, 2]) {
+      const r = await runSeed({ seed, workload: 'contended' });
+      expect(r.coordinatorCrashes).toBe(0);
+      expect(r.summary.committed).toBeGreaterThan(50);
+      const endings = Object.keys(r.endings).filter((e) => !e.startsWith('failed: retried'));
+      expect([seed, endings]).toEqual([seed, []]);
+      expect(r.summary.abandoned).toBe(0);
+    }
+  });
+
   /** Seeds that once failed, each named by the bug it found (now fixed in replica.ts and kv/txn.ts). */
   const REGRESSIONS: Record<string, number> = {
     'a commit refreshed on its anchor range leaves its reads in the timestamp cache below the commit (write skew)': 204,

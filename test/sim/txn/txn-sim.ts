@@ -33,6 +33,10 @@ import { VIRTUAL_EPOCH_MS, VirtualScheduler } from './virtual-time';
  * the commit in flight). Leases move between the nodes; every process's clock is off
  * true time by up to ±125 ms (so any two differ by up to the 250 ms maximum).
  *
+ * The `contended` workload instead runs no faults and 16 clients moving values between
+ * two keys each (half of them locking what they read): waits on waits, deadlocks of
+ * any length, commits that wait for locks. It measures how long operations take.
+ *
  * Safety phase: the workload for `workloadMs`. Liveness phase: no more faults; every
  * client's last operation must end, and after the abandoned transactions expired one
  * more transaction reads and writes every key (pushing and cleaning up what is left).
@@ -45,6 +49,11 @@ export interface TxnSimOptions {
   readonly workloadMs?: number;
   /** Receives a line per batch served and per attempt begun (for replaying a failed seed). */
   readonly trace?: (line: string) => void;
+  /**
+   * `mixed` (default): the workload and faults above. `contended`: no faults; 16
+   * clients move values between two random keys, half locking what they read.
+   */
+  readonly workload?: 'mixed' | 'contended';
 }
 
 export interface TxnSimResult {
@@ -62,6 +71,8 @@ export interface TxnSimResult {
   readonly endings: Record<string, number>;
   /** Intents still in place after the final transaction and its cleanup. */
   readonly leftoverIntents: number;
+  /** Virtual milliseconds from an operation's start to its end, committed ones, sorted. */
+  readonly commitLatenciesMs: readonly number[];
   /** A hash of the whole history and final state: equal for equal seeds. */
   readonly fingerprint: string;
 }
@@ -87,6 +98,8 @@ class TxnSim {
   private readonly seed: number;
   private readonly workloadMs: number;
   private readonly trace: ((line: string) => void) | undefined;
+  private readonly contended: boolean;
+  private readonly commitLatenciesMs: number[] = [];
   private readonly rand: Prng;
   private readonly scheduler: VirtualScheduler;
   private readonly history = new History();
@@ -109,6 +122,7 @@ class TxnSim {
     this.seed = options.seed;
     this.workloadMs = options.workloadMs ?? 8_000;
     this.trace = options.trace;
+    this.contended = options.workload === 'contended';
     this.rand = new Prng(options.seed);
     this.scheduler = new VirtualScheduler(new Prng(this.rand.nextUint32()));
     const keyCount = this.rand.between(6, 10);
@@ -132,7 +146,7 @@ class TxnSim {
     const netRand = new Prng(this.rand.nextUint32());
     const workRand = new Prng(this.rand.nextUint32());
     this.buildCluster(netRand);
-    const clients = workRand.between(4, 8);
+    const clients = this.contended ? 16 : workRand.between(4, 8);
     const start = this.scheduler.nowMs;
     const workloadEnd = start + this.workloadMs;
 
@@ -142,7 +156,7 @@ class TxnSim {
       running++;
       void this.clientLoop(c, new Prng(workRand.nextUint32()), workloadEnd).finally(() => running--);
     }
-    void this.faultLoop(new Prng(workRand.nextUint32()), workloadEnd);
+    if (!this.contended) void this.faultLoop(new Prng(workRand.nextUint32()), workloadEnd);
     const ended = await this.scheduler.run(() => running === 0, workloadEnd + LIVENESS_LIMIT_MS);
     if (!ended) {
       throw new TxnSimViolationError(this.seed, `liveness: ${running} client(s) still in an operation ${LIVENESS_LIMIT_MS} ms after the workload ended`);
@@ -209,6 +223,7 @@ class TxnSim {
       virtualMs,
       endings,
       leftoverIntents: this.leftoverIntents,
+      commitLatenciesMs: [...this.commitLatenciesMs].sort((a, b) => a - b),
       fingerprint: this.fingerprint(versions),
     };
   }
@@ -383,6 +398,7 @@ class TxnSim {
   }
 
   private runOp(p: number, label: string, proc: SimProcess, kv: KvClient, rand: Prng): Promise<void> {
+    if (this.contended) return this.transfer(label, kv, rand);
     if (p < 0.55) return this.readModifyWrite(label, proc, kv, rand, false);
     if (p < 0.7) return this.readOnlyScan(label, kv, rand);
     if (p < 0.82) return this.explicitTxn(label, kv, rand);
@@ -416,6 +432,29 @@ class TxnSim {
               proc.crashed = true;
             }, rand.between(0, 25));
           }
+          return txn;
+        },
+        { onRetry: () => this.retries++ },
+      );
+      this.finishCommitted(attemptIds, txn);
+    } catch (err) {
+      this.finishFailed(attemptIds, err);
+    }
+  }
+
+  /** Reads two keys (locking them, half the time) and writes both: a bank transfer. */
+  private async transfer(label: string, kv: KvClient, rand: Prng): Promise<void> {
+    const keys = this.pickKeys(rand, 2);
+    const forUpdate = rand.chance(0.5);
+    const attemptIds: string[] = [];
+    try {
+      const txn = await kv.txn(
+        async (txn) => {
+          const attempt = this.beginAttempt(label, forUpdate ? 'transfer-locking' : 'transfer', attemptIds, txn);
+          const values = await txn.getMany(keys.map((k) => Buffer.from(k)), { forUpdate });
+          keys.forEach((k, i) => this.recordRead(attempt, k, values[i]));
+          for (const k of keys) await this.write(txn, attempt, k);
+          attempt.bodyDone = true;
           return txn;
         },
         { onRetry: () => this.retries++ },
@@ -545,6 +584,7 @@ class TxnSim {
     a.status = 'committed';
     a.commitTs = txn.commitTimestamp;
     a.ackMs = this.scheduler.nowMs;
+    this.commitLatenciesMs.push(this.scheduler.nowMs - (this.opStarts.get(attemptIds as string[]) ?? this.scheduler.nowMs));
   }
 
   private finishFailed(attemptIds: readonly string[], err: unknown): void {
