@@ -107,8 +107,14 @@ export class KvClient {
         return result;
       } catch (err) {
         if (isRetryableTxnError(err) && attempt < maxAttempts) {
-          options.onRetry?.(err, attempt);
-          await txn.prepareRetry(err);
+          try {
+            options.onRetry?.(err, attempt);
+            await txn.prepareRetry(err);
+          } catch (retryErr) {
+            // Left pending, the transaction would heartbeat on and hold its locks.
+            await txn.rollback().catch(() => undefined);
+            throw retryErr;
+          }
           // A little jitter, growing with the attempts, so that conflicting
           // transactions do not meet again in lockstep.
           await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 * attempt)));

@@ -439,6 +439,14 @@ export class Txn {
       }
     }
     if (writes && options.endTxn !== true) this.startHeartbeat();
+    else if (writes && requests.length > 1) {
+      // A commit with writes may lay intents on other ranges while its EndTxn waits
+      // for a lock: heartbeat from then on, and create the record first if the
+      // transaction is old enough to look abandoned (a heartbeat sent alongside could
+      // land after the commit and leave a record behind).
+      if (this.heartbeatTimer === undefined && this.ageMs() > TXN_HEARTBEAT_INTERVAL_MS) await this.heartbeatOnce();
+      this.startHeartbeat({ now: false });
+    }
     const result = await this.sender.send(requests, header);
     this.observe(result.timestamp);
     const returned = result.txn?.meta?.writeTimestamp;
@@ -618,14 +626,18 @@ export class Txn {
     }
   }
 
-  private startHeartbeat(): void {
+  private startHeartbeat(options: { readonly now: boolean } = { now: true }): void {
     if (this.heartbeatTimer !== undefined || this.options.heartbeat === false) return;
     this.heartbeatTimer = setInterval(() => void this.heartbeatOnce(), TXN_HEARTBEAT_INTERVAL_MS);
     this.heartbeatTimer.unref();
     // Until its record exists, a pusher judges the transaction's liveness by its
     // timestamps: an old transaction writing for the first time heartbeats at once.
-    const ageMs = Number((this.clock.now().wallTime - this.minTs.wallTime) / 1_000_000n);
-    if (ageMs > TXN_HEARTBEAT_INTERVAL_MS) setImmediate(() => void this.heartbeatOnce());
+    if (options.now && this.ageMs() > TXN_HEARTBEAT_INTERVAL_MS) setImmediate(() => void this.heartbeatOnce());
+  }
+
+  /** Milliseconds since the transaction (this attempt of it) began. */
+  private ageMs(): number {
+    return Number((this.clock.now().wallTime - this.minTs.wallTime) / 1_000_000n);
   }
 
   private stopHeartbeat(): void {

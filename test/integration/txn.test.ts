@@ -1,8 +1,9 @@
 /**
  * Transactions on a three-node cluster of real cairn-node processes, over ranges split
  * apart: atomic multi-range commits and rollbacks, the classic anomalies (lost update,
- * write skew) prevented, readers never blocking writers, deadlocks broken, an
- * abandoned transaction aborted by whoever meets its intents, and a bounded wait.
+ * write skew) prevented, readers never blocking writers, deadlocks (of two and of three)
+ * broken, an abandoned transaction aborted by whoever meets its intents while one whose
+ * commit waits is not, and a bounded wait.
  */
 import { KvClient, LockWaitTimeoutError } from '../../kv';
 import type { Txn } from '../../kv';
@@ -192,6 +193,92 @@ describe('transactions across ranges', () => {
     expect(Date.now() - started).toBeLessThan(9_000);
     expect(int(await kv.get(x))).toBe(1);
     expect(int(await kv.get(y))).toBe(1);
+  });
+
+  test('a deadlock among three transactions is broken and all finish', async () => {
+    // Each holds one key and then wants the next one's: a cycle of three, which no
+    // pair of pushers sees on its own.
+    const keys = [key('e-cycle'), key('j-cycle'), key('v-cycle')];
+    for (const k of keys) await kv.put(k, buf(0));
+    let holding = 0;
+    let allHoldOne!: () => void;
+    const barrier = new Promise<void>((resolve) => {
+      allHoldOne = resolve;
+    });
+    const takeTwo = (first: Buffer, second: Buffer): Promise<void> =>
+      kv.txn(async (txn: Txn) => {
+        await txn.put(first, buf(1));
+        await txn.get(first);
+        if (++holding === keys.length) allHoldOne();
+        await Promise.race([barrier, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        await txn.put(second, buf(1));
+        await txn.get(second);
+      });
+    const started = Date.now();
+    await Promise.all(keys.map((k, i) => takeTwo(k, keys[(i + 1) % keys.length] as Buffer)));
+    expect(Date.now() - started).toBeLessThan(9_000);
+    for (const k of keys) expect(int(await kv.get(k))).toBe(1);
+  });
+
+  test('a transaction whose commit waits for a lock past the expiry is not taken for abandoned', async () => {
+    const anchor = key('a-slow-commit');
+    const other = key('x-slow-commit');
+    const blocker = kv.beginTxn();
+    await blocker.put(anchor, buf('blocker'));
+    await blocker.get(anchor);
+    // The commit lays its intent on the other range at once, and its EndTxn waits
+    // behind the blocker on the anchor's.
+    const slow = kv.beginTxn();
+    await slow.put(anchor, buf('slow'));
+    await slow.put(other, buf('slow'));
+    const slowCommit = slow.commit();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A writer meets that intent and pushes its owner, which must count as alive.
+    const laterWriter = kv.txn(async (txn) => {
+      await txn.put(other, buf('later'));
+      await txn.get(other);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    await blocker.commit();
+    await expect(slowCommit).resolves.toBeUndefined();
+    await laterWriter;
+    expect((await kv.get(anchor))?.toString()).toBe('slow');
+    expect((await kv.get(other))?.toString()).toBe('later');
+  });
+
+  test('a transaction whose retry fails releases its locks at once', async () => {
+    const k = key('p-retry-fails');
+    await kv.put(k, buf(0));
+    const failure = new Error('the retry hook failed');
+    let first = true;
+    const attempt = kv.txn(
+      async (txn) => {
+        const seen = int(await txn.get(k));
+        if (first) {
+          first = false;
+          // Written since the read: the commit cannot refresh it, and must retry.
+          await kv.put(k, buf(100));
+        }
+        await txn.put(k, buf(seen + 1));
+      },
+      {
+        onRetry: () => {
+          throw failure;
+        },
+      },
+    );
+    await expect(attempt).rejects.toBe(failure);
+    // Nothing of it holds the key: a writer with a short deadline gets through.
+    const impatient = await KvClient.connect({ addresses: running?.cluster.addresses ?? [], requestTimeoutMs: 2_000 });
+    try {
+      await impatient.txn(async (txn) => {
+        await txn.put(k, buf('after'));
+        await txn.get(k);
+      });
+    } finally {
+      await impatient.close();
+    }
+    expect((await kv.get(k))?.toString()).toBe('after');
   });
 
   test('an abandoned transaction is aborted by the next writer, and its write never shows', async () => {
