@@ -21,3 +21,4 @@ export type {
   RequestUnion,
   ResponseUnion,
 } from '../proto/gen/cairn/kv/v1/kv';
+export { KV_SERVICE, KvServiceClient } from './kv-service';

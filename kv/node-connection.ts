@@ -3,6 +3,8 @@ import { CHANNEL_OPTIONS } from '../common/grpc';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { NodeUnavailableError } from './errors';
 import { StreamBatcher } from './stream-batcher';
+import { encodeProto } from '../common/encoding';
+import { KvServiceClient } from './kv-service';
 
 export interface NodeConnectionOptions {
   /** Delay before re-opening a failed stream: starts here, doubles, with jitter (default 50 ms). */
@@ -95,7 +97,7 @@ export class NodeConnection {
     let encoded: Uint8Array;
     try {
       outgoing = this.openStream().outgoing;
-      encoded = pb.BatchRequest.encode(batch).finish();
+      encoded = encodeProto(pb.BatchRequest, batch);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -145,7 +147,7 @@ export class NodeConnection {
   }
 
   private getClient(): pb.KvServiceClient {
-    this.client ??= new pb.KvServiceClient(this.address, grpc.credentials.createInsecure(), {
+    this.client ??= new KvServiceClient(this.address, grpc.credentials.createInsecure(), {
       ...CHANNEL_OPTIONS,
       ...RECONNECT_CHANNEL_OPTIONS,
       ...this.options.channelOptions,

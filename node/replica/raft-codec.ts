@@ -1,6 +1,7 @@
 import { MalformedEncodingError } from '../../common/errors';
 import * as pb from '../../proto/gen/cairn/raft/v1/raft';
 import type { ConfState, Entry, HardState, SnapshotMetadata } from '../raft';
+import { encodeProto } from '../../common/encoding';
 
 const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -55,7 +56,7 @@ export function entryFromProto(entry: pb.Entry): Entry {
 }
 
 export function encodeEntry(entry: Entry): Buffer {
-  return Buffer.from(pb.Entry.encode(entryToProto(entry)).finish());
+  return encodeProto(pb.Entry, entryToProto(entry));
 }
 
 export function decodeEntry(raw: Uint8Array): Entry {

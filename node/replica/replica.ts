@@ -28,6 +28,7 @@ import type { RaftTiming } from './raft-timing';
 import { appliedIndexKey, decodeAppliedIndex, descriptorKey, encodeAppliedIndex, leaseKey } from './range-keys';
 import { TimestampCache } from './timestamp-cache';
 import { BatchTooLargeError } from '../storage/errors';
+import { encodeProto } from '../../common/encoding';
 
 /** The largest command a replica proposes: well under the engine's 16 MiB value limit, which bounds a log entry. */
 export const MAX_COMMAND_BYTES = 12 * 1024 * 1024;
@@ -395,7 +396,7 @@ export class Replica {
     this.leaseProposalPending = true;
     let proposal: Promise<unknown>;
     try {
-      proposal = this.group.propose(cmdpb.RaftCommand.encode(command).finish());
+      proposal = this.group.propose(encodeProto(cmdpb.RaftCommand, command));
     } catch {
       this.leaseProposalPending = false;
       return;
@@ -741,7 +742,7 @@ export class Replica {
     if (closed !== undefined && compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
     let receipt: Promise<{ readonly index: number }>;
     try {
-      const data = cmdpb.RaftCommand.encode(command).finish();
+      const data = encodeProto(cmdpb.RaftCommand, command);
       if (data.length > MAX_COMMAND_BYTES) {
         // A Raft entry is one engine value: refuse here, before it could reach the log,
         // rather than have every replica fail to append it.

@@ -5,6 +5,7 @@ import { MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, TXN_EXPIRY_MS, txnMeta } from '../.
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { EngineReader, IntentResolution, TxnMeta, WriteBatch } from '../storage';
 import { txnRecordKey } from '../storage';
+import { encodeProto } from '../../common/encoding';
 
 /*
  * Transaction records: one per transaction that wrote intents and lived long enough
@@ -30,7 +31,7 @@ export function readTxnRecord(reader: EngineReader, anchorKey: Uint8Array, txnId
 
 export function writeTxnRecord(batch: WriteBatch, record: kvpb.Transaction): void {
   const meta = txnMeta(record);
-  batch.put(txnRecordKey(meta.anchorKey, meta.id), kvpb.Transaction.encode(record).finish());
+  batch.put(txnRecordKey(meta.anchorKey, meta.id), encodeProto(kvpb.Transaction, record));
 }
 
 export function deleteTxnRecord(batch: WriteBatch, anchorKey: Uint8Array, txnId: Uint8Array): void {

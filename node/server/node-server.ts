@@ -11,7 +11,7 @@ import { startStatusServer } from '../../common/metrics';
 import type { Span } from '../../common/tracing';
 import { NO_SPAN, SpanKind, endSpan, listenToTrace, recordedSpanOf, startRemoteChildSpan, traceparentOf } from '../../common/tracing';
 import { recordedSpanToProto } from '../../kv/trace-recording';
-import { KvClient } from '../../kv';
+import { KV_SERVICE, KvClient, KvServiceClient } from '../../kv';
 import { errorToProto, UnavailableError } from '../../kv/errors';
 import { StreamBatcher } from '../../kv/stream-batcher';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
@@ -29,6 +29,7 @@ import { RaftTransport } from '../transport/raft-transport';
 import type { StoreIdent } from './bootstrap';
 import { bootstrapCluster, readStoreIdent, writeStoreIdent } from './bootstrap';
 import { NodeLivenessHeartbeat } from './liveness';
+import { encodeProto } from '../../common/encoding';
 
 export interface NodeServerOptions {
   readonly engine: Engine;
@@ -353,7 +354,7 @@ export class NodeServer {
       if (desc.address === this.advertised) continue;
       let client = this.kvPeers.get(desc.address);
       if (client === undefined) {
-        client = new kvpb.KvServiceClient(desc.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+        client = new KvServiceClient(desc.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
         this.kvPeers.set(desc.address, client);
       }
       const peerClient = client;
@@ -376,7 +377,7 @@ export class NodeServer {
   }
 
   private addKvService(): void {
-    this.server.addService(kvpb.KvServiceService, {
+    this.server.addService(KV_SERVICE, {
       batch: (call: grpc.ServerUnaryCall<kvpb.BatchRequest, kvpb.BatchResponse>, callback: grpc.sendUnaryData<kvpb.BatchResponse>) => {
         void this.serveBatch(call.request).then((response) => callback(null, response));
       },
@@ -387,7 +388,7 @@ export class NodeServer {
         });
         call.on('data', (message: kvpb.BatchStreamRequest) => {
           for (const { requestId, batch } of message.batches) {
-            void this.serveEncodedBatch(batch).then((response) => answers.add(requestId, kvpb.BatchResponse.encode(response).finish()));
+            void this.serveEncodedBatch(batch).then((response) => answers.add(requestId, encodeProto(kvpb.BatchResponse, response)));
           }
         });
         call.on('end', () => {

@@ -2,6 +2,7 @@ import { MalformedEncodingError } from '../../common/errors';
 import type { Timestamp } from '../../common/hlc';
 import { Intent as IntentProto } from '../../proto/gen/cairn/storage/v1/mvcc';
 import { readTimestampSuffix } from './mvcc-key';
+import { encodeProto } from '../../common/encoding';
 
 /**
  * A committed version's value: one tag byte, then the value bytes.
@@ -109,7 +110,7 @@ export const TXN_ID_BYTES = 16;
 
 export function encodeIntent(intent: Intent): Buffer {
   const { txn } = intent;
-  const bytes = IntentProto.encode({
+  return encodeProto(IntentProto, {
     txn: {
       id: txn.id,
       anchorKey: txn.anchorKey,
@@ -120,8 +121,7 @@ export function encodeIntent(intent: Intent): Buffer {
       sequence: txn.sequence,
     },
     value: intent.value,
-  }).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  });
 }
 
 /**

@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { CairnError, InvalidArgumentError } from '../../common/errors';
 import { CHANNEL_OPTIONS, shutdownServer } from '../../common/grpc';
 import type * as pb from '../../proto/gen/cairn/raft/v1/raft';
-import { RaftTransportServiceClient, RaftTransportServiceService } from '../../proto/gen/cairn/raft/v1/raft';
+import type { RaftTransportServiceClient } from '../../proto/gen/cairn/raft/v1/raft';
+import { RAFT_TRANSPORT_SERVICE, RaftTransportServiceClient as RaftClient } from './raft-service';
 import type { RaftMetrics } from '../store/raft-metrics';
 import type { RaftEnvelope } from './raft-message-codec';
 import { batchFromProto, batchToProto, envelopeFromProto, envelopeToProto } from './raft-message-codec';
@@ -94,7 +95,7 @@ export class RaftTransport {
    */
   static addLateTo(server: grpc.Server, current: () => RaftTransport | undefined): void {
     const unavailable = { code: grpc.status.UNAVAILABLE, details: 'this node has not joined a cluster yet' };
-    server.addService(RaftTransportServiceService, {
+    server.addService(RAFT_TRANSPORT_SERVICE, {
       messages: (call: grpc.ServerDuplexStream<pb.MessagesRequest, pb.MessagesResponse>) => {
         const transport = current();
         if (transport === undefined) {
@@ -148,7 +149,7 @@ export class RaftTransport {
     }
     const data = envelope.message.snapshot.data;
     const chunkBytes = this.options.snapshotChunkBytes ?? 1024 * 1024;
-    const client = new RaftTransportServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const client = new RaftClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     return new Promise<void>((resolve, reject) => {
       const call = client.sendSnapshot((err, response) => {
         client.close();
@@ -340,7 +341,7 @@ class PeerConnection {
       this.scheduleReconnect(`no address for node ${this.nodeId}`);
       return;
     }
-    const client = new RaftTransportServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const client = new RaftClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     const stream = client.messages();
     this.client = client;
     this.stream = stream;
