@@ -51,6 +51,7 @@ export function describeEngineCompliance(
       expect(engine.get(b('a'))?.toString()).toBe('1');
       expect(engine.get(b('b'))).toBeUndefined();
       expect(engine.get(b('zz'))).toBeUndefined();
+      expect(engine.getMany([b('d'), b('b'), b('a'), b('zz')]).map((v) => v?.toString())).toEqual(['4', undefined, '1', undefined]);
       expect(scan(engine, '')).toEqual(['a=1', 'c=3', 'd=4']);
     });
 
@@ -94,6 +95,7 @@ export function describeEngineCompliance(
         expect(snapshot.get(b('a'))?.toString()).toBe('1');
         expect(snapshot.get(b('b'))?.toString()).toBe('2');
         expect(snapshot.get(b('c'))).toBeUndefined();
+        expect(snapshot.getMany([b('c'), b('b')]).map((v) => v?.toString())).toEqual([undefined, '2']);
         expect(scan(snapshot, '')).toEqual(['a=1', 'b=2']);
         expect(scan(snapshot, 'z', true)).toEqual(['b=2', 'a=1']);
         expect(scan(engine, '')).toEqual(['a=changed', 'c=new']);

@@ -58,12 +58,15 @@ describe.each(engines)('IndexedBatch over %s', (_name, open) => {
             reverse: scan(indexed, seekTo, true),
             all: scan(indexed, Buffer.alloc(0), false),
             gets: pending.map((op) => indexed.get(op.key)?.toString('hex')),
+            // Pending and stored keys mixed in one read, in the order asked.
+            many: indexed.getMany([seekTo, ...pending.map((op) => op.key), ...stored.map((op) => op.key)]).map((v) => v?.toString('hex')),
           };
           await engine.write(indexed.batch);
           expect(seen.forward).toEqual(scan(engine, seekTo, false));
           expect(seen.reverse).toEqual(scan(engine, seekTo, true));
           expect(seen.all).toEqual(scan(engine, Buffer.alloc(0), false));
           expect(seen.gets).toEqual(pending.map((op) => engine.get(op.key)?.toString('hex')));
+          expect(seen.many).toEqual([seekTo, ...pending.map((op) => op.key), ...stored.map((op) => op.key)].map((k) => engine.get(k)?.toString('hex')));
         } finally {
           await engine.close();
         }

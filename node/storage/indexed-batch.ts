@@ -66,6 +66,29 @@ export class IndexedBatch implements EngineReader, WriteBatch {
     return own === undefined ? this.base.get(key) : own.value;
   }
 
+  /** This batch's own values where it has them; the rest in one read of the base. */
+  getMany(keys: readonly Uint8Array[]): (Buffer | undefined)[] {
+    const values: (Buffer | undefined)[] = new Array<Buffer | undefined>(keys.length);
+    const fromBase: Uint8Array[] = [];
+    const at: number[] = [];
+    keys.forEach((key, i) => {
+      const own = this.pending.get(latin1(key));
+      if (own === undefined) {
+        fromBase.push(key);
+        at.push(i);
+      } else {
+        values[i] = own.value;
+      }
+    });
+    if (fromBase.length > 0) {
+      const found = this.base.getMany(fromBase);
+      at.forEach((i, j) => {
+        values[i] = found[j];
+      });
+    }
+    return values;
+  }
+
   cursor(options: CursorOptions = {}): EngineCursor {
     if (this.pending.size === 0) {
       return this.base.cursor(options);

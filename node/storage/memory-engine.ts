@@ -86,6 +86,10 @@ class MemoryReader implements EngineReader {
     return tableGet(this.table(), key);
   }
 
+  getMany(keys: readonly Uint8Array[]): (Buffer | undefined)[] {
+    return keys.map((key) => this.get(key));
+  }
+
   cursor(options: CursorOptions = {}): EngineCursor {
     return new MemoryCursor(this.table, options.reverse === true);
   }

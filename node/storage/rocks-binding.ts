@@ -40,7 +40,7 @@ interface NativeIteratorOptions {
 
 interface NativeBinding {
   db_init(handle: bigint): DbContext;
-  db_get_many_sync(db: DbContext, keys: Uint8Array[], options: object): (Buffer | undefined | null)[];
+  db_get_many_sync(db: DbContext, keys: readonly Uint8Array[], options: object): (Buffer | undefined | null)[];
   iterator_init(db: DbContext, options: NativeIteratorOptions): IteratorContext;
   iterator_seek(iterator: IteratorContext, target: Uint8Array): void;
   iterator_nextv_sync(iterator: IteratorContext, count: number): { rows: Buffer[]; finished: boolean };
@@ -156,7 +156,7 @@ export class RocksDatabase {
   }
 
   /** The values of `keys`, in order (undefined where absent), in one native call. */
-  getMany(keys: Uint8Array[]): (Buffer | undefined)[] {
+  getMany(keys: readonly Uint8Array[]): (Buffer | undefined)[] {
     return native.db_get_many_sync(this.live(), keys, GET_OPTIONS).map((value) => value ?? undefined);
   }
 

@@ -159,7 +159,7 @@ export class RocksEngine implements Engine {
   }
 
   /** The values of `keys` in one read (undefined where absent). */
-  getMany(keys: Uint8Array[]): (Buffer | undefined)[] {
+  getMany(keys: readonly Uint8Array[]): (Buffer | undefined)[] {
     this.checkOpen();
     try {
       return this.db.getMany(keys);
@@ -556,6 +556,10 @@ class RocksSnapshot implements EngineSnapshot {
     private readonly reverse: RocksIterator,
     private readonly engine: RocksEngine,
   ) {}
+
+  getMany(keys: readonly Uint8Array[]): (Buffer | undefined)[] {
+    return keys.map((key) => this.get(key));
+  }
 
   get(key: Uint8Array): Buffer | undefined {
     const cursor = this.cursor({ expectedEntries: 1 });
