@@ -66,7 +66,7 @@ export async function waitForConflict(
   const conflict = error.intents[0] as IntentConflict;
   const txn = request.header?.txn;
   const writes = request.requests.some((r) => r.request !== undefined && writesUserData(r.request));
-  const readTs = txn === undefined ? (request.header?.timestamp ?? host.clockNow()) : readPushTarget(txn, conflict.writeTimestamp);
+  const pushTo = txn === undefined ? (request.header?.timestamp ?? host.clockNow()) : readPushTarget(txn, conflict.writeTimestamp);
   const push: kvpb.PushTxnRequest = {
     key: conflict.txnAnchorKey,
     pushee: {
@@ -79,7 +79,7 @@ export async function waitForConflict(
     },
     pusher: txn,
     pushType: writes ? kvpb.PushType.PUSH_TYPE_ABORT : kvpb.PushType.PUSH_TYPE_TIMESTAMP,
-    pushTo: readTs,
+    pushTo,
   };
   const released = Promise.all(waits.map((w) => w.released)).then(() => 'released' as const);
   let waiting = true;
