@@ -1,4 +1,4 @@
-import { LockWaitQueue, PUSHER_MEMORY_MS, TxnWaitQueue } from './lock-wait-queue';
+import { LockWaitQueue, PRUNE_OVER_PUSHEES, PUSHER_MEMORY_MS, TxnWaitQueue } from './lock-wait-queue';
 
 const b = (text: string): Buffer => Buffer.from(text);
 const id = (byte: number): Buffer => Buffer.alloc(16, byte);
@@ -193,6 +193,19 @@ describe('TxnWaitQueue', () => {
     // A's pushee B is among those waiting on A: the cycle is visible from A.
     expect(waitersOf(a).has(b)).toBe(true);
     expect(waitersOf(b).has(c)).toBe(true);
+  });
+
+  it('does not remember the departed pushers of many transactions for long, asked or not', () => {
+    let now = 0;
+    const queue = new TxnWaitQueue(() => now);
+    for (let i = 0; i < 2_000; i++) {
+      const pushee = Buffer.alloc(16);
+      pushee.writeUInt32BE(i);
+      queue.wait(pushee, hex(2)).cancel();
+      now += 10;
+    }
+    // Nobody asked who waits (no QueryTxn), and no pushee's record changed.
+    expect(queue.rememberedPushees).toBeLessThanOrEqual(PRUNE_OVER_PUSHEES + PUSHER_MEMORY_MS / 10 + 1);
   });
 
   it('forgets who waited on a transaction once its record changes', () => {

@@ -98,6 +98,9 @@ export interface PushWait {
  */
 export const PUSHER_MEMORY_MS = 450;
 
+/** Pushees with departed pushers past which leaving the queue also sweeps out old ones. */
+export const PRUNE_OVER_PUSHEES = 256;
+
 /**
  * The wait-queue of pushes at a transaction's record (on the anchor range's
  * leaseholder): pushers of a live transaction wait here until it finishes, expires or
@@ -142,6 +145,8 @@ export class TxnWaitQueue {
           this.recent.set(k, left);
         }
         left.set(pusherId, { dependents: waiter.dependents, leftAtMs: this.now() });
+        // Normally a pushee's end (notify) clears its entries; this bounds the rest.
+        if (this.recent.size > PRUNE_OVER_PUSHEES) this.forgetOld();
       },
     };
   }
@@ -182,6 +187,11 @@ export class TxnWaitQueue {
     let n = 0;
     for (const line of this.queues.values()) n += line.length;
     return n;
+  }
+
+  /** Pushees whose departed pushers are still remembered. */
+  get rememberedPushees(): number {
+    return this.recent.size;
   }
 
   private recentPusher(pusheeHex: string, pusherId: string): RecentPusher | undefined {
