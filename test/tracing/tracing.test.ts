@@ -181,14 +181,17 @@ describe('a gateway that samples nothing, in front of the same nodes', () => {
 });
 
 describe('a CLI command, as Jaeger shows it', () => {
+  /** The CLI's environment: every command traced, exported to the test's Jaeger. */
+  const cliTracingEnv = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    OTEL_EXPORTER_OTLP_ENDPOINT: (jaeger as TestJaeger).otlpHttpEndpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_TRACES_SAMPLER: 'always_on',
+  });
+
   test('`cairn node status` is one trace: the command, the node asked, and the peers it asked in turn', async () => {
     const running = cluster as LocalCluster;
-    const env = {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: (jaeger as TestJaeger).otlpHttpEndpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_TRACES_SAMPLER: 'always_on',
-    };
+    const env = cliTracingEnv();
     const output = await cairnCli(env, 'node', 'status', '--host', running.addresses[0] as string);
     for (const address of running.addresses) expect(output).toContain(address);
     const queryUrl = (jaeger as TestJaeger).queryUrl;
@@ -213,12 +216,7 @@ describe('a CLI command, as Jaeger shows it', () => {
 
   test('`cairn kv put` is one trace down to the Raft append on the followers', async () => {
     const running = cluster as LocalCluster;
-    const env = {
-      ...process.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: (jaeger as TestJaeger).otlpHttpEndpoint,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_TRACES_SAMPLER: 'always_on',
-    };
+    const env = cliTracingEnv();
     await cairnCli(env, 'kv', 'put', 'cli-traced-key', 'v', '--host', running.addresses[0] as string);
     const queryUrl = (jaeger as TestJaeger).queryUrl;
     const trace = await eventually(

@@ -443,35 +443,28 @@ class TxnSim {
   }
 
   /** Reads two keys (locking them, half the time) and writes both: a bank transfer. */
-  private async transfer(label: string, kv: KvClient, rand: Prng): Promise<void> {
+  private transfer(label: string, kv: KvClient, rand: Prng): Promise<void> {
     const keys = this.pickKeys(rand, 2);
     const forUpdate = rand.chance(0.5);
-    const attemptIds: string[] = [];
-    try {
-      const txn = await kv.txn(
-        async (txn) => {
-          const attempt = this.beginAttempt(label, forUpdate ? 'transfer-locking' : 'transfer', attemptIds, txn);
-          const values = await txn.getMany(keys.map((k) => Buffer.from(k)), { forUpdate });
-          keys.forEach((k, i) => this.recordRead(attempt, k, values[i]));
-          for (const k of keys) await this.write(txn, attempt, k);
-          attempt.bodyDone = true;
-          return txn;
-        },
-        { onRetry: () => this.retries++ },
-      );
-      this.finishCommitted(attemptIds, txn);
-    } catch (err) {
-      this.finishFailed(attemptIds, err);
-    }
+    return this.recordedTxn(label, forUpdate ? 'transfer-locking' : 'transfer', kv, async (txn, attempt) => {
+      const values = await txn.getMany(keys.map((k) => Buffer.from(k)), { forUpdate });
+      keys.forEach((k, i) => this.recordRead(attempt, k, values[i]));
+      for (const k of keys) await this.write(txn, attempt, k);
+    });
   }
 
-  private async readOnlyScan(label: string, kv: KvClient, rand: Prng): Promise<void> {
+  private readOnlyScan(label: string, kv: KvClient, rand: Prng): Promise<void> {
+    return this.recordedTxn(label, 'scan', kv, (txn, attempt) => this.scanInto(txn, attempt, rand));
+  }
+
+  /** kv.txn running `body`, each attempt of it recorded in the history. */
+  private async recordedTxn(label: string, kind: string, kv: KvClient, body: (txn: Txn, attempt: Attempt) => Promise<void>): Promise<void> {
     const attemptIds: string[] = [];
     try {
       const txn = await kv.txn(
         async (txn) => {
-          const attempt = this.beginAttempt(label, 'scan', attemptIds, txn);
-          await this.scanInto(txn, attempt, rand);
+          const attempt = this.beginAttempt(label, kind, attemptIds, txn);
+          await body(txn, attempt);
           attempt.bodyDone = true;
           return txn;
         },
