@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
+import { encodeProto } from '../../common/encoding';
 import { CairnError } from '../../common/errors';
 import { CHANNEL_OPTIONS, shutdownServer, traceMetadata, traceparentOfCall } from '../../common/grpc';
 import { HybridLogicalClock, systemClock } from '../../common/hlc';
@@ -29,7 +30,6 @@ import { RaftTransport } from '../transport/raft-transport';
 import type { StoreIdent } from './bootstrap';
 import { bootstrapCluster, readStoreIdent, writeStoreIdent } from './bootstrap';
 import { NodeLivenessHeartbeat } from './liveness';
-import { encodeProto } from '../../common/encoding';
 
 export interface NodeServerOptions {
   readonly engine: Engine;

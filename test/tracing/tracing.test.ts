@@ -189,22 +189,29 @@ describe('a CLI command, as Jaeger shows it', () => {
     OTEL_TRACES_SAMPLER: 'always_on',
   });
 
+  /** The newest trace of a CLI command in Jaeger, once `complete` holds for it. */
+  const cliTrace = (operation: string, what: string, complete: (trace: JaegerTrace) => boolean): Promise<JaegerTrace> => {
+    const queryUrl = (jaeger as TestJaeger).queryUrl;
+    return eventually(
+      `the ${operation} trace with ${what} in Jaeger`,
+      async () => {
+        const [found] = await findTraces(queryUrl, { service: CLI_SERVICE, operation, limit: 1, lookbackMs: 10 * 60_000 });
+        const whole = found === undefined ? undefined : await getTrace(queryUrl, found.traceID);
+        return whole !== undefined && complete(whole) ? whole : undefined;
+      },
+      TRACE_TIMEOUT_MS,
+    );
+  };
+
   test('`cairn node status` is one trace: the command, the node asked, and the peers it asked in turn', async () => {
     const running = cluster as LocalCluster;
     const env = cliTracingEnv();
     const output = await cairnCli(env, 'node', 'status', '--host', running.addresses[0] as string);
     for (const address of running.addresses) expect(output).toContain(address);
-    const queryUrl = (jaeger as TestJaeger).queryUrl;
-    const trace = await eventually(
-      'the CLI trace with the nodes\' spans in Jaeger',
-      async () => {
-        const [found] = await findTraces(queryUrl, { service: CLI_SERVICE, operation: 'cli.node-status', limit: 1, lookbackMs: 10 * 60_000 });
-        const whole = found === undefined ? undefined : await getTrace(queryUrl, found.traceID);
-        const nodes = new Set(whole?.spans.filter((sp) => processOf(whole, sp).service === NODE_SERVICE).map((sp) => processOf(whole, sp).instance));
-        return whole !== undefined && nodes.size === running.nodes.length ? whole : undefined;
-      },
-      TRACE_TIMEOUT_MS,
-    );
+    const trace = await cliTrace('cli.node-status', 'the nodes\' spans', (whole) => {
+      const nodes = new Set(whole.spans.filter((sp) => processOf(whole, sp).service === NODE_SERVICE).map((sp) => processOf(whole, sp).instance));
+      return nodes.size === running.nodes.length;
+    });
     const byId = new Map(trace.spans.map((sp) => [sp.spanID, sp]));
     const parentName = (sp: JaegerSpan): string | undefined => byId.get(parentIdsOf(sp)[0] ?? '')?.operationName;
     const status = trace.spans.find((sp) => sp.operationName === 'admin.nodeStatus');
@@ -218,16 +225,10 @@ describe('a CLI command, as Jaeger shows it', () => {
     const running = cluster as LocalCluster;
     const env = cliTracingEnv();
     await cairnCli(env, 'kv', 'put', 'cli-traced-key', 'v', '--host', running.addresses[0] as string);
-    const queryUrl = (jaeger as TestJaeger).queryUrl;
-    const trace = await eventually(
-      'the kv put trace with every replica\'s append in Jaeger',
-      async () => {
-        const [found] = await findTraces(queryUrl, { service: CLI_SERVICE, operation: 'cli.kv-put', limit: 1, lookbackMs: 10 * 60_000 });
-        const whole = found === undefined ? undefined : await getTrace(queryUrl, found.traceID);
-        const appends = whole?.spans.filter((sp) => sp.operationName === 'raft.append') ?? [];
-        return whole !== undefined && appends.length === running.nodes.length ? whole : undefined;
-      },
-      TRACE_TIMEOUT_MS,
+    const trace = await cliTrace(
+      'cli.kv-put',
+      'every replica\'s append',
+      (whole) => whole.spans.filter((sp) => sp.operationName === 'raft.append').length === running.nodes.length,
     );
     const byId = new Map(trace.spans.map((sp) => [sp.spanID, sp]));
     const chain = (sp: JaegerSpan): string[] => ancestorsOf(sp, byId).map((a) => a.operationName);
