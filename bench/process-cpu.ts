@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { round } from './report';
 
 let ticksPerSecond: number | undefined;
 
@@ -61,4 +62,63 @@ export function treeCpuSeconds(pids: readonly number[]): number | undefined {
     }
   }
   return total;
+}
+
+/** Processes whose CPU time (theirs and their descendants') to report, by name. */
+export type CpuPids = Readonly<Record<string, readonly number[]>>;
+
+interface CpuSample {
+  readonly atSeconds: number;
+  readonly clientSeconds: number;
+  readonly bySystem: Readonly<Record<string, number | undefined>>;
+}
+
+function sampleCpu(cpuPids: CpuPids): CpuSample {
+  const usage = process.cpuUsage();
+  return {
+    atSeconds: Number(process.hrtime.bigint()) / 1e9,
+    clientSeconds: (usage.user + usage.system) / 1e6,
+    bySystem: Object.fromEntries(Object.entries(cpuPids).map(([name, pids]) => [name, treeCpuSeconds(pids)])),
+  };
+}
+
+/**
+ * CPU per operation from samples at the ends of the measured period: the CPU rate over
+ * the samples' own interval (timers may fire late), divided by the operation rate.
+ */
+function cpuPerOp(from: CpuSample, to: CpuSample, opsPerSec: number): Record<string, number> {
+  const wall = to.atSeconds - from.atSeconds;
+  if (wall <= 0 || opsPerSec <= 0) return {};
+  const perOp = (cpu: number): number => round(((cpu / wall) * 1e6) / opsPerSec);
+  const result: Record<string, number> = { client: perOp(to.clientSeconds - from.clientSeconds) };
+  for (const [name, end] of Object.entries(to.bySystem)) {
+    const start = from.bySystem[name];
+    if (start !== undefined && end !== undefined) result[name] = perOp(end - start);
+  }
+  return result;
+}
+
+/**
+ * Runs a closed-loop run (`warmupSeconds`, then `seconds` measured) and the CPU
+ * microseconds per measured operation of this process (`client`) and of `cpuPids`,
+ * sampled when the measured period starts and ends. Empty when a sample is missing
+ * (the run ended early).
+ */
+export async function sampleCpuDuring<T extends { readonly opsPerSec: number }>(
+  timing: { readonly warmupSeconds: number; readonly seconds: number },
+  cpuPids: CpuPids,
+  run: () => Promise<T>,
+): Promise<{ result: T; cpuUsPerOp: Record<string, number> }> {
+  let first: CpuSample | undefined;
+  let last: CpuSample | undefined;
+  const firstTimer = setTimeout(() => (first = sampleCpu(cpuPids)), timing.warmupSeconds * 1_000);
+  const lastTimer = setTimeout(() => (last = sampleCpu(cpuPids)), (timing.warmupSeconds + timing.seconds) * 1_000);
+  try {
+    const result = await run();
+    const cpuUsPerOp = first !== undefined && last !== undefined ? cpuPerOp(first, last, result.opsPerSec) : {};
+    return { result, cpuUsPerOp };
+  } finally {
+    clearTimeout(firstTimer);
+    clearTimeout(lastTimer);
+  }
 }

@@ -14,7 +14,8 @@
 import { Client } from 'pg';
 import type { LoadLoopResult } from './load-loop';
 import { runLoadLoop } from './load-loop';
-import { treeCpuSeconds } from './process-cpu';
+import type { CpuPids } from './process-cpu';
+import { sampleCpuDuring } from './process-cpu';
 import { round } from './report';
 import { closeWithin, workerMain } from './worker-process';
 
@@ -43,46 +44,13 @@ export interface SqlWorkerConfig {
   readonly seconds: number;
   readonly seed: number;
   /** Processes whose CPU time (theirs and their descendants') to report per operation, by name. */
-  readonly cpuPids: Readonly<Record<string, readonly number[]>>;
+  readonly cpuPids: CpuPids;
 }
 
 export interface SqlWorkerResult extends LoadLoopResult {
   /** CPU microseconds per measured operation, by name; `client` is this process. */
   readonly cpuUsPerOp: Readonly<Record<string, number>>;
   readonly connectSeconds: number;
-}
-
-interface CpuSample {
-  readonly atSeconds: number;
-  readonly clientSeconds: number;
-  readonly bySystem: Readonly<Record<string, number | undefined>>;
-}
-
-const nowSeconds = (): number => Number(process.hrtime.bigint()) / 1e9;
-
-function sampleCpu(cpuPids: SqlWorkerConfig['cpuPids']): CpuSample {
-  const usage = process.cpuUsage();
-  return {
-    atSeconds: nowSeconds(),
-    clientSeconds: (usage.user + usage.system) / 1e6,
-    bySystem: Object.fromEntries(Object.entries(cpuPids).map(([name, pids]) => [name, treeCpuSeconds(pids)])),
-  };
-}
-
-/**
- * CPU per operation from samples at the ends of the measured period: the CPU rate over
- * the samples' own interval (timers may fire late), divided by the operation rate.
- */
-function cpuPerOp(from: CpuSample, to: CpuSample, opsPerSec: number): Record<string, number> {
-  const wall = to.atSeconds - from.atSeconds;
-  if (wall <= 0 || opsPerSec <= 0) return {};
-  const perOp = (cpu: number): number => round(((cpu / wall) * 1e6) / opsPerSec);
-  const result: Record<string, number> = { client: perOp(to.clientSeconds - from.clientSeconds) };
-  for (const [name, end] of Object.entries(to.bySystem)) {
-    const start = from.bySystem[name];
-    if (start !== undefined && end !== undefined) result[name] = perOp(end - start);
-  }
-  return result;
 }
 
 const LOAD_BATCH_ROWS = 500;
@@ -114,30 +82,21 @@ async function connect(t: SqlTarget): Promise<Client> {
 }
 
 async function run(config: SqlWorkerConfig): Promise<SqlWorkerResult> {
-  const started = nowSeconds();
+  const started = performance.now();
   const conns = await Promise.all(Array.from({ length: config.clients }, () => connect(config.target)));
   const text = SQL_OP_TEXT[config.op];
   const name = config.op;
   try {
     // Every connection prepares its statement before the clock starts.
     await Promise.all(conns.map((c, i) => c.query({ name, text, values: [i % config.rows] })));
-    const connectSeconds = round(nowSeconds() - started);
-    let first: CpuSample | undefined;
-    let last: CpuSample | undefined;
-    const firstTimer = setTimeout(() => (first = sampleCpu(config.cpuPids)), config.warmupSeconds * 1_000);
-    const lastTimer = setTimeout(() => (last = sampleCpu(config.cpuPids)), (config.warmupSeconds + config.seconds) * 1_000);
-    let result: LoadLoopResult;
-    try {
-      result = await runLoadLoop(config, async (random, client) => {
+    const connectSeconds = round((performance.now() - started) / 1_000);
+    const { result, cpuUsPerOp } = await sampleCpuDuring(config, config.cpuPids, () =>
+      runLoadLoop(config, async (random, client) => {
         const key = Math.floor(random() * config.rows);
         await (conns[client] as Client).query({ name, text, values: [key] });
         return config.op;
-      });
-    } finally {
-      clearTimeout(firstTimer);
-      clearTimeout(lastTimer);
-    }
-    const cpuUsPerOp = first !== undefined && last !== undefined ? cpuPerOp(first, last, result.opsPerSec) : {};
+      }),
+    );
     return { ...result, cpuUsPerOp, connectSeconds };
   } finally {
     await Promise.all(conns.map((c) => closeWithin(c.end())));

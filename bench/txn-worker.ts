@@ -18,6 +18,8 @@ import type { TransactionError } from '../kv';
 import { TransactionStatus } from '../proto/gen/cairn/kv/v1/kv';
 import type { LoadLoopResult } from './load-loop';
 import { runLoadLoop } from './load-loop';
+import type { CpuPids } from './process-cpu';
+import { sampleCpuDuring } from './process-cpu';
 import { closeWithin, workerMain } from './worker-process';
 import { benchKey, ValuePool } from './workload';
 
@@ -38,6 +40,8 @@ export interface TxnWorkerConfig {
   readonly bankPrefix: string;
   readonly accounts: number;
   readonly maxAmount: number;
+  /** Processes whose CPU time to report per transaction, by name (the nodes). */
+  readonly cpuPids: CpuPids;
 }
 
 export interface TxnWorkerResult extends LoadLoopResult {
@@ -56,6 +60,8 @@ export interface TxnWorkerResult extends LoadLoopResult {
    */
   readonly slowSamples: readonly string[];
   readonly unfinishedSamples: readonly string[];
+  /** CPU microseconds per measured transaction, by name; `client` is this process (the coordinators). */
+  readonly cpuUsPerOp: Readonly<Record<string, number>>;
 }
 
 const SLOW_TXN_MS = 1_000;
@@ -124,7 +130,7 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
     `${Math.round(ms)} ms${measured ? '' : ' (started in the warm-up)'}, ${reasons.length} retries` +
     (reasons.length === 0 ? '' : ` (${describeReasons(reasons)})`);
   try {
-    const result = await runLoadLoop(config, async (random, _client, measured, measuring) => {
+    const runOne: Parameters<typeof runLoadLoop>[1] = async (random, _client, measured, measuring) => {
       transport.measuring = measuring;
       const started = performance.now();
       const reasons: string[] = [];
@@ -159,7 +165,8 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
           slow.length = Math.min(slow.length, MAX_SLOW_SAMPLES);
         }
       }
-    });
+    };
+    const { result, cpuUsPerOp } = await sampleCpuDuring(config, config.cpuPids, () => runLoadLoop(config, runOne));
     const now = performance.now();
     const unfinishedSamples = [...inFlight]
       .sort((a, b) => a.started - b.started)
@@ -174,6 +181,7 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
       twoPhaseCommits: transport.twoPhase,
       slowSamples: slow.map((x) => x.text),
       unfinishedSamples,
+      cpuUsPerOp,
     };
   } finally {
     await closeWithin(client.close());

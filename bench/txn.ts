@@ -14,7 +14,8 @@
  * 16 and 128 concurrent clients; for each concurrency the four operations in turn, each
  * a warm-up then a measured period. Each figure carries `retry_rate` (retries per
  * committed transaction), `one_phase_share` (the share of commits that were one-phase)
- * and the ratio to raw-put at the same concurrency. Targets (reported, not enforced):
+ * and the ratio to raw-put at the same concurrency, and the CPU time per operation of the
+ * client process (the coordinators) and of the nodes. Targets (reported, not enforced):
  * 1pc ≥ 0.8× raw-put, 2range ≥ 0.4×, retry rate < 5% for uniform keys.
  *
  * Environment: CAIRN_BENCH_TXN_KEYS (default 100000), CAIRN_BENCH_TXN_PRELOAD (1: write
@@ -164,6 +165,8 @@ function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: Txn
           retry_rate: r.ops === 0 ? 0 : round(r.retries / r.ops),
           one_phase_share: commits === 0 ? 0 : round(r.onePhaseCommits / commits),
         }),
+    ...(r.cpuUsPerOp.client === undefined ? {} : { client_cpu_us_per_op: r.cpuUsPerOp.client }),
+    ...(r.cpuUsPerOp.nodes === undefined ? {} : { nodes_cpu_us_per_op: r.cpuUsPerOp.nodes }),
     ...(r.errors > 0 ? { errors: r.errors } : {}),
     ...(r.unfinished > 0 ? { unfinished: r.unfinished } : {}),
     ...(balance === undefined ? {} : { total_balance: balance.total, expected_total_balance: balance.expected }),
@@ -198,7 +201,8 @@ function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: Txn
 function logRun(label: string, op: TxnOp, r: TxnWorkerResult): void {
   progress(
     `txn: ${label}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` +
-      (op === REFERENCE ? '' : `, ${r.retries} retries, commits ${r.onePhaseCommits} one-phase + ${r.twoPhaseCommits} two-phase`),
+      (op === REFERENCE ? '' : `, ${r.retries} retries, commits ${r.onePhaseCommits} one-phase + ${r.twoPhaseCommits} two-phase`) +
+      (r.cpuUsPerOp.nodes === undefined ? '' : `; CPU µs per operation: client ${r.cpuUsPerOp.client}, nodes ${r.cpuUsPerOp.nodes}`),
   );
   if (r.slowOps > 0 || r.overrunMs >= 1_000) {
     progress(`txn: ${label}: stalls: ${r.slowOps} operations took ≥ 1 s, the slowest ${r.maxMs} ms; the last ended ${r.overrunMs} ms late`);
@@ -256,6 +260,7 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
             bankPrefix: BANK_PREFIX,
             accounts: s.accounts,
             maxAmount: MAX_TRANSFER,
+            cpuPids: { nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
           };
           const r = await runWorkerProcess<TxnWorkerResult>(WORKER_SCRIPT, config);
           const label = `${op}/${clients}`;
