@@ -3,6 +3,8 @@ import type * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { ConditionFailedError, DeadlineExceededError, UnavailableError } from './errors';
 import type { KvClientOptions, KvRow } from './kv-client';
 import { KvClient } from './kv-client';
+import type { KvTransport } from './kv-transport';
+import { GrpcKvTransport } from './kv-transport';
 import type { FakeClusterOptions } from './test-support/fake-kv-cluster';
 import { FakeKvCluster } from './test-support/fake-kv-cluster';
 
@@ -340,5 +342,34 @@ describe('DistSender recovery', () => {
     const error = await client.batch(requests).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConditionFailedError);
     expect((error as ConditionFailedError).actualValue?.toString()).toBe('value-of-20');
+  });
+
+  it('answers a failed batch only once its other pieces are done: none is left on its way', async () => {
+    // A transport that counts the batches it is still waiting for.
+    const inner = new GrpcKvTransport();
+    let inFlight = 0;
+    const transport: KvTransport = {
+      sendBatch: async (...args) => {
+        inFlight++;
+        try {
+          return await inner.sendBatch(...args);
+        } finally {
+          inFlight--;
+        }
+      },
+      clusterInfo: (...args) => inner.clusterInfo(...args),
+      close: () => inner.close(),
+    };
+    await setup({}, { transport });
+    await load();
+    // r4's piece is held until the deadline; r3's fails at once.
+    cluster.setFault(Number(cluster.rangeAt(k(0x46)).rangeId), 'unavailable');
+    const requests: pb.RequestUnion[] = [
+      { request: { $case: 'put', value: { key: k(0x46), value: v('slow') } } },
+      { request: { $case: 'conditionalPut', value: { key: k(0x20), value: v('new'), expectedValue: v('wrong') } } },
+    ];
+    const error = await client.batch(requests, { deadlineUnixMs: Date.now() + 300 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ConditionFailedError);
+    expect(inFlight).toBe(0);
   });
 });

@@ -323,9 +323,15 @@ export class DistSender {
       }
     } catch (err) {
       ctx.aborted = true;
+      await Promise.allSettled(pieces);
       // A piece's own failure explains the batch better than the abandonment it caused.
       throw failures.length > 0 ? failures[0] : err;
     }
+    // Every piece is waited for, failed or not: a piece still on its way once the caller
+    // has moved on (a transaction refreshing and committing after another piece failed)
+    // could lay an intent nobody resolves. Pieces stop retrying once one has failed.
+    await Promise.allSettled(pieces);
+    if (failures.length > 0) throw failures[0];
     const results = await Promise.all(pieces);
     if (endTxnPiece !== undefined) {
       // Sent with the transaction as the other pieces left it: it commits at or above
