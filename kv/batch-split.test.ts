@@ -95,7 +95,7 @@ describe('batch-split', () => {
   });
 
   it('sums ResolveIntentRange pieces and resumes from the first range that stopped at its budget', () => {
-    const txn: pb.Transaction = { status: 0, lockSpans: [] };
+    const txn: pb.Transaction = { status: 0, lockSpans: [], inFlightWrites: [] };
     const requests: pb.RequestUnion[] = [{ request: { $case: 'resolveIntentRange', value: { startKey: k(0x10), endKey: k(0x50), txn } } }];
     const piece = (start: number, end: number, resolved: bigint, resumeAt?: number): PartialResponse => ({
       index: 0,

@@ -59,6 +59,8 @@ function pointKey(request: Request): Buffer | undefined {
     case 'endTxn':
     case 'pushTxn':
     case 'queryTxn':
+    case 'queryIntent':
+    case 'recoverTxn':
     case 'resolveIntent':
     case 'gcTxnRecord':
     case 'refresh':

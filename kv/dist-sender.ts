@@ -294,7 +294,8 @@ export class DistSender {
     const pieces: Promise<PartialResponse[]>[] = [];
     const failures: unknown[] = [];
     // A transaction's commit may go out only after its writes on other ranges are in
-    // place: the piece holding EndTxn waits for every other piece.
+    // place: the piece holding EndTxn waits for every other piece — unless it names
+    // them as in flight (a parallel commit: staged, committed once they are all found).
     let endTxnPiece: { desc: pb.RangeDescriptor; requests: IndexedRequest[] } | undefined;
     try {
       let key = nextKey(requests, KEY_MIN);
@@ -308,7 +309,7 @@ export class DistSender {
         const lookedUp = key;
         assert(clipped.length > 0, () => `range ${desc.rangeId} holds ${prettyKey(lookedUp)} but no request`);
         key = nextKey(requests, desc.endKey);
-        if (clipped.some((r) => r.request.$case === 'endTxn') && (pieces.length > 0 || key !== undefined)) {
+        if (clipped.some((r) => r.request.$case === 'endTxn' && r.request.value.inFlightWrites.length === 0) && (pieces.length > 0 || key !== undefined)) {
           endTxnPiece = { desc, requests: clipped };
           continue;
         }

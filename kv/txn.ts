@@ -47,6 +47,11 @@ export interface TxnOptions {
    * the change apply in one command there.
    */
   readonly anchorKey?: Buffer;
+  /**
+   * Commit across ranges in one round (default true): the commit goes out alongside
+   * its writes, staged until they are all in place, instead of after them.
+   */
+  readonly parallelCommit?: boolean;
 }
 
 export interface RunTxnOptions extends TxnOptions {
@@ -87,6 +92,11 @@ const MAX_TRACKED_SPANS = 1_024;
  * the clock), so a few lease changes during a long transaction's commit are survived.
  */
 const MAX_COMMIT_PUSHES = 10;
+/**
+ * Writes a parallel commit names as in flight at most; a larger commit sends its
+ * writes first (recovering a staged commit queries each one).
+ */
+const MAX_IN_FLIGHT_WRITES = 128;
 
 type TxnState = 'pending' | 'committed' | 'aborted';
 
@@ -350,6 +360,7 @@ export class Txn {
       readTimestamp: this.readTs,
       uncertaintyLimit: this.uncertaintyLimit,
       lockSpans: [],
+      inFlightWrites: [],
     };
   }
 
@@ -548,6 +559,7 @@ export class Txn {
         }),
       ]);
       const refreshSpans = mergeSpans(this.refreshSpans);
+      const inFlightWrites = this.parallelCommitWrites(writes);
       const endTxn: pb.RequestUnion = {
         request: {
           $case: 'endTxn',
@@ -556,15 +568,28 @@ export class Txn {
             commit: true,
             lockSpans,
             refreshSpans: refreshSpans.length <= MAX_SERVER_REFRESH_SPANS ? refreshSpans : [],
+            inFlightWrites,
             ...(this.commitTrigger.split === undefined ? {} : { splitTrigger: this.commitTrigger.split }),
             ...(this.commitTrigger.changeReplicas === undefined ? {} : { changeReplicasTrigger: this.commitTrigger.changeReplicas }),
           },
         },
       };
       try {
-        await this.send([...writes, endTxn], { endTxn: true });
+        const responses = await this.send([...writes, endTxn], { endTxn: true });
+        const answer = responses[responses.length - 1]?.response;
+        const record = answer?.$case === 'endTxn' ? answer.value.txn : undefined;
+        const staged = record?.status === pb.TransactionStatus.TRANSACTION_STATUS_STAGING ? record.meta?.writeTimestamp : undefined;
+        if (staged !== undefined && compareTimestamps(this.writeTs, staged) > 0) {
+          // A write landed above the staged timestamp: not committed there. Everything
+          // is written now; refresh up to it and commit explicitly.
+          writes = [];
+          continue;
+        }
         this.state = 'committed';
         this.stopHeartbeat();
+        // Staged with every write in place: committed. Recording it saves whoever meets
+        // an intent from finding that out; the coordinator answers without waiting.
+        if (staged !== undefined) void this.commitStaged(anchor, lockSpans, staged);
         return;
       } catch (err) {
         if (err instanceof TransactionRetryError && (err.reason === 'SERIALIZABLE' || err.reason === 'PUSHED')) {
@@ -601,6 +626,42 @@ export class Txn {
     }
   }
 
+  /**
+   * The writes of a commit batch to send alongside it as in flight, or none (the commit
+   * then goes out after them): only point writes, not too many, on keys without an
+   * earlier intent of this transaction — recovery finds a write by its intent, and an
+   * earlier one on the key would pass for it.
+   */
+  private parallelCommitWrites(writes: readonly pb.RequestUnion[]): Buffer[] {
+    if (this.options.parallelCommit === false || writes.length === 0 || writes.length > MAX_IN_FLIGHT_WRITES) return [];
+    if (this.commitTrigger.split !== undefined || this.commitTrigger.changeReplicas !== undefined) return [];
+    const keys: Buffer[] = [];
+    for (const { request } of writes) {
+      if (request?.$case !== 'put' && request?.$case !== 'conditionalPut' && request?.$case !== 'delete') return [];
+      const key = request.value.key;
+      for (const span of this.lockSpans) {
+        if (Buffer.compare(span.startKey, key) <= 0 && Buffer.compare(key, span.endKey) < 0) return [];
+      }
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  /** Makes a staged (implicitly committed) record COMMITTED; on failure, recovery does. */
+  private async commitStaged(anchor: Buffer, lockSpans: pb.Span[], staged: Timestamp): Promise<void> {
+    const txn = this.proto();
+    // The staged commit held for the reads at the staged timestamp.
+    txn.readTimestamp = staged;
+    const endTxn: pb.RequestUnion = { request: { $case: 'endTxn', value: { key: anchor, commit: true, lockSpans, refreshSpans: [], inFlightWrites: [] } } };
+    try {
+      await this.sender.send([endTxn], { txn });
+    } catch (err) {
+      // The record stays STAGING: whoever meets an intent once it expires finds the
+      // writes in place and records the commit.
+      if (!(err instanceof CairnError)) throw err;
+    }
+  }
+
   private async rollbackNow(): Promise<void> {
     this.buffered.clear();
     this.stopHeartbeat();
@@ -616,7 +677,7 @@ export class Txn {
   private async cleanUp(old: { txn: pb.Transaction; lockSpans: pb.Span[] } | undefined): Promise<void> {
     if (old === undefined || old.txn.meta === undefined) return;
     const endTxn: pb.RequestUnion = {
-      request: { $case: 'endTxn', value: { key: old.txn.meta.anchorKey, commit: false, lockSpans: old.lockSpans, refreshSpans: [] } },
+      request: { $case: 'endTxn', value: { key: old.txn.meta.anchorKey, commit: false, lockSpans: old.lockSpans, refreshSpans: [], inFlightWrites: [] } },
     };
     try {
       await this.sender.send([endTxn], { txn: old.txn });

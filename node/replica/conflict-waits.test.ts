@@ -23,6 +23,7 @@ function hostWithStuckPushee(): { host: ConflictWaitHost; pushes: { sentAt: numb
     },
     queryTxn: () => Promise.reject(new Error('not asked here')),
     send: () => Promise.reject(new Error('nothing to resolve here')),
+    recoverTxn: () => Promise.reject(new Error('nothing staged here')),
   };
   return { host, pushes };
 }

@@ -48,6 +48,27 @@ export interface ConflictWaitHost {
   queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse>;
   /** Serves a batch on this range (the resolution of intents found here). */
   send(request: kvpb.BatchRequest, deadlineMs: number): Promise<kvpb.BatchResponse>;
+  /** Decides a STAGING transaction (recoverStagedTxn, through the node's KV client). */
+  recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void>;
+}
+
+/** Sends a non-transactional batch wherever its keys live (a node's KvClient.batch). */
+export type SendAnywhere = (requests: kvpb.RequestUnion[], deadlineMs: number) => Promise<kvpb.ResponseUnion[]>;
+
+/**
+ * Finds out whether a STAGING transaction committed — every write it staged its commit
+ * with is in place as its intent at or below the staged timestamp — and records the
+ * answer: COMMITTED or ABORTED. Each write not found is also made impossible at that
+ * timestamp (QueryIntent), so a write still in flight cannot complete the commit
+ * after the answer. A record restaged or finalized meanwhile is left alone.
+ */
+export async function recoverStagedTxn(send: SendAnywhere, record: kvpb.Transaction, deadlineMs: number, log: Logger): Promise<void> {
+  const meta = txnMeta(record);
+  const queries: kvpb.RequestUnion[] = record.inFlightWrites.map((key) => ({ request: { $case: 'queryIntent', value: { key, txn: meta } } }));
+  const answers = queries.length === 0 ? [] : await send(queries, deadlineMs);
+  const implicitlyCommitted = answers.every((a) => a.response?.$case === 'queryIntent' && a.response.value.found);
+  await send([{ request: { $case: 'recoverTxn', value: { key: meta.anchorKey, txn: meta, implicitlyCommitted } } }], deadlineMs);
+  log.info({ txn: shortTxnId(meta.id), committed: implicitlyCommitted, inFlightWrites: queries.length }, 'recovered a staged transaction');
 }
 
 /**

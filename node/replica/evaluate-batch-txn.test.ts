@@ -7,7 +7,7 @@ import {
   TransactionRetryError,
   TransactionUncertaintyError,
 } from '../../kv/errors';
-import { TXN_EXPIRY_MS } from '../../kv/transaction';
+import { MAX_TXN_PRIORITY, TXN_EXPIRY_MS } from '../../kv/transaction';
 import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { TxnMeta } from '../storage';
 import { lockTableKey, MemoryEngine, mvccGet, mvccPut, WriteIntentError } from '../storage';
@@ -25,8 +25,12 @@ import { readTxnRecord, storageMeta, writeTxnRecord } from './txn-records';
 /** A transaction's meta, as kv.proto's Transaction carries it. */
 type KvTxnMeta = NonNullable<kv.Transaction['meta']>;
 
-const { TRANSACTION_STATUS_PENDING: PENDING, TRANSACTION_STATUS_COMMITTED: COMMITTED, TRANSACTION_STATUS_ABORTED: ABORTED } =
-  kv.TransactionStatus;
+const {
+  TRANSACTION_STATUS_PENDING: PENDING,
+  TRANSACTION_STATUS_COMMITTED: COMMITTED,
+  TRANSACTION_STATUS_ABORTED: ABORTED,
+  TRANSACTION_STATUS_STAGING: STAGING,
+} = kv.TransactionStatus;
 const { PUSH_TYPE_TIMESTAMP: PUSH_TIMESTAMP, PUSH_TYPE_ABORT: PUSH_ABORT } = kv.PushType;
 
 const b = (text: string): Buffer => Buffer.from(text);
@@ -65,6 +69,7 @@ function txnAt(read: Timestamp, options: TxnOptions = {}): kv.Transaction {
     readTimestamp: read,
     uncertaintyLimit: options.uncertaintyLimit ?? read,
     lockSpans: [],
+    inFlightWrites: [],
   };
 }
 
@@ -81,8 +86,8 @@ const delRange = (start: string, end: string): kv.RequestUnion => ({
 });
 const scan = (start: string, end: string): kv.RequestUnion => ({ request: { $case: 'scan', value: { startKey: b(start), endKey: b(end) } } });
 const heartbeat = (txn: kv.Transaction): kv.RequestUnion => ({ request: { $case: 'heartbeatTxn', value: { key: anchorOf(txn) } } });
-const endTxn = (txn: kv.Transaction, commit: boolean, lockSpans: kv.Span[], refreshSpans: kv.Span[] = []): kv.RequestUnion => ({
-  request: { $case: 'endTxn', value: { key: anchorOf(txn), commit, lockSpans, refreshSpans } },
+const endTxn = (txn: kv.Transaction, commit: boolean, lockSpans: kv.Span[], refreshSpans: kv.Span[] = [], inFlightWrites: Buffer[] = []): kv.RequestUnion => ({
+  request: { $case: 'endTxn', value: { key: anchorOf(txn), commit, lockSpans, refreshSpans, inFlightWrites } },
 });
 const push = (pushee: kv.Transaction, pushType: kv.PushType, options: { pusher?: kv.Transaction; pushTo?: Timestamp } = {}): kv.RequestUnion => ({
   request: {
@@ -99,6 +104,12 @@ const refreshRange = (start: string, end: string, from: Timestamp): kv.RequestUn
   request: { $case: 'refreshRange', value: { startKey: b(start), endKey: b(end), refreshFrom: from } },
 });
 const gcRecord = (txn: kv.Transaction): kv.RequestUnion => ({ request: { $case: 'gcTxnRecord', value: { key: anchorOf(txn), txnId: idOf(txn) } } });
+const queryIntent = (key: string, txn: kv.Transaction): kv.RequestUnion => ({
+  request: { $case: 'queryIntent', value: { key: b(key), txn: txn.meta } },
+});
+const recoverTxn = (txn: kv.Transaction, implicitlyCommitted: boolean): kv.RequestUnion => ({
+  request: { $case: 'recoverTxn', value: { key: anchorOf(txn), txn: txn.meta, implicitlyCommitted } },
+});
 const queryTxn = (txn: kv.Transaction): kv.RequestUnion => ({ request: { $case: 'queryTxn', value: { key: anchorOf(txn), txnId: idOf(txn) } } });
 
 // --- Responses --------------------------------------------------------------------
@@ -865,6 +876,125 @@ describe('evaluateBatch in a transaction', () => {
       expect(record(running)?.status).toBe(PENDING);
       expect(response(await run([queryTxn(done)], undefined), 0, 'queryTxn').txn).toBeUndefined();
       expect(response(await run([queryTxn(running)], undefined), 0, 'queryTxn').txn?.status).toBe(PENDING);
+    });
+  });
+
+  describe('parallel commits', () => {
+    /** A transaction that wrote `b` here and `x` elsewhere, staged with `x` in flight. */
+    async function staged(options: TxnOptions = {}): Promise<{ txn: kv.Transaction; result: EvaluateResult }> {
+      const txn = txnAt(at(10), options);
+      await run([put('x', 'X')], txn);
+      const result = await run([put('b', 'B'), endTxn(txn, true, [point('b'), point('x')], [], [b('b'), b('x')])], txn);
+      return { txn, result };
+    }
+
+    it('stages the record with the writes in flight elsewhere, resolving nothing yet', async () => {
+      const { txn, result } = await staged();
+      const answer = response(result, 1, 'endTxn');
+      expect(answer.txn?.status).toBe(STAGING);
+      expect(answer.onePhaseCommit).toBe(false);
+      const kept = record(txn);
+      expect(kept?.status).toBe(STAGING);
+      expect(kept?.meta?.writeTimestamp).toEqual(at(10));
+      expect(kept?.lastHeartbeat).toEqual(NOW);
+      // Only the write on another range is in flight; the one in this batch is here.
+      expect(kept?.inFlightWrites.map((k) => k.toString())).toEqual(['x']);
+      expect(showSpans(kept?.lockSpans)).toEqual(['[b, b\x00)', '[x, x\x00)']);
+      expect(hasIntent('b')).toBe(true);
+      expect(result.pendingResolution).toBeUndefined();
+    });
+
+    it('commits without staging when every write in flight is in this range', async () => {
+      const txn = txnAt(at(10));
+      await run([put('c', 'C')], txn);
+      const result = await run([put('b', 'B'), endTxn(txn, true, [point('b'), point('c')], [], [b('b')])], txn);
+      expect(response(result, 1, 'endTxn').txn?.status).toBe(COMMITTED);
+      expect(committed('b', at(10))).toBe('B@10');
+      expect(record(txn)).toBeUndefined();
+    });
+
+    it('is made COMMITTED by the explicit commit, resolving as any commit does', async () => {
+      const { txn } = await staged();
+      const result = await run([endTxn(txn, true, [point('b'), point('x')])], txn);
+      expect(response(result, 0, 'endTxn').txn?.status).toBe(COMMITTED);
+      expect(committed('b', at(10))).toBe('B@10');
+      expect(record(txn)?.status).toBe(COMMITTED);
+      expect(record(txn)?.inFlightWrites).toEqual([]);
+      expect(showSpans(result.pendingResolution?.spans)).toEqual(['[x, x\x00)']);
+    });
+
+    it('refuses a rollback of its epoch (it may have committed), not of a later one', async () => {
+      const { txn } = await staged();
+      expect(() => evaluateBatch(engine, [endTxn(txn, false, [point('b'), point('x')])], options(txn))).toThrow(TransactionAlreadyFinalizedError);
+      expect(record(txn)?.status).toBe(STAGING);
+      const restarted = txnAt(at(20), { epoch: 1 });
+      await run([endTxn(restarted, false, [point('b'), point('x')])], restarted);
+      expect(record(txn)?.status).toBe(ABORTED);
+      expect(hasIntent('b')).toBe(false);
+    });
+
+    it('keeps pushers waiting while alive, whatever their priority; once expired or forced, sends them to recovery', async () => {
+      const { txn } = await staged();
+      const strong = txnAt(at(50), { id: 0xbb, anchor: 'other', priority: MAX_TXN_PRIORITY });
+      const live = await run([push(txn, PUSH_ABORT, { pusher: strong })], undefined, { now: NOW });
+      expect(live.pushMustWait).toBe(true);
+      expect(live.pushNeedsRecovery).toBeUndefined();
+      const forced = await run([push(txn, PUSH_ABORT, { pusher: strong })], undefined, { now: NOW, forcePush: true });
+      expect(forced.pushNeedsRecovery?.status).toBe(STAGING);
+      const later = { wallTime: NOW.wallTime + BigInt(TXN_EXPIRY_MS + 1) * 1_000_000n, logical: 0 };
+      const expired = await run([push(txn, PUSH_TIMESTAMP, { pusher: strong, pushTo: at(50) })], undefined, { now: later });
+      expect(expired.pushNeedsRecovery?.inFlightWrites.map((k) => k.toString())).toEqual(['x']);
+      // A push changes nothing: only recovery decides.
+      expect(expired.writes).toEqual([]);
+      expect(record(txn)?.status).toBe(STAGING);
+      expect(record(txn)?.meta?.writeTimestamp).toEqual(at(10));
+    });
+
+    it('QueryIntent finds an intent of the epoch at or below the timestamp, and nothing else', async () => {
+      const { txn } = await staged();
+      expect(response(await run([queryIntent('x', txn)], undefined), 0, 'queryIntent').found).toBe(true);
+      expect(response(await run([queryIntent('y', txn)], undefined), 0, 'queryIntent').found).toBe(false);
+      const nextEpoch: kv.Transaction = { ...txn, meta: { ...(txn.meta as KvTxnMeta), epoch: 1 } };
+      expect(response(await run([queryIntent('x', nextEpoch)], undefined), 0, 'queryIntent').found).toBe(false);
+      const earlier: kv.Transaction = { ...txn, meta: { ...(txn.meta as KvTxnMeta), writeTimestamp: at(9) } };
+      expect(response(await run([queryIntent('x', earlier)], undefined), 0, 'queryIntent').found).toBe(false);
+      const other = txnAt(at(10), { id: 0xbb });
+      expect(response(await run([queryIntent('x', other)], undefined), 0, 'queryIntent').found).toBe(false);
+    });
+
+    it('RecoverTxn commits a staged record whose writes were all found', async () => {
+      const { txn } = await staged();
+      const result = await run([recoverTxn(txn, true)], undefined);
+      expect(response(result, 0, 'recoverTxn').txn?.status).toBe(COMMITTED);
+      expect(committed('b', at(10))).toBe('B@10');
+      expect(record(txn)?.status).toBe(COMMITTED);
+      expect(showSpans(result.pendingResolution?.spans)).toEqual(['[x, x\x00)']);
+      expect(result.changedRecords?.map((r) => r.status)).toEqual([COMMITTED]);
+    });
+
+    it('RecoverTxn aborts a staged record with a write missing', async () => {
+      const { txn } = await staged();
+      const result = await run([recoverTxn(txn, false)], undefined);
+      expect(response(result, 0, 'recoverTxn').txn?.status).toBe(ABORTED);
+      expect(hasIntent('b')).toBe(false);
+      expect(record(txn)?.status).toBe(ABORTED);
+      expect(() => evaluateBatch(engine, [endTxn(txn, true, [point('b'), point('x')])], options(txn))).toThrow(TransactionAbortedError);
+      // The record outlives the resolution of its intents: its coordinator may still try to commit.
+      expect(result.pendingResolution?.keepRecord).toBe(true);
+    });
+
+    it('RecoverTxn leaves alone a record restaged at another timestamp or epoch, or finalized', async () => {
+      const { txn } = await staged();
+      for (const meta of [{ writeTimestamp: at(11) }, { epoch: 1 }]) {
+        const stale: kv.Transaction = { ...txn, meta: { ...(txn.meta as KvTxnMeta), ...meta } };
+        const result = await run([recoverTxn(stale, false)], undefined);
+        expect(response(result, 0, 'recoverTxn').txn?.status).toBe(STAGING);
+        expect(result.writes).toEqual([]);
+      }
+      await run([endTxn(txn, true, [point('b'), point('x')])], txn);
+      const late = await run([recoverTxn(txn, false)], undefined);
+      expect(response(late, 0, 'recoverTxn').txn?.status).toBe(COMMITTED);
+      expect(committed('b', at(10))).toBe('B@10');
     });
   });
 });

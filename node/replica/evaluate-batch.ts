@@ -22,6 +22,7 @@ import {
   mvccFindRefreshConflict,
   mvccRefreshSpan,
   mvccGet,
+  mvccGetIntent,
   mvccPut,
   mvccResolveIntent,
   mvccResolveIntentRange,
@@ -46,8 +47,12 @@ import {
   writeTxnRecord,
 } from './txn-records';
 
-const { TRANSACTION_STATUS_PENDING: PENDING, TRANSACTION_STATUS_COMMITTED: COMMITTED, TRANSACTION_STATUS_ABORTED: ABORTED } =
-  kv.TransactionStatus;
+const {
+  TRANSACTION_STATUS_PENDING: PENDING,
+  TRANSACTION_STATUS_COMMITTED: COMMITTED,
+  TRANSACTION_STATUS_ABORTED: ABORTED,
+  TRANSACTION_STATUS_STAGING: STAGING,
+} = kv.TransactionStatus;
 
 /*
  * Evaluation of a KV batch on the leaseholder (proposer-evaluated KV): the requests
@@ -76,8 +81,11 @@ const { TRANSACTION_STATUS_PENDING: PENDING, TRANSACTION_STATUS_COMMITTED: COMMI
  * which moves up past newer versions (reads stay put: the coordinator refreshes them
  * before it commits). EndTxn resolves the intents it can here in the same batch; when
  * the batch holds every write of the transaction it commits without a record (one
- * phase). The record requests (HeartbeatTxn, EndTxn, PushTxn, QueryTxn, GcTxnRecord)
- * act on the record of their anchor key.
+ * phase). An EndTxn naming writes in flight on other ranges (a parallel commit) makes
+ * the record STAGING: committed once those are all found, which QueryIntent checks
+ * (or prevents) and RecoverTxn records for a coordinator gone quiet. The record
+ * requests (HeartbeatTxn, EndTxn, PushTxn, QueryTxn, RecoverTxn, GcTxnRecord) act on
+ * the record of their anchor key.
  */
 
 export interface EvaluateOptions {
@@ -135,6 +143,8 @@ export const MAX_REFRESH_ENTRIES_PER_COMMAND = 100_000;
 export interface PendingResolution {
   readonly txn: kv.Transaction;
   readonly spans: kv.Span[];
+  /** The record stays once they are resolved (an abort its coordinator has not seen). */
+  readonly keepRecord?: boolean;
 }
 
 export interface EvaluateResult {
@@ -154,6 +164,11 @@ export interface EvaluateResult {
   readonly pendingResolution?: PendingResolution;
   /** A PushTxn found its pushee alive and not to be forced: the pusher must wait. */
   readonly pushMustWait?: boolean;
+  /**
+   * A PushTxn that would succeed found its pushee's commit staged: whether it committed
+   * must be decided first (recoverStagedTxn), then the push evaluated again.
+   */
+  readonly pushNeedsRecovery?: kv.Transaction;
   /**
    * The highest timestamp the batch's writes carry (a commit timestamp it resolved
    * intents at may lie above `timestamp`): every replica's clock moves past it.
@@ -179,6 +194,7 @@ function noteFailedRequest(err: unknown, index: number): void {
 }
 
 type RequestCase = NonNullable<kv.RequestUnion['request']>['$case'];
+type TxnMetaProto = NonNullable<kv.Transaction['meta']>;
 
 function checkKey(key: Buffer, index: number, what: RequestCase): void {
   if (key.length === 0) {
@@ -245,8 +261,13 @@ function checkRequest(union: kv.RequestUnion, index: number): boolean {
       return false;
     case 'queryTxn':
     case 'refresh':
+    case 'queryIntent':
       checkKey(request.value.key, index, request.$case);
       return false;
+    case 'recoverTxn':
+      checkKey(request.value.key, index, request.$case);
+      if (request.value.txn === undefined) throw new InvalidArgumentError(`request ${index} (recoverTxn) names no transaction`);
+      return true;
     case 'heartbeatTxn':
     case 'endTxn':
     case 'pushTxn':
@@ -290,6 +311,7 @@ export function isReadOnly(requests: readonly kv.RequestUnion[]): boolean {
       kind !== 'reverseScan' &&
       kind !== 'rangeStats' &&
       kind !== 'queryTxn' &&
+      kind !== 'queryIntent' &&
       kind !== 'refresh' &&
       kind !== 'refreshRange'
     ) {
@@ -364,6 +386,13 @@ export function declareSpans(requests: readonly kv.RequestUnion[], txn?: kv.Tran
         break;
       case 'queryTxn':
         spans.push({ start: recordLatchKey(request.value.key, request.value.txnId), write: false });
+        break;
+      case 'queryIntent':
+        // Waits for a write of the key being evaluated: it lands before, or is prevented.
+        spans.push({ start: request.value.key, write: false });
+        break;
+      case 'recoverTxn':
+        spans.push({ start: recordLatchKey(request.value.key, (request.value.txn as TxnMetaProto).id), write: true });
         break;
       case 'gcTxnRecord':
         spans.push({ start: recordLatchKey(request.value.key, request.value.txnId), write: true });
@@ -524,6 +553,7 @@ class Evaluation {
   private readonly changedRecords: kv.Transaction[] = [];
   private pendingResolution: PendingResolution | undefined;
   private pushMustWait = false;
+  private pushNeedsRecovery: kv.Transaction | undefined;
   private split: kv.SplitTrigger | undefined;
   private changeReplicas: kv.ChangeReplicasTrigger | undefined;
   private committedAt: Timestamp | undefined;
@@ -595,6 +625,7 @@ class Evaluation {
       ...(this.changedRecords.length === 0 ? {} : { changedRecords: this.changedRecords }),
       ...(this.pendingResolution === undefined ? {} : { pendingResolution: this.pendingResolution }),
       ...(this.pushMustWait ? { pushMustWait: true } : {}),
+      ...(this.pushNeedsRecovery === undefined ? {} : { pushNeedsRecovery: this.pushNeedsRecovery }),
       highestTimestamp: this.highest,
       ...(this.split === undefined ? {} : { split: this.split }),
       ...(this.changeReplicas === undefined ? {} : { changeReplicas: this.changeReplicas }),
@@ -626,6 +657,12 @@ class Evaluation {
         return { response: { $case: 'endTxn', value: this.endTxn(request.value) } };
       case 'pushTxn':
         return { response: { $case: 'pushTxn', value: { pushee: this.push(request.value) } } };
+      case 'queryIntent':
+        return { response: { $case: 'queryIntent', value: { found: this.queryIntent(request.value) } } };
+      case 'recoverTxn': {
+        const txn = this.recoverTxn(request.value);
+        return { response: { $case: 'recoverTxn', value: txn === undefined ? {} : { txn } } };
+      }
       case 'queryTxn': {
         const txn = readTxnRecord(this.view, request.value.key, request.value.txnId);
         return { response: { $case: 'queryTxn', value: txn === undefined ? { waitingTxnIds: [] } : { txn, waitingTxnIds: [] } } };
@@ -810,7 +847,7 @@ class Evaluation {
     }
     const updated: kv.Transaction =
       record === undefined
-        ? { meta, status: PENDING, readTimestamp: txn.readTimestamp, lastHeartbeat: now, lockSpans: [] }
+        ? { meta, status: PENDING, readTimestamp: txn.readTimestamp, lastHeartbeat: now, lockSpans: [], inFlightWrites: [] }
         : { ...record, lastHeartbeat: now };
     writeTxnRecord(this.batch as WriteBatch, updated);
     return updated;
@@ -835,6 +872,12 @@ class Evaluation {
         return { txn: record, onePhaseCommit: false };
       }
       throw new TransactionAlreadyFinalizedError(record, 'cannot roll back a committed transaction');
+    }
+    if (record?.status === STAGING && !request.commit && txnMeta(record).epoch >= meta.epoch) {
+      // Its writes may all be in place, which makes it committed: only finding out
+      // (recovery, once the record expires) may decide. A later epoch means the
+      // coordinator saw the staged attempt fail and started over.
+      throw new TransactionAlreadyFinalizedError(record, 'cannot roll back a transaction whose commit is staged; recovery decides it');
     }
     if (!request.commit) {
       return {
@@ -865,7 +908,23 @@ class Evaluation {
       if (this.split !== undefined) throw new InvalidArgumentError('a commit carries one range change at most');
       this.changeReplicas = checkChangeReplicasTrigger(request.changeReplicasTrigger, this.options.descriptor);
     }
+    const inFlight = this.inFlightElsewhere(request.inFlightWrites);
+    if (inFlight.length > 0 && (this.split !== undefined || this.changeReplicas !== undefined)) {
+      throw new InvalidArgumentError('a commit with a range change cannot be a parallel commit');
+    }
     this.committedAt = write;
+    if (inFlight.length > 0 && !this.onePhase) {
+      // A parallel commit: committed once every write in flight is found in place.
+      const staged: kv.Transaction = {
+        ...this.committedRecord(txn, write, record),
+        status: STAGING,
+        lastHeartbeat: this.options.now ?? this.options.timestamp,
+        lockSpans: mergeSpans(request.lockSpans),
+        inFlightWrites: inFlight,
+      };
+      writeTxnRecord(this.batch as WriteBatch, staged);
+      return { txn: staged, onePhaseCommit: false };
+    }
     if (this.onePhase) {
       // The writes went in as committed versions: nothing to resolve, no record kept.
       return { txn: this.finalize(this.committedRecord(txn, write, record), [], record !== undefined), onePhaseCommit: true };
@@ -887,14 +946,61 @@ class Evaluation {
       uncertaintyLimit: txn.uncertaintyLimit,
       lastHeartbeat: record?.lastHeartbeat,
       lockSpans: [],
+      inFlightWrites: [],
     };
+  }
+
+  /** The keys of a parallel commit's writes outside this range (those inside are in this batch). */
+  private inFlightElsewhere(keys: readonly Buffer[]): Buffer[] {
+    const range = this.options.rangeSpan;
+    if (range === undefined) return [...keys];
+    return keys.filter((key) => Buffer.compare(key, range.start) < 0 || Buffer.compare(key, range.end) >= 0);
+  }
+
+  /**
+   * Whether `asked` (its ID and epoch) holds an intent on the key at or below its write
+   * timestamp. If not, it never will: the caller records the query in the timestamp
+   * cache as a read at that timestamp, which pushes a later write of the key above it.
+   */
+  private queryIntent(request: kv.QueryIntentRequest): boolean {
+    const asked = request.txn;
+    if (asked?.writeTimestamp === undefined) throw new InvalidArgumentError('queryIntent names no transaction and timestamp');
+    const intent = mvccGetIntent(this.view, request.key);
+    return (
+      intent !== undefined &&
+      intent.txn.id.equals(asked.id) &&
+      intent.txn.epoch === asked.epoch &&
+      compareTimestamps(intent.txn.writeTimestamp, asked.writeTimestamp) <= 0
+    );
+  }
+
+  /**
+   * Decides a STAGING record as its recovery found: COMMITTED (every write in flight
+   * was in place) or ABORTED, resolving its intents like a commit or abort would. A
+   * record that is no longer the one recovery looked at (finalized, or staged again at
+   * another epoch or timestamp) is left as it is.
+   */
+  private recoverTxn(request: kv.RecoverTxnRequest): kv.Transaction | undefined {
+    const asked = request.txn as TxnMetaProto;
+    checkAnchor(request.key, asked.anchorKey, 'recoverTxn');
+    const record = readTxnRecord(this.view, asked.anchorKey, asked.id);
+    if (record === undefined || record.status !== STAGING) return record;
+    const meta = txnMeta(record);
+    const ts = meta.writeTimestamp;
+    if (meta.epoch !== asked.epoch || ts === undefined || asked.writeTimestamp === undefined || !timestampEqual(ts, asked.writeTimestamp)) {
+      return record;
+    }
+    // An abort is kept on record: its coordinator may still be about to commit (its
+    // write pushed above the staged timestamp), and must find it aborted, not missing.
+    const status = request.implicitlyCommitted ? COMMITTED : ABORTED;
+    return this.finalize({ ...record, status, inFlightWrites: [] }, record.lockSpans, true, status === ABORTED);
   }
 
   /**
    * Resolves the finalized transaction's intents inside this range (in this batch)
    * and keeps its record (listing the rest) only while intents elsewhere remain.
    */
-  private finalize(record: kv.Transaction, lockSpans: readonly kv.Span[], recordExists: boolean): kv.Transaction {
+  private finalize(record: kv.Transaction, lockSpans: readonly kv.Span[], recordExists: boolean, keepRecord = false): kv.Transaction {
     const meta = txnMeta(record);
     const range = this.options.rangeSpan;
     const remote: kv.Span[] = [];
@@ -917,12 +1023,12 @@ class Evaluation {
     this.rewroteKeys = true;
     const batch = this.batch as WriteBatch;
     const final: kv.Transaction = { ...record, lockSpans: remote };
-    if (remote.length === 0) {
+    if (remote.length === 0 && !keepRecord) {
       // No record was written (a one-phase commit, say): nothing to delete.
       if (recordExists) deleteTxnRecord(batch, meta.anchorKey, meta.id);
     } else {
       writeTxnRecord(batch, final);
-      this.pendingResolution = { txn: final, spans: remote };
+      if (remote.length > 0) this.pendingResolution = { txn: final, spans: remote, ...(keepRecord ? { keepRecord } : {}) };
     }
     this.changedRecords.push(final);
     return final;
@@ -974,6 +1080,14 @@ class Evaluation {
       return record;
     }
     const now = this.options.now ?? this.options.timestamp;
+    if (record.status === STAGING) {
+      // Its commit may already have happened (its writes all in place): it is waited
+      // for while alive, whatever the priorities; once expired (or to break a deadlock)
+      // its fate is found out, not chosen.
+      if (this.options.forcePush === true || isExpired(record, now)) this.pushNeedsRecovery = record;
+      else this.pushMustWait = true;
+      return record;
+    }
     if (judgePush(record, request.pusher, now, this.options.forcePush === true) === 'wait') {
       this.pushMustWait = true;
       return record;

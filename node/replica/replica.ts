@@ -58,6 +58,8 @@ export interface ReplicaHost {
   queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse>;
   /** A finalized transaction's intents on other ranges, to resolve in the background. */
   resolveIntentsLater(pending: PendingResolution): void;
+  /** Decides a STAGING transaction (conflict-waits.ts recoverStagedTxn). */
+  recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void>;
   /** How far behind now a leaseholder closes timestamps (DESIGN.md §7; default 3 s). */
   readonly closedTimestampTargetMs: number;
   /** Entries one command looks at refreshing reads (evaluate-batch.ts MAX_REFRESH_ENTRIES_PER_COMMAND). */
@@ -182,6 +184,7 @@ export class Replica {
       pushTxn: (request, deadlineMs) => host.pushTxn(request, deadlineMs),
       queryTxn: (anchorKey, txnId, deadlineMs) => host.queryTxn(anchorKey, txnId, deadlineMs),
       send: (request, deadlineMs) => this.send(request, deadlineMs),
+      recoverTxn: (record, deadlineMs) => host.recoverTxn(record, deadlineMs),
     };
     this.raftLog = RaftLogStore.open(engine, rangeId, initialConfState);
     this.raftLog.useSnapshotSource(() => this.buildSnapshot());
@@ -518,6 +521,11 @@ export class Replica {
             'cairn.range_id': this.rangeId,
           });
           break;
+        case 'recover':
+          await inChildSpan('kv.recover_txn', span, () => this.conflictWaitHost.recoverTxn(outcome.record, deadlineMs), {
+            'cairn.range_id': this.rangeId,
+          });
+          break;
       }
     }
   }
@@ -629,6 +637,7 @@ export class Replica {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
       }
+      if (result.pushNeedsRecovery !== undefined) return { kind: 'recover', record: result.pushNeedsRecovery };
       // Waiters are found by the ID asked about: a transaction that has no record yet
       // (its commit still waiting, say) is pushed, and waits, all the same.
       result.responses.forEach((response, i) => {
@@ -1086,7 +1095,9 @@ type EvaluationOutcome =
   /** Another transaction's intent is in the way; `waits` are the lines joined. */
   | { readonly kind: 'conflict'; readonly error: WriteIntentError; readonly waits: LockWait[] }
   /** A PushTxn whose pushee is alive: wait in its record's queue. */
-  | { readonly kind: 'pushWait'; readonly push: kvpb.PushTxnRequest; readonly wait: ReturnType<TxnWaitQueue['wait']> };
+  | { readonly kind: 'pushWait'; readonly push: kvpb.PushTxnRequest; readonly wait: ReturnType<TxnWaitQueue['wait']> }
+  /** A PushTxn whose pushee's commit is staged and must be decided first. */
+  | { readonly kind: 'recover'; readonly record: kvpb.Transaction };
 
 /** Stages the deletion of every MVCC version, intent and transaction record in the range's span. */
 function stageClearRangeData(engine: Engine, batch: WriteBatch, desc: kvpb.RangeDescriptor): void {

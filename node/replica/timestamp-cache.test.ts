@@ -38,6 +38,17 @@ describe('TimestampCache', () => {
     expect(cache.minWriteTimestamp(b('k'), undefined, undefined)).toEqual(at(12, 4));
   });
 
+  it('keeps the queried transaction itself above a QueryIntent, even where it read the key at that timestamp', () => {
+    const cache = new TimestampCache(at(5));
+    // The transaction's own read of k at 10 does not hold back its own write there...
+    cache.add(b('k'), undefined, at(10), A);
+    expect(cache.minWriteTimestamp(b('k'), undefined, A)).toEqual(at(5, 1));
+    // ...but once recovery asked whether its write of k is in place at 10, it cannot land there.
+    const query = { request: { $case: 'queryIntent' as const, value: { key: b('k'), txn: { id: A, anchorKey: b('a'), epoch: 0, writeTimestamp: at(10), priority: 0, sequence: 0 } } } };
+    cache.recordBatchReads([query], at(3), undefined, undefined);
+    expect(cache.minWriteTimestamp(b('k'), undefined, A)).toEqual(at(10, 1));
+  });
+
   it('keeps writes of every key in a read span [start, end) above the read', () => {
     const cache = new TimestampCache(at(5));
     cache.add(b('b'), b('d'), at(20), B);

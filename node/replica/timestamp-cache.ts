@@ -182,6 +182,13 @@ export class TimestampCache {
         case 'refreshRange':
           this.add(request.value.startKey, request.value.endKey, readTs, txnId);
           break;
+        case 'queryIntent': {
+          // Whether found or not, the key's writes from now on land above the asked
+          // timestamp: a write still in flight can no longer complete a staged commit.
+          const asked = request.value.txn?.writeTimestamp;
+          if (asked !== undefined) this.add(request.value.key, undefined, asked, undefined);
+          break;
+        }
         case 'endTxn':
           if (commitTs === undefined || !request.value.commit) break;
           for (const span of request.value.refreshSpans) this.add(span.startKey, span.endKey, commitTs, txnId);

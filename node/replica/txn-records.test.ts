@@ -45,6 +45,7 @@ function record(idByte: number, options: { priority?: number; write?: Timestamp;
     status: options.status ?? PENDING,
     lastHeartbeat: options.heartbeat,
     lockSpans: [],
+    inFlightWrites: [],
   };
 }
 
@@ -184,14 +185,14 @@ describe('synthesizeRecord', () => {
 describe('resolutionOf', () => {
   it('commits at the write timestamp, aborts, or moves pending intents to the write timestamp', () => {
     const m = meta(7, { write: at(30, 2), epoch: 3 });
-    expect(resolutionOf({ meta: m, status: COMMITTED, lockSpans: [] })).toEqual({
+    expect(resolutionOf({ meta: m, status: COMMITTED, lockSpans: [], inFlightWrites: [] })).toEqual({
       status: 'committed',
       txnId: m.id,
       epoch: 3,
       commitTimestamp: at(30, 2),
     });
-    expect(resolutionOf({ meta: m, status: ABORTED, lockSpans: [] })).toEqual({ status: 'aborted', txnId: m.id });
-    expect(resolutionOf({ meta: m, status: PENDING, lockSpans: [] })).toEqual({
+    expect(resolutionOf({ meta: m, status: ABORTED, lockSpans: [], inFlightWrites: [] })).toEqual({ status: 'aborted', txnId: m.id });
+    expect(resolutionOf({ meta: m, status: PENDING, lockSpans: [], inFlightWrites: [] })).toEqual({
       status: 'pending',
       txnId: m.id,
       epoch: 3,
@@ -200,7 +201,7 @@ describe('resolutionOf', () => {
   });
 
   it('throws on a record without its meta', () => {
-    expect(() => resolutionOf({ status: COMMITTED, lockSpans: [] })).toThrow();
+    expect(() => resolutionOf({ status: COMMITTED, lockSpans: [], inFlightWrites: [] })).toThrow();
   });
 });
 
@@ -223,10 +224,10 @@ describe('records in the engine', () => {
 describe('storageMeta', () => {
   it('carries the transaction at the given write timestamp, its start defaulting to it', () => {
     const m = meta(1, { write: at(10), min: at(5) });
-    const stored = storageMeta({ meta: m, status: PENDING, lockSpans: [] }, at(12));
+    const stored = storageMeta({ meta: m, status: PENDING, lockSpans: [], inFlightWrites: [] }, at(12));
     expect(stored.writeTimestamp).toEqual(at(12));
     expect(stored.minTimestamp).toEqual(at(5));
     expect(stored.id).toEqual(m.id);
-    expect(storageMeta({ meta: meta(1, { write: at(10) }), status: PENDING, lockSpans: [] }, at(12)).minTimestamp).toEqual(at(12));
+    expect(storageMeta({ meta: meta(1, { write: at(10) }), status: PENDING, lockSpans: [], inFlightWrites: [] }, at(12)).minTimestamp).toEqual(at(12));
   });
 });

@@ -47,7 +47,7 @@ export function synthesizeRecord(meta: kvpb.Transaction['meta']): kvpb.Transacti
   const write = m.writeTimestamp;
   const min = m.minTimestamp;
   const lastActive = write === undefined ? min : min === undefined || compareTimestamps(write, min) > 0 ? write : min;
-  return { meta: m, status: PENDING, lastHeartbeat: lastActive, lockSpans: [] };
+  return { meta: m, status: PENDING, lastHeartbeat: lastActive, lockSpans: [], inFlightWrites: [] };
 }
 
 /** Whether a pending transaction has not shown signs of life for the expiry period. */

@@ -357,6 +357,13 @@ function resolveDecodedIntent(
   }
 }
 
+/** The intent on `key`, whoever's it is, or undefined. */
+export function mvccGetIntent(reader: EngineReader, key: Uint8Array): Intent | undefined {
+  validateUserKey(key, 'get intent');
+  const raw = reader.get(mvccKeysOf(asBuffer(key)).lockKey);
+  return raw === undefined ? undefined : decodeIntent(raw);
+}
+
 /**
  * Resolves the intent on `key` if it belongs to the resolution's transaction:
  * committed → rewritten as a version at the commit timestamp; aborted → removed;

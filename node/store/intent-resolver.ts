@@ -73,7 +73,7 @@ export class IntentResolver {
   private async resolve(group: readonly PendingResolution[]): Promise<void> {
     const resolutions: kvpb.RequestUnion[] = [];
     const records: kvpb.RequestUnion[] = [];
-    for (const { txn: record, spans } of group) {
+    for (const { txn: record, spans, keepRecord } of group) {
       // Resolving needs the status and timestamps, not the record's list of spans, which
       // would otherwise travel once per span.
       const txn: kvpb.Transaction = { ...record, lockSpans: [] };
@@ -84,6 +84,7 @@ export class IntentResolver {
             : { request: { $case: 'resolveIntentRange', value: { startKey: span.startKey, endKey: span.endKey, txn } } },
         );
       }
+      if (keepRecord === true) continue;
       const meta = txnMeta(txn);
       records.push({ request: { $case: 'gcTxnRecord', value: { key: meta.anchorKey, txnId: meta.id } } });
     }
@@ -94,7 +95,7 @@ export class IntentResolver {
         await this.resolveAll(kv, resolutions);
         this.resolvedTotal += resolutions.length;
         // Only once every intent is resolved may the records go.
-        await kv.batch(records);
+        if (records.length > 0) await kv.batch(records);
         return;
       } catch (err) {
         if (attempt === ATTEMPTS) {

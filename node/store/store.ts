@@ -11,6 +11,7 @@ import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { ConfChange, Message } from '../raft';
 import type { PendingResolution } from '../replica/evaluate-batch';
 import { MAX_REFRESH_ENTRIES_PER_COMMAND } from '../replica/evaluate-batch';
+import { recoverStagedTxn } from '../replica/conflict-waits';
 import type { ReplicaHost } from '../replica/replica';
 import { applyConfChangeToDescriptor, Replica, withDeadline } from '../replica/replica';
 import type { RaftTiming } from '../replica/raft-timing';
@@ -683,6 +684,11 @@ export class Store implements ReplicaHost, RaftTransportHandler {
       throw new UnavailableError('pushTxn got no pushee back');
     }
     return r.value.pushee;
+  }
+
+  recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void> {
+    const kv = this.requireKv();
+    return recoverStagedTxn((requests, deadline) => kv.batch(requests, { deadlineUnixMs: deadline }), record, deadlineMs, this.log);
   }
 
   async queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse> {

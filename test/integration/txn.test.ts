@@ -3,10 +3,13 @@
  * apart: atomic multi-range commits and rollbacks, the classic anomalies (lost update,
  * write skew) prevented, readers never blocking writers, deadlocks (of two and of three)
  * broken, an abandoned transaction aborted by whoever meets its intents while one whose
- * commit waits is not, and a bounded wait.
+ * commit waits is not, a staged (parallel) commit whose coordinator vanished decided by
+ * whoever meets its intents, and a bounded wait.
  */
+import { randomBytes } from 'node:crypto';
 import { KvClient, LockWaitTimeoutError } from '../../kv';
 import type { Txn } from '../../kv';
+import * as pb from '../../proto/gen/cairn/kv/v1/kv';
 import type { TestCluster } from '../support/test-cluster';
 import { startTestCluster, stopTestCluster } from '../support/test-cluster';
 
@@ -294,6 +297,54 @@ describe('transactions across ranges', () => {
     });
     expect((await kv.get(k))?.toString()).toBe('after');
     await expect(abandoned.commit()).rejects.toMatchObject({ code: 'TXN_ABORTED' });
+  });
+
+  /** A transaction header as a coordinator sends it, anchored on `anchor`, at the present. */
+  function rawTxn(anchor: Buffer): pb.Transaction {
+    const now = { wallTime: BigInt(Date.now()) * 1_000_000n, logical: 0 };
+    return {
+      meta: { id: randomBytes(16), anchorKey: anchor, epoch: 0, writeTimestamp: now, minTimestamp: now, priority: 100, sequence: 0 },
+      status: pb.TransactionStatus.TRANSACTION_STATUS_PENDING,
+      readTimestamp: now,
+      uncertaintyLimit: now,
+      lockSpans: [],
+      inFlightWrites: [],
+    };
+  }
+  const rawPut = (k: Buffer, value: string): pb.RequestUnion => ({ request: { $case: 'put', value: { key: k, value: buf(value) } } });
+  const stagedCommit = (anchor: Buffer, writes: Buffer[]): pb.RequestUnion => ({
+    request: {
+      $case: 'endTxn',
+      value: { key: anchor, commit: true, lockSpans: writes.map((w) => ({ startKey: w, endKey: Buffer.concat([w, Buffer.from([0])]) })), refreshSpans: [], inFlightWrites: writes },
+    },
+  });
+
+  test('a staged commit whose coordinator vanished is committed by whoever meets it when all its writes are in place', async () => {
+    const a = key('a-staged');
+    const t = key('t-staged');
+    const txn = rawTxn(a);
+    // Writes on two ranges and the staged commit, in parallel; then the coordinator is gone.
+    const responses = await kv.batch([rawPut(a, 'A'), rawPut(t, 'T'), stagedCommit(a, [a, t])], { txn });
+    const answer = responses[2]?.response;
+    expect(answer?.$case === 'endTxn' && answer.value.txn?.status).toBe(pb.TransactionStatus.TRANSACTION_STATUS_STAGING);
+    // A reader waits for the record to expire, finds both writes, records the commit.
+    expect((await kv.get(t))?.toString()).toBe('T');
+    expect((await kv.get(a))?.toString()).toBe('A');
+  });
+
+  test('a staged commit with a write missing is aborted by whoever meets it, and the write can no longer land', async () => {
+    const a = key('a-missing');
+    const t = key('t-missing');
+    await kv.put(a, buf('before'));
+    await kv.put(t, buf('before'));
+    const txn = rawTxn(a);
+    // The write of t never arrived (yet).
+    await kv.batch([rawPut(a, 'A'), stagedCommit(a, [a, t])], { txn });
+    expect((await kv.get(a))?.toString()).toBe('before');
+    // The late write lands above the staged timestamp, and the transaction stays aborted.
+    await kv.batch([rawPut(t, 'late')], { txn }).catch(() => undefined);
+    await expect(kv.batch([stagedCommit(a, [])], { txn })).rejects.toMatchObject({ code: 'TXN_ABORTED' });
+    expect((await kv.get(t))?.toString()).toBe('before');
   });
 
   test('a request waiting on a live transaction gives up at its deadline with a clear error', async () => {

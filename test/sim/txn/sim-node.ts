@@ -22,7 +22,7 @@ import { LockWaitQueue, TxnWaitQueue } from '../../../node/replica/lock-wait-que
 import { applyWriteOps } from '../../../node/replica/recording-batch';
 import { closedTimestampFor, commitWait, withDeadline } from '../../../node/replica/replica';
 import type { ConflictWaitHost } from '../../../node/replica/conflict-waits';
-import { waitForConflict, waitForPushee } from '../../../node/replica/conflict-waits';
+import { recoverStagedTxn, waitForConflict, waitForPushee } from '../../../node/replica/conflict-waits';
 import { TimestampCache } from '../../../node/replica/timestamp-cache';
 import type { IntentConflict, MemoryEngine } from '../../../node/storage';
 import { WriteIntentError } from '../../../node/storage';
@@ -144,7 +144,8 @@ export class SimRange {
 type EvaluationOutcome =
   | { readonly kind: 'done'; readonly response: kvpb.BatchResponse }
   | { readonly kind: 'conflict'; readonly error: WriteIntentError; readonly waits: LockWait[] }
-  | { readonly kind: 'pushWait'; readonly push: kvpb.PushTxnRequest; readonly wait: PushWait };
+  | { readonly kind: 'pushWait'; readonly push: kvpb.PushTxnRequest; readonly wait: PushWait }
+  | { readonly kind: 'recover'; readonly record: kvpb.Transaction };
 
 /** The leaseholder-side state of one range on one node. */
 class RangeServer {
@@ -170,6 +171,7 @@ class RangeServer {
       pushTxn: (request, deadlineMs) => node.pushTxn(request, deadlineMs),
       queryTxn: (anchorKey, txnId, deadlineMs) => node.queryTxn(anchorKey, txnId, deadlineMs),
       send: (request, deadlineMs) => this.send(request, deadlineMs),
+      recoverTxn: (record, deadlineMs) => node.recoverTxn(record, deadlineMs),
     };
   }
 
@@ -194,6 +196,9 @@ class RangeServer {
           break;
         case 'pushWait':
           forcePush = await waitForPushee(this.conflictWaitHost, outcome.push, outcome.wait, deadlineMs);
+          break;
+        case 'recover':
+          await this.conflictWaitHost.recoverTxn(outcome.record, deadlineMs);
           break;
       }
     }
@@ -287,6 +292,7 @@ class RangeServer {
         const push = (request.requests[0]?.request as Extract<kvpb.RequestUnion['request'], { $case: 'pushTxn' }>).value;
         return { kind: 'pushWait', push, wait: this.txnWaits.wait(push.pushee?.id ?? Buffer.alloc(0), this.pusherToken(push)) };
       }
+      if (result.pushNeedsRecovery !== undefined) return { kind: 'recover', record: result.pushNeedsRecovery };
       // Waiters are found by the ID asked about: a transaction that has no record yet
       // (its commit still waiting, say) is pushed, and waits, all the same.
       result.responses.forEach((response, i) => {
@@ -424,6 +430,11 @@ export class SimNode {
     const r = response?.response;
     if (r?.$case !== 'pushTxn' || r.value.pushee === undefined) throw new UnavailableError('pushTxn got no pushee back');
     return r.value.pushee;
+  }
+
+  recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void> {
+    const kv = this.kv();
+    return recoverStagedTxn((requests, deadline) => kv.batch(requests, { deadlineUnixMs: deadline }), record, deadlineMs, SILENT);
   }
 
   async queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse> {

@@ -41,6 +41,13 @@ export enum TransactionStatus {
   TRANSACTION_STATUS_COMMITTED = 2,
   /** TRANSACTION_STATUS_ABORTED - Its intents are to be removed; it can never commit. */
   TRANSACTION_STATUS_ABORTED = 3,
+  /**
+   * TRANSACTION_STATUS_STAGING - A parallel commit: the record asks to commit at meta.write_timestamp, while some of
+   * its writes (in_flight_writes) may still be on their way. It is committed once every
+   * one of them is an intent at or below that timestamp (implicitly: the coordinator
+   * then makes the record COMMITTED), and can never commit once one is missing there.
+   */
+  TRANSACTION_STATUS_STAGING = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -278,8 +285,14 @@ export interface Transaction {
   lastHeartbeat?:
     | Timestamp
     | undefined;
-  /** In a finalized record: the spans of the intents to resolve. */
+  /** In a finalized (or STAGING) record: the spans of the intents to resolve. */
   lockSpans: Span[];
+  /**
+   * In a STAGING record: the point writes sent alongside the commit, each of which must
+   * be found as an intent (of this epoch, at or below meta.write_timestamp) for the
+   * transaction to be committed.
+   */
+  inFlightWrites: Buffer[];
 }
 
 /**
@@ -324,7 +337,14 @@ export interface EndTxnRequest {
    * A membership change that takes effect with the commit: the commit's writes ride in
    * the Raft conf change entry, so both apply together on every replica.
    */
-  changeReplicasTrigger?: ChangeReplicasTrigger | undefined;
+  changeReplicasTrigger?:
+    | ChangeReplicasTrigger
+    | undefined;
+  /**
+   * A parallel commit: keys written by this same batch, on other ranges, in parallel
+   * with it. Those not in this range make the record STAGING instead of COMMITTED.
+   */
+  inFlightWrites: Buffer[];
 }
 
 /** One replica added, promoted or removed; `descriptor` is the range after it. */
@@ -381,7 +401,35 @@ export interface PushTxnResponse {
 /**
  * Reads a transaction's record and the transactions waiting on it (directly or
  * through others): for deadlock detection and status.
+ * Whether `txn` (its ID and epoch) holds an intent on `key` at or below
+ * `txn.write_timestamp`; if not, makes sure it never will: later writes of the key land
+ * above that timestamp (the timestamp cache). For deciding a STAGING transaction.
  */
+export interface QueryIntentRequest {
+  key: Buffer;
+  txn?: TxnMeta | undefined;
+}
+
+export interface QueryIntentResponse {
+  found: boolean;
+}
+
+/**
+ * Decides a STAGING transaction whose coordinator went quiet: COMMITTED when every
+ * in-flight write was found (QueryIntent), else ABORTED. Acts only on a record still
+ * STAGING at `txn`'s epoch and write timestamp; returns the record as it is after.
+ */
+export interface RecoverTxnRequest {
+  /** The anchor key. */
+  key: Buffer;
+  txn?: TxnMeta | undefined;
+  implicitlyCommitted: boolean;
+}
+
+export interface RecoverTxnResponse {
+  txn?: Transaction | undefined;
+}
+
 export interface QueryTxnRequest {
   key: Buffer;
   txnId: Buffer;
@@ -482,6 +530,8 @@ export interface RequestUnion {
     | { $case: "gcTxnRecord"; value: GcTxnRecordRequest }
     | { $case: "refresh"; value: RefreshRequest }
     | { $case: "refreshRange"; value: RefreshRangeRequest }
+    | { $case: "queryIntent"; value: QueryIntentRequest }
+    | { $case: "recoverTxn"; value: RecoverTxnRequest }
     | undefined;
 }
 
@@ -507,6 +557,8 @@ export interface ResponseUnion {
     | { $case: "gcTxnRecord"; value: GcTxnRecordResponse }
     | { $case: "refresh"; value: RefreshResponse }
     | { $case: "refreshRange"; value: RefreshRangeResponse }
+    | { $case: "queryIntent"; value: QueryIntentResponse }
+    | { $case: "recoverTxn"; value: RecoverTxnResponse }
     | undefined;
 }
 
@@ -2385,6 +2437,7 @@ function createBaseTransaction(): Transaction {
     uncertaintyLimit: undefined,
     lastHeartbeat: undefined,
     lockSpans: [],
+    inFlightWrites: [],
   };
 }
 
@@ -2407,6 +2460,9 @@ export const Transaction: MessageFns<Transaction> = {
     }
     for (const v of message.lockSpans) {
       Span.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.inFlightWrites) {
+      writer.uint32(58).bytes(v!);
     }
     return writer;
   },
@@ -2470,6 +2526,14 @@ export const Transaction: MessageFns<Transaction> = {
             }
 
             message.lockSpans.push(Span.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.inFlightWrites.push(Buffer.from(reader.bytes()));
             continue;
           }
         }
@@ -2585,6 +2649,7 @@ function createBaseEndTxnRequest(): EndTxnRequest {
     refreshSpans: [],
     splitTrigger: undefined,
     changeReplicasTrigger: undefined,
+    inFlightWrites: [],
   };
 }
 
@@ -2607,6 +2672,9 @@ export const EndTxnRequest: MessageFns<EndTxnRequest> = {
     }
     if (message.changeReplicasTrigger !== undefined) {
       ChangeReplicasTrigger.encode(message.changeReplicasTrigger, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.inFlightWrites) {
+      writer.uint32(58).bytes(v!);
     }
     return writer;
   },
@@ -2670,6 +2738,14 @@ export const EndTxnRequest: MessageFns<EndTxnRequest> = {
             }
 
             message.changeReplicasTrigger = ChangeReplicasTrigger.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.inFlightWrites.push(Buffer.from(reader.bytes()));
             continue;
           }
         }
@@ -2991,6 +3067,223 @@ export const PushTxnResponse: MessageFns<PushTxnResponse> = {
             }
 
             message.pushee = Transaction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseQueryIntentRequest(): QueryIntentRequest {
+  return { key: Buffer.alloc(0), txn: undefined };
+}
+
+export const QueryIntentRequest: MessageFns<QueryIntentRequest> = {
+  encode(message: QueryIntentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.txn !== undefined) {
+      TxnMeta.encode(message.txn, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryIntentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryIntentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.txn = TxnMeta.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseQueryIntentResponse(): QueryIntentResponse {
+  return { found: false };
+}
+
+export const QueryIntentResponse: MessageFns<QueryIntentResponse> = {
+  encode(message: QueryIntentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.found !== false) {
+      writer.uint32(8).bool(message.found);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryIntentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryIntentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRecoverTxnRequest(): RecoverTxnRequest {
+  return { key: Buffer.alloc(0), txn: undefined, implicitlyCommitted: false };
+}
+
+export const RecoverTxnRequest: MessageFns<RecoverTxnRequest> = {
+  encode(message: RecoverTxnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key.length !== 0) {
+      writer.uint32(10).bytes(message.key);
+    }
+    if (message.txn !== undefined) {
+      TxnMeta.encode(message.txn, writer.uint32(18).fork()).join();
+    }
+    if (message.implicitlyCommitted !== false) {
+      writer.uint32(24).bool(message.implicitlyCommitted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecoverTxnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecoverTxnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.txn = TxnMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.implicitlyCommitted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+};
+
+function createBaseRecoverTxnResponse(): RecoverTxnResponse {
+  return { txn: undefined };
+}
+
+export const RecoverTxnResponse: MessageFns<RecoverTxnResponse> = {
+  encode(message: RecoverTxnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.txn !== undefined) {
+      Transaction.encode(message.txn, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecoverTxnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecoverTxnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.txn = Transaction.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3705,6 +3998,12 @@ export const RequestUnion: MessageFns<RequestUnion> = {
       case "refreshRange":
         RefreshRangeRequest.encode(message.request.value, writer.uint32(162).fork()).join();
         break;
+      case "queryIntent":
+        QueryIntentRequest.encode(message.request.value, writer.uint32(170).fork()).join();
+        break;
+      case "recoverTxn":
+        RecoverTxnRequest.encode(message.request.value, writer.uint32(178).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3891,6 +4190,22 @@ export const RequestUnion: MessageFns<RequestUnion> = {
             message.request = { $case: "refreshRange", value: RefreshRangeRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.request = { $case: "queryIntent", value: QueryIntentRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.request = { $case: "recoverTxn", value: RecoverTxnRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3970,6 +4285,12 @@ export const ResponseUnion: MessageFns<ResponseUnion> = {
         break;
       case "refreshRange":
         RefreshRangeResponse.encode(message.response.value, writer.uint32(162).fork()).join();
+        break;
+      case "queryIntent":
+        QueryIntentResponse.encode(message.response.value, writer.uint32(170).fork()).join();
+        break;
+      case "recoverTxn":
+        RecoverTxnResponse.encode(message.response.value, writer.uint32(178).fork()).join();
         break;
     }
     return writer;
@@ -4158,6 +4479,22 @@ export const ResponseUnion: MessageFns<ResponseUnion> = {
             }
 
             message.response = { $case: "refreshRange", value: RefreshRangeResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.response = { $case: "queryIntent", value: QueryIntentResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.response = { $case: "recoverTxn", value: RecoverTxnResponse.decode(reader, reader.uint32()) };
             continue;
           }
         }
