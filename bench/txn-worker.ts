@@ -40,6 +40,8 @@ export interface TxnWorkerConfig {
   readonly bankPrefix: string;
   readonly accounts: number;
   readonly maxAmount: number;
+  /** Multi-range commits in one round (kv TxnOptions.parallelCommit). */
+  readonly parallelCommit: boolean;
   /** Processes whose CPU time to report per transaction, by name (the nodes). */
   readonly cpuPids: CpuPids;
 }
@@ -137,6 +139,7 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
       const flight = { started, reasons, measured };
       inFlight.add(flight);
       const options = {
+        parallelCommit: config.parallelCommit,
         onRetry: (err: TransactionError): void => {
           const reason = retryReason(err);
           reasons.push(reason);

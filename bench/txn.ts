@@ -23,7 +23,8 @@
  * CAIRN_BENCH_TXN_BANK_RANGES (default 3, at least 3), CAIRN_BENCH_TXN_CONCURRENCIES
  * (default "16,128"), CAIRN_BENCH_TXN_SECONDS (measured seconds per run, default 10 or
  * --seconds if larger), CAIRN_BENCH_TXN_WARMUP_SECONDS (default 3), CAIRN_BENCH_TXN_OPS
- * (a subset, default "raw-put,1pc,2range,bank").
+ * (a subset, default "raw-put,1pc,2range,bank"), CAIRN_BENCH_TXN_PARALLEL_COMMIT (0: multi-range
+ * commits after their writes, as before parallel commits).
  */
 import { KvClient } from '../kv';
 import type { KeySplits } from './bench-cluster';
@@ -63,6 +64,7 @@ interface Settings {
   readonly seconds: number;
   readonly warmupSeconds: number;
   readonly ops: readonly TxnOp[];
+  readonly parallelCommit: boolean;
 }
 
 function settings(options: BenchOptions): Settings {
@@ -79,6 +81,7 @@ function settings(options: BenchOptions): Settings {
     preload: envNumber('CAIRN_BENCH_TXN_PRELOAD', 1) !== 0,
     accounts: Math.max(2 * bankRanges, envNumber('CAIRN_BENCH_TXN_ACCOUNTS', 1_000)),
     bankRanges,
+    parallelCommit: envNumber('CAIRN_BENCH_TXN_PARALLEL_COMMIT', 1) !== 0,
     concurrencies: envConcurrencies('CAIRN_BENCH_TXN_CONCURRENCIES', [16, 128]),
     seconds: Math.max(1, envNumber('CAIRN_BENCH_TXN_SECONDS', Math.max(10, options.seconds))),
     warmupSeconds: envNumber('CAIRN_BENCH_TXN_WARMUP_SECONDS', 3),
@@ -260,6 +263,7 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
             bankPrefix: BANK_PREFIX,
             accounts: s.accounts,
             maxAmount: MAX_TRANSFER,
+            parallelCommit: s.parallelCommit,
             cpuPids: { nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
           };
           const r = await runWorkerProcess<TxnWorkerResult>(WORKER_SCRIPT, config);
