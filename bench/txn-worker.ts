@@ -84,6 +84,8 @@ class CommitCountingTransport implements KvTransport {
           if (r.response.value.onePhaseCommit) this.onePhase++;
           else this.twoPhase++;
         }
+        // A parallel commit's record made COMMITTED by its coordinator.
+        if (r.response?.$case === 'recoverTxn' && r.response.value.txn?.status === TransactionStatus.TRANSACTION_STATUS_COMMITTED) this.twoPhase++;
       }
     }
     return response;

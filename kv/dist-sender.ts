@@ -41,6 +41,7 @@ import {
 import type { KvTransport } from './kv-transport';
 import type { RangeCacheEntry } from './range-cache';
 import { RangeCache } from './range-cache';
+import { RequestCoalescer } from './request-coalescer';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -167,6 +168,8 @@ const NO_LIMITS: Limits = { maxKeys: 0, maxBytes: 0 };
  */
 export class DistSender {
   readonly rangeCache = new RangeCache();
+  /** Non-transactional requests of many callers sent together (see RequestCoalescer). */
+  readonly coalescer = new RequestCoalescer(async (requests) => (await this.send(requests)).responses);
   readonly requestTimeoutMs: number;
   private readonly nodeAddresses = new Map<number, string>();
   private readonly nodeLocalities = new Map<number, readonly pb.LocalityTier[]>();

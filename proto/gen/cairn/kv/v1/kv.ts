@@ -415,9 +415,10 @@ export interface QueryIntentResponse {
 }
 
 /**
- * Decides a STAGING transaction whose coordinator went quiet: COMMITTED when every
- * in-flight write was found (QueryIntent), else ABORTED. Acts only on a record still
- * STAGING at `txn`'s epoch and write timestamp; returns the record as it is after.
+ * Decides a STAGING transaction: COMMITTED when every in-flight write was found
+ * (QueryIntent, by whoever meets a record whose coordinator went quiet; or the
+ * coordinator itself, which saw them all succeed), else ABORTED. Acts only on a record
+ * still STAGING at `txn`'s epoch and write timestamp; returns the record as it is after.
  */
 export interface RecoverTxnRequest {
   /** The anchor key. */
