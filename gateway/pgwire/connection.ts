@@ -118,6 +118,8 @@ export class PgConnection {
   private socketClosed = false;
   private inputPaused = false;
   private flushScheduled = false;
+  /** A client message is being handled: its answers go out at ReadyForQuery (or a Flush). */
+  private dispatching = false;
   private inputWaiter: (() => void) | undefined;
   private drainWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private authTimer: NodeJS.Timeout | undefined;
@@ -321,7 +323,9 @@ export class PgConnection {
   private afterWrite(): void {
     if (this.out.byteLength >= FLUSH_BYTES) {
       this.flush();
-    } else if (!this.flushScheduled) {
+    } else if (!this.flushScheduled && !this.dispatching) {
+      // Written outside the handling of a message (a notice from elsewhere, say):
+      // nothing else will flush it soon.
       this.flushScheduled = true;
       setImmediate(this.flushFromTimer);
     }
@@ -353,6 +357,9 @@ export class PgConnection {
   private sendReadyForQuery(): void {
     assert(this.session !== undefined, 'pgwire: ReadyForQuery without a session');
     this.send({ kind: 'readyForQuery', status: this.session.transactionStatus() });
+    // As PostgreSQL does: the answers to everything up to a Sync (or a simple query) go
+    // out together, one write, even when the client has sent more already.
+    this.flush();
   }
 
   /** Sends the error as FATAL and closes (gracefully: the client gets to read it). */
@@ -428,7 +435,12 @@ export class PgConnection {
           }
           continue;
         }
-        await this.dispatch(message);
+        this.dispatching = true;
+        try {
+          await this.dispatch(message);
+        } finally {
+          this.dispatching = false;
+        }
       }
     } catch (err) {
       // A bug in this file: the connection cannot be trusted, the server goes on.
@@ -1037,6 +1049,8 @@ export class PgConnection {
         hint: notice.hint,
       },
     });
+    // At once, as PostgreSQL does: a notice tells of a statement still running.
+    this.flush();
   }
 
   /** @internal */
