@@ -2,12 +2,13 @@
  * Load generators in their own processes, so that on a small machine the client's CPU
  * is not the cluster's (and one event loop is not the bottleneck): the benchmark starts
  * a worker script with its task as JSON in argv[2]; the worker prints its result as
- * its last stdout line and exits 0.
+ * its last stdout line and exits 0. CAIRN_BENCH_WORKER_PROFILE_DIR=DIR makes each worker
+ * write a V8 CPU profile there as it exits.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { childExecArgv, tsxLoaderUrl } from '../cli';
+import { childExecArgv, SERVER_V8_FLAGS, tsxLoaderUrl } from '../cli';
 
 /**
  * A worker script next to the benchmark that runs it: `name`.js when the benchmarks
@@ -17,11 +18,19 @@ export function workerScript(dir: string, name: string, file: string = __filenam
   return path.join(dir, `${name}${file.endsWith('.ts') ? '.ts' : '.js'}`);
 }
 
+function profileArgs(): string[] {
+  const dir = process.env.CAIRN_BENCH_WORKER_PROFILE_DIR;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 /** Runs `script` with `config` in a new process and returns the result it printed. */
 export async function runWorkerProcess<R>(script: string, config: unknown): Promise<R> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...childExecArgv(script, process.execArgv, tsxLoaderUrl), script, JSON.stringify(config)],
+    // The servers' heap settings: a load generator allocating for thousands of requests
+    // a second otherwise spends a fifth of its CPU collecting garbage, CPU the cluster
+    // under test on the same machine then lacks.
+    [...SERVER_V8_FLAGS, ...childExecArgv(script, process.execArgv, tsxLoaderUrl), ...profileArgs(), script, JSON.stringify(config)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const kill = (): void => {

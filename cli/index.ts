@@ -6,4 +6,4 @@ export { AdminClient, isAlreadyInitialized } from './admin-client';
 export type { ClusterFile, ClusterFileNode } from './cluster-file';
 export { readClusterFile } from './cluster-file';
 export type { ExtraGateway, ExtraGatewayOptions, GatewayExit, LocalClusterOptions, LocalGateway, LocalGatewayOptions, LocalNode, NodeExit } from './local-cluster';
-export { childExecArgv, freePorts, LocalCluster, LocalClusterError, tsxLoaderUrl } from './local-cluster';
+export { childExecArgv, freePorts, LocalCluster, LocalClusterError, SERVER_V8_FLAGS, tsxLoaderUrl } from './local-cluster';
