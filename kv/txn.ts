@@ -19,7 +19,7 @@ import {
 } from './errors';
 import type { ScanOptions, ScanResult } from './kv-client';
 import { expectCase, scanResult } from './responses';
-import { condenseSpans, MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS } from './transaction';
+import { condenseSpans, MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS, txnMeta } from './transaction';
 import { WriteBuffer } from './write-buffer';
 
 /*
@@ -653,7 +653,7 @@ export class Txn {
    * batch, one Raft command per anchor range. On failure, recovery does it later.
    */
   private async commitStaged(anchor: Buffer, staged: Timestamp): Promise<void> {
-    const meta = { ...(this.proto().meta as NonNullable<pb.Transaction['meta']>), writeTimestamp: staged };
+    const meta = { ...txnMeta(this.proto()), writeTimestamp: staged };
     try {
       await this.sender.coalescer.add({ request: { $case: 'recoverTxn', value: { key: anchor, txn: meta, implicitlyCommitted: true } } });
     } catch (err) {

@@ -3,6 +3,7 @@ import type { Timestamp } from '../../common/hlc';
 import { compareTimestamps } from '../../common/hlc';
 import { keyNext, prettyKey } from '../../common/keys';
 import type { Logger } from '../../common/logging';
+import type { KvClient } from '../../kv';
 import { DeadlineExceededError, LockWaitTimeoutError, TransactionAbortedError } from '../../kv/errors';
 import { shortTxnId, txnMeta, txnTimestamps } from '../../kv/transaction';
 import * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
@@ -52,9 +53,6 @@ export interface ConflictWaitHost {
   recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void>;
 }
 
-/** Sends a non-transactional batch wherever its keys live (a node's KvClient.batch). */
-export type SendAnywhere = (requests: kvpb.RequestUnion[], deadlineMs: number) => Promise<kvpb.ResponseUnion[]>;
-
 /**
  * Finds out whether a STAGING transaction committed — every write it staged its commit
  * with is in place as its intent at or below the staged timestamp — and records the
@@ -62,12 +60,13 @@ export type SendAnywhere = (requests: kvpb.RequestUnion[], deadlineMs: number) =
  * timestamp (QueryIntent), so a write still in flight cannot complete the commit
  * after the answer. A record restaged or finalized meanwhile is left alone.
  */
-export async function recoverStagedTxn(send: SendAnywhere, record: kvpb.Transaction, deadlineMs: number, log: Logger): Promise<void> {
+export async function recoverStagedTxn(kv: Pick<KvClient, 'batch'>, record: kvpb.Transaction, deadlineMs: number, log: Logger): Promise<void> {
   const meta = txnMeta(record);
+  const header = { deadlineUnixMs: deadlineMs };
   const queries: kvpb.RequestUnion[] = record.inFlightWrites.map((key) => ({ request: { $case: 'queryIntent', value: { key, txn: meta } } }));
-  const answers = queries.length === 0 ? [] : await send(queries, deadlineMs);
+  const answers = queries.length === 0 ? [] : await kv.batch(queries, header);
   const implicitlyCommitted = answers.every((a) => a.response?.$case === 'queryIntent' && a.response.value.found);
-  await send([{ request: { $case: 'recoverTxn', value: { key: meta.anchorKey, txn: meta, implicitlyCommitted } } }], deadlineMs);
+  await kv.batch([{ request: { $case: 'recoverTxn', value: { key: meta.anchorKey, txn: meta, implicitlyCommitted } } }], header);
   log.info({ txn: shortTxnId(meta.id), committed: implicitlyCommitted, inFlightWrites: queries.length }, 'recovered a staged transaction');
 }
 

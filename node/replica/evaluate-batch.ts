@@ -15,10 +15,8 @@ import * as kv from '../../proto/gen/cairn/kv/v1/kv';
 import type { WriteOp } from '../../proto/gen/cairn/node/v1/command';
 import type { EngineLimits, EngineReader, IntentResolution, MvccKeyValue, MvccReadOptions, RefreshSpanResult, Span, TxnMeta, WriteBatch } from '../storage';
 import {
-  decodeIntent,
   DEFAULT_ENGINE_LIMITS,
   IndexedBatch,
-  lockTableKey,
   mvccFindRefreshConflict,
   mvccRefreshSpan,
   mvccGet,
@@ -1242,8 +1240,7 @@ function holdsIntentOf(reader: EngineReader, requests: readonly kv.RequestUnion[
   for (const { request } of requests) {
     const key = request?.$case === 'endTxn' ? undefined : (request?.value as { key?: Buffer } | undefined)?.key;
     if (key === undefined) continue;
-    const raw = reader.get(lockTableKey(key));
-    if (raw !== undefined && decodeIntent(raw).txn.id.equals(txnId)) return true;
+    if (mvccGetIntent(reader, key)?.txn.id.equals(txnId) === true) return true;
   }
   return false;
 }

@@ -687,8 +687,7 @@ export class Store implements ReplicaHost, RaftTransportHandler {
   }
 
   recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void> {
-    const kv = this.requireKv();
-    return recoverStagedTxn((requests, deadline) => kv.batch(requests, { deadlineUnixMs: deadline }), record, deadlineMs, this.log);
+    return recoverStagedTxn(this.requireKv(), record, deadlineMs, this.log);
   }
 
   async queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse> {

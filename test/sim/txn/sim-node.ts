@@ -433,8 +433,7 @@ export class SimNode {
   }
 
   recoverTxn(record: kvpb.Transaction, deadlineMs: number): Promise<void> {
-    const kv = this.kv();
-    return recoverStagedTxn((requests, deadline) => kv.batch(requests, { deadlineUnixMs: deadline }), record, deadlineMs, SILENT);
+    return recoverStagedTxn(this.kv(), record, deadlineMs, SILENT);
   }
 
   async queryTxn(anchorKey: Buffer, txnId: Buffer, deadlineMs: number): Promise<kvpb.QueryTxnResponse> {
