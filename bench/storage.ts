@@ -20,6 +20,13 @@ const SCAN_KEYS = 1000;
 const BATCH_KEYS = 64;
 const FSYNC_BLOCK_BYTES = 4096;
 const CONCURRENT_WRITERS = 16;
+/** Keys rewritten over and over (a counter, a liveness record): scans meet their history. */
+const HOT_KEYS = 10;
+const HOT_VERSIONS = 500;
+
+function hotKey(i: number): Buffer {
+  return Buffer.from(`hot/${String(i).padStart(4, '0')}`);
+}
 
 function userKey(i: number): Buffer {
   return Buffer.from(`user/${String(i).padStart(8, '0')}`);
@@ -130,6 +137,36 @@ export async function runStorageBench(options: BenchOptions): Promise<void> {
       await mvcc.write(batch);
     });
     emit(compared('storage', 'put', mvccPutResult, 'rocksdb', rawPut));
+
+    progress(`storage: scans of ${HOT_KEYS} keys with ${HOT_VERSIONS} versions each`);
+    for (let version = 0; version < HOT_VERSIONS; version++) {
+      const rawBatch = rawDb.batch();
+      const mvccBatch = mvcc.newBatch();
+      const at = clock.now();
+      for (let i = 0; i < HOT_KEYS; i++) {
+        rawBatch.put(hotKey(i), value);
+        mvccPut(mvcc, mvccBatch, hotKey(i), at, value);
+      }
+      rawDb.write(rawBatch, false);
+      await mvcc.write(mvccBatch);
+    }
+    const rawHotScan = await measure(seconds, () => {
+      const iterator = rawDb.iterator('forward');
+      iterator.seek(hotKey(0));
+      const { rows } = iterator.next(HOT_KEYS);
+      iterator.close();
+      if (rows.length !== 2 * HOT_KEYS) {
+        throw new Error(`raw scan saw ${rows.length / 2} hot keys`);
+      }
+    });
+    const hotAt = clock.now();
+    const mvccHotScan = await measure(seconds, () => {
+      const { rows } = mvccScan(mvcc, hotKey(0), hotKey(HOT_KEYS), hotAt);
+      if (rows.length !== HOT_KEYS) {
+        throw new Error(`MVCC scan saw ${rows.length} hot keys`);
+      }
+    });
+    emit(compared('storage', `scan-${HOT_KEYS}-hot`, mvccHotScan, 'rocksdb', rawHotScan));
 
     progress(`storage: synced batches of ${BATCH_KEYS} puts`);
     const rawBatchPut = await measure(seconds, (i) => {
