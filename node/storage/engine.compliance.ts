@@ -1,5 +1,6 @@
 import type { Engine } from './engine';
 import { prefixEnd } from './engine';
+import { LOCK_TABLE_PREFIX } from './mvcc-key';
 import { BatchTooLargeError, KeyTooLargeError, StorageClosedError, ValueTooLargeError } from './errors';
 
 /**
@@ -53,6 +54,23 @@ export function describeEngineCompliance(
       expect(engine.get(b('zz'))).toBeUndefined();
       expect(engine.getMany([b('d'), b('b'), b('a'), b('zz')]).map((v) => v?.toString())).toEqual(['4', undefined, '1', undefined]);
       expect(scan(engine, '')).toEqual(['a=1', 'c=3', 'd=4']);
+    });
+
+    it('reads lock table keys among others in one getMany, held or not', async () => {
+      engine = await open();
+      const lock = (name: string): Buffer => Buffer.concat([Buffer.from([LOCK_TABLE_PREFIX]), b(name)]);
+      const batch = engine.newBatch();
+      batch.put(lock('held'), b('intent'));
+      batch.put(lock('gone'), b('intent'));
+      batch.put(b('a'), b('1'));
+      await engine.write(batch);
+      const removal = engine.newBatch();
+      removal.delete(lock('gone'));
+      await engine.write(removal);
+      const free = lock('free');
+      const values = engine.getMany([free, b('a'), lock('held'), lock('gone'), free, b('zz'), lock('held')]);
+      expect(values.map((v) => v?.toString())).toEqual([undefined, '1', 'intent', undefined, undefined, undefined, 'intent']);
+      expect(engine.getMany([lock('free'), lock('gone')])).toEqual([undefined, undefined]);
     });
 
     it('seeks forward to the first key at or after, and in reverse to the last at or before', async () => {
