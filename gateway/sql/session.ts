@@ -37,6 +37,7 @@ import { QueryAnalyzer } from './plan/analyze';
 import { stringOf } from './plan/analyze-expr';
 import type { EvalContext } from './plan/expr';
 import { evaluateConstant, typeFromOid } from './plan/functions-impl';
+import { AutocommitPointRead, NeedsTransactionError } from './autocommit-read';
 import type { OutputColumn, PlanNode } from './plan/plan';
 import { column } from './plan/scope';
 import { displayName, SessionSettings, SETTINGS } from './session-settings';
@@ -204,6 +205,8 @@ const MAX_CACHED_PREPARES = 256;
 interface PreparedPlan {
   readonly analyzed: AnalyzedQuery;
   readonly generation: string;
+  /** A run with AutocommitPointRead needed a transaction after all: do not try again. */
+  pointReadFailed?: boolean;
 }
 
 class Prepared implements PreparedStatementHandle {
@@ -619,7 +622,8 @@ export class Session implements SqlSession {
       if (this.state.kind === 'failed') {
         throw new SqlError(SqlStates.inFailedSqlTransaction, 'current transaction is aborted, commands ignored until end of transaction block');
       }
-      const outcome = await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx), span);
+      const outcome =
+        (await this.maybeAutocommitPointRead(portal, span)) ?? (await this.inTransaction(statement, (txn, ctx) => this.runIn(portal, txn, ctx), span));
       portal.rows = outcome.rows;
       portal.tag = outcome.tag;
       if (span !== NO_SPAN) {
@@ -669,6 +673,39 @@ export class Session implements SqlSession {
       },
       'slow statement',
     );
+  }
+
+  /**
+   * Outside a transaction block, a SELECT whose cached plan reads rows by primary key is
+   * run with a single non-transactional read (AutocommitPointRead); undefined when the
+   * statement does not qualify, or turns out to need more than one read (nothing was
+   * read or sent then: it runs in a transaction).
+   */
+  private async maybeAutocommitPointRead(portal: BoundPortal, span: Span): Promise<{ rows: (Buffer | null)[][]; tag: string } | undefined> {
+    const statement = portal.prepared.statement as ParsedStatement;
+    const plan = portal.prepared.plan;
+    if (
+      this.state.kind !== 'idle' ||
+      span !== NO_SPAN ||
+      statement.asOfSystemTime !== undefined ||
+      !('SelectStmt' in statement.ast) ||
+      plan === undefined ||
+      plan.pointReadFailed === true ||
+      plan.generation !== this.planGeneration() ||
+      plan.analyzed.needsCatalog === true ||
+      !readsByPrimaryKey(plan.analyzed.plan)
+    ) {
+      return undefined;
+    }
+    try {
+      const result = await this.runIn(portal, new AutocommitPointRead(this.services.kv), { startedMicros: micros(this.services.kv.clock.now()) });
+      this.services.onTxn?.('commit');
+      return result;
+    } catch (err) {
+      if (!(err instanceof NeedsTransactionError)) throw err;
+      plan.pointReadFailed = true;
+      return undefined;
+    }
   }
 
   /**
@@ -1256,6 +1293,13 @@ export class Session implements SqlSession {
       users: this.services.users,
     };
   }
+}
+
+/** A plan that lookupRows may serve: a scan of the primary index, maybe projected, without subqueries or locks. */
+function readsByPrimaryKey(node: PlanNode): boolean {
+  const project = node.k === 'project' ? node : undefined;
+  const scan = project === undefined ? node : project.input;
+  return scan.k === 'scan' && scan.index.id === scan.table.primaryIndex.id && !scan.forUpdate && scan.filterSubqueries.length === 0 && (project?.subqueries.length ?? 0) === 0;
 }
 
 function micros(ts: Timestamp): bigint {
