@@ -151,6 +151,19 @@ describe.each(bothEngines(tempDir))('evaluateBatch on %s', (_name, open) => {
     expect(describeResult(evaluateBatch(engine, [get('a')], options(at(20))))).toEqual(['get: a=a20@20']);
   });
 
+  it('reads above a version inside its uncertainty limit, the whole batch, and never above the limit', async () => {
+    await seed(engine, 'a', at(10), 'a10');
+    await seed(engine, 'a', at(18), 'a18');
+    await seed(engine, 'b', at(22), 'b22');
+    await seed(engine, 'c', at(30), 'c30');
+    // A version written by a node whose clock ran ahead may precede the read in real time.
+    const result = evaluateBatch(engine, [get('a'), get('b'), get('c')], { ...options(at(15)), uncertaintyLimit: at(25) });
+    expect(describeResult(result)).toEqual(['get: a=a18@18', 'get: b=b22@22', 'get: <none>']);
+    expect(result.timestamp).toEqual(at(22));
+    // Without a limit, the read stays at its timestamp.
+    expect(describeResult(evaluateBatch(engine, [get('a'), get('b')], options(at(15))))).toEqual(['get: a=a10@10', 'get: <none>']);
+  });
+
   it('puts versions at the timestamp, over the older ones', async () => {
     await seed(engine, 'a', at(10), 'old');
     const result = await evaluateAndApply(engine, [put('a', 'new'), put('b', 'b')], options(at(20)));

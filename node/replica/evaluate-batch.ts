@@ -119,6 +119,13 @@ export interface EvaluateOptions {
   readonly descriptor?: kv.RangeDescriptor | undefined;
   /** Read committed values, stepping over intents (kv.proto's BatchHeader.inconsistent). */
   readonly inconsistent?: boolean | undefined;
+  /**
+   * Outside a transaction: a version (or intent) in (timestamp, uncertaintyLimit] may
+   * have been written before the batch arrived, by a node whose clock was ahead (a
+   * previous leaseholder): the batch restarts at its timestamp. A transaction brings
+   * its own limit.
+   */
+  readonly uncertaintyLimit?: Timestamp | undefined;
 }
 
 /**
@@ -499,6 +506,14 @@ export function evaluateBatch(
         noteFailedRequest(typed, failedRequestIndex(err));
         throw typed;
       }
+      if (err instanceof ReadWithinUncertaintyIntervalError) {
+        // Outside a transaction the whole batch reads again above the version; each
+        // restart lands on a later one below the fixed limit, so restarts end.
+        assert(compareTimestamps(err.existingTimestamp, timestamps.read) > 0, 'an uncertainty restart moves the timestamp up');
+        const at = err.existingTimestamp;
+        timestamps = { read: at, write: compareTimestamps(at, timestamps.write) > 0 ? at : timestamps.write };
+        continue;
+      }
       if (!(err instanceof WriteTooOldError)) {
         throw err;
       }
@@ -587,7 +602,8 @@ class Evaluation {
       this.readOptions = { txn: this.writeMeta, uncertaintyLimit: txnTimestamps(this.txn).uncertaintyLimit };
     } else {
       this.writeMeta = undefined;
-      this.readOptions = options.inconsistent === true ? { ignoreIntents: true } : {};
+      this.readOptions =
+        options.inconsistent === true ? { ignoreIntents: true } : options.uncertaintyLimit === undefined ? {} : { uncertaintyLimit: options.uncertaintyLimit };
     }
   }
 

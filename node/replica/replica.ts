@@ -612,6 +612,9 @@ export class Replica {
           descriptor: desc,
           inconsistent: header?.inconsistent === true,
           maxRefreshEntries: this.host.maxRefreshEntriesPerCommand,
+          // At this clock's now, a write a previous leaseholder acknowledged may still
+          // lie ahead (its clock was ahead): within the offset, the batch reads above it.
+          uncertaintyLimit: txn === undefined && header?.timestamp === undefined ? { wallTime: now.wallTime + this.host.clock.maxOffsetNanos, logical: now.logical } : undefined,
         });
         if (evaluation !== NO_SPAN) evaluation.setAttribute('cairn.writes', result.writes.length);
         endSpan(evaluation);
