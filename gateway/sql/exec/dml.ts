@@ -10,7 +10,7 @@ import type { CascadeTarget, ChildReference, DeleteNode, InsertNode, ParentRefer
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
 import { storedDescriptorVersion } from './descriptor-check';
-import { execute, runSubqueries } from './executor';
+import { execute, lookupRows, runSubqueries } from './executor';
 import type { TableCodec } from './table-codec';
 import { codecFor } from './table-codec';
 
@@ -162,6 +162,13 @@ function readsTable(plan: PlanNode, tableId: number): boolean {
 
 /** Every row of `plan`, within the gateway's row limit (past it, 53200 with `tooMany`). */
 async function readAll(plan: PlanNode, ctx: ExecContext, outer: Outer, tooMany: string): Promise<Datum[][]> {
+  // Rows by exact primary key (UPDATE … WHERE k = $1) are read without the operator
+  // pipeline, as a SELECT reads them.
+  const direct = outer.length === 0 ? await lookupRows(plan, ctx) : undefined;
+  if (direct !== undefined) {
+    if (direct.length > ctx.maxRowsInMemory) throw new SqlError(SqlStates.outOfMemory, tooMany);
+    return direct;
+  }
   const rows: Datum[][] = [];
   for await (const row of execute(plan, ctx, outer)) {
     if (rows.length >= ctx.maxRowsInMemory) throw new SqlError(SqlStates.outOfMemory, tooMany);
