@@ -13,11 +13,12 @@ export class NeedsTransactionError extends Error {
  * The KV side of a statement outside a transaction block that reads one key and
  * nothing else (a point SELECT by primary key): one non-transactional Get, which the
  * key's leaseholder serves at its own clock — at or above every write it has
- * acknowledged — so the read is linearizable without a transaction: no record,
- * timestamp, uncertainty interval or commit, and smaller messages both ways. Anything
- * more (a second read, a scan, a locking read, a write) fails with NeedsTransactionError
- * before it reaches KV, and the session runs the statement again in a transaction:
- * nothing was written, and nothing sent to the client.
+ * proposed or applied, and above any version within the clock offset over it
+ * (kv/OVERVIEW.md, "Outside a transaction") — so the read is linearizable without a
+ * transaction: no record, client timestamp or commit, and smaller messages both ways.
+ * Anything more (a second read, a scan, a locking read, a write) fails with
+ * NeedsTransactionError before it reaches KV, and the session runs the statement again
+ * in a transaction: nothing was written, and nothing sent to the client.
  */
 export class AutocommitPointRead implements TxnLike {
   private used = false;
@@ -38,26 +39,30 @@ export class AutocommitPointRead implements TxnLike {
   }
 
   scan(): Promise<ScanResult> {
-    return Promise.reject(new NeedsTransactionError());
+    return needsTransaction();
   }
 
   reverseScan(): Promise<ScanResult> {
-    return Promise.reject(new NeedsTransactionError());
+    return needsTransaction();
   }
 
   put(): Promise<void> {
-    return Promise.reject(new NeedsTransactionError());
+    return needsTransaction();
   }
 
   delete(): Promise<void> {
-    return Promise.reject(new NeedsTransactionError());
+    return needsTransaction();
   }
 
   deleteRange(): Promise<number> {
-    return Promise.reject(new NeedsTransactionError());
+    return needsTransaction();
   }
 
   conditionalPut(): Promise<void> {
-    return Promise.reject(new NeedsTransactionError());
+    return needsTransaction();
   }
+}
+
+function needsTransaction(): Promise<never> {
+  return Promise.reject(new NeedsTransactionError());
 }

@@ -24,7 +24,7 @@ import { copyFrom } from './copy';
 import * as ddl from './ddl';
 import { explainLines, planSummary } from './explain';
 import type { ExecContext } from './exec/context';
-import { execute, lookupRows } from './exec/executor';
+import { execute, lookupRows, lookupShape } from './exec/executor';
 import { statementFingerprint } from './fingerprint';
 import { SessionTrace, SHOW_TRACE_COLUMNS } from './session-trace';
 import { DescriptorCheckingTxn, StalePlanError } from './exec/descriptor-check';
@@ -1295,11 +1295,10 @@ export class Session implements SqlSession {
   }
 }
 
-/** A plan that lookupRows may serve: a scan of the primary index, maybe projected, without subqueries or locks. */
+/** A plan lookupRows may serve (lookupShape) that reads the primary index without locking. */
 function readsByPrimaryKey(node: PlanNode): boolean {
-  const project = node.k === 'project' ? node : undefined;
-  const scan = project === undefined ? node : project.input;
-  return scan.k === 'scan' && scan.index.id === scan.table.primaryIndex.id && !scan.forUpdate && scan.filterSubqueries.length === 0 && (project?.subqueries.length ?? 0) === 0;
+  const scan = lookupShape(node)?.scan;
+  return scan !== undefined && scan.index.id === scan.table.primaryIndex.id && !scan.forUpdate;
 }
 
 function micros(ts: Timestamp): bigint {

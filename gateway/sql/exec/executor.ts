@@ -3,7 +3,7 @@ import type { Datum, SqlType } from '../types/datum';
 import { compareDatums, datumKey } from '../types';
 import type { Compiled, EvalEnv, Expr } from '../plan/expr';
 import { cardinalityError, compileExpr } from '../plan/expr';
-import type { AggregateCall, PlanNode, SortKey, SubqueryPlan } from '../plan/plan';
+import type { AggregateCall, PlanNode, ScanNode, SortKey, SubqueryPlan } from '../plan/plan';
 import type { ExecContext } from './context';
 import { makeEnv } from './context';
 import { executeDml } from './dml';
@@ -27,9 +27,9 @@ const SCAN_BATCH_ROWS = 1000;
  * runs the plan then.
  */
 export async function lookupRows(node: PlanNode, ctx: ExecContext): Promise<Datum[][] | undefined> {
-  const project = node.k === 'project' ? node : undefined;
-  const scan = project === undefined ? node : project.input;
-  if (scan.k !== 'scan' || scan.filterSubqueries.length > 0 || (project !== undefined && project.subqueries.length > 0)) return undefined;
+  const shape = lookupShape(node);
+  if (shape === undefined) return undefined;
+  const { project, scan } = shape;
   ctx.checkCancelled();
   const env = makeEnv(ctx, []);
   let remaining = scan.limit === undefined ? Infinity : toCount(compileExpr(scan.limit)([], env), 'LIMIT');
@@ -45,6 +45,14 @@ export async function lookupRows(node: PlanNode, ctx: ExecContext): Promise<Datu
     remaining--;
   }
   return rows;
+}
+
+/** The scan (and projection over it) of a plan lookupRows may serve, or undefined. */
+export function lookupShape(node: PlanNode): { readonly project?: Extract<PlanNode, { k: 'project' }>; readonly scan: ScanNode } | undefined {
+  const project = node.k === 'project' ? node : undefined;
+  const scan = project === undefined ? node : project.input;
+  if (scan.k !== 'scan' || scan.filterSubqueries.length > 0 || (project !== undefined && project.subqueries.length > 0)) return undefined;
+  return project === undefined ? { scan } : { project, scan };
 }
 
 export async function* execute(node: PlanNode, ctx: ExecContext, outer: Outer = []): AsyncGenerator<Datum[]> {
