@@ -439,7 +439,7 @@ describe('evaluateBatch in a transaction', () => {
       expect(committed('b', at(9))).toBe('b5@5');
       expect(committed('c', at(10))).toBe('C@10');
       expect(record(txn)).toBeUndefined();
-      expect(result.pendingResolution).toBeUndefined();
+      expect(result.pendingResolutions).toBeUndefined();
       expect(showSpans(result.releasedSpans)).toEqual(['[b, b\x00)', '[c, c\x00)']);
       expect(result.changedRecords?.map((r) => r.status)).toEqual([COMMITTED]);
     });
@@ -465,8 +465,8 @@ describe('evaluateBatch in a transaction', () => {
       expect(kept?.status).toBe(COMMITTED);
       expect(kept?.meta?.writeTimestamp).toEqual(at(10));
       expect(showSpans(kept?.lockSpans)).toEqual(['[m, q)', '[x, x\x00)']);
-      expect(result.pendingResolution?.txn.status).toBe(COMMITTED);
-      expect(showSpans(result.pendingResolution?.spans)).toEqual(['[m, q)', '[x, x\x00)']);
+      expect(result.pendingResolutions?.[0]?.txn.status).toBe(COMMITTED);
+      expect(showSpans(result.pendingResolutions?.[0]?.spans)).toEqual(['[m, q)', '[x, x\x00)']);
       // A retried commit finds it committed and changes nothing.
       const again = await run([endTxn(txn, true, [point('b'), span('k', 'q'), point('x')])], txn);
       expect(response(again, 0, 'endTxn').txn?.status).toBe(COMMITTED);
@@ -490,9 +490,9 @@ describe('evaluateBatch in a transaction', () => {
       const resumeAt = keys[resolvedNow.length] as string;
       expect(showSpans(result.releasedSpans)).toEqual([`[c, ${resumeAt})`]);
       expect(showSpans(record(txn)?.lockSpans)).toEqual([`[${resumeAt}, d)`]);
-      expect(showSpans(result.pendingResolution?.spans)).toEqual([`[${resumeAt}, d)`]);
+      expect(showSpans(result.pendingResolutions?.[0]?.spans)).toEqual([`[${resumeAt}, d)`]);
       // The intent resolver goes on with ResolveIntentRange, command after command.
-      const committedTxn = result.pendingResolution?.txn as kv.Transaction;
+      const committedTxn = result.pendingResolutions?.[0]?.txn as kv.Transaction;
       let next: kv.Span | undefined = { startKey: b(resumeAt), endKey: b('d') };
       let commands = 0;
       while (next !== undefined) {
@@ -665,8 +665,8 @@ describe('evaluateBatch in a transaction', () => {
       await run([put('b', 'B')], txn);
       const result = await run([endTxn(txn, false, [point('b'), point('x')])], txn);
       expect(record(txn)?.status).toBe(ABORTED);
-      expect(showSpans(result.pendingResolution?.spans)).toEqual(['[x, x\x00)']);
-      expect(result.pendingResolution?.txn.status).toBe(ABORTED);
+      expect(showSpans(result.pendingResolutions?.[0]?.spans)).toEqual(['[x, x\x00)']);
+      expect(result.pendingResolutions?.[0]?.txn.status).toBe(ABORTED);
       // Rolling back again (the record is aborted) cleans up what is here.
       await run([put('c', 'C')], txnAt(at(10), { id: 0xbb })); // someone else's intent is left alone
       const again = await run([endTxn(txn, false, [point('b'), point('c')])], txn);
@@ -901,7 +901,7 @@ describe('evaluateBatch in a transaction', () => {
       expect(kept?.inFlightWrites.map((k) => k.toString())).toEqual(['x']);
       expect(showSpans(kept?.lockSpans)).toEqual(['[b, b\x00)', '[x, x\x00)']);
       expect(hasIntent('b')).toBe(true);
-      expect(result.pendingResolution).toBeUndefined();
+      expect(result.pendingResolutions).toBeUndefined();
     });
 
     it('commits without staging when every write in flight is in this range', async () => {
@@ -920,7 +920,7 @@ describe('evaluateBatch in a transaction', () => {
       expect(committed('b', at(10))).toBe('B@10');
       expect(record(txn)?.status).toBe(COMMITTED);
       expect(record(txn)?.inFlightWrites).toEqual([]);
-      expect(showSpans(result.pendingResolution?.spans)).toEqual(['[x, x\x00)']);
+      expect(showSpans(result.pendingResolutions?.[0]?.spans)).toEqual(['[x, x\x00)']);
     });
 
     it('refuses a rollback of its epoch (it may have committed), not of a later one', async () => {
@@ -968,8 +968,23 @@ describe('evaluateBatch in a transaction', () => {
       expect(response(result, 0, 'recoverTxn').txn?.status).toBe(COMMITTED);
       expect(committed('b', at(10))).toBe('B@10');
       expect(record(txn)?.status).toBe(COMMITTED);
-      expect(showSpans(result.pendingResolution?.spans)).toEqual(['[x, x\x00)']);
+      expect(showSpans(result.pendingResolutions?.[0]?.spans)).toEqual(['[x, x\x00)']);
       expect(result.changedRecords?.map((r) => r.status)).toEqual([COMMITTED]);
+    });
+
+    it('RecoverTxn of several staged records in one batch leaves each one its intents elsewhere to resolve', async () => {
+      // Coordinators' background commits share one batch (kv RequestCoalescer).
+      const { txn: first } = await staged();
+      const second = txnAt(at(12), { id: 0xcc });
+      await run([put('y', 'Y')], second);
+      await run([put('c', 'C'), endTxn(second, true, [point('c'), point('y')], [], [b('c'), b('y')])], second);
+      const result = await run([recoverTxn(first, true), recoverTxn(second, true)], undefined);
+      expect(committed('b', at(10))).toBe('B@10');
+      expect(committed('c', at(12))).toBe('C@12');
+      expect(result.pendingResolutions?.map((p) => [(p.txn.meta as KvTxnMeta).id[0], showSpans(p.spans)])).toEqual([
+        [0xaa, ['[x, x\x00)']],
+        [0xcc, ['[y, y\x00)']],
+      ]);
     });
 
     it('RecoverTxn aborts a staged record with a write missing', async () => {
@@ -980,7 +995,7 @@ describe('evaluateBatch in a transaction', () => {
       expect(record(txn)?.status).toBe(ABORTED);
       expect(() => evaluateBatch(engine, [endTxn(txn, true, [point('b'), point('x')])], options(txn))).toThrow(TransactionAbortedError);
       // The record outlives the resolution of its intents: its coordinator may still try to commit.
-      expect(result.pendingResolution?.keepRecord).toBe(true);
+      expect(result.pendingResolutions?.[0]?.keepRecord).toBe(true);
     });
 
     it('RecoverTxn leaves alone a record restaged at another timestamp or epoch, or finalized', async () => {

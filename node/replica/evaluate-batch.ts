@@ -165,8 +165,11 @@ export interface EvaluateResult {
   readonly releasedSpans?: kv.Span[];
   /** Records this batch finalized or pushed (their waiters may go on). */
   readonly changedRecords?: kv.Transaction[];
-  /** Left for after the batch applies: intents of a finalized transaction on other ranges. */
-  readonly pendingResolution?: PendingResolution;
+  /**
+   * Left for after the batch applies: intents of finalized transactions on other ranges,
+   * one entry per transaction (a batch of RecoverTxns finalizes many).
+   */
+  readonly pendingResolutions?: PendingResolution[];
   /** A PushTxn found its pushee alive and not to be forced: the pusher must wait. */
   readonly pushMustWait?: boolean;
   /**
@@ -564,7 +567,7 @@ class Evaluation {
   private readonly written: kv.Span[] = [];
   private readonly released: kv.Span[] = [];
   private readonly changedRecords: kv.Transaction[] = [];
-  private pendingResolution: PendingResolution | undefined;
+  private readonly pendingResolutions: PendingResolution[] = [];
   private pushMustWait = false;
   private pushNeedsRecovery: kv.Transaction | undefined;
   private split: kv.SplitTrigger | undefined;
@@ -637,7 +640,7 @@ class Evaluation {
       ...(txn === undefined ? {} : { txn }),
       ...(this.released.length === 0 ? {} : { releasedSpans: this.released }),
       ...(this.changedRecords.length === 0 ? {} : { changedRecords: this.changedRecords }),
-      ...(this.pendingResolution === undefined ? {} : { pendingResolution: this.pendingResolution }),
+      ...(this.pendingResolutions.length === 0 ? {} : { pendingResolutions: this.pendingResolutions }),
       ...(this.pushMustWait ? { pushMustWait: true } : {}),
       ...(this.pushNeedsRecovery === undefined ? {} : { pushNeedsRecovery: this.pushNeedsRecovery }),
       highestTimestamp: this.highest,
@@ -1042,7 +1045,7 @@ class Evaluation {
       if (recordExists) deleteTxnRecord(batch, meta.anchorKey, meta.id);
     } else {
       writeTxnRecord(batch, final);
-      if (remote.length > 0) this.pendingResolution = { txn: final, spans: remote, ...(keepRecord ? { keepRecord } : {}) };
+      if (remote.length > 0) this.pendingResolutions.push({ txn: final, spans: remote, ...(keepRecord ? { keepRecord } : {}) });
     }
     this.changedRecords.push(final);
     return final;

@@ -699,8 +699,8 @@ export class Replica {
       const id = record.meta?.id;
       if (id !== undefined) this.txnWaits.notify(id);
     }
-    if (result.pendingResolution !== undefined) {
-      this.host.resolveIntentsLater(result.pendingResolution);
+    for (const pending of result.pendingResolutions ?? []) {
+      this.host.resolveIntentsLater(pending);
     }
   }
 

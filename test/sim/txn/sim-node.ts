@@ -337,7 +337,7 @@ class RangeServer {
       const id = record.meta?.id;
       if (id !== undefined) this.txnWaits.notify(id);
     }
-    if (result.pendingResolution !== undefined) this.node.intentResolver.enqueue(result.pendingResolution);
+    for (const pending of result.pendingResolutions ?? []) this.node.intentResolver.enqueue(pending);
   }
 
   private maybeResetTimestampCache(): void {
