@@ -4,7 +4,8 @@
  * write skew) prevented, readers never blocking writers, deadlocks (of two and of three)
  * broken, an abandoned transaction aborted by whoever meets its intents while one whose
  * commit waits is not, a staged (parallel) commit whose coordinator vanished decided by
- * whoever meets its intents, and a bounded wait.
+ * whoever meets its intents, parallel commits leaving no records behind, and a bounded
+ * wait.
  */
 import { randomBytes } from 'node:crypto';
 import { KvClient, LockWaitTimeoutError } from '../../kv';
@@ -345,6 +346,46 @@ describe('transactions across ranges', () => {
     await kv.batch([rawPut(t, 'late')], { txn }).catch(() => undefined);
     await expect(kv.batch([stagedCommit(a, [])], { txn })).rejects.toMatchObject({ code: 'TXN_ABORTED' });
     expect((await kv.get(t))?.toString()).toBe('before');
+  });
+
+  test('parallel commits finishing together leave no records behind once their intents are resolved', async () => {
+    // Their records are made COMMITTED in shared batches (one RecoverTxn each); every
+    // one of them must then have its intent elsewhere resolved and its record removed.
+    // A range's timestamp cache starts the maximum clock offset ahead of a new lease: a
+    // write there until then is pushed, and its commit made explicit instead. Wait for
+    // the leases to settle: until a transaction over both ranges commits where it began.
+    const settled = Date.now() + 30_000;
+    for (let probe = 0; ; probe++) {
+      const txn = kv.beginTxn();
+      const began = txn.readTimestamp;
+      await txn.put(key(`a-probe-${probe}`), buf('A'));
+      await txn.put(key(`t-probe-${probe}`), buf('T'));
+      await txn.commit();
+      if (txn.commitTimestamp?.wallTime === began.wallTime || Date.now() > settled) break;
+    }
+    const txns = Array.from({ length: 40 }, (_, i) => ({ a: key(`a-together-${i}`), t: key(`t-together-${i}`), txn: kv.beginTxn() }));
+    await Promise.all(
+      txns.map(async ({ a, t, txn }) => {
+        await txn.put(a, buf('A'));
+        await txn.put(t, buf('T'));
+        await txn.commit();
+      }),
+    );
+    const remaining = async (): Promise<number> => {
+      const responses = await kv.batch(txns.map(({ a, txn }) => ({ request: { $case: 'queryTxn', value: { key: a, txnId: txn.txnId } } })));
+      return responses.filter((r) => r.response?.$case === 'queryTxn' && r.response.value.txn !== undefined).length;
+    };
+    const deadline = Date.now() + 20_000;
+    let left = await remaining();
+    while (left > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      left = await remaining();
+    }
+    expect(left).toBe(0);
+    for (const { a, t } of txns.slice(0, 3)) {
+      expect((await kv.get(a))?.toString()).toBe('A');
+      expect((await kv.get(t))?.toString()).toBe('T');
+    }
   });
 
   test('a request waiting on a live transaction gives up at its deadline with a clear error', async () => {
