@@ -2,6 +2,7 @@ import * as fc from 'fast-check';
 import {
   isAddressedByFirstRange,
   KEY_MAX,
+  keyNext,
   META1_PREFIX,
   META2_PREFIX,
   META_END,
@@ -51,5 +52,20 @@ describe('meta addressing', () => {
   test('prefixEndOf is the first key after every key with the prefix', () => {
     expect(prefixEndOf(bytes(0x05, 0x41))).toEqual(bytes(0x05, 0x42));
     expect(prefixEndOf(bytes(0x05, 0xff))).toEqual(bytes(0x06));
+  });
+
+  test('keyNext is the smallest key after the key, a copy of it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (raw, otherRaw) => {
+        const key = Buffer.from(raw);
+        const other = Buffer.from(otherRaw);
+        const next = keyNext(key);
+        expect(Buffer.compare(next, key)).toBe(1);
+        // Nothing lies strictly between key and keyNext(key).
+        expect(Buffer.compare(other, key) > 0 && Buffer.compare(other, next) < 0).toBe(false);
+        next[0] = (next[0] ?? 0) ^ 0xff;
+        expect(key).toEqual(Buffer.from(raw));
+      }),
+    );
   });
 });
