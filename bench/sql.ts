@@ -31,8 +31,10 @@
  * update ≥ 0.3×, prepared-plan < 20 µs. A step that fails is reported (on stderr, and in
  * its figure as `error`) and the others still run; the benchmark then exits non-zero.
  *
- * Environment: CAIRN_BENCH_SQL_SECONDS (measured seconds per run, default 10 or
- * --seconds if larger), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2),
+ * Environment: CAIRN_BENCH_SQL_SECONDS (measured seconds per system and figure, default
+ * 10 or --seconds if larger), CAIRN_BENCH_SQL_ROUNDS (turns the systems take at each
+ * prepared figure, Cairn and PostgreSQL alternating A B B A, the seconds split among
+ * them; default 2), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2, before every turn),
  * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_OPS (the prepared
  * runs, default "point-select,update"), CAIRN_BENCH_SQL_RANGES (ranges bench_kv is cut
  * into on Cairn, their leases spread over the nodes, default 1: as the cluster left
@@ -101,6 +103,8 @@ interface Settings {
   /** Read every pgbench row once after the load, before the runs. */
   readonly settle: boolean;
   readonly planIterations: number;
+  /** Turns each system takes at a prepared figure, in the order A B B A … (seconds split among them). */
+  readonly rounds: number;
 }
 
 function envOps(value: string | undefined): readonly SqlOp[] {
@@ -128,6 +132,7 @@ function settings(options: BenchOptions): Settings {
     loadTimeoutSeconds: Math.max(1, envNumber('CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS', 300 + 180 * scale)),
     settle: envNumber('CAIRN_BENCH_SQL_SETTLE', 1) !== 0,
     planIterations: Math.max(1, envNumber('CAIRN_BENCH_SQL_PLAN_ITERATIONS', 20_000)),
+    rounds: Math.max(1, Math.floor(envNumber('CAIRN_BENCH_SQL_ROUNDS', 2))),
   };
 }
 
@@ -317,32 +322,87 @@ function describeCpu(r: SqlWorkerResult): string {
   return parts.length === 0 ? '' : `; CPU µs per statement: ${parts.join(', ')}`;
 }
 
+/**
+ * One system's turns as one run: operations over the time they took; CPU per operation
+ * and the latency percentiles averaged over the turns, weighted by their operations.
+ */
+function combineTurns(turns: readonly SqlWorkerResult[]): SqlWorkerResult {
+  if (turns.length === 1) return turns[0] as SqlWorkerResult;
+  const ops = turns.reduce((n, t) => n + t.ops, 0);
+  const seconds = turns.reduce((n, t) => n + (t.opsPerSec > 0 ? t.ops / t.opsPerSec : 0), 0);
+  const weighted = (value: (t: SqlWorkerResult) => number): number =>
+    ops === 0 ? 0 : round(turns.reduce((n, t) => n + value(t) * t.ops, 0) / ops);
+  const cpuUsPerOp: Record<string, number> = {};
+  for (const name of new Set(turns.flatMap((t) => Object.keys(t.cpuUsPerOp)))) {
+    cpuUsPerOp[name] = weighted((t) => t.cpuUsPerOp[name] ?? 0);
+  }
+  const kinds: Record<string, { ops: number; p99Ms: number }> = {};
+  const errorMessages: Record<string, number> = {};
+  for (const t of turns) {
+    for (const [kind, k] of Object.entries(t.kinds)) {
+      const sum = kinds[kind] ?? { ops: 0, p99Ms: 0 };
+      kinds[kind] = { ops: sum.ops + k.ops, p99Ms: Math.max(sum.p99Ms, k.p99Ms) };
+    }
+    for (const [message, n] of Object.entries(t.errorMessages)) errorMessages[message] = (errorMessages[message] ?? 0) + n;
+  }
+  return {
+    ops,
+    opsPerSec: seconds > 0 ? Math.round(ops / seconds) : 0,
+    p50Ms: weighted((t) => t.p50Ms),
+    p99Ms: weighted((t) => t.p99Ms),
+    maxMs: Math.max(...turns.map((t) => t.maxMs)),
+    slowOps: turns.reduce((n, t) => n + t.slowOps, 0),
+    overrunMs: Math.max(...turns.map((t) => t.overrunMs)),
+    unfinished: turns.reduce((n, t) => n + t.unfinished, 0),
+    kinds,
+    errors: turns.reduce((n, t) => n + t.errors, 0),
+    errorMessages,
+    cpuUsPerOp,
+    connectSeconds: turns.reduce((n, t) => n + t.connectSeconds, 0),
+  };
+}
+
 async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, systems: readonly System[], outcome: Outcome): Promise<void> {
   const label = `${op}/${clients}`;
-  const results = new Map<string, SqlWorkerResult>();
+  const rounds = new Map<string, SqlWorkerResult[]>();
   const errors = new Map<string, string>();
-  for (const sys of systems) {
-    progress(`sql: ${label}, ${sys.name}: ${s.warmupSeconds} s warm-up + ${s.seconds} s`);
-    const config: SqlWorkerConfig = {
-      target: sys.target,
-      op,
-      clients,
-      rows: s.rows,
-      warmupSeconds: s.warmupSeconds,
-      seconds: s.seconds,
-      seed: clients,
-      cpuPids: sys.cpuPids,
-    };
-    let r: SqlWorkerResult;
-    try {
-      r = await runWorkerProcess<SqlWorkerResult>(SQL_WORKER, config);
-    } catch (err) {
-      errors.set(sys.name, String((err as Error).message ?? err));
-      outcome.fail(`${label} on ${sys.name}: ${errors.get(sys.name) ?? ''}`);
-      continue;
+  // The systems take turns, A B B A …: this machine's speed drifts between runs a minute
+  // apart (by a third, at times), and a drift then weighs on both alike.
+  const seconds = Math.max(1, s.seconds / s.rounds);
+  for (let round = 0; round < s.rounds; round++) {
+    for (const sys of round % 2 === 0 ? systems : [...systems].reverse()) {
+      if (errors.has(sys.name)) continue;
+      const turn = s.rounds > 1 ? ` (turn ${round + 1} of ${s.rounds})` : '';
+      progress(`sql: ${label}, ${sys.name}${turn}: ${s.warmupSeconds} s warm-up + ${seconds} s`);
+      const config: SqlWorkerConfig = {
+        target: sys.target,
+        op,
+        clients,
+        rows: s.rows,
+        warmupSeconds: s.warmupSeconds,
+        seconds,
+        seed: clients * 1_000 + round,
+        cpuPids: sys.cpuPids,
+      };
+      let r: SqlWorkerResult;
+      try {
+        r = await runWorkerProcess<SqlWorkerResult>(SQL_WORKER, config);
+      } catch (err) {
+        errors.set(sys.name, String((err as Error).message ?? err));
+        outcome.fail(`${label} on ${sys.name}: ${errors.get(sys.name) ?? ''}`);
+        continue;
+      }
+      rounds.set(sys.name, [...(rounds.get(sys.name) ?? []), r]);
+      progress(`sql: ${label}, ${sys.name}${turn}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${describeCpu(r)}`);
     }
+  }
+  const results = new Map<string, SqlWorkerResult>();
+  for (const sys of systems) {
+    const turns = rounds.get(sys.name);
+    if (turns === undefined || errors.has(sys.name)) continue;
+    const r = combineTurns(turns);
     results.set(sys.name, r);
-    progress(`sql: ${label}, ${sys.name}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${describeCpu(r)}`);
+    if (turns.length > 1) progress(`sql: ${label}, ${sys.name}, all turns: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${describeCpu(r)}`);
     if (r.errors > 0) progress(`sql: ${label}, ${sys.name}: ${r.errors} failed, mostly: ${firstError(r) ?? '?'}`);
     if (r.unfinished > 0) progress(`sql: ${label}, ${sys.name}: ${r.unfinished} statements still running 10 s after the end were given up on`);
     if (r.errors > MAX_ERROR_SHARE * (r.ops + r.errors)) {
@@ -384,6 +444,7 @@ async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, system
         }),
     ...(ratio === undefined ? {} : { ratio }),
     target_ratio: target,
+    turns: s.rounds,
   };
   emit(figure);
   if (ratio !== undefined) {
