@@ -364,16 +364,16 @@ function combineTurns(turns: readonly SqlWorkerResult[]): SqlWorkerResult {
 
 async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, systems: readonly System[], outcome: Outcome): Promise<void> {
   const label = `${op}/${clients}`;
-  const rounds = new Map<string, SqlWorkerResult[]>();
+  const turnsBySystem = new Map<string, SqlWorkerResult[]>();
   const errors = new Map<string, string>();
   // The systems take turns, A B B A …: this machine's speed drifts between runs a minute
   // apart (by a third, at times), and a drift then weighs on both alike.
   const seconds = Math.max(1, s.seconds / s.rounds);
-  for (let round = 0; round < s.rounds; round++) {
-    for (const sys of round % 2 === 0 ? systems : [...systems].reverse()) {
+  for (let turn = 0; turn < s.rounds; turn++) {
+    for (const sys of turn % 2 === 0 ? systems : [...systems].reverse()) {
       if (errors.has(sys.name)) continue;
-      const turn = s.rounds > 1 ? ` (turn ${round + 1} of ${s.rounds})` : '';
-      progress(`sql: ${label}, ${sys.name}${turn}: ${s.warmupSeconds} s warm-up + ${seconds} s`);
+      const turnLabel = s.rounds > 1 ? ` (turn ${turn + 1} of ${s.rounds})` : '';
+      progress(`sql: ${label}, ${sys.name}${turnLabel}: ${s.warmupSeconds} s warm-up + ${seconds} s`);
       const config: SqlWorkerConfig = {
         target: sys.target,
         op,
@@ -381,7 +381,7 @@ async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, system
         rows: s.rows,
         warmupSeconds: s.warmupSeconds,
         seconds,
-        seed: clients * 1_000 + round,
+        seed: clients * 1_000 + turn,
         cpuPids: sys.cpuPids,
       };
       let r: SqlWorkerResult;
@@ -392,13 +392,13 @@ async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, system
         outcome.fail(`${label} on ${sys.name}: ${errors.get(sys.name) ?? ''}`);
         continue;
       }
-      rounds.set(sys.name, [...(rounds.get(sys.name) ?? []), r]);
-      progress(`sql: ${label}, ${sys.name}${turn}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${describeCpu(r)}`);
+      turnsBySystem.set(sys.name, [...(turnsBySystem.get(sys.name) ?? []), r]);
+      progress(`sql: ${label}, ${sys.name}${turnLabel}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms${describeCpu(r)}`);
     }
   }
   const results = new Map<string, SqlWorkerResult>();
   for (const sys of systems) {
-    const turns = rounds.get(sys.name);
+    const turns = turnsBySystem.get(sys.name);
     if (turns === undefined || errors.has(sys.name)) continue;
     const r = combineTurns(turns);
     results.set(sys.name, r);
