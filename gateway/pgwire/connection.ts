@@ -606,7 +606,7 @@ export class PgConnection {
       return this.fatal(refusal);
     }
     const database = parameters.get('database') || user;
-    this.startupInfo = { user, database, parameters, remoteAddress: this.remoteAddress };
+    this.startupInfo = { user, database, parameters, remoteAddress: this.remoteAddress, processId: this.key.processId };
     this.move('startup-accepted');
     this.log.debug({ user, database, application: parameters.get('application_name') }, 'startup');
 

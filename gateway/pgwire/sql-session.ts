@@ -167,6 +167,8 @@ export interface StartupInfo {
   /** Every startup parameter (application_name, options, client_encoding, ...). */
   readonly parameters: ReadonlyMap<string, string>;
   readonly remoteAddress: string;
+  /** The process ID of the session's BackendKeyData (what pg_backend_pid() returns). */
+  readonly processId?: number;
 }
 
 /** A stored SCRAM-SHA-256 verifier (RFC 5802/7677), as in pg_authid.rolpassword. */

@@ -127,6 +127,7 @@ export class GatewaySqlEngine implements SqlEngine {
       database,
       schemaId,
       startup.parameters,
+      startup.processId,
     );
   }
 

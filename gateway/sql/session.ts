@@ -256,6 +256,8 @@ export class Session implements SqlSession {
     private database: DatabaseDescriptor,
     private schemaId: number,
     startupParameters: ReadonlyMap<string, string>,
+    /** pg_backend_pid(): the process ID the client got in BackendKeyData. */
+    private readonly backendPid?: number,
   ) {
     this.settings = new SessionSettings(
       startupParameters,
@@ -894,6 +896,7 @@ export class Session implements SqlSession {
       user: this.user,
       setting: (name) => this.settings.get(name),
       sequences: this.sequences,
+      ...(this.backendPid === undefined ? {} : { backendPid: this.backendPid }),
     };
     return ctx;
   }

@@ -348,6 +348,23 @@ describe('types and prepared statements', () => {
   });
 });
 
+describe('sessions', () => {
+  test("pg_backend_pid() is the process ID of the session's BackendKeyData, one per session", async () => {
+    const other = await (cluster as SqlCluster).client();
+    try {
+      const pids = [];
+      for (const c of [db, other]) {
+        const { rows } = await c.query('SELECT pg_backend_pid() AS pid');
+        expect(rows[0].pid).toBe((c as unknown as { processID: number }).processID);
+        pids.push(rows[0].pid);
+      }
+      expect(pids[0]).not.toBe(pids[1]);
+    } finally {
+      await other.end();
+    }
+  });
+});
+
 describe('session limits', () => {
   test('a statement past statement_timeout is cancelled with 57014', async () => {
     const c = await (cluster as SqlCluster).client();
