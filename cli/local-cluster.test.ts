@@ -41,7 +41,9 @@ test('the gateway joins through every node, on loopback with trust authenticatio
     '--listen-addr', '127.0.0.1:26257',
     '--http-addr', '127.0.0.1:8082',
     '--auth', 'trust',
+    '--workers', String(Math.min(2, os.availableParallelism())),
   ]);
+  expect(gatewayFlags({ sqlAddress: '127.0.0.1:26257', httpAddress: '127.0.0.1:8082' }, nodes, 1).slice(-2)).toEqual(['--workers', '1']);
   expect(sqlUrl('127.0.0.1:26257')).toBe('postgresql://root@127.0.0.1:26257/defaultdb?sslmode=disable');
 });
 

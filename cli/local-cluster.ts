@@ -27,6 +27,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AdminClient, isAlreadyInitialized, isUnavailable } from './admin-client';
@@ -89,6 +90,8 @@ export interface LocalClusterOptions {
 export interface LocalGatewayOptions {
   /** Default: 26257 with fixed ports, a free one with free ports. */
   readonly sqlPort?: number;
+  /** Processes serving SQL (cairn-gateway --workers; default LOCAL_GATEWAY_WORKERS). */
+  readonly workers?: number;
   /** More cairn-gateway flags. */
   readonly extraArgs?: readonly string[];
 }
@@ -257,15 +260,22 @@ export function nodeFlags(
 }
 
 /**
+ * A local cluster's gateway serves SQL from two processes where the machine has two
+ * CPUs or more: one process runs SQL on one CPU, and the nodes beside it need the rest.
+ */
+export const LOCAL_GATEWAY_WORKERS = Math.min(2, os.availableParallelism());
+
+/**
  * The cairn-gateway flags of a local cluster's gateway. Trust authentication: it
  * listens on loopback only, where cairn-gateway allows it.
  */
-export function gatewayFlags(spec: GatewaySpec, nodes: readonly ClusterFileNode[]): string[] {
+export function gatewayFlags(spec: GatewaySpec, nodes: readonly ClusterFileNode[], workers = LOCAL_GATEWAY_WORKERS): string[] {
   return [
     '--join', nodes.map((n) => n.address).join(','),
     '--listen-addr', spec.sqlAddress,
     '--http-addr', spec.httpAddress,
     '--auth', 'trust',
+    '--workers', String(workers),
   ];
 }
 
@@ -724,7 +734,7 @@ export class LocalCluster {
       ...SERVER_V8_FLAGS,
       ...profileFlags(process.env.CAIRN_GATEWAY_PROFILE_DIR),
       entry,
-      ...gatewayFlags(state.spec, this.states.map((s) => s.spec)),
+      ...gatewayFlags(state.spec, this.states.map((s) => s.spec), (extra ?? this.options.gateway)?.workers),
       ...((extra ?? this.options.gateway)?.extraArgs ?? []),
       ...splitFlags(process.env.CAIRN_GATEWAY_ARGS),
     ];

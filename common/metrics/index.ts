@@ -14,7 +14,8 @@ export function createRegistry(defaultLabels: Record<string, string> = {}): clie
 export interface StatusServerOptions {
   /** `host:port`; port 0 picks one. */
   readonly address: string;
-  readonly registry: client.Registry;
+  /** What `/metrics` shows: a registry, or one that gathers several processes' (a cluster's). */
+  readonly registry: { metrics(): Promise<string>; readonly contentType: string };
   /** Whether the process serves traffic now (`/readyz`); `/healthz` only says it runs. */
   readonly ready: () => boolean;
 }

@@ -1,5 +1,6 @@
 import { AssertionFailedError, SqlError } from '../../common/errors';
-import { BackendKeyRegistry } from './backend-keys';
+import type { BackendKey, ProcessIdRange } from './backend-keys';
+import { BackendKeyRegistry, workerOfProcessId, workerProcessIds } from './backend-keys';
 import {
   INITIAL_PHASE,
   dispositionOf,
@@ -174,5 +175,32 @@ describe('backend keys', () => {
     registry.release(a);
     expect(registry.find(a.processId, a.secretKey)).toBeUndefined();
     expect(registry.size).toBe(1);
+  });
+
+  test("a worker's keys stay in its share of process IDs, and the ID names the worker", () => {
+    const workers = 3;
+    const shares = [0, 1, 2].map((i) => workerProcessIds(i, workers));
+    for (let i = 1; i < workers; i++) expect(shares[i]?.first).toBe((shares[i - 1]?.last ?? 0) + 1);
+    const share = shares[1] as ProcessIdRange;
+    // A share of three IDs: the fourth live key would repeat one.
+    const small = new BackendKeyRegistry<number>((n) => Buffer.alloc(n, 7), { first: share.first, last: share.first + 2 });
+    const keys = [small.allocate(), small.allocate(), small.allocate()];
+    expect(keys.map((k) => k.processId)).toEqual([share.first, share.first + 1, share.first + 2]);
+    expect(() => small.allocate()).toThrow('no free backend process IDs');
+    // Released IDs come round again, still inside the share.
+    small.release(keys[1] as BackendKey);
+    expect(small.allocate().processId).toBe(share.first + 1);
+    const registry = new BackendKeyRegistry<number>(undefined, share);
+    for (let i = 0; i < 5; i++) {
+      const key = registry.allocate();
+      expect(registry.owns(key.processId)).toBe(true);
+      expect(workerOfProcessId(key.processId, workers)).toBe(1);
+    }
+    expect(registry.owns(shares[0]?.last ?? 0)).toBe(false);
+    expect(workerOfProcessId(shares[0]?.first ?? 0, workers)).toBe(0);
+    expect(workerOfProcessId(shares[2]?.last ?? 0, workers)).toBe(2);
+    expect(workerOfProcessId(0, workers)).toBeUndefined();
+    expect(workerOfProcessId(0x7fff_ffff, workers)).toBeUndefined();
+    expect(() => workerProcessIds(3, workers)).toThrow('no worker 3 of 3');
   });
 });

@@ -1,6 +1,7 @@
 /** The PostgreSQL wire protocol server (see OVERVIEW.md). */
 export { PgServer, type PgServerOptions, type PgServerTlsOptions, type PgServerCloseOptions } from './server';
 export type { AuthMethod } from './connection';
+export { type ProcessIdRange, workerOfProcessId, workerProcessIds } from './backend-keys';
 export {
   createScramVerifier,
   formatScramVerifier,

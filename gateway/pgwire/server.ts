@@ -9,6 +9,7 @@ import * as tls from 'node:tls';
 import pino from 'pino';
 import { InvalidArgumentError, SqlError, SqlStates } from '../../common/errors';
 import type { Logger } from '../../common/logging';
+import type { ProcessIdRange } from './backend-keys';
 import { BackendKeyRegistry } from './backend-keys';
 import { PgConnection, type AuthMethod, type ConnectionHost } from './connection';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './decode';
@@ -43,6 +44,14 @@ export interface PgServerOptions {
   readonly logger?: Logger;
   /** The random source for backend keys, SCRAM nonces and the mock-salt secret (tests). */
   readonly randomBytes?: (bytes: number) => Buffer;
+  /** The backend process IDs this server hands out (default all): a gateway worker's share. */
+  readonly processIds?: ProcessIdRange;
+  /**
+   * Takes a CancelRequest whose process ID lies outside `processIds`: the session is
+   * another worker's of the same gateway (default: the request is ignored, as PostgreSQL
+   * ignores an unknown key).
+   */
+  readonly forwardCancel?: (processId: number, secretKey: number) => void;
 }
 
 export interface PgServerCloseOptions {
@@ -80,7 +89,7 @@ export class PgServer {
       throw new InvalidArgumentError('requireTls needs tls options');
     }
     this.log = options.logger ?? pino({ level: 'silent' });
-    this.keys = new BackendKeyRegistry(random);
+    this.keys = new BackendKeyRegistry(random, options.processIds);
     const server = this; // eslint-disable-line @typescript-eslint/no-this-alias
     this.host = {
       engine: options.engine,
@@ -93,7 +102,10 @@ export class PgServer {
       scramMockSecret: random(32),
       scramNonce: () => random(18).toString('base64'),
       admit: (connection) => server.admit(connection),
-      cancel: (processId, secretKey) => server.cancel(processId, secretKey),
+      cancel: (processId, secretKey) => {
+        if (!server.keys.owns(processId) && options.forwardCancel !== undefined) options.forwardCancel(processId, secretKey);
+        else server.cancelSession(processId, secretKey);
+      },
       release: (connection) => server.release(connection),
     };
     // Not allowHalfOpen: a client's FIN ends the connection, and a statement it was
@@ -210,13 +222,18 @@ export class PgServer {
     return undefined;
   }
 
-  private cancel(processId: number, secretKey: number): void {
+  /**
+   * Cancels the running statement of the session with this backend key (a
+   * CancelRequest); false when no session has it (an unknown ID or a wrong secret).
+   */
+  cancelSession(processId: number, secretKey: number): boolean {
     const target = this.keys.find(processId, secretKey);
     if (target === undefined) {
       this.log.info({ processId }, 'cancel request with an unknown key');
-      return;
+      return false;
     }
     target.cancelRunningStatement();
+    return true;
   }
 
   private release(connection: PgConnection): void {

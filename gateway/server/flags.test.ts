@@ -28,6 +28,7 @@ test('defaults: loopback addresses, SCRAM, no TLS', () => {
     certsDir: undefined,
     maxConnections: undefined,
     slowStatementMs: 1000,
+    workers: 1,
     logLevel: 'info',
   });
 });
@@ -42,6 +43,7 @@ test('every flag', () => {
       '--certs-dir', '/certs',
       '--max-connections', '250',
       '--slow-statement-threshold', '2.5s',
+      '--workers', '4',
       '--log-level', 'debug',
     ]),
   ).toEqual<GatewayFlags>({
@@ -53,6 +55,7 @@ test('every flag', () => {
     certsDir: '/certs',
     maxConnections: 250,
     slowStatementMs: 2500,
+    workers: 4,
     logLevel: 'debug',
   });
 });
@@ -64,6 +67,12 @@ test('--slow-statement-threshold takes a duration or off', () => {
   expect(flags(['--join', 'a:1', '--slow-statement-threshold', 'off']).slowStatementMs).toBe(-1);
   expect(refusal(['--join', 'a:1', '--slow-statement-threshold', 'slow'])).toContain('--slow-statement-threshold');
   expect(refusal(['--join', 'a:1', '--slow-statement-threshold', '-5'])).toContain('--slow-statement-threshold');
+});
+
+test('--workers takes a count or auto', () => {
+  expect(flags(['--join', 'a:1', '--workers', 'auto']).workers).toBe('auto');
+  expect(flags(['--join', 'a:1', '--workers=64']).workers).toBe(64);
+  expect(refusal(['--join', 'a:1', '--workers', '65'])).toContain('--workers');
 });
 
 test('--help needs nothing else', () => {
@@ -111,6 +120,8 @@ test.each<[readonly string[], RegExp]>([
   [['--join', 'a:1', '--http-addr', '[zz]:1'], /--http-addr needs HOST:PORT/],
   [['--join', 'a:1', '--auth', 'md5'], /--auth is trust or scram-sha-256, not 'md5'/],
   [['--join', 'a:1', '--max-connections', '0'], /--max-connections needs a whole number from 1/],
+  [['--join', 'a:1', '--workers', '0'], /--workers needs a whole number from 1 to 64, or auto, not '0'/],
+  [['--join', 'a:1', '--workers', 'many'], /--workers needs a whole number from 1 to 64, or auto/],
   [['--join', 'a:1', '--log-level', 'loud'], /--log-level is one of fatal, error, warn, info, debug, trace, silent/],
   [['--join', 'a:1', '--port', '1'], /Unknown option '--port'/],
   [['--join', 'a:1', 'extra'], /Unexpected argument 'extra'/],

@@ -15,6 +15,7 @@ export const DEFAULT_AUTH: AuthMethod = 'scram-sha-256';
 /** Set by the operator on gateway pods where it mounts the cluster's TLS Secret. */
 export const CERTS_DIR_ENV = 'CAIRN_CERTS_DIR';
 const MAX_CONNECTIONS_LIMIT = 100_000;
+export const MAX_WORKERS = 64;
 /** Statements this slow or slower are logged unless the flag says otherwise. */
 export const DEFAULT_SLOW_STATEMENT_MS = 1_000;
 const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -34,7 +35,9 @@ export const GATEWAY_USAGE = [
   '  --insecure                   allow --auth trust on any address',
   `  --certs-dir DIR              TLS from server.crt/server.key, node.crt/node.key or`,
   `                               tls.crt/tls.key in DIR (default $${CERTS_DIR_ENV}; none: no TLS)`,
-  '  --max-connections N          sessions at once (default 100)',
+  '  --max-connections N          sessions at once (default 100), shared among the workers',
+  '  --workers N|auto             processes serving SQL on the one port (default 1; auto: one',
+  '                               per CPU the process may use); each runs its own SQL engine',
   `  --slow-statement-threshold D  log statements that take D or longer, e.g. 500ms, 2s`,
   `                               (default ${DEFAULT_SLOW_STATEMENT_MS} ms; off: none); a session may`,
   '                               change it with SET log_min_duration_statement',
@@ -58,6 +61,8 @@ export interface GatewayFlags {
   readonly maxConnections: number | undefined;
   /** Statements this slow (ms) are logged; -1: none. */
   readonly slowStatementMs: number;
+  /** Processes serving SQL (gateway/server/gateway-workers.ts); auto: one per CPU. */
+  readonly workers: number | 'auto';
   readonly logLevel: LevelWithSilent;
 }
 
@@ -119,6 +124,14 @@ function parseMaxConnections(text: string): number {
   return Number(text);
 }
 
+function parseWorkers(text: string): number | 'auto' {
+  if (text === 'auto') return 'auto';
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS) {
+    throw new InvalidArgumentError(`--workers needs a whole number from 1 to ${MAX_WORKERS}, or auto, not '${text}'`);
+  }
+  return Number(text);
+}
+
 function parseSlowStatementThreshold(text: string | undefined): number {
   if (text === undefined) return DEFAULT_SLOW_STATEMENT_MS;
   if (text.trim().toLowerCase() === 'off') return -1;
@@ -155,6 +168,7 @@ export function parseGatewayFlags(argv: readonly string[], env: Readonly<Record<
         'certs-dir': { type: 'string' },
         'max-connections': { type: 'string' },
         'slow-statement-threshold': { type: 'string' },
+        workers: { type: 'string', default: '1' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -195,6 +209,7 @@ export function parseGatewayFlags(argv: readonly string[], env: Readonly<Record<
     certsDir: certsDir === undefined || certsDir === '' ? undefined : certsDir,
     maxConnections: maxConnections === undefined ? undefined : parseMaxConnections(maxConnections),
     slowStatementMs: parseSlowStatementThreshold(values['slow-statement-threshold'] as string | undefined),
+    workers: parseWorkers(values.workers as string),
     logLevel: parseLogLevel(values['log-level'] as string),
   };
   return { kind: 'run', flags };

@@ -21,7 +21,7 @@ import type { Logger } from '../../common/logging';
 import type { StatusServer } from '../../common/metrics';
 import { startStatusServer } from '../../common/metrics';
 import { KvClient, UnavailableError } from '../../kv';
-import type { AuthMethod, PgServerTlsOptions, SqlEngine } from '../pgwire';
+import type { AuthMethod, PgServerTlsOptions, ProcessIdRange, SqlEngine } from '../pgwire';
 import { PgServer } from '../pgwire';
 import type { SqlEngineOptions } from '../sql/engine';
 import { GatewaySqlEngine } from '../sql/engine';
@@ -56,6 +56,17 @@ export interface GatewayServerOptions {
   readonly log: Logger;
   /** Makes the SQL engine (default: GatewaySqlEngine.create). */
   readonly createEngine?: (options: SqlEngineOptions) => Promise<GatewayEngine>;
+  /**
+   * Whether this server runs the status server on `http` (default true). A gateway
+   * worker does not: its supervisor serves the status of all of them.
+   */
+  readonly serveStatus?: boolean;
+  /** The backend process IDs its sessions get (default all): a worker's share. */
+  readonly processIds?: ProcessIdRange;
+  /** Takes CancelRequests for process IDs outside `processIds` (another worker's sessions). */
+  readonly forwardCancel?: (processId: number, secretKey: number) => void;
+  /** Told each time what `isReady()` answers changes. */
+  readonly onReadinessChange?: (ready: boolean) => void;
 }
 
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -92,6 +103,7 @@ export class GatewayServer {
   private pg: PgServer | undefined;
   private kvReachable = true;
   private probeTimer: NodeJS.Timeout | undefined;
+  private readinessReported = false;
 
   constructor(private readonly options: GatewayServerOptions) {
     if (options.join.length === 0) {
@@ -110,6 +122,14 @@ export class GatewayServer {
   get sqlAddress(): HostPort {
     const bound = this.pg?.address;
     return bound === undefined ? this.options.listen : { host: this.options.listen.host, port: bound.port };
+  }
+
+  /**
+   * Cancels the running statement of the session with this backend key, as a
+   * CancelRequest would; false when no session here has it.
+   */
+  cancelSession(processId: number, secretKey: number): boolean {
+    return this.pg?.cancelSession(processId, secretKey) ?? false;
   }
 
   /** host:port of the status server (the bound port once started). */
@@ -146,9 +166,15 @@ export class GatewayServer {
     }
     this.checkStillStarting();
     this.moveTo('serving');
+    this.reportReadiness();
     this.scheduleKvProbe();
     this.log.info(
-      { sqlAddress: formatHostPort(this.sqlAddress), httpAddress: this.httpAddress, auth: this.options.auth, tls: this.options.tls !== undefined },
+      {
+        sqlAddress: formatHostPort(this.sqlAddress),
+        ...(this.status === undefined ? {} : { httpAddress: this.httpAddress }),
+        auth: this.options.auth,
+        tls: this.options.tls !== undefined,
+      },
       'serving SQL',
     );
   }
@@ -181,6 +207,14 @@ export class GatewayServer {
       throw new AssertionFailedError(`the gateway cannot go from ${this.phaseNow} to ${next}`);
     }
     this.phaseNow = next;
+    if (next === 'stopping') this.reportReadiness();
+  }
+
+  private reportReadiness(): void {
+    const ready = this.isReady();
+    if (ready === this.readinessReported) return;
+    this.readinessReported = ready;
+    this.options.onReadinessChange?.(ready);
   }
 
   private beginStop(): void {
@@ -191,13 +225,15 @@ export class GatewayServer {
 
   private async bringUp(): Promise<void> {
     const { options } = this;
-    this.status = await startStatusServer({
-      // Unbracketed: startStatusServer splits at the last colon and listens on the rest.
-      address: `${options.http.host}:${options.http.port}`,
-      registry: options.registry,
-      ready: () => this.isReady(),
-    });
-    this.log.info({ httpAddress: this.httpAddress, join: options.join }, 'connecting to the cluster');
+    if (options.serveStatus !== false) {
+      this.status = await startStatusServer({
+        // Unbracketed: startStatusServer splits at the last colon and listens on the rest.
+        address: `${options.http.host}:${options.http.port}`,
+        registry: options.registry,
+        ready: () => this.isReady(),
+      });
+    }
+    this.log.info({ ...(this.status === undefined ? {} : { httpAddress: this.httpAddress }), join: options.join }, 'connecting to the cluster');
     this.kv = await this.untilDone('connecting to the KV nodes', () =>
       KvClient.connect({
         addresses: options.join,
@@ -223,6 +259,8 @@ export class GatewayServer {
       auth: options.auth,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
+      ...(options.processIds === undefined ? {} : { processIds: options.processIds }),
+      ...(options.forwardCancel === undefined ? {} : { forwardCancel: options.forwardCancel }),
       logger: this.log.child({ component: 'pgwire' }),
     });
     this.pg = pg;
@@ -273,6 +311,7 @@ export class GatewayServer {
     }
     if (reachable && !this.kvReachable) this.log.info('the KV nodes answer again: ready');
     this.kvReachable = reachable;
+    this.reportReadiness();
     if (this.phaseNow === 'serving') this.scheduleKvProbe();
   }
 

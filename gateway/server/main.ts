@@ -3,21 +3,28 @@
  *
  *   cairn-gateway --join HOST:PORT[,...] [--listen-addr 127.0.0.1:26257] [--http-addr 127.0.0.1:8081]
  *                 [--auth trust|scram-sha-256] [--insecure] [--certs-dir DIR]
- *                 [--max-connections N] [--log-level info]
+ *                 [--max-connections N] [--workers N|auto] [--log-level info]
  *
  * Serves the Postgres wire protocol on --listen-addr and /metrics, /healthz, /readyz on
  * --http-addr; logs JSON lines to stderr; on SIGTERM or SIGINT stops accepting, drains
  * its sessions for up to 5 s and exits 0. A bad command line exits 2, a failed start 1.
+ * With more than one worker, this process supervises that many copies of itself
+ * (gateway-workers.ts), which serve SQL on the one port.
  */
+import cluster from 'node:cluster';
+import * as os from 'node:os';
 import { CairnError } from '../../common/errors';
 import { createLogger } from '../../common/logging';
 import { createRegistry } from '../../common/metrics';
 import type { TracingHandle } from '../../common/tracing';
 import { installTracingFromEnv } from '../../common/tracing';
+import { workerProcessIds } from '../pgwire';
 import { readServerCertificate } from './certs';
 import type { GatewayFlags } from './flags';
 import { GATEWAY_USAGE, parseGatewayFlags } from './flags';
 import { GatewayServer } from './gateway-server';
+import type { WorkerMessage } from './gateway-workers';
+import { GatewaySupervisor, isWorkerMessage, perWorkerConnections, shareMetricsWithSupervisor, workerPlace } from './gateway-workers';
 
 /** The flags, or the exit status when there is nothing to run. */
 function flagsOrExit(argv: readonly string[]): GatewayFlags | number {
@@ -52,15 +59,29 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exit(2);
     }
   }
-  const log = createLogger({ name: 'cairn-gateway', fd: 2, level: flags.logLevel });
+  const workers = flags.workers === 'auto' ? os.availableParallelism() : flags.workers;
+  const place = workerPlace();
+  const rootLog = createLogger({ name: 'cairn-gateway', fd: 2, level: flags.logLevel });
+  if (place === undefined && workers > 1) {
+    await supervise(flags, workers, rootLog);
+    return;
+  }
+  const log = place === undefined ? rootLog : rootLog.child({ worker: place.index });
   let tracing: TracingHandle;
   try {
     // OTEL_* variables (common/tracing/config.ts).
-    tracing = installTracingFromEnv({ serviceName: 'cairn-gateway', instanceId: `${flags.listen.host}:${flags.listen.port}`, log });
+    const instanceId = `${flags.listen.host}:${flags.listen.port}${place === undefined ? '' : `#${place.index}`}`;
+    tracing = installTracingFromEnv({ serviceName: 'cairn-gateway', instanceId, log });
   } catch (err) {
     process.stderr.write(`cairn-gateway: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  const registry = createRegistry({ process: 'cairn-gateway' });
+  if (place !== undefined) shareMetricsWithSupervisor(registry);
+  const send = (message: WorkerMessage): void => {
+    if (process.connected) process.send?.(message);
+  };
+  const maxConnections = flags.maxConnections === undefined || place === undefined ? flags.maxConnections : perWorkerConnections(flags.maxConnections, place.count);
   const server = new GatewayServer({
     join: flags.join,
     listen: flags.listen,
@@ -68,10 +89,18 @@ async function main(argv: readonly string[]): Promise<void> {
     auth: flags.auth,
     insecure: flags.insecure,
     ...(tls === undefined ? {} : { tls }),
-    ...(flags.maxConnections === undefined ? {} : { maxConnections: flags.maxConnections }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
     slowStatementMs: flags.slowStatementMs,
-    registry: createRegistry({ process: 'cairn-gateway' }),
+    registry,
     log,
+    ...(place === undefined
+      ? {}
+      : {
+          serveStatus: false,
+          processIds: workerProcessIds(place.index, place.count),
+          forwardCancel: (processId: number, secretKey: number) => send({ type: 'cairn-gateway:cancel', processId, secretKey }),
+          onReadinessChange: (ready: boolean) => send({ type: 'cairn-gateway:ready', ready }),
+        }),
   });
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -89,6 +118,13 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  if (place !== undefined) {
+    process.on('message', (message: unknown) => {
+      if (isWorkerMessage(message) && message.type === 'cairn-gateway:cancel') server.cancelSession(message.processId, message.secretKey);
+    });
+    // The supervisor is gone: nobody hands this worker connections or stops it any more.
+    process.on('disconnect', () => shutdown('SIGTERM'));
+  }
   try {
     await server.start();
   } catch (err) {
@@ -97,6 +133,34 @@ async function main(argv: readonly string[]): Promise<void> {
       log.fatal({ err }, 'the gateway failed to start');
       process.exit(1);
     }
+  }
+}
+
+/** The supervisor of `workers` gateway processes; exits when they have stopped. */
+async function supervise(flags: GatewayFlags, workers: number, log: ReturnType<typeof createLogger>): Promise<void> {
+  // A worker runs this same script with the same flags, and learns its place from its environment.
+  cluster.setupPrimary({ args: process.argv.slice(2) });
+  const supervisor = new GatewaySupervisor({ workers, http: flags.http, log });
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    supervisor.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  try {
+    await supervisor.start();
+  } catch (err) {
+    log.fatal({ err }, 'the gateway failed to start');
+    process.exit(1);
   }
 }
 
