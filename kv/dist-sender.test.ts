@@ -1,6 +1,6 @@
 import { KEY_MAX } from '../common/keys';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
-import { ConditionFailedError, DeadlineExceededError, UnavailableError } from './errors';
+import { ConditionFailedError, DeadlineExceededError, OperationCancelledError, UnavailableError } from './errors';
 import type { KvClientOptions, KvRow } from './kv-client';
 import { KvClient } from './kv-client';
 import type { KvTransport } from './kv-transport';
@@ -373,3 +373,69 @@ describe('DistSender recovery', () => {
     expect(inFlight).toBe(0);
   });
 });
+
+describe('giving up early (a cancelled statement)', () => {
+  it('a batch waiting on a range that does not answer ends when its signal aborts, not at its deadline', async () => {
+    await setup();
+    await load();
+    cluster.setFault(Number(cluster.rangeAt(k(0x46)).rangeId), 'blackhole');
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 100);
+    const error = await client
+      .batch([{ request: { $case: 'get', value: { key: k(0x46), forUpdate: false } } }], { deadlineUnixMs: Date.now() + 30_000, signal: controller.signal })
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(OperationCancelledError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // An aborted signal stops a batch before it is sent.
+    await expect(client.batch([{ request: { $case: 'get', value: { key: k(0x05, 0x01), forUpdate: false } } }], { signal: controller.signal })).rejects.toBeInstanceOf(
+      OperationCancelledError,
+    );
+  });
+
+  it('so does one backing off between retries', async () => {
+    await setup();
+    await load();
+    cluster.setFault(Number(cluster.rangeAt(k(0x20)).rangeId), 'unavailable');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const error = await client
+      .batch([{ request: { $case: 'get', value: { key: k(0x20), forUpdate: false } } }], { deadlineUnixMs: Date.now() + 30_000, signal: controller.signal })
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(OperationCancelledError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a transaction whose write was cut short can only be rolled back; one whose read was cut short goes on', async () => {
+    await setup();
+    await load();
+    const rangeId = Number(cluster.rangeAt(k(0x46)).rangeId);
+    // A read cut short leaves the transaction usable.
+    const reader = client.beginTxn();
+    const readStop = new AbortController();
+    reader.statementLimits = { signal: readStop.signal };
+    cluster.setFault(rangeId, 'blackhole');
+    setTimeout(() => readStop.abort(), 50);
+    await expect(reader.get(k(0x46))).rejects.toBeInstanceOf(OperationCancelledError);
+    cluster.setFault(rangeId, undefined);
+    reader.statementLimits = undefined;
+    expect((await reader.get(k(0x05, 0x01)))?.toString()).toBe('value-of-0501');
+    await reader.commit();
+    // A write (sent ahead of a read of its key) cut short may still land: no commit.
+    const writer = client.beginTxn();
+    const writeStop = new AbortController();
+    writer.statementLimits = { signal: writeStop.signal };
+    await writer.put(k(0x46), v('maybe'));
+    cluster.setFault(rangeId, 'blackhole');
+    setTimeout(() => writeStop.abort(), 50);
+    await expect(writer.get(k(0x46))).rejects.toBeInstanceOf(OperationCancelledError);
+    cluster.setFault(rangeId, undefined);
+    writer.statementLimits = undefined;
+    await expect(writer.get(k(0x05, 0x01))).rejects.toThrow(/cut short .* can only be rolled back/);
+    await expect(writer.commit()).rejects.toThrow(/can only be rolled back/);
+    await writer.rollback();
+    expect(writer.status).toBe('aborted');
+  });
+});
+

@@ -34,6 +34,7 @@ import {
   errorFromProto,
   NodeUnavailableError,
   NotLeaseholderError,
+  OperationCancelledError,
   RangeKeyMismatchError,
   RangeNotFoundError,
   UnavailableError,
@@ -69,6 +70,11 @@ export interface KvBatchHeader {
   readonly inconsistent?: boolean;
   /** The caller's span: the batch is traced as its child (`kv.batch`, a `kv.rpc` per range asked). */
   readonly trace?: Span;
+  /**
+   * Gives up as soon as it aborts, with OperationCancelledError: answers still on their
+   * way are dropped, and a write among them may still land on its range.
+   */
+  readonly signal?: AbortSignal;
   /**
    * The caller records the trace (SHOW TRACE FOR SESSION): the nodes send back the spans
    * they made for the batch, handed to this as each answer comes.
@@ -135,6 +141,9 @@ interface SendContext {
   latestTimestamp: Timestamp | undefined;
   /** The batch's `kv.batch` span (NO_SPAN when its trace is not sampled). */
   readonly span: Span;
+  readonly signal: AbortSignal | undefined;
+  /** Requests still on their way when `signal` aborted. */
+  readonly abandoned: Promise<unknown>[];
   readonly onTraceRecording: ((spans: readonly RecordedSpan[]) => void) | undefined;
 }
 
@@ -217,6 +226,7 @@ export class DistSender {
   /** Sends a batch; resolves with one response per request, in order, or throws a typed error. */
   async send(requests: readonly pb.RequestUnion[], header: KvBatchHeader = {}): Promise<KvBatchResult> {
     this.throwIfClosed();
+    if (header.signal?.aborted === true) throw new OperationCancelledError();
     validateBatch(requests);
     const maxKeys = header.maxKeys ?? 0;
     const maxBytes = header.maxBytes ?? 0;
@@ -248,6 +258,7 @@ export class DistSender {
       }
     } catch (err) {
       endSpan(span, err);
+      if (err instanceof OperationCancelledError) err.abandoned = Promise.allSettled(ctx.abandoned).then(() => undefined);
       throw err;
     }
     endSpan(span);
@@ -484,6 +495,9 @@ export class DistSender {
       if (this.closed) {
         return { kind: 'fail', error: closedError() };
       }
+      if (ctx.signal?.aborted === true) {
+        return { kind: 'fail', error: new OperationCancelledError() };
+      }
       if (ctx.aborted || this.now() >= ctx.deadlineUnixMs) {
         break;
       }
@@ -501,12 +515,13 @@ export class DistSender {
       const rpc = ctx.span === NO_SPAN ? NO_SPAN : startChildSpan('kv.rpc', ctx.span, { 'cairn.range_id': rangeId, 'cairn.node_id': nodeId }, SpanKind.CLIENT);
       if (rpc !== NO_SPAN) (batch.header as pb.BatchHeader).traceparent = traceparentOf(rpc);
       try {
-        response = await this.options.transport.sendBatch(address, batch, ctx.deadlineUnixMs);
+        response = await untilAborted(this.options.transport.sendBatch(address, batch, ctx.deadlineUnixMs), ctx);
         endSpan(rpc, response.error === undefined ? undefined : { code: response.error.code });
         const recording = response.traceRecording?.spans;
         if (recording !== undefined && recording.length > 0) ctx.onTraceRecording?.(recording);
       } catch (err) {
         endSpan(rpc, err);
+        if (err instanceof OperationCancelledError) return { kind: 'fail', error: err };
         lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
         this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
         if (this.rangeCache.get(rangeId)?.leaseholderNodeId === nodeId) {
@@ -805,6 +820,8 @@ export class DistSender {
       aborted: false,
       latestTimestamp: undefined,
       span,
+      signal: header.signal,
+      abandoned: [],
       onTraceRecording: header.onTraceRecording,
     };
   }
@@ -830,7 +847,7 @@ export class DistSender {
       delayMs,
       error,
     });
-    await new Promise<void>((resolve) => setTimeout(resolve, delayMs));
+    await untilAborted(new Promise<void>((resolve) => setTimeout(resolve, delayMs)), ctx);
     this.throwIfClosed();
     if (ctx.aborted) {
       throw error;
@@ -917,4 +934,32 @@ function closedError(): UnavailableError {
 
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * `work`, or OperationCancelledError as soon as the batch's signal aborts: the work goes
+ * on, its outcome dropped, and joins the batch's `abandoned`.
+ */
+function untilAborted<T>(work: Promise<T>, ctx: Pick<SendContext, 'signal' | 'abandoned'>): Promise<T> {
+  const signal = ctx.signal;
+  if (signal === undefined) return work;
+  const abandon = (): OperationCancelledError => {
+    ctx.abandoned.push(work.catch(() => undefined));
+    return new OperationCancelledError();
+  };
+  if (signal.aborted) return Promise.reject(abandon());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abandon());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

@@ -157,6 +157,19 @@ export class TransactionAlreadyFinalizedError extends TransactionError {
 }
 
 /** A request waited for another transaction's lock until its deadline. */
+/**
+ * The caller gave up on the batch (its AbortSignal fired: a cancelled or timed-out SQL
+ * statement). Answers still on their way are dropped; a write among them may still land.
+ */
+export class OperationCancelledError extends CairnError {
+  /** Settles once the requests given up on have been answered or have timed out. */
+  abandoned: Promise<void> = Promise.resolve();
+
+  constructor(message = 'the operation was cancelled') {
+    super('CANCELLED', message, { sqlState: SqlStates.queryCanceled });
+  }
+}
+
 export class LockWaitTimeoutError extends CairnError {
   constructor(message: string) {
     super('LOCK_WAIT_TIMEOUT', message, { sqlState: SqlStates.lockNotAvailable });

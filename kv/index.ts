@@ -1,6 +1,6 @@
 export type { KvClientOptions, KvRow, ReplicaChange, ScanOptions, ScanResult } from './kv-client';
 export { KvClient } from './kv-client';
-export type { CommitTrigger, GetOptions, RunTxnOptions, TxnOptions, TxnPriority } from './txn';
+export type { CommitTrigger, GetOptions, RunTxnOptions, StatementLimits, TxnOptions, TxnPriority } from './txn';
 export { isRetryableTxnError, Txn } from './txn';
 export type { DistSenderEvent, DistSenderOptions, KvBatchHeader, KvBatchResult } from './dist-sender';
 export { DEFAULT_REQUEST_TIMEOUT_MS, DistSender } from './dist-sender';

@@ -7,10 +7,12 @@ import type { RecordedSpan, Span } from '../common/tracing';
 import { NO_SPAN } from '../common/tracing';
 import * as pb from '../proto/gen/cairn/kv/v1/kv';
 import { requestSpan } from './batch-split';
-import type { DistSender, KvBatchHeader } from './dist-sender';
+import type { DistSender, KvBatchHeader, KvBatchResult } from './dist-sender';
 import { asBuffer } from './dist-sender';
 import {
   AmbiguousResultError,
+  DeadlineExceededError,
+  OperationCancelledError,
   TransactionAbortedError,
   TransactionError,
   TransactionRetryError,
@@ -100,6 +102,12 @@ const MAX_IN_FLIGHT_WRITES = 128;
 
 type TxnState = 'pending' | 'committed' | 'aborted';
 
+/** What ends a caller's KV calls early (Txn.statementLimits). */
+export interface StatementLimits {
+  readonly signal?: AbortSignal | undefined;
+  readonly deadlineUnixMs?: number | undefined;
+}
+
 /** Whether the coordinator deals with `err` by refreshing, restarting or retrying the transaction. */
 export function isRetryableTxnError(err: unknown): err is TransactionError {
   return err instanceof TransactionRetryError || err instanceof TransactionAbortedError || err instanceof TransactionUncertaintyError;
@@ -130,6 +138,18 @@ export class Txn {
   traceSpan: Span = NO_SPAN;
   /** Receives the spans nodes recorded for its traced batches (SHOW TRACE FOR SESSION). */
   traceRecorder: ((spans: readonly RecordedSpan[]) => void) | undefined;
+  /**
+   * Ends the batches the caller waits for (the running SQL statement's) early: when
+   * `signal` aborts (OperationCancelledError), or at `deadlineUnixMs`, which the nodes
+   * also keep (a lock wait ends there). A commit or rollback is never cut short: its
+   * outcome would be unknown. A write cut short may still land, so the transaction can
+   * then only be rolled back.
+   */
+  statementLimits: StatementLimits | undefined;
+  /** A write was cut short by `statementLimits`: it may still land, so nothing may commit. */
+  private writeCutShort: OperationCancelledError | DeadlineExceededError | undefined;
+  /** Settle once the writes cut short have been answered or timed out on their nodes. */
+  private readonly lateWrites: Promise<void>[] = [];
 
   constructor(
     private readonly sender: DistSender,
@@ -271,7 +291,7 @@ export class Txn {
 
   /** Aborts: removes its intents. Safe to call in any state; never throws for a lost cause. */
   rollback(): Promise<void> {
-    return this.serial(() => this.rollbackNow());
+    return this.serial(() => this.rollbackNow(), { rollingBack: true });
   }
 
   // -------------------------------------------------------------------------------
@@ -322,8 +342,11 @@ export class Txn {
   // -------------------------------------------------------------------------------
   // Internals
 
-  private serial<T>(op: () => Promise<T>): Promise<T> {
+  private serial<T>(op: () => Promise<T>, options: { readonly rollingBack?: boolean } = {}): Promise<T> {
     const run = this.tail.then(() => {
+      if (this.writeCutShort !== undefined && options.rollingBack !== true) {
+        throw new InvalidArgumentError(`a write of the transaction was cut short (${this.writeCutShort.message}) and may still land: the transaction can only be rolled back`);
+      }
       this.checkUsable();
       return op();
     });
@@ -434,10 +457,13 @@ export class Txn {
       this.anchorKey = requestSpan(first).start;
     }
     const reads = requests.some((r) => isRead(r.request?.$case));
+    const limits = options.endTxn === true ? undefined : this.statementLimits;
     const header: KvBatchHeader = {
       txn: this.proto(),
       trace: this.traceSpan,
       onTraceRecording: this.traceRecorder,
+      ...(limits?.signal === undefined ? {} : { signal: limits.signal }),
+      ...(limits?.deadlineUnixMs === undefined ? {} : { deadlineUnixMs: limits.deadlineUnixMs }),
       canForwardReadTimestamp: this.refreshSpans.length === 0 && !reads,
       ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
       ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
@@ -458,7 +484,16 @@ export class Txn {
       if (this.heartbeatTimer === undefined && this.ageMs() > TXN_HEARTBEAT_INTERVAL_MS) await this.heartbeatOnce();
       this.startHeartbeat({ now: false });
     }
-    const result = await this.sender.send(requests, header);
+    let result: KvBatchResult;
+    try {
+      result = await this.sender.send(requests, header);
+    } catch (err) {
+      if (writes && limits !== undefined && (err instanceof OperationCancelledError || err instanceof DeadlineExceededError)) {
+        this.writeCutShort = err;
+        if (err instanceof OperationCancelledError) this.lateWrites.push(err.abandoned);
+      }
+      throw err;
+    }
     this.observe(result.timestamp);
     const returned = result.txn?.meta?.writeTimestamp;
     if (returned !== undefined && compareTimestamps(returned, this.writeTs) > 0) {
@@ -667,7 +702,16 @@ export class Txn {
     this.buffered.clear();
     this.stopHeartbeat();
     this.state = 'aborted';
-    await this.cleanUp(this.snapshotForCleanup());
+    const old = this.snapshotForCleanup();
+    await this.cleanUp(old);
+    if (this.lateWrites.length > 0) {
+      // A write (or lock) cut short may land after the cleanup, and then stay in others'
+      // way until the transaction expires: once they are all answered, clean up again.
+      const late = this.lateWrites.splice(0);
+      void Promise.all(late)
+        .then(() => this.cleanUp(old))
+        .catch(() => undefined);
+    }
   }
 
   private snapshotForCleanup(): { txn: pb.Transaction; lockSpans: pb.Span[] } | undefined {

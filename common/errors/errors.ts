@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'CLUSTER_ALREADY_INITIALIZED'
   | 'CLUSTER_NOT_INITIALIZED'
   | 'NODE_DRAINING'
+  // the caller gave up on the operation (kv/: a cancelled or timed-out statement)
+  | 'CANCELLED'
   // SQL (gateway/): the SQLSTATE says which
   | 'SQL';
 

@@ -1,4 +1,4 @@
-import type { KvClient, ScanResult } from '../../kv';
+import type { KvClient, ScanResult, StatementLimits } from '../../kv';
 import { expectCase } from '../../kv/responses';
 import type { TxnLike } from './catalog/catalog';
 
@@ -23,7 +23,11 @@ export class NeedsTransactionError extends Error {
 export class AutocommitPointRead implements TxnLike {
   private used = false;
 
-  constructor(private readonly kv: Pick<KvClient, 'batch'>) {}
+  constructor(
+    private readonly kv: Pick<KvClient, 'batch'>,
+    /** The statement's: its read ends when the statement is cancelled or times out. */
+    private readonly limits: StatementLimits = {},
+  ) {}
 
   async get(key: Uint8Array, options: { readonly forUpdate?: boolean } = {}): Promise<Buffer | undefined> {
     const [value] = await this.getMany([key], options);
@@ -34,7 +38,11 @@ export class AutocommitPointRead implements TxnLike {
     const key = keys[0];
     if (this.used || key === undefined || keys.length !== 1 || options.forUpdate === true) throw new NeedsTransactionError();
     this.used = true;
-    const [response] = await this.kv.batch([{ request: { $case: 'get', value: { key: Buffer.from(key), forUpdate: false } } }]);
+    const { signal, deadlineUnixMs } = this.limits;
+    const [response] = await this.kv.batch([{ request: { $case: 'get', value: { key: Buffer.from(key), forUpdate: false } } }], {
+      ...(signal === undefined ? {} : { signal }),
+      ...(deadlineUnixMs === undefined ? {} : { deadlineUnixMs }),
+    });
     return [expectCase(response, 'get').value?.value];
   }
 

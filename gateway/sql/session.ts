@@ -4,7 +4,7 @@ import type { Timestamp } from '../../common/hlc';
 import type { Logger } from '../../common/logging';
 import type { RecordedSpan, Span } from '../../common/tracing';
 import { NO_SPAN, SpanKind, endSpan, inChildSpan, listenToTrace, recordedSpanOf, startChildSpan, startRootSpan } from '../../common/tracing';
-import type { KvClient, Txn } from '../../kv';
+import type { KvClient, StatementLimits, Txn } from '../../kv';
 import { isRetryableTxnError } from '../../kv';
 import type {
   ColumnDescription,
@@ -198,6 +198,8 @@ class SavepointTxn implements TxnLike {
 
 /** Attempts of a statement outside BEGIN before a serialization conflict reaches the client. */
 const MAX_AUTO_RETRIES = 50;
+/** How long after statement_timeout the nodes give up the statement's KV calls. */
+const KV_DEADLINE_SLACK_MS = 500;
 
 /** Prepared texts a session keeps planned (see Session.prepare). */
 const MAX_CACHED_PREPARES = 256;
@@ -304,6 +306,7 @@ export class Session implements SqlSession {
 
   cancel(): void {
     this.cancelled = 'canceling statement due to user request';
+    this.interrupt?.abort();
   }
 
   async close(): Promise<void> {
@@ -613,6 +616,7 @@ export class Session implements SqlSession {
     const kind = statementKind(ast);
     const started = performance.now();
     this.cancelled = undefined;
+    this.interrupt = new AbortController();
     let sqlState: string | undefined;
     const span = startChildSpan('sql.execute', root);
     try {
@@ -644,6 +648,7 @@ export class Session implements SqlSession {
       sqlState = mapped.sqlState;
       throw mapped;
     } finally {
+      this.interrupt = undefined;
       endSpan(span, sqlState === undefined ? undefined : { sqlState });
       const elapsedMs = performance.now() - started;
       this.services.onStatement?.(kind, elapsedMs, sqlState);
@@ -700,7 +705,7 @@ export class Session implements SqlSession {
       return undefined;
     }
     try {
-      const result = await this.runIn(portal, new AutocommitPointRead(this.services.kv), { startedMicros: micros(this.services.kv.clock.now()) });
+      const result = await this.runIn(portal, new AutocommitPointRead(this.services.kv, this.kvLimits), { startedMicros: micros(this.services.kv.clock.now()) });
       this.services.onTxn?.('commit');
       return result;
     } catch (err) {
@@ -727,6 +732,7 @@ export class Session implements SqlSession {
       // The block's transaction is traced under each of its statements in turn.
       state.txn.traceSpan = span;
       state.txn.traceRecorder = this.traceRecorder(span);
+      state.txn.statementLimits = this.kvLimits;
       if (span !== NO_SPAN) span.setAttribute('cairn.txn_id', state.txn.txnId.toString('hex'));
       try {
         return await fn(state.counted, { startedMicros: state.startedMicros });
@@ -737,12 +743,14 @@ export class Session implements SqlSession {
       } finally {
         state.txn.traceSpan = NO_SPAN;
         state.txn.traceRecorder = undefined;
+        state.txn.statementLimits = undefined;
       }
     }
     const asOf = statement.asOfSystemTime === undefined ? undefined : await this.asOfTimestamp(statement.asOfSystemTime);
     const txn = this.services.kv.beginTxn(asOf === undefined ? {} : { asOf });
     txn.traceSpan = span;
     txn.traceRecorder = this.traceRecorder(span);
+    txn.statementLimits = this.kvLimits;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -822,7 +830,7 @@ export class Session implements SqlSession {
         return this.collectRows(analyzed, ctx, columns, encoders, ast);
       });
     } finally {
-      this.deadline = undefined;
+      this.disarmDeadline();
     }
   }
 
@@ -908,10 +916,45 @@ export class Session implements SqlSession {
 
   /** When the running statement passes statement_timeout (performance.now() time). */
   private deadline: number | undefined;
+  /** Cancels the running statement's KV calls at statement_timeout. */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** The running statement's KV calls give up when this aborts (cancel, statement_timeout). */
+  private interrupt: AbortController | undefined;
+  /** Unix ms at which the nodes give up the running statement's KV calls (its lock waits). */
+  private kvDeadlineUnixMs: number | undefined;
+  /** What the statement's transaction bounds its KV calls by (kv Txn.statementLimits). */
+  private readonly kvLimits: StatementLimits = (() => {
+    const session = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    return {
+      get signal(): AbortSignal | undefined {
+        return session.interrupt?.signal;
+      },
+      get deadlineUnixMs(): number | undefined {
+        return session.kvDeadlineUnixMs;
+      },
+    };
+  })();
 
   private armDeadline(): void {
     const ms = Number(this.settings.get('statement_timeout') ?? '0');
     this.deadline = ms > 0 ? performance.now() + ms : undefined;
+    clearTimeout(this.deadlineTimer);
+    if (ms > 0) {
+      // The nodes stop waiting after the statement was cancelled here (their lock waits
+      // end 0.1 s before the deadline), so that it ends as timed out, not with their error.
+      this.kvDeadlineUnixMs = Date.now() + ms + KV_DEADLINE_SLACK_MS;
+      this.deadlineTimer = setTimeout(() => {
+        this.cancelled ??= 'canceling statement due to statement timeout';
+        this.interrupt?.abort();
+      }, ms);
+    }
+  }
+
+  private disarmDeadline(): void {
+    this.deadline = undefined;
+    this.kvDeadlineUnixMs = undefined;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
   }
 
   private async withPlanningTxn<T>(fn: (txn: TxnLike) => Promise<T>): Promise<T> {

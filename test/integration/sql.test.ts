@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import type { Client } from 'pg';
 import { prefixEndOf, SQL_DROPPED_DATA_SPAN, sqlDescriptorKey, sqlDroppedDataKey } from '../../common/keys';
 import type { TableDescriptor } from '../../gateway/sql/catalog/descriptors';
@@ -24,6 +25,21 @@ afterAll(async () => {
   await db?.end().catch(() => undefined);
   await cluster?.stop();
 });
+
+/** Sends a CancelRequest for `client`'s session on a connection of its own. */
+async function cancelRequest(client: Client): Promise<void> {
+  const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+  const request = Buffer.alloc(16);
+  request.writeInt32BE(16, 0);
+  request.writeInt32BE(80877102, 4);
+  request.writeInt32BE(processID, 8);
+  request.writeInt32BE(secretKey, 12);
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect((cluster as SqlCluster).port, (cluster as SqlCluster).host, () => socket.end(request));
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+  });
+}
 
 async function sqlState(query: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -390,6 +406,66 @@ describe('session limits', () => {
     } finally {
       await c.end();
     }
+  });
+
+  describe('a statement waiting for a lock', () => {
+    /** Runs `fn` while another transaction holds row 1 of `waits` locked. */
+    async function whileLocked(fn: (waiter: Client) => Promise<void>): Promise<void> {
+      const holder = await (cluster as SqlCluster).client();
+      const waiter = await (cluster as SqlCluster).client();
+      try {
+        await holder.query('CREATE TABLE IF NOT EXISTS waits (k INT PRIMARY KEY, v INT NOT NULL)');
+        await holder.query('UPSERT INTO waits VALUES (1, 0)');
+        await holder.query('BEGIN');
+        await holder.query('UPDATE waits SET v = v + 1 WHERE k = 1');
+        await fn(waiter);
+        await holder.query('COMMIT');
+        // Nothing the waiter was stopped from writing landed, and the lock its abandoned
+        // request took once the holder let go is cleared at once, not when it expires.
+        const started = Date.now();
+        expect((await waiter.query('SELECT v FROM waits WHERE k = 1 FOR UPDATE')).rows).toEqual([{ v: 1 }]);
+        expect(Date.now() - started).toBeLessThan(3_000);
+        await holder.query('DROP TABLE waits');
+      } finally {
+        await Promise.all([holder.end(), waiter.end()]);
+      }
+    }
+
+    /** The query's SQLSTATE and how long it took to fail. */
+    async function timedFailure(query: Promise<unknown>): Promise<{ code: string | undefined; ms: number }> {
+      const started = Date.now();
+      const code = await sqlState(query);
+      return { code, ms: Date.now() - started };
+    }
+
+    // Without interruption these end only when the KV call's own 10 s timeout does.
+    test('ends at statement_timeout with 57014', async () => {
+      await whileLocked(async (waiter) => {
+        await waiter.query("SET statement_timeout = '300ms'");
+        const { code, ms } = await timedFailure(waiter.query('UPDATE waits SET v = v + 100 WHERE k = 1'));
+        expect(code).toBe('57014');
+        expect(ms).toBeLessThan(5_000);
+        await waiter.query('SET statement_timeout = 0');
+      });
+    });
+
+    test('ends at a CancelRequest with 57014, inside a transaction block too, which then only rolls back', async () => {
+      await whileLocked(async (waiter) => {
+        const cancelSoon = (): NodeJS.Timeout => setTimeout(() => void cancelRequest(waiter), 300);
+        cancelSoon();
+        const implicit = await timedFailure(waiter.query('UPDATE waits SET v = v + 100 WHERE k = 1'));
+        expect(implicit.code).toBe('57014');
+        expect(implicit.ms).toBeLessThan(5_000);
+        await waiter.query('BEGIN');
+        await waiter.query('SELECT 1');
+        cancelSoon();
+        const inBlock = await timedFailure(waiter.query('UPDATE waits SET v = v + 100 WHERE k = 1'));
+        expect(inBlock).toMatchObject({ code: '57014' });
+        expect(inBlock.ms).toBeLessThan(5_000);
+        expect(await sqlState(waiter.query('SELECT 1'))).toBe('25P02');
+        await waiter.query('ROLLBACK');
+      });
+    });
   });
 
   test('a session idle inside a transaction past its timeout is closed with 25P03', async () => {
