@@ -102,22 +102,8 @@ async function main(argv: readonly string[]): Promise<void> {
           onReadinessChange: (ready: boolean) => send({ type: 'cairn-gateway:ready', ready }),
         }),
   });
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    server.stop().then(
-      // Spans that ended last are sent before the process goes.
-      () => tracing.shutdown().then(() => process.exit(0)),
-      (err: unknown) => {
-        log.error({ err }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  // Spans that ended last are sent before the process goes.
+  const shutdown = exitOnSignals(log, () => server.stop().then(() => tracing.shutdown()));
   if (place !== undefined) {
     process.on('message', (message: unknown) => {
       if (isWorkerMessage(message) && message.type === 'cairn-gateway:cancel') server.cancelSession(message.processId, message.secretKey);
@@ -129,11 +115,36 @@ async function main(argv: readonly string[]): Promise<void> {
     await server.start();
   } catch (err) {
     // A signal during start is a shutdown, which ends the process itself.
-    if (!stopping) {
+    if (!shutdown.requested) {
       log.fatal({ err }, 'the gateway failed to start');
       process.exit(1);
     }
   }
+}
+
+/**
+ * On SIGTERM or SIGINT (or a call of the returned function), runs `stop` once and exits:
+ * 0 when it resolved, 1 when it failed. `requested` tells whether that has begun.
+ */
+function exitOnSignals(log: ReturnType<typeof createLogger>, stop: () => Promise<unknown>): ((signal: NodeJS.Signals) => void) & { requested: boolean } {
+  const shutdown = Object.assign(
+    (signal: NodeJS.Signals): void => {
+      if (shutdown.requested) return;
+      shutdown.requested = true;
+      log.info({ signal }, 'shutting down');
+      stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'unclean shutdown');
+          process.exit(1);
+        },
+      );
+    },
+    { requested: false },
+  );
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  return shutdown;
 }
 
 /** The supervisor of `workers` gateway processes; exits when they have stopped. */
@@ -141,21 +152,7 @@ async function supervise(flags: GatewayFlags, workers: number, log: ReturnType<t
   // A worker runs this same script with the same flags, and learns its place from its environment.
   cluster.setupPrimary({ args: process.argv.slice(2) });
   const supervisor = new GatewaySupervisor({ workers, http: flags.http, log });
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    supervisor.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  exitOnSignals(log, () => supervisor.stop());
   try {
     await supervisor.start();
   } catch (err) {

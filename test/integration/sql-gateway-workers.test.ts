@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { LocalCluster } from '../../cli/local-cluster';
 import { workerOfProcessId } from '../../gateway/pgwire';
 import { eventually } from '../support/eventually';
+import { sendCancelRequest } from '../support/pg-cancel';
 
 /**
  * A gateway serving SQL from two worker processes on one port (`--workers 2`): sessions
@@ -81,20 +81,10 @@ async function sessionsOnEveryWorker(perWorker: number): Promise<Client[][]> {
   return byWorker;
 }
 
-/** Sends a CancelRequest for the session of `client` on a connection of its own. */
-async function sendCancel(client: Client): Promise<void> {
-  const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+/** Sends a CancelRequest for the session of `client` to the gateway. */
+function sendCancel(client: Client): Promise<void> {
   const [host, port] = (cluster?.gateway?.sqlAddress as string).split(':');
-  const request = Buffer.alloc(16);
-  request.writeInt32BE(16, 0);
-  request.writeInt32BE(80877102, 4);
-  request.writeInt32BE(processID, 8);
-  request.writeInt32BE(secretKey, 12);
-  await new Promise<void>((resolve, reject) => {
-    const socket = net.connect(Number(port), host, () => socket.end(request));
-    socket.on('error', reject);
-    socket.on('close', () => resolve());
-  });
+  return sendCancelRequest(host as string, Number(port), client);
 }
 
 async function sqlStatementsOk(): Promise<number> {

@@ -1,9 +1,9 @@
-import * as net from 'node:net';
 import type { Client } from 'pg';
 import { prefixEndOf, SQL_DROPPED_DATA_SPAN, sqlDescriptorKey, sqlDroppedDataKey } from '../../common/keys';
 import type { TableDescriptor } from '../../gateway/sql/catalog/descriptors';
 import { decodeDescriptor } from '../../gateway/sql/catalog/descriptors';
 import { indexPrefix, tableSpan } from '../../gateway/sql/exec/table-codec';
+import { sendCancelRequest } from '../support/pg-cancel';
 import { startSqlCluster, type SqlCluster } from '../support/sql-cluster';
 
 /**
@@ -26,19 +26,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** Sends a CancelRequest for `client`'s session on a connection of its own. */
-async function cancelRequest(client: Client): Promise<void> {
-  const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
-  const request = Buffer.alloc(16);
-  request.writeInt32BE(16, 0);
-  request.writeInt32BE(80877102, 4);
-  request.writeInt32BE(processID, 8);
-  request.writeInt32BE(secretKey, 12);
-  await new Promise<void>((resolve, reject) => {
-    const socket = net.connect((cluster as SqlCluster).port, (cluster as SqlCluster).host, () => socket.end(request));
-    socket.on('error', reject);
-    socket.on('close', () => resolve());
-  });
+/** Sends a CancelRequest for `client`'s session to the gateway. */
+function cancelRequest(client: Client): Promise<void> {
+  return sendCancelRequest((cluster as SqlCluster).host, (cluster as SqlCluster).port, client);
 }
 
 async function sqlState(query: Promise<unknown>): Promise<string | undefined> {
