@@ -40,6 +40,7 @@ import {
   UnavailableError,
 } from './errors';
 import type { KvTransport } from './kv-transport';
+import type { InterruptSignal } from './interrupt';
 import type { RangeCacheEntry } from './range-cache';
 import { RangeCache } from './range-cache';
 import { RequestCoalescer } from './request-coalescer';
@@ -74,7 +75,7 @@ export interface KvBatchHeader {
    * Gives up as soon as it aborts, with OperationCancelledError: answers still on their
    * way are dropped, and a write among them may still land on its range.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: InterruptSignal;
   /**
    * The caller records the trace (SHOW TRACE FOR SESSION): the nodes send back the spans
    * they made for the batch, handed to this as each answer comes.
@@ -141,7 +142,7 @@ interface SendContext {
   latestTimestamp: Timestamp | undefined;
   /** The batch's `kv.batch` span (NO_SPAN when its trace is not sampled). */
   readonly span: Span;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: InterruptSignal | undefined;
   /** Requests still on their way when `signal` aborted. */
   readonly abandoned: Promise<unknown>[];
   readonly onTraceRecording: ((spans: readonly RecordedSpan[]) => void) | undefined;
@@ -318,11 +319,16 @@ export class DistSender {
           // A sibling piece failed the batch; its error is what the caller sees.
           throw new UnavailableError('the batch was abandoned');
         }
-        const { desc } = await this.rangeFor(key, false, ctx);
+        // A cached range is taken without an await: most batches hit the cache.
+        const { desc } = this.rangeCache.lookup(key) ?? (await this.rangeFor(key, false, ctx));
         const clipped = truncateBatch(requests, desc.startKey, desc.endKey);
         const lookedUp = key;
         assert(clipped.length > 0, () => `range ${desc.rangeId} holds ${prettyKey(lookedUp)} but no request`);
         key = nextKey(requests, desc.endKey);
+        if (key === undefined && pieces.length === 0) {
+          // The whole batch is one range's (a point read or write): one piece, nothing to join.
+          return await this.sendPiece(desc, clipped, ctx, attempt);
+        }
         if (clipped.some((r) => r.request.$case === 'endTxn' && r.request.value.inFlightWrites.length === 0) && (pieces.length > 0 || key !== undefined)) {
           endTxnPiece = { desc, requests: clipped };
           continue;
@@ -506,7 +512,7 @@ export class DistSender {
         continue;
       }
       tried.add(nodeId);
-      const address = await this.addressOf(nodeId, ctx);
+      const address = this.nodeAddresses.get(nodeId) ?? (await this.addressOf(nodeId, ctx));
       if (address === undefined) {
         lastError = new UnavailableError(`range ${rangeId}: no address known for node ${nodeId}`);
         continue;
@@ -950,7 +956,7 @@ function untilAborted<T>(work: Promise<T>, ctx: Pick<SendContext, 'signal' | 'ab
   if (signal.aborted) return Promise.reject(abandon());
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abandon());
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort);
     work.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);

@@ -11,6 +11,8 @@ export { GrpcKvTransport } from './kv-transport';
 export type { NodeConnectionEvent, NodeConnectionOptions } from './node-connection';
 export { NodeConnection } from './node-connection';
 export * from './errors';
+export type { InterruptSignal } from './interrupt';
+export { Interrupt } from './interrupt';
 export type { KeySpan } from './batch-split';
 export { isAdminRequest, requestSpan } from './batch-split';
 export type {

@@ -20,6 +20,7 @@ import {
   UnavailableError,
 } from './errors';
 import type { ScanOptions, ScanResult } from './kv-client';
+import type { InterruptSignal } from './interrupt';
 import { expectCase, scanResult } from './responses';
 import { condenseSpans, MAX_TXN_PRIORITY, MIN_TXN_PRIORITY, mergeSpans, TXN_HEARTBEAT_INTERVAL_MS, txnMeta } from './transaction';
 import { WriteBuffer } from './write-buffer';
@@ -104,7 +105,7 @@ type TxnState = 'pending' | 'committed' | 'aborted';
 
 /** What ends a caller's KV calls early (Txn.statementLimits). */
 export interface StatementLimits {
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: InterruptSignal | undefined;
   readonly deadlineUnixMs?: number | undefined;
 }
 

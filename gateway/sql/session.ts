@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logging';
 import type { RecordedSpan, Span } from '../../common/tracing';
 import { NO_SPAN, SpanKind, endSpan, inChildSpan, listenToTrace, recordedSpanOf, startChildSpan, startRootSpan } from '../../common/tracing';
 import type { KvClient, StatementLimits, Txn } from '../../kv';
+import { Interrupt } from '../../kv';
 import { isRetryableTxnError } from '../../kv';
 import type {
   ColumnDescription,
@@ -616,7 +617,7 @@ export class Session implements SqlSession {
     const kind = statementKind(ast);
     const started = performance.now();
     this.cancelled = undefined;
-    this.interrupt = new AbortController();
+    this.interrupt = new Interrupt();
     let sqlState: string | undefined;
     const span = startChildSpan('sql.execute', root);
     try {
@@ -919,15 +920,15 @@ export class Session implements SqlSession {
   /** Cancels the running statement's KV calls at statement_timeout. */
   private deadlineTimer: NodeJS.Timeout | undefined;
   /** The running statement's KV calls give up when this aborts (cancel, statement_timeout). */
-  private interrupt: AbortController | undefined;
+  private interrupt: Interrupt | undefined;
   /** Unix ms at which the nodes give up the running statement's KV calls (its lock waits). */
   private kvDeadlineUnixMs: number | undefined;
   /** What the statement's transaction bounds its KV calls by (kv Txn.statementLimits). */
   private readonly kvLimits: StatementLimits = (() => {
     const session = this; // eslint-disable-line @typescript-eslint/no-this-alias
     return {
-      get signal(): AbortSignal | undefined {
-        return session.interrupt?.signal;
+      get signal(): Interrupt | undefined {
+        return session.interrupt;
       },
       get deadlineUnixMs(): number | undefined {
         return session.kvDeadlineUnixMs;

@@ -209,10 +209,12 @@ export class SessionSequences implements SequenceAccess {
    * `key` is the statement's text.
    */
   async runStatement<T>(key: string, txn: TxnLike, run: (txn: TxnLike) => Promise<T>): Promise<T> {
-    const demand = new Map<number, number>(this.learned.get(key) ?? []);
+    // Most statements use no sequence: they skip the maps (a point SELECT's hot path).
+    const learned = this.learned.get(key);
+    const demand = learned === undefined ? new Map<number, number>() : new Map(learned);
     try {
       for (let runs = 1; ; runs++) {
-        for (const [id, want] of demand) await this.prepare(txn, id, want);
+        if (demand.size > 0) for (const [id, want] of demand) await this.prepare(txn, id, want);
         const saved = this.save();
         const attempt: Attempt = { generation: this.catalog.generation, used: new Map(), setvals: [], writes: 0 };
         this.attempt = attempt;
@@ -328,6 +330,7 @@ export class SessionSequences implements SequenceAccess {
    * store again; other sequences keep theirs.
    */
   private async endStatement(): Promise<void> {
+    if (this.pools.size === 0) return;
     for (const [id, pool] of [...this.pools]) {
       pool.exhausted = false;
       pool.segments = pool.segments.filter((s) => s.remaining > 0);
@@ -348,8 +351,11 @@ export class SessionSequences implements SequenceAccess {
   }
 
   private learn(key: string, used: ReadonlyMap<number, number>): void {
+    if (used.size === 0) {
+      if (this.learned.size > 0) this.learned.delete(key);
+      return;
+    }
     this.learned.delete(key);
-    if (used.size === 0) return;
     this.learned.set(key, new Map(used));
     if (this.learned.size > MAX_LEARNED) {
       const oldest = this.learned.keys().next();
