@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { shareEmptyBytes, shareEmptyBytesIn } from './share-empty-bytes';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -14,6 +15,23 @@ function listFiles(dir: string): string[] {
 }
 
 describe('proto/gen', () => {
+  it('shares one empty Buffer among the defaults of bytes fields', () => {
+    const generated = [
+      '// header',
+      '/* eslint-disable */',
+      'import { BinaryReader } from "@bufbuild/protobuf/wire";',
+      '',
+      'function createBaseKeyValue(): KeyValue {',
+      '  return { key: Buffer.alloc(0), value: Buffer.alloc(0) };',
+      '}',
+    ].join('\n');
+    const shared = shareEmptyBytes(generated);
+    expect(shared).toContain('const EMPTY_BYTES: Buffer = Buffer.alloc(0);');
+    expect(shared).toContain('return { key: EMPTY_BYTES, value: EMPTY_BYTES };');
+    expect(shared.indexOf('import {')).toBeLessThan(shared.indexOf('const EMPTY_BYTES'));
+    expect(shareEmptyBytes('/* eslint-disable */\nconst x = 1;\n')).toBe('/* eslint-disable */\nconst x = 1;\n');
+  });
+
   it('is what `npm run proto` generates from proto/ (run it after changing a .proto file)', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-proto-'));
     try {
@@ -24,6 +42,7 @@ describe('proto/gen', () => {
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       const fresh = path.join(out, 'proto', 'gen');
+      shareEmptyBytesIn(fresh);
       const committed = path.join(ROOT, 'proto', 'gen');
       expect(listFiles(committed)).toEqual(listFiles(fresh));
       for (const file of listFiles(fresh)) {

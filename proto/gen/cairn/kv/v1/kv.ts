@@ -22,6 +22,9 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp, TxnMeta } from "../../storage/v1/mvcc";
 
+/** The default of every bytes field (added by proto/share-empty-bytes.ts). */
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 export enum ReplicaType {
   REPLICA_TYPE_UNSPECIFIED = 0,
   REPLICA_TYPE_VOTER = 1,
@@ -819,7 +822,7 @@ export const ReplicaDescriptor: MessageFns<ReplicaDescriptor> = {
 };
 
 function createBaseRangeDescriptor(): RangeDescriptor {
-  return { rangeId: 0n, startKey: Buffer.alloc(0), endKey: Buffer.alloc(0), replicas: [], generation: 0n };
+  return { rangeId: 0n, startKey: EMPTY_BYTES, endKey: EMPTY_BYTES, replicas: [], generation: 0n };
 }
 
 export const RangeDescriptor: MessageFns<RangeDescriptor> = {
@@ -1142,7 +1145,7 @@ export const Lease: MessageFns<Lease> = {
 };
 
 function createBaseSpan(): Span {
-  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0) };
+  return { startKey: EMPTY_BYTES, endKey: EMPTY_BYTES };
 }
 
 export const Span: MessageFns<Span> = {
@@ -1199,7 +1202,7 @@ export const Span: MessageFns<Span> = {
 };
 
 function createBaseKeyValue(): KeyValue {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), timestamp: undefined };
+  return { key: EMPTY_BYTES, value: EMPTY_BYTES, timestamp: undefined };
 }
 
 export const KeyValue: MessageFns<KeyValue> = {
@@ -1267,7 +1270,7 @@ export const KeyValue: MessageFns<KeyValue> = {
 };
 
 function createBaseGetRequest(): GetRequest {
-  return { key: Buffer.alloc(0), forUpdate: false };
+  return { key: EMPTY_BYTES, forUpdate: false };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
@@ -1370,7 +1373,7 @@ export const GetResponse: MessageFns<GetResponse> = {
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0) };
+  return { key: EMPTY_BYTES, value: EMPTY_BYTES };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -1462,7 +1465,7 @@ export const PutResponse: MessageFns<PutResponse> = {
 };
 
 function createBaseConditionalPutRequest(): ConditionalPutRequest {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), expectedValue: undefined };
+  return { key: EMPTY_BYTES, value: EMPTY_BYTES, expectedValue: undefined };
 }
 
 export const ConditionalPutRequest: MessageFns<ConditionalPutRequest> = {
@@ -1565,7 +1568,7 @@ export const ConditionalPutResponse: MessageFns<ConditionalPutResponse> = {
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { key: Buffer.alloc(0) };
+  return { key: EMPTY_BYTES };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
@@ -1657,7 +1660,7 @@ export const DeleteResponse: MessageFns<DeleteResponse> = {
 };
 
 function createBaseDeleteRangeRequest(): DeleteRangeRequest {
-  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0) };
+  return { startKey: EMPTY_BYTES, endKey: EMPTY_BYTES };
 }
 
 export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
@@ -1774,7 +1777,7 @@ export const DeleteRangeResponse: MessageFns<DeleteRangeResponse> = {
 };
 
 function createBaseScanRequest(): ScanRequest {
-  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0) };
+  return { startKey: EMPTY_BYTES, endKey: EMPTY_BYTES };
 }
 
 export const ScanRequest: MessageFns<ScanRequest> = {
@@ -1888,7 +1891,7 @@ export const ScanResponse: MessageFns<ScanResponse> = {
 };
 
 function createBaseReverseScanRequest(): ReverseScanRequest {
-  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0) };
+  return { startKey: EMPTY_BYTES, endKey: EMPTY_BYTES };
 }
 
 export const ReverseScanRequest: MessageFns<ReverseScanRequest> = {
@@ -1945,7 +1948,7 @@ export const ReverseScanRequest: MessageFns<ReverseScanRequest> = {
 };
 
 function createBaseAdminSplitRequest(): AdminSplitRequest {
-  return { splitKey: Buffer.alloc(0) };
+  return { splitKey: EMPTY_BYTES };
 }
 
 export const AdminSplitRequest: MessageFns<AdminSplitRequest> = {
@@ -2048,7 +2051,7 @@ export const AdminSplitResponse: MessageFns<AdminSplitResponse> = {
 };
 
 function createBaseAdminChangeReplicasRequest(): AdminChangeReplicasRequest {
-  return { key: Buffer.alloc(0), change: undefined };
+  return { key: EMPTY_BYTES, change: undefined };
 }
 
 export const AdminChangeReplicasRequest: MessageFns<AdminChangeReplicasRequest> = {
@@ -2170,7 +2173,7 @@ export const AdminChangeReplicasResponse: MessageFns<AdminChangeReplicasResponse
 };
 
 function createBaseAdminTransferLeaseRequest(): AdminTransferLeaseRequest {
-  return { key: Buffer.alloc(0), targetNodeId: 0n };
+  return { key: EMPTY_BYTES, targetNodeId: 0n };
 }
 
 export const AdminTransferLeaseRequest: MessageFns<AdminTransferLeaseRequest> = {
@@ -2265,7 +2268,7 @@ export const AdminTransferLeaseResponse: MessageFns<AdminTransferLeaseResponse> 
 };
 
 function createBaseRangeStatsRequest(): RangeStatsRequest {
-  return { key: Buffer.alloc(0) };
+  return { key: EMPTY_BYTES };
 }
 
 export const RangeStatsRequest: MessageFns<RangeStatsRequest> = {
@@ -2551,7 +2554,7 @@ export const Transaction: MessageFns<Transaction> = {
 };
 
 function createBaseHeartbeatTxnRequest(): HeartbeatTxnRequest {
-  return { key: Buffer.alloc(0) };
+  return { key: EMPTY_BYTES };
 }
 
 export const HeartbeatTxnRequest: MessageFns<HeartbeatTxnRequest> = {
@@ -2644,7 +2647,7 @@ export const HeartbeatTxnResponse: MessageFns<HeartbeatTxnResponse> = {
 
 function createBaseEndTxnRequest(): EndTxnRequest {
   return {
-    key: Buffer.alloc(0),
+    key: EMPTY_BYTES,
     commit: false,
     lockSpans: [],
     refreshSpans: [],
@@ -2948,7 +2951,7 @@ export const EndTxnResponse: MessageFns<EndTxnResponse> = {
 };
 
 function createBasePushTxnRequest(): PushTxnRequest {
-  return { key: Buffer.alloc(0), pushee: undefined, pusher: undefined, pushType: 0, pushTo: undefined };
+  return { key: EMPTY_BYTES, pushee: undefined, pusher: undefined, pushType: 0, pushTo: undefined };
 }
 
 export const PushTxnRequest: MessageFns<PushTxnRequest> = {
@@ -3084,7 +3087,7 @@ export const PushTxnResponse: MessageFns<PushTxnResponse> = {
 };
 
 function createBaseQueryIntentRequest(): QueryIntentRequest {
-  return { key: Buffer.alloc(0), txn: undefined };
+  return { key: EMPTY_BYTES, txn: undefined };
 }
 
 export const QueryIntentRequest: MessageFns<QueryIntentRequest> = {
@@ -3187,7 +3190,7 @@ export const QueryIntentResponse: MessageFns<QueryIntentResponse> = {
 };
 
 function createBaseRecoverTxnRequest(): RecoverTxnRequest {
-  return { key: Buffer.alloc(0), txn: undefined, implicitlyCommitted: false };
+  return { key: EMPTY_BYTES, txn: undefined, implicitlyCommitted: false };
 }
 
 export const RecoverTxnRequest: MessageFns<RecoverTxnRequest> = {
@@ -3301,7 +3304,7 @@ export const RecoverTxnResponse: MessageFns<RecoverTxnResponse> = {
 };
 
 function createBaseQueryTxnRequest(): QueryTxnRequest {
-  return { key: Buffer.alloc(0), txnId: Buffer.alloc(0) };
+  return { key: EMPTY_BYTES, txnId: EMPTY_BYTES };
 }
 
 export const QueryTxnRequest: MessageFns<QueryTxnRequest> = {
@@ -3415,7 +3418,7 @@ export const QueryTxnResponse: MessageFns<QueryTxnResponse> = {
 };
 
 function createBaseResolveIntentRequest(): ResolveIntentRequest {
-  return { key: Buffer.alloc(0), txn: undefined };
+  return { key: EMPTY_BYTES, txn: undefined };
 }
 
 export const ResolveIntentRequest: MessageFns<ResolveIntentRequest> = {
@@ -3507,7 +3510,7 @@ export const ResolveIntentResponse: MessageFns<ResolveIntentResponse> = {
 };
 
 function createBaseResolveIntentRangeRequest(): ResolveIntentRangeRequest {
-  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0), txn: undefined };
+  return { startKey: EMPTY_BYTES, endKey: EMPTY_BYTES, txn: undefined };
 }
 
 export const ResolveIntentRangeRequest: MessageFns<ResolveIntentRangeRequest> = {
@@ -3635,7 +3638,7 @@ export const ResolveIntentRangeResponse: MessageFns<ResolveIntentRangeResponse> 
 };
 
 function createBaseGcTxnRecordRequest(): GcTxnRecordRequest {
-  return { key: Buffer.alloc(0), txnId: Buffer.alloc(0) };
+  return { key: EMPTY_BYTES, txnId: EMPTY_BYTES };
 }
 
 export const GcTxnRecordRequest: MessageFns<GcTxnRecordRequest> = {
@@ -3727,7 +3730,7 @@ export const GcTxnRecordResponse: MessageFns<GcTxnRecordResponse> = {
 };
 
 function createBaseRefreshRequest(): RefreshRequest {
-  return { key: Buffer.alloc(0), refreshFrom: undefined };
+  return { key: EMPTY_BYTES, refreshFrom: undefined };
 }
 
 export const RefreshRequest: MessageFns<RefreshRequest> = {
@@ -3819,7 +3822,7 @@ export const RefreshResponse: MessageFns<RefreshResponse> = {
 };
 
 function createBaseRefreshRangeRequest(): RefreshRangeRequest {
-  return { startKey: Buffer.alloc(0), endKey: Buffer.alloc(0), refreshFrom: undefined };
+  return { startKey: EMPTY_BYTES, endKey: EMPTY_BYTES, refreshFrom: undefined };
 }
 
 export const RefreshRangeRequest: MessageFns<RefreshRangeRequest> = {
@@ -5549,7 +5552,7 @@ export const BatchStreamResponse: MessageFns<BatchStreamResponse> = {
 };
 
 function createBaseEncodedBatch(): EncodedBatch {
-  return { requestId: 0n, batch: Buffer.alloc(0) };
+  return { requestId: 0n, batch: EMPTY_BYTES };
 }
 
 export const EncodedBatch: MessageFns<EncodedBatch> = {

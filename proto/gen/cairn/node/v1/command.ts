@@ -9,6 +9,9 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Lease, RangeDescriptor, SplitTrigger } from "../../kv/v1/kv";
 import { Timestamp } from "../../storage/v1/mvcc";
 
+/** The default of every bytes field (added by proto/share-empty-bytes.ts). */
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 /**
  * What a range's Raft log carries. The leaseholder evaluates a request into the raw
  * engine writes it makes (proposer-evaluated KV); every replica applies those writes,
@@ -169,7 +172,7 @@ export const RaftCommand: MessageFns<RaftCommand> = {
 };
 
 function createBaseWriteOp(): WriteOp {
-  return { key: Buffer.alloc(0), value: Buffer.alloc(0), delete: false };
+  return { key: EMPTY_BYTES, value: EMPTY_BYTES, delete: false };
 }
 
 export const WriteOp: MessageFns<WriteOp> = {

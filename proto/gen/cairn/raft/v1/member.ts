@@ -21,6 +21,9 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
+/** The default of every bytes field (added by proto/share-empty-bytes.ts). */
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 export interface ProposeRequest {
   requestId: bigint;
   data: Buffer;
@@ -71,7 +74,7 @@ export interface TransferLeadershipResponse {
 }
 
 function createBaseProposeRequest(): ProposeRequest {
-  return { requestId: 0n, data: Buffer.alloc(0) };
+  return { requestId: 0n, data: EMPTY_BYTES };
 }
 
 export const ProposeRequest: MessageFns<ProposeRequest> = {

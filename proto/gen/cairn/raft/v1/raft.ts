@@ -21,6 +21,9 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
+/** The default of every bytes field (added by proto/share-empty-bytes.ts). */
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 export enum EntryType {
   ENTRY_TYPE_UNSPECIFIED = 0,
   ENTRY_TYPE_NORMAL = 1,
@@ -152,7 +155,7 @@ export interface SendSnapshotResponse {
 }
 
 function createBaseEntry(): Entry {
-  return { index: 0n, term: 0n, type: 0, data: Buffer.alloc(0), traceContext: "" };
+  return { index: 0n, term: 0n, type: 0, data: EMPTY_BYTES, traceContext: "" };
 }
 
 export const Entry: MessageFns<Entry> = {
@@ -490,7 +493,7 @@ export const SnapshotMetadata: MessageFns<SnapshotMetadata> = {
 };
 
 function createBaseLogState(): LogState {
-  return { snapshot: undefined, snapshotData: Buffer.alloc(0), truncatedIndex: 0n, truncatedTerm: 0n };
+  return { snapshot: undefined, snapshotData: EMPTY_BYTES, truncatedIndex: 0n, truncatedTerm: 0n };
 }
 
 export const LogState: MessageFns<LogState> = {
@@ -575,7 +578,7 @@ export const LogState: MessageFns<LogState> = {
 };
 
 function createBaseSnapshot(): Snapshot {
-  return { metadata: undefined, data: Buffer.alloc(0) };
+  return { metadata: undefined, data: EMPTY_BYTES };
 }
 
 export const Snapshot: MessageFns<Snapshot> = {
@@ -1122,7 +1125,7 @@ export const MessagesResponse: MessageFns<MessagesResponse> = {
 };
 
 function createBaseSendSnapshotRequest(): SendSnapshotRequest {
-  return { header: undefined, fromNode: 0n, toNode: 0n, data: Buffer.alloc(0), last: false };
+  return { header: undefined, fromNode: 0n, toNode: 0n, data: EMPTY_BYTES, last: false };
 }
 
 export const SendSnapshotRequest: MessageFns<SendSnapshotRequest> = {

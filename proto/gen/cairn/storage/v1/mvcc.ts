@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** The default of every bytes field (added by proto/share-empty-bytes.ts). */
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 /** An HLC timestamp: wall time in nanoseconds since the Unix epoch and a logical counter. */
 export interface Timestamp {
   wallTime: bigint;
@@ -110,8 +113,8 @@ export const Timestamp: MessageFns<Timestamp> = {
 
 function createBaseTxnMeta(): TxnMeta {
   return {
-    id: Buffer.alloc(0),
-    anchorKey: Buffer.alloc(0),
+    id: EMPTY_BYTES,
+    anchorKey: EMPTY_BYTES,
     epoch: 0,
     writeTimestamp: undefined,
     minTimestamp: undefined,
