@@ -1,6 +1,6 @@
 import { KEY_MAX } from '../common/keys';
 import type * as pb from '../proto/gen/cairn/kv/v1/kv';
-import { ConditionFailedError, DeadlineExceededError, OperationCancelledError, UnavailableError } from './errors';
+import { AmbiguousResultError, ConditionFailedError, DeadlineExceededError, NodeUnavailableError, OperationCancelledError, UnavailableError } from './errors';
 import type { KvClientOptions, KvRow } from './kv-client';
 import { KvClient } from './kv-client';
 import type { KvTransport } from './kv-transport';
@@ -371,6 +371,83 @@ describe('DistSender recovery', () => {
     const error = await client.batch(requests, { deadlineUnixMs: Date.now() + 300 }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConditionFailedError);
     expect(inFlight).toBe(0);
+  });
+});
+
+describe('a write that may have landed unanswered', () => {
+  /**
+   * A transport that lets the first batch writing `lost` through, then reports the
+   * stream broken as if the answer was lost on the way; it stages EndTxns itself (the
+   * fake cluster serves no transactions). Counts the batches that write `lost`.
+   */
+  function losingTransport(lost: Buffer): { transport: KvTransport; sends: () => number } {
+    const inner = new GrpcKvTransport();
+    let sends = 0;
+    const transport: KvTransport = {
+      sendBatch: async (address, batch, deadlineUnixMs) => {
+        const requests = batch.requests.map((r) => r.request);
+        if (requests.some((r) => r?.$case === 'endTxn')) {
+          const responses = requests.map((r): pb.ResponseUnion =>
+            r?.$case === 'endTxn' ? { response: { $case: 'endTxn', value: { txn: batch.header?.txn, onePhaseCommit: false } } } : { response: { $case: 'put', value: {} } },
+          );
+          return { responses };
+        }
+        const writesLost = requests.some((r) => r?.$case === 'put' && r.value.key.equals(lost));
+        const response = await inner.sendBatch(address, batch, deadlineUnixMs);
+        if (writesLost && ++sends === 1) throw new NodeUnavailableError(address, 'unreachable', `stream to node ${address} failed after the batch went out`);
+        return response;
+      },
+      clusterInfo: (...args) => inner.clusterInfo(...args),
+      close: () => inner.close(),
+    };
+    return { transport, sends: () => sends };
+  }
+
+  const put = (key: Buffer, value: string): pb.RequestUnion => ({ request: { $case: 'put', value: { key, value: v(value) } } });
+
+  it('is not sent again when it is part of a parallel commit: the commit is ambiguous', async () => {
+    const lost = k(0x45);
+    const { transport, sends } = losingTransport(lost);
+    await setup({}, { transport });
+    const commit: pb.RequestUnion = {
+      request: { $case: 'endTxn', value: { key: k(0x20), commit: true, lockSpans: [], refreshSpans: [], inFlightWrites: [lost] } },
+    };
+    const error = await client.batch([put(k(0x20), 'a'), put(lost, 'b'), commit]).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(AmbiguousResultError);
+    expect(sends()).toBe(1);
+    // It did land: sent again to the range's next leaseholder, it could have been laid
+    // a second time above the staged timestamp.
+    expect((await client.get(lost))?.toString()).toBe('b');
+  });
+
+  it('an EndTxn anchored on a range before its writes goes out once they are answered', async () => {
+    const inner = new GrpcKvTransport();
+    const order: string[] = [];
+    const transport: KvTransport = {
+      sendBatch: async (address, batch, deadlineUnixMs) => {
+        const kinds = batch.requests.map((r) => r.request?.$case ?? '');
+        order.push(kinds.join('+'));
+        if (kinds.includes('endTxn')) return { responses: [{ response: { $case: 'endTxn', value: { txn: batch.header?.txn, onePhaseCommit: false } } }] };
+        return inner.sendBatch(address, batch, deadlineUnixMs);
+      },
+      clusterInfo: (...args) => inner.clusterInfo(...args),
+      close: () => inner.close(),
+    };
+    await setup({}, { transport });
+    order.length = 0;
+    const commit: pb.RequestUnion = { request: { $case: 'endTxn', value: { key: k(0x20), commit: true, lockSpans: [], refreshSpans: [], inFlightWrites: [] } } };
+    const responses = await client.batch([commit, put(k(0x45), 'b')]);
+    expect(responses.map((r) => r.response?.$case)).toEqual(['endTxn', 'put']);
+    expect(order.filter((o) => o !== 'get' && !o.startsWith('scan'))).toEqual(['put', 'endTxn']);
+  });
+
+  it('is sent again otherwise', async () => {
+    const lost = k(0x45);
+    const { transport, sends } = losingTransport(lost);
+    await setup({}, { transport });
+    await client.batch([put(k(0x20), 'a'), put(lost, 'b')]);
+    expect(sends()).toBeGreaterThanOrEqual(2);
+    expect((await client.get(lost))?.toString()).toBe('b');
   });
 });
 

@@ -30,6 +30,7 @@ import {
   validateBatch,
 } from './batch-split';
 import {
+  AmbiguousResultError,
   DeadlineExceededError,
   errorFromProto,
   NodeUnavailableError,
@@ -143,6 +144,8 @@ interface SendContext {
   /** The batch's `kv.batch` span (NO_SPAN when its trace is not sampled). */
   readonly span: Span;
   readonly signal: InterruptSignal | undefined;
+  /** The batch commits a transaction: none of its pieces may be sent twice (see sendToReplicas). */
+  readonly commits: boolean;
   /** Requests still on their way when `signal` aborted. */
   readonly abandoned: Promise<unknown>[];
   readonly onTraceRecording: ((spans: readonly RecordedSpan[]) => void) | undefined;
@@ -241,7 +244,7 @@ export class DistSender {
       trace === undefined || trace === NO_SPAN
         ? NO_SPAN
         : startChildSpan('kv.batch', trace, { 'cairn.requests': requests.length, 'cairn.first_request': requests[0]?.request?.$case ?? '' });
-    const ctx = this.context(header, span);
+    const ctx = this.context(header, span, requests.some(isCommit));
     const indexed: IndexedRequest[] = [];
     requests.forEach((union, index) => {
       const request = union.request;
@@ -325,7 +328,7 @@ export class DistSender {
         const lookedUp = key;
         assert(clipped.length > 0, () => `range ${desc.rangeId} holds ${prettyKey(lookedUp)} but no request`);
         key = nextKey(requests, desc.endKey);
-        if (key === undefined && pieces.length === 0) {
+        if (key === undefined && pieces.length === 0 && endTxnPiece === undefined) {
           // The whole batch is one range's (a point read or write): one piece, nothing to join.
           return await this.sendPiece(desc, clipped, ctx, attempt);
         }
@@ -346,13 +349,15 @@ export class DistSender {
       ctx.aborted = true;
       await Promise.allSettled(pieces);
       // A piece's own failure explains the batch better than the abandonment it caused.
-      throw failures.length > 0 ? failures[0] : err;
+      throw failures.find((f) => f instanceof AmbiguousResultError) ?? (failures.length > 0 ? failures[0] : err);
     }
     // Every piece is waited for, failed or not: a piece still on its way once the caller
     // has moved on (a transaction refreshing and committing after another piece failed)
     // could lay an intent nobody resolves. Pieces stop retrying once one has failed.
     await Promise.allSettled(pieces);
-    if (failures.length > 0) throw failures[0];
+    // A piece that may have landed unanswered makes the whole batch's outcome unknown,
+    // whatever else failed.
+    if (failures.length > 0) throw failures.find((f) => f instanceof AmbiguousResultError) ?? failures[0];
     const results = await Promise.all(pieces);
     if (endTxnPiece !== undefined) {
       // Sent with the transaction as the other pieces left it: it commits at or above
@@ -529,6 +534,18 @@ export class DistSender {
         endSpan(rpc, err);
         if (err instanceof OperationCancelledError) return { kind: 'fail', error: err };
         lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
+        if (ctx.commits && mayHaveArrived(lastError)) {
+          // A piece of a commit may have been applied without its answer. Sent again, a
+          // one-phase commit would write its values a second time, above the first; a
+          // write of a parallel commit would be laid anew above the staged timestamp,
+          // while recovery may already have found the first one in place and committed
+          // the transaction below it. Whether it committed is unknown.
+          this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
+          return {
+            kind: 'fail',
+            error: new AmbiguousResultError(`a piece of a commit may have reached node ${nodeId} unanswered: ${lastError.message}`, { cause: lastError }),
+          };
+        }
         this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
         if (this.rangeCache.get(rangeId)?.leaseholderNodeId === nodeId) {
           this.rangeCache.setLeaseholder(rangeId, undefined);
@@ -811,7 +828,7 @@ export class DistSender {
   // ---------------------------------------------------------------------------------
   // Time
 
-  private context(header: KvBatchHeader, span: Span): SendContext {
+  private context(header: KvBatchHeader, span: Span, commits = false): SendContext {
     const now = this.now();
     const timeoutMs = header.timeoutMs ?? this.requestTimeoutMs;
     const deadlineUnixMs = Math.min(now + timeoutMs, header.deadlineUnixMs ?? Infinity);
@@ -827,6 +844,7 @@ export class DistSender {
       latestTimestamp: undefined,
       span,
       signal: header.signal,
+      commits,
       abandoned: [],
       onTraceRecording: header.onTraceRecording,
     };
@@ -940,6 +958,17 @@ function closedError(): UnavailableError {
 
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** An EndTxn that commits (one-phase, parallel or explicit). */
+function isCommit(union: pb.RequestUnion): boolean {
+  const request = union.request;
+  return request?.$case === 'endTxn' && request.value.commit;
+}
+
+/** Whether a request the transport failed may still have been delivered (and applied). */
+function mayHaveArrived(err: CairnError): boolean {
+  return !(err instanceof NodeUnavailableError) || err.requestSent;
 }
 
 /**

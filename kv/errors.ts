@@ -52,16 +52,20 @@ export class UnavailableError extends CairnError {
 
 /**
  * A node could not be asked: no connection, a broken stream, the client closed, or no
- * answer before the deadline. The request may or may not have reached the node.
+ * answer before the deadline. `requestSent` is false only when the request certainly
+ * never left this process; otherwise it may have reached the node and been applied.
  */
 export class NodeUnavailableError extends UnavailableError {
+  readonly requestSent: boolean;
+
   constructor(
     readonly address: string,
     readonly reason: 'unreachable' | 'deadline' | 'closed',
     message: string,
-    options: { readonly cause?: unknown } = {},
+    options: { readonly cause?: unknown; readonly requestSent?: boolean } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.requestSent = options.requestSent ?? true;
   }
 }
 

@@ -136,7 +136,8 @@ export class NodeConnection {
   close(): Promise<void> {
     const state = this.state;
     this.state = { kind: 'closed' };
-    this.failPending(() => this.closedError());
+    // In flight: sent, and perhaps applied.
+    this.failPending(() => new NodeUnavailableError(this.address, 'closed', `the connection to ${this.address} closed before the node answered`));
     if (state.kind === 'open') {
       state.outgoing.stop();
       state.stream.cancel();
@@ -169,6 +170,7 @@ export class NodeConnection {
             this.address,
             'unreachable',
             `node ${this.address} is unreachable (${state.reason}); reconnecting in ${waitMs} ms`,
+            { requestSent: false },
           );
         }
         break;
@@ -231,7 +233,8 @@ export class NodeConnection {
     }
   }
 
+  /** For a request refused before it was sent. */
   private closedError(): NodeUnavailableError {
-    return new NodeUnavailableError(this.address, 'closed', `the connection to ${this.address} is closed`);
+    return new NodeUnavailableError(this.address, 'closed', `the connection to ${this.address} is closed`, { requestSent: false });
   }
 }

@@ -652,10 +652,11 @@ export class Txn {
           throw err;
         }
         if (err instanceof TransactionError) throw err;
-        if (err instanceof UnavailableError) {
+        if (err instanceof UnavailableError || err instanceof AmbiguousResultError) {
+          // Its outcome is for recovery to find out: no more heartbeats, no rollback.
           this.stopHeartbeat();
           this.state = 'aborted';
-          throw new AmbiguousResultError(`the commit's outcome is unknown: ${err.message}`, { cause: err });
+          throw err instanceof AmbiguousResultError ? err : new AmbiguousResultError(`the commit's outcome is unknown: ${err.message}`, { cause: err });
         }
         throw err;
       }

@@ -47,7 +47,7 @@ export function parseTxnSimArgs(args: readonly string[]): TxnSimCliOptions {
 export async function txnSimMain(args: readonly string[], write: (line: string) => void, now: () => number): Promise<number> {
   const opts = parseTxnSimArgs(args);
   const started = now();
-  const totals = { committed: 0, failed: 0, abandoned: 0, ambiguous: 0, transfers: 0, crashes: 0, retries: 0 };
+  const totals = { committed: 0, failed: 0, abandoned: 0, ambiguous: 0, transfers: 0, crashes: 0, retries: 0, answersLost: 0 };
   const latencies: number[] = [];
   for (let seed = opts.firstSeed; seed < opts.firstSeed + opts.seeds; seed++) {
     let result: TxnSimResult;
@@ -73,6 +73,7 @@ export async function txnSimMain(args: readonly string[], write: (line: string) 
     totals.transfers += result.leaseTransfers;
     totals.crashes += result.coordinatorCrashes;
     totals.retries += result.retries;
+    totals.answersLost += result.answersLost;
     latencies.push(...result.commitLatenciesMs);
     if (opts.verbose) write(JSON.stringify(result));
   }
@@ -80,7 +81,7 @@ export async function txnSimMain(args: readonly string[], write: (line: string) 
   write(
     `txn sim: ${opts.seeds} seeds from ${opts.firstSeed} passed; ${totals.committed} committed, ${totals.failed} failed or retried, ` +
       `${totals.abandoned} abandoned, ${totals.ambiguous} ambiguous; ${totals.transfers} lease transfers, ` +
-      `${totals.crashes} coordinator crashes, ${totals.retries} retries; ${seconds.toFixed(1)} s`,
+      `${totals.crashes} coordinator crashes, ${totals.retries} retries, ${totals.answersLost} answers lost; ${seconds.toFixed(1)} s`,
   );
   if (latencies.length > 0) {
     latencies.sort((a, b) => a - b);

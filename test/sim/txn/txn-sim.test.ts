@@ -35,7 +35,7 @@ describe('transaction simulator', () => {
   });
 
   test('seeds 1-6 commit transactions, move leases, crash coordinators, and stay serializable', async () => {
-    const totals = { committed: 0, transfers: 0, crashes: 0, retries: 0, abandoned: 0 };
+    const totals = { committed: 0, transfers: 0, crashes: 0, retries: 0, abandoned: 0, answersLost: 0 };
     for (let seed = 1; seed <= 6; seed++) {
       const r = await runSeed({ seed });
       totals.committed += r.summary.committed;
@@ -43,6 +43,7 @@ describe('transaction simulator', () => {
       totals.crashes += r.coordinatorCrashes;
       totals.retries += r.retries;
       totals.abandoned += r.summary.abandoned;
+      totals.answersLost += r.answersLost;
     }
     for (const [what, n] of Object.entries(totals)) {
       expect([what, n > 0]).toEqual([what, true]);
@@ -63,10 +64,12 @@ describe('transaction simulator', () => {
     }
   });
 
-  /** Seeds that once failed, each named by the bug it found (now fixed in replica.ts and kv/txn.ts). */
+  /** Seeds that once failed, each named by the bug it found (now fixed in replica.ts, kv/txn.ts and kv/dist-sender.ts). */
   const REGRESSIONS: Record<string, number> = {
     'a commit refreshed on its anchor range leaves its reads in the timestamp cache below the commit (write skew)': 204,
     'a transaction 3 s behind the closed timestamp never commits (livelock after waiting for an abandoned lock)': 555,
+    'a commit whose answer was lost is sent again, and its writes land a second time, later (a cycle)': 8,
+    'the same: a version written by a commit sent again outlives the attempt that gave up on it': 67,
   };
 
   test.each(Object.entries(REGRESSIONS))('regression: %s (seed %d)', async (_name, seed) => {

@@ -30,7 +30,8 @@ import { VIRTUAL_EPOCH_MS, VirtualScheduler } from './virtual-time';
  * Three nodes, a meta range and three user ranges over 6–10 keys; 4–8 clients run
  * read-modify-write transactions, read-only scans, explicit transactions (some rolled
  * back) and transactions whose coordinator crashes (heartbeats stop; sometimes with
- * the commit in flight). Leases move between the nodes; every process's clock is off
+ * the commit in flight). Leases move between the nodes; 1% of batch answers are lost
+ * after the node served the batch (a broken stream); every process's clock is off
  * true time by up to ±125 ms (so any two differ by up to the 250 ms maximum).
  *
  * The `contended` workload instead runs no faults and 16 clients moving values between
@@ -65,6 +66,8 @@ export interface TxnSimResult {
   readonly coordinatorCrashes: number;
   readonly retries: number;
   readonly messages: number;
+  /** Batch answers lost after the node served the batch. */
+  readonly answersLost: number;
   readonly events: number;
   readonly virtualMs: number;
   /** How attempts that did not commit ended, by reason (first words of the note). */
@@ -88,6 +91,8 @@ export class TxnSimViolationError extends Error {
 
 const MAX_OFFSET_NANOS = 250_000_000n;
 const LIVENESS_LIMIT_MS = 60_000;
+/** Mixed into the seed for the stream that decides which answers are lost. */
+const ANSWER_LOSS_SALT = 0x5a17_1055;
 
 export async function runTxnSim(options: TxnSimOptions): Promise<TxnSimResult> {
   const sim = new TxnSim(options);
@@ -157,6 +162,7 @@ class TxnSim {
       void this.clientLoop(c, new Prng(workRand.nextUint32()), workloadEnd).finally(() => running--);
     }
     if (!this.contended) void this.faultLoop(new Prng(workRand.nextUint32()), workloadEnd);
+    this.network.loseAnswers = !this.contended;
     const ended = await this.scheduler.run(() => running === 0, workloadEnd + LIVENESS_LIMIT_MS);
     if (!ended) {
       throw new TxnSimViolationError(this.seed, `liveness: ${running} client(s) still in an operation ${LIVENESS_LIMIT_MS} ms after the workload ended`);
@@ -164,6 +170,7 @@ class TxnSim {
 
     // Liveness phase: no faults; abandoned transactions expire; one transaction touches every key.
     this.faultsOn = false;
+    this.network.loseAnswers = false;
     await this.sleepVirtual(TXN_EXPIRY_MS + 1_000);
     const finalClient = this.newProcess('final');
     const kv = this.clientKv(finalClient, netRand);
@@ -219,6 +226,7 @@ class TxnSim {
       coordinatorCrashes: this.coordinatorCrashes,
       retries: this.retries,
       messages: this.network.messages.sent,
+      answersLost: this.network.messages.answersLost,
       events: this.scheduler.events,
       virtualMs,
       endings,
@@ -293,12 +301,17 @@ class TxnSim {
       const node = new SimNode(id, proc.clock, proc.physicalMs, this.ranges, directory, this.trace === undefined ? undefined : (line) => this.traceLine(line));
       this.nodes.set(node.address, node);
     }
-    this.network = new SimNetwork(netRand, this.nodes, (nodeId) => ({
-      clusterId: 'txn-sim',
-      nodeId: BigInt(nodeId),
-      firstRange: meta.desc,
-      nodes: this.nodeDescriptors,
-    }));
+    this.network = new SimNetwork(
+      netRand,
+      this.nodes,
+      (nodeId) => ({
+        clusterId: 'txn-sim',
+        nodeId: BigInt(nodeId),
+        firstRange: meta.desc,
+        nodes: this.nodeDescriptors,
+      }),
+      new Prng((this.seed ^ ANSWER_LOSS_SALT) >>> 0),
+    );
     [...this.nodes.values()].forEach((node, i) => node.attachKv(this.clientKv(nodeProcesses[i] as SimProcess, netRand)));
   }
 
