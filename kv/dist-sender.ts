@@ -349,15 +349,14 @@ export class DistSender {
       ctx.aborted = true;
       await Promise.allSettled(pieces);
       // A piece's own failure explains the batch better than the abandonment it caused.
-      throw failures.find((f) => f instanceof AmbiguousResultError) ?? (failures.length > 0 ? failures[0] : err);
+      throw batchFailure(failures) ?? err;
     }
     // Every piece is waited for, failed or not: a piece still on its way once the caller
     // has moved on (a transaction refreshing and committing after another piece failed)
     // could lay an intent nobody resolves. Pieces stop retrying once one has failed.
     await Promise.allSettled(pieces);
-    // A piece that may have landed unanswered makes the whole batch's outcome unknown,
-    // whatever else failed.
-    if (failures.length > 0) throw failures.find((f) => f instanceof AmbiguousResultError) ?? failures[0];
+    const failure = batchFailure(failures);
+    if (failure !== undefined) throw failure;
     const results = await Promise.all(pieces);
     if (endTxnPiece !== undefined) {
       // Sent with the transaction as the other pieces left it: it commits at or above
@@ -534,19 +533,18 @@ export class DistSender {
         endSpan(rpc, err);
         if (err instanceof OperationCancelledError) return { kind: 'fail', error: err };
         lastError = err instanceof CairnError ? err : new NodeUnavailableError(address, 'unreachable', String(err), { cause: err });
+        this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
         if (ctx.commits && mayHaveArrived(lastError)) {
           // A piece of a commit may have been applied without its answer. Sent again, a
           // one-phase commit would write its values a second time, above the first; a
           // write of a parallel commit would be laid anew above the staged timestamp,
           // while recovery may already have found the first one in place and committed
           // the transaction below it. Whether it committed is unknown.
-          this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
           return {
             kind: 'fail',
             error: new AmbiguousResultError(`a piece of a commit may have reached node ${nodeId} unanswered: ${lastError.message}`, { cause: lastError }),
           };
         }
-        this.options.onEvent?.({ kind: 'replicaError', rangeId, nodeId, error: lastError });
         if (this.rangeCache.get(rangeId)?.leaseholderNodeId === nodeId) {
           this.rangeCache.setLeaseholder(rangeId, undefined);
         }
@@ -964,6 +962,14 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 function isCommit(union: pb.RequestUnion): boolean {
   const request = union.request;
   return request?.$case === 'endTxn' && request.value.commit;
+}
+
+/**
+ * What a batch whose pieces failed with `failures` fails with: the first, unless a piece
+ * may have landed unanswered, which makes the whole batch's outcome unknown.
+ */
+function batchFailure(failures: readonly unknown[]): unknown {
+  return failures.find((f) => f instanceof AmbiguousResultError) ?? failures[0];
 }
 
 /** Whether a request the transport failed may still have been delivered (and applied). */

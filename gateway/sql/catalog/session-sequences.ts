@@ -214,7 +214,7 @@ export class SessionSequences implements SequenceAccess {
     const demand = learned === undefined ? new Map<number, number>() : new Map(learned);
     try {
       for (let runs = 1; ; runs++) {
-        if (demand.size > 0) for (const [id, want] of demand) await this.prepare(txn, id, want);
+        for (const [id, want] of demand) await this.prepare(txn, id, want);
         const saved = this.save();
         const attempt: Attempt = { generation: this.catalog.generation, used: new Map(), setvals: [], writes: 0 };
         this.attempt = attempt;
@@ -351,11 +351,8 @@ export class SessionSequences implements SequenceAccess {
   }
 
   private learn(key: string, used: ReadonlyMap<number, number>): void {
-    if (used.size === 0) {
-      if (this.learned.size > 0) this.learned.delete(key);
-      return;
-    }
     this.learned.delete(key);
+    if (used.size === 0) return;
     this.learned.set(key, new Map(used));
     if (this.learned.size > MAX_LEARNED) {
       const oldest = this.learned.keys().next();
