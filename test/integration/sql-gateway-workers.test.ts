@@ -6,6 +6,7 @@ import { LocalCluster } from '../../cli/local-cluster';
 import { workerOfProcessId } from '../../gateway/pgwire';
 import { eventually } from '../support/eventually';
 import { sendCancelRequest } from '../support/pg-cancel';
+import { isProcessAlive } from '../support/process-alive';
 
 /**
  * A gateway serving SQL from two worker processes on one port (`--workers 2`): sessions
@@ -42,14 +43,6 @@ function childrenOf(parent: number): number[] {
   return children;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function connect(): Promise<Client> {
   const client = new Client({ connectionString: cluster?.gateway?.url });
@@ -169,7 +162,7 @@ test('a worker that dies is replaced, and the other serves on meanwhile', async 
   expect(before).toHaveLength(WORKERS);
   const victim = before[0] as number;
   process.kill(victim, 'SIGKILL');
-  await eventually('the killed worker to be gone', async () => (isAlive(victim) ? undefined : true), 10_000);
+  await eventually('the killed worker to be gone', async () => (isProcessAlive(victim) ? undefined : true), 10_000);
   // The killed worker's session is lost; the other worker's goes on.
   const outcomes = await Promise.all(sessions.map((c) => c.query('SELECT v FROM counters WHERE k = 1').then(() => 'served', () => 'lost')));
   expect([...outcomes].sort()).toEqual(['lost', 'served']);
@@ -191,5 +184,5 @@ test('SIGTERM stops every worker, and the gateway exits 0', async () => {
   expect(workers).toHaveLength(WORKERS);
   const exit = await (cluster as LocalCluster).stopGateway();
   expect(exit).toMatchObject({ code: 0, forced: false });
-  for (const pid of workers) expect(isAlive(pid)).toBe(false);
+  for (const pid of workers) expect(isProcessAlive(pid)).toBe(false);
 }, 60_000);

@@ -22,6 +22,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isProcessAlive } from './process-alive';
 
 export interface PostgresServerOptions {
   /** `fsync` (default true). Off also skips initdb's final sync. */
@@ -230,14 +231,6 @@ function postmasterPid(dataDir: string): number | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -249,14 +242,14 @@ function sleepSync(ms: number): void {
  */
 function killSync(server: LiveServer): void {
   const pid = postmasterPid(server.dataDir);
-  if (pid !== undefined && isAlive(pid)) {
+  if (pid !== undefined && isProcessAlive(pid)) {
     try {
       process.kill(pid, 'SIGQUIT');
     } catch {
       // already gone
     }
-    for (let waited = 0; waited < 5_000 && isAlive(pid); waited += 50) sleepSync(50);
-    if (isAlive(pid)) {
+    for (let waited = 0; waited < 5_000 && isProcessAlive(pid); waited += 50) sleepSync(50);
+    if (isProcessAlive(pid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -386,7 +379,7 @@ export async function startPostgres(options: PostgresServerOptions = {}): Promis
           () => undefined,
         );
         // pg_ctl returns when postmaster.pid is gone; make sure the process is too.
-        for (let waited = 0; pid !== undefined && waited < 10_000 && isAlive(pid); waited += 50) {
+        for (let waited = 0; pid !== undefined && waited < 10_000 && isProcessAlive(pid); waited += 50) {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         killSync(server);
