@@ -21,6 +21,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** The highest commit index sent to the member that its log (as we sent it) could take. */
+  sentCommit = 0;
   readonly inflights: Inflights;
 
   constructor(
@@ -84,6 +86,11 @@ export class Progress {
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1, 1);
     this.probeSent = false;
     return true;
+  }
+
+  /** Whether telling the member commit index `committed` could move its commit index. */
+  canBumpCommit(committed: number): boolean {
+    return this.sentCommit < Math.min(committed, this.next - 1);
   }
 
   isPaused(): boolean {

@@ -126,8 +126,18 @@ export class RaftNode {
     this.raft.transferLeadership(to);
   }
 
-  readIndex(requestContext: string): void {
-    this.raft.readIndex(requestContext);
+  readIndex(requestContext: string, options?: { readonly withNextHeartbeat?: boolean }): void {
+    this.raft.readIndex(requestContext, options);
+  }
+
+  /** With deferCommitNotices: a follower has not been told the leader's commit index yet. */
+  commitNoticesPending(): boolean {
+    return this.raft.commitNoticesPending();
+  }
+
+  /** With deferCommitNotices: tells the followers that have not heard it the commit index now. */
+  sendCommitNotices(): void {
+    this.raft.sendCommitNotices();
   }
 
   /** The transport could not deliver to `id`: stop streaming to it until it answers. */

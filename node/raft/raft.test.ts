@@ -217,6 +217,61 @@ describe('log replication (Raft §5.3)', () => {
   });
 });
 
+describe('deferred commit notices', () => {
+  test('a new commit index waits for the next append instead of going out alone; sendCommitNotices sends it', () => {
+    const c = new TestCluster(ids, { deferCommitNotices: true });
+    elected(c, 1);
+    c.delivered.length = 0;
+    c.raft(1).propose(bytes('a'));
+    c.stabilize();
+    const committed = c.raft(1).status().commit;
+    expect(appliedData(c.member(1))).toEqual(['a']);
+    // One append per follower carried the entry; none followed with only the commit index.
+    expect(c.delivered.filter((m) => m.type === 'MsgApp').length).toBe(2);
+    for (const id of [2, 3]) expect(c.raft(id).status().commit).toBeLessThan(committed);
+    expect(c.raft(1).commitNoticesPending()).toBe(true);
+
+    // The next entry's append carries it.
+    c.raft(1).propose(bytes('b'));
+    c.stabilize();
+    for (const id of [2, 3]) expect(appliedData(c.member(id))).toEqual(['a']);
+
+    // Nothing more to send: the caller's notice goes out on its own.
+    expect(c.raft(1).commitNoticesPending()).toBe(true);
+    c.raft(1).sendCommitNotices();
+    c.stabilize();
+    expect(c.raft(1).commitNoticesPending()).toBe(false);
+    for (const id of ids) expect(appliedData(c.member(id))).toEqual(['a', 'b']);
+  });
+
+  test('a membership change is sent at once: the member it removes still hears that it committed', () => {
+    const c = new TestCluster(ids, { deferCommitNotices: true });
+    elected(c, 1);
+    const { index } = c.raft(1).proposeConfChange({ type: 'removeNode', node: 3 });
+    c.stabilize();
+    expect(c.raft(1).status().confState.voters).toEqual([1, 2]);
+    expect(c.raft(3).status().commit).toBeGreaterThanOrEqual(index);
+  });
+
+  test('a heartbeat carries the commit index too, and the default sends it at once', () => {
+    const deferred = new TestCluster(ids, { deferCommitNotices: true });
+    elected(deferred, 1);
+    deferred.raft(1).propose(bytes('a'));
+    deferred.stabilize();
+    expect(appliedData(deferred.member(2))).toEqual([]);
+    deferred.tick(1, [1]);
+    expect(appliedData(deferred.member(2))).toEqual(['a']);
+    expect(deferred.raft(1).commitNoticesPending()).toBe(false);
+
+    const eager = new TestCluster(ids);
+    elected(eager, 1);
+    eager.raft(1).propose(bytes('a'));
+    eager.stabilize();
+    for (const id of ids) expect(appliedData(eager.member(id))).toEqual(['a']);
+    expect(eager.raft(1).commitNoticesPending()).toBe(false);
+  });
+});
+
 describe('log compaction and snapshots (Raft §7)', () => {
   test('a follower behind the compacted log receives a snapshot and then entries', () => {
     const c = new TestCluster(ids);
@@ -417,6 +472,24 @@ describe('ReadIndex (thesis §6.4)', () => {
     c.raft(1).readIndex('r6');
     c.stabilize();
     expect(c.member(1).readStates).toEqual([{ index: 3, requestContext: 'r6' }]);
+  });
+
+  test('a read that rides the next heartbeat sends no round of its own and is answered after the tick', () => {
+    const c = new TestCluster(ids);
+    elected(c, 1);
+    c.raft(1).propose(bytes('x'));
+    c.stabilize();
+    c.delivered.length = 0;
+    c.raft(1).readIndex('r7', { withNextHeartbeat: true });
+    c.stabilize();
+    expect(c.delivered).toEqual([]);
+    expect(c.member(1).readStates).toEqual([]);
+    c.tick(1, [1]);
+    c.stabilize();
+    const heartbeats = c.delivered.filter((m) => m.type === 'MsgHeartbeat');
+    expect(heartbeats.map((m) => m.to).sort()).toEqual([2, 3]);
+    expect(heartbeats.every((m) => m.type === 'MsgHeartbeat' && m.readContext === 'r7')).toBe(true);
+    expect(c.member(1).readStates).toEqual([{ index: c.raft(1).status().commit, requestContext: 'r7' }]);
   });
 
   test('a node without a leader refuses reads', () => {

@@ -33,6 +33,14 @@ export interface RaftConfig {
   readonly maxSizePerMsg?: number;
   /** Bytes of committed entries handed out per Ready. */
   readonly maxCommittedSizePerReady?: number;
+  /**
+   * A leader that learns of a new commit index from an answer does not send it at once
+   * to followers that have no new entries to take: it rides their next append, a
+   * heartbeat, or the caller's `sendCommitNotices()` (call it soon after
+   * `commitNoticesPending()` says so). Under steady writes this saves an append and its
+   * answer per follower per commit; followers apply a little later.
+   */
+  readonly deferCommitNotices?: boolean;
 }
 
 /** Where an appended proposal went. Its fate is decided by what commits at `index`. */
@@ -82,6 +90,7 @@ export class Raft {
   private readonly checkQuorum: boolean;
   private readonly maxInflight: number;
   private readonly maxSizePerMsg: number;
+  private readonly deferCommitNotices: boolean;
   private readonly random: () => number;
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -104,6 +113,7 @@ export class Raft {
     this.checkQuorum = config.checkQuorum ?? true;
     this.maxInflight = config.maxInflightMessages ?? 256;
     this.maxSizePerMsg = config.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG;
+    this.deferCommitNotices = config.deferCommitNotices ?? false;
     this.random = config.random;
     const { hardState, confState } = config.storage.initialState();
     this.log = new RaftLog(config.storage, hardState.commit);
@@ -209,11 +219,14 @@ export class Raft {
   /**
    * Asks for a linearizable read point (thesis §6.4). The answer arrives as a ReadState
    * in a later Ready, or never (if leadership changes first): callers retry on a timeout.
+   * On a leader, `withNextHeartbeat` lets the confirmation ride the next scheduled
+   * heartbeat instead of a round of its own: a caller that asks just before a tick
+   * sends one heartbeat round, not two.
    */
-  readIndex(readContext: string): void {
+  readIndex(readContext: string, options: { readonly withNextHeartbeat?: boolean } = {}): void {
     if (readContext === '') throw new InvalidArgumentError('read context must not be empty');
     if (this.state === 'leader') {
-      this.handleReadIndex(this.id, readContext);
+      this.handleReadIndex(this.id, readContext, options.withNextHeartbeat !== true);
     } else if (this.lead !== NONE) {
       this.send({ type: 'MsgReadIndex', from: this.id, to: this.lead, term: this.term, readContext });
     } else {
@@ -241,7 +254,8 @@ export class Raft {
     if (this.state !== 'leader' || !this.log.matchTerm(index, term)) return;
     // The leader counts itself toward a quorum only for entries on its stable storage.
     const self = this.prs.get(this.id);
-    if (self !== undefined && self.maybeUpdate(index) && this.maybeCommit()) this.bcastAppend();
+    const previousCommit = this.log.committed;
+    if (self !== undefined && self.maybeUpdate(index) && this.maybeCommit()) this.bcastCommit(previousCommit);
   }
 
   /** The caller applied a committed conf change entry: it takes effect now. */
@@ -632,8 +646,9 @@ export class Raft {
     } else if (pr.state === 'replicate') {
       pr.inflights.freeLE(m.index);
     }
+    const previousCommit = this.log.committed;
     if (this.maybeCommit()) {
-      this.bcastAppend();
+      this.bcastCommit(previousCommit);
     } else if (wasPaused) {
       this.sendAppend(m.from);
     }
@@ -676,7 +691,7 @@ export class Raft {
 
   // ---------------------------------------------------------------- ReadIndex
 
-  private handleReadIndex(from: NodeId, readContext: string): void {
+  private handleReadIndex(from: NodeId, readContext: string, broadcast = true): void {
     if (this.log.term(this.log.committed) !== this.term) {
       this.readsBeforeCommit.push({ readContext, from });
       return;
@@ -686,7 +701,8 @@ export class Raft {
       return;
     }
     this.readQueue.push({ readContext, from, index: this.log.committed, acks: new Set([this.id]) });
-    this.bcastHeartbeat(readContext);
+    // Without a round of its own, the next tick's heartbeat carries the newest context.
+    if (broadcast) this.bcastHeartbeat(readContext);
   }
 
   private ackRead(from: NodeId, readContext: string): void {
@@ -742,10 +758,42 @@ export class Raft {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id);
   }
 
+  /**
+   * Tells the followers of a new commit index: at once, or (deferCommitNotices) with
+   * their next entries. A membership change goes out at once even so: a member it
+   * removes drops out of `prs` when it applies here and would never hear of it.
+   */
+  private bcastCommit(previousCommit: number): void {
+    const confChangeCommitted = this.pendingConfIndex > previousCommit && this.pendingConfIndex <= this.log.committed;
+    if (!this.deferCommitNotices || confChangeCommitted) {
+      this.bcastAppend();
+      return;
+    }
+    for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
+  /** Whether a follower that could take it has not been told the commit index (deferCommitNotices). */
+  commitNoticesPending(): boolean {
+    if (this.state !== 'leader' || !this.deferCommitNotices) return false;
+    for (const [id, pr] of this.prs) {
+      if (id !== this.id && !pr.isPaused() && pr.canBumpCommit(this.log.committed)) return true;
+    }
+    return false;
+  }
+
+  /** Sends the commit index to every follower that could take it and has not been told it. */
+  sendCommitNotices(): void {
+    if (this.state !== 'leader') return;
+    for (const [id, pr] of this.prs) {
+      if (id !== this.id && pr.canBumpCommit(this.log.committed)) this.maybeSendAppend(id, true);
+    }
+  }
+
   private bcastHeartbeat(readContext: string): void {
     for (const [id, pr] of this.prs) {
       if (id === this.id) continue;
       const commit = Math.min(pr.match, this.log.committed);
+      pr.sentCommit = Math.max(pr.sentCommit, commit);
       this.send({ type: 'MsgHeartbeat', from: this.id, to: id, term: this.term, commit, readContext });
     }
   }
@@ -785,6 +833,8 @@ export class Raft {
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'MsgApp', from: this.id, to, term: this.term, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
     const last = entries[entries.length - 1];
+    // The member commits no further than the end of what it is sent.
+    pr.sentCommit = Math.max(pr.sentCommit, Math.min(this.log.committed, last?.index ?? prevIndex));
     if (pr.state === 'replicate' && last !== undefined) {
       pr.optimisticUpdate(last.index);
       pr.inflights.add(last.index);

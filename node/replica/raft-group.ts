@@ -41,7 +41,14 @@ export interface RaftGroupOptions {
   readonly metrics?: RaftMetrics;
   /** A Ready failed to persist: the group cannot go on safely. */
   readonly onFatal: (err: unknown) => void;
+  /**
+   * For a node made with deferCommitNotices: how long a commit index may wait to ride a
+   * follower's next append before it is sent on its own (default 2 ms).
+   */
+  readonly commitNoticeDelayMs?: number;
 }
+
+const DEFAULT_COMMIT_NOTICE_DELAY_MS = 2;
 
 interface PendingProposal {
   readonly term: number;
@@ -62,6 +69,7 @@ export class RaftGroup {
   private processing = false;
   private scheduled = false;
   private stopped = false;
+  private commitNoticeTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<number, PendingProposal>();
   private appliedIndex = 0;
   private lastProposed = 0;
@@ -164,6 +172,7 @@ export class RaftGroup {
   /** Stops driving; pending proposals fail (their outcome is unknown to this member). */
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.commitNoticeTimer);
     for (const [index, proposal] of this.pending) {
       proposal.reject(new ProposalFailedError(index, 'the member stopped before the entry applied'));
     }
@@ -203,6 +212,21 @@ export class RaftGroup {
     } finally {
       this.processing = false;
     }
+    this.armCommitNotices();
+  }
+
+  /**
+   * A commit index the leader has not told a follower yet waits a moment for the
+   * follower's next append; if none goes out by then, it is sent on its own.
+   */
+  private armCommitNotices(): void {
+    if (this.commitNoticeTimer !== undefined || this.stopped || !this.options.node.commitNoticesPending()) return;
+    this.commitNoticeTimer = setTimeout(() => {
+      this.commitNoticeTimer = undefined;
+      if (this.stopped) return;
+      this.options.node.sendCommitNotices();
+      this.maybeProcess();
+    }, this.options.commitNoticeDelayMs ?? DEFAULT_COMMIT_NOTICE_DELAY_MS);
   }
 
   private async handle(rd: Ready): Promise<void> {

@@ -197,6 +197,7 @@ export class Replica {
       electionTicks: timing.electionTicks,
       electionJitterTicks: timing.electionJitterTicks,
       heartbeatTicks: timing.heartbeatTicks,
+      deferCommitNotices: true,
     });
     this.group = new RaftGroup({
       groupId: rangeId,
@@ -273,16 +274,25 @@ export class Replica {
   }
 
   tick(): void {
+    if (this.softState.state === 'leader' && !this.destroyed) this.checkLeadership();
     this.group.tick();
     if (this.softState.state !== 'leader' || this.destroyed) {
       return;
     }
-    // Confirm leadership with a quorum every tick: the lease stays valid for a safe
-    // window after each confirmation (see leaseWindowMs).
+    this.maybeAcquireLease();
+    this.maybeCloseTimestamp();
+  }
+
+  /**
+   * Confirms leadership with a quorum every tick: the lease stays valid for a safe
+   * window after each confirmation (see leaseWindowMs). Asked just before the tick, the
+   * confirmation rides the tick's heartbeat round rather than sending one of its own.
+   */
+  private checkLeadership(): void {
     const context = `lease:${this.nextLeaseCheck++}`;
     this.leaseChecks.set(context, Date.now());
     try {
-      this.node.readIndex(context);
+      this.node.readIndex(context, { withNextHeartbeat: true });
     } catch {
       this.leaseChecks.delete(context);
     }
@@ -290,8 +300,6 @@ export class Replica {
       const oldest = this.leaseChecks.keys().next().value;
       if (oldest !== undefined) this.leaseChecks.delete(oldest);
     }
-    this.maybeAcquireLease();
-    this.maybeCloseTimestamp();
   }
 
   /** The closed timestamp as of the applied index. */

@@ -6,14 +6,16 @@ export interface RaftSimCliOptions {
   readonly firstSeed: number;
   readonly safetyTicks?: number;
   readonly verbose: boolean;
+  readonly deferCommitNotices: boolean;
 }
 
-/** Parses `--seeds N [--seed S] [--ticks T] [--verbose]`. */
+/** Parses `--seeds N [--seed S] [--ticks T] [--defer-commit-notices] [--verbose]`. */
 export function parseRaftSimArgs(args: readonly string[]): RaftSimCliOptions {
   let seeds = 100;
   let firstSeed = 1;
   let safetyTicks: number | undefined;
   let verbose = false;
+  let deferCommitNotices = false;
   let single = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -28,10 +30,11 @@ export function parseRaftSimArgs(args: readonly string[]): RaftSimCliOptions {
       single = true;
     } else if (arg === '--ticks') safetyTicks = value();
     else if (arg === '--verbose') verbose = true;
+    else if (arg === '--defer-commit-notices') deferCommitNotices = true;
     else throw new RangeError(`unknown argument ${arg}`);
   }
   if (single && !args.includes('--seeds')) seeds = 1;
-  return { seeds, firstSeed, verbose, ...(safetyTicks === undefined ? {} : { safetyTicks }) };
+  return { seeds, firstSeed, verbose, deferCommitNotices, ...(safetyTicks === undefined ? {} : { safetyTicks }) };
 }
 
 /** Runs seeds [firstSeed, firstSeed + seeds); returns the process exit code. */
@@ -44,7 +47,7 @@ export function raftSimMain(args: readonly string[], write: (line: string) => vo
   for (let seed = opts.firstSeed; seed < opts.firstSeed + opts.seeds; seed++) {
     let result: RaftSimResult;
     try {
-      result = runRaftSim({ seed, ...(opts.safetyTicks === undefined ? {} : { safetyTicks: opts.safetyTicks }) });
+      result = runRaftSim({ seed, deferCommitNotices: opts.deferCommitNotices, ...(opts.safetyTicks === undefined ? {} : { safetyTicks: opts.safetyTicks }) });
     } catch (e) {
       if (e instanceof SimViolationError) {
         write(e.message);

@@ -29,6 +29,8 @@ export interface RaftSimOptions {
   /** Bound on ticks after healing until the group must be live and every proposal decided. */
   readonly livenessTicks?: number;
   readonly traceSize?: number;
+  /** Members defer commit notices (RaftConfig.deferCommitNotices), sent on their own at mid-tick. */
+  readonly deferCommitNotices?: boolean;
 }
 
 export interface RaftSimResult {
@@ -254,6 +256,9 @@ export class RaftSim {
       if (i === 0) {
         for (const node of this.nodes) node.raft?.tick();
       }
+      if (i === STEPS_PER_TICK / 2) {
+        for (const node of this.nodes) if (node.raft?.commitNoticesPending() === true) node.raft.sendCommitNotices();
+      }
       this.deliver();
       this.processReadies();
       this.checkLeaders();
@@ -317,6 +322,7 @@ export class RaftSim {
       heartbeatTicks: 1,
       maxInflightMessages: this.maxInflight,
       maxSizePerMsg: this.maxSizePerMsg,
+      deferCommitNotices: this.options.deferCommitNotices ?? false,
     });
     const snap = node.storage.snapshot();
     const sm = decodeSm(snap.metadata.index, snap.data);
