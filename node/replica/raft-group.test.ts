@@ -87,6 +87,15 @@ class LocalCluster {
   }
 }
 
+/** Holds synced persists while `held` is set. */
+class HeldWriter extends RaftLogWriter {
+  held: Promise<void> | undefined;
+  override async persist(stage: StageFn, options: { readonly sync?: boolean } = {}): Promise<void> {
+    if (this.held !== undefined && options.sync !== false) await this.held;
+    return super.persist(stage, options);
+  }
+}
+
 describe('RaftGroup', () => {
   it('commits proposals on every member, durably, in one order', async () => {
     const cluster = new LocalCluster();
@@ -170,14 +179,6 @@ describe('RaftGroup', () => {
   });
 
   it('applies committed entries already on disk before the fsync of the entries that came with them', async () => {
-    /** Holds synced persists while `held` is set. */
-    class HeldWriter extends RaftLogWriter {
-      held: Promise<void> | undefined;
-      override async persist(stage: StageFn, options: { readonly sync?: boolean } = {}): Promise<void> {
-        if (this.held !== undefined && options.sync !== false) await this.held;
-        return super.persist(stage, options);
-      }
-    }
     const engine = new MemoryEngine();
     const log = RaftLogStore.open(engine, 1, CONF);
     const writer = new HeldWriter(engine);
@@ -223,5 +224,40 @@ describe('RaftGroup', () => {
     await turns(10);
     expect(applied).toEqual(['a', 'b']);
     expect(sent.filter((m) => m.type === 'MsgAppResp').at(-1)).toMatchObject({ index: first + 1, reject: false });
+  });
+
+  it('stops only once a Ready it was persisting is on disk, so that nothing of it lands after what follows', async () => {
+    const engine = new MemoryEngine();
+    const log = RaftLogStore.open(engine, 1, CONF);
+    const writer = new HeldWriter(engine);
+    let release = (): void => undefined;
+    writer.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const follower = new RaftGroup({
+      groupId: 1,
+      node: new RaftNode({ id: 2, storage: log, random: () => 0.5 }),
+      log,
+      writer,
+      send: () => undefined,
+      apply: () => undefined,
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    const term = BOOTSTRAP_TERM + 1;
+    const first = BOOTSTRAP_INDEX + 1;
+    follower.step({ type: 'MsgApp', from: 1, to: 2, term, index: BOOTSTRAP_INDEX, logTerm: BOOTSTRAP_TERM, entries: [{ index: first, term, type: 'normal', data: Buffer.from('a') }], commit: BOOTSTRAP_INDEX });
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    let stopped = false;
+    const stopping = follower.stop().then(() => {
+      stopped = true;
+    });
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    // What the stopped member was writing is there before the caller goes on.
+    expect(RaftLogStore.open(engine, 1, CONF).lastIndex()).toBe(first);
   });
 });

@@ -70,6 +70,8 @@ export class RaftGroup {
   private scheduled = false;
   private stopped = false;
   private commitNoticeTimer: NodeJS.Timeout | undefined;
+  /** The last run of processReadies: settled once its Ready is done with the disk. */
+  private processed: Promise<void> = Promise.resolve();
   private readonly pending = new Map<number, PendingProposal>();
   private appliedIndex = 0;
   private lastProposed = 0;
@@ -170,13 +172,19 @@ export class RaftGroup {
   }
 
   /** Stops driving; pending proposals fail (their outcome is unknown to this member). */
-  stop(): void {
+  /**
+   * Stops the member. Resolves once a Ready it was handling has finished with the disk:
+   * a persist still queued in the group commit would otherwise write this group's hard
+   * state after whatever the caller writes next (say, the deletion of the replica).
+   */
+  stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.commitNoticeTimer);
     for (const [index, proposal] of this.pending) {
       proposal.reject(new ProposalFailedError(index, 'the member stopped before the entry applied'));
     }
     this.pending.clear();
+    return this.processed;
   }
 
   /**
@@ -195,7 +203,7 @@ export class RaftGroup {
         return;
       }
       this.processing = true;
-      void this.processReadies();
+      this.processed = this.processReadies();
     });
   }
 

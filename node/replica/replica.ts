@@ -1067,10 +1067,12 @@ export class Replica {
   /** Stops the replica; with `destroy`, deletes its data and Raft state too. */
   async stop(options: { readonly destroy?: boolean } = {}): Promise<void> {
     this.destroyed = true;
-    this.group.stop();
+    const stopped = this.group.stop();
     this.notifyWaiters();
     this.lockWaits.releaseAll();
     this.txnWaits.releaseAll();
+    // The deletion must land after the group's last persist, not under it.
+    await stopped;
     if (options.destroy === true) {
       const engine = this.host.engine;
       const batch = engine.newBatch();
