@@ -41,14 +41,13 @@ export interface RaftGroupOptions {
   readonly metrics?: RaftMetrics;
   /** A Ready failed to persist: the group cannot go on safely. */
   readonly onFatal: (err: unknown) => void;
-  /**
-   * For a node made with deferCommitNotices: how long a commit index may wait to ride a
-   * follower's next append before it is sent on its own (default 2 ms).
-   */
-  readonly commitNoticeDelayMs?: number;
 }
 
-const DEFAULT_COMMIT_NOTICE_DELAY_MS = 2;
+/**
+ * For a node made with deferCommitNotices: how long a commit index may wait to ride a
+ * follower's next append before it is sent on its own.
+ */
+const COMMIT_NOTICE_DELAY_MS = 2;
 
 interface PendingProposal {
   readonly term: number;
@@ -171,11 +170,11 @@ export class RaftGroup {
     return settled;
   }
 
-  /** Stops driving; pending proposals fail (their outcome is unknown to this member). */
   /**
-   * Stops the member. Resolves once a Ready it was handling has finished with the disk:
-   * a persist still queued in the group commit would otherwise write this group's hard
-   * state after whatever the caller writes next (say, the deletion of the replica).
+   * Stops driving; pending proposals fail (their outcome is unknown to this member).
+   * Resolves once a Ready it was handling has finished with the disk: a persist still
+   * queued in the group commit would otherwise write this group's hard state after
+   * whatever the caller writes next (say, the deletion of the replica).
    */
   stop(): Promise<void> {
     this.stopped = true;
@@ -234,7 +233,7 @@ export class RaftGroup {
       if (this.stopped) return;
       this.options.node.sendCommitNotices();
       this.maybeProcess();
-    }, this.options.commitNoticeDelayMs ?? DEFAULT_COMMIT_NOTICE_DELAY_MS);
+    }, COMMIT_NOTICE_DELAY_MS);
   }
 
   private async handle(rd: Ready): Promise<void> {
