@@ -374,6 +374,19 @@ describe('DistSender recovery', () => {
   });
 });
 
+describe('closing', () => {
+  it('sends the coalesced requests already asked for before the connections close', async () => {
+    await setup();
+    // Work nobody awaits, as a parallel commit's record made COMMITTED is.
+    const unawaited = client.distSender.coalescer.add({ request: { $case: 'put', value: { key: k(0x21), value: v('late') } } });
+    await client.close();
+    await expect(unawaited).resolves.toBeDefined();
+    expect(dataBatches().some((b) => b.requests.includes('put'))).toBe(true);
+    client = await KvClient.connect({ addresses: cluster.addresses(), requestTimeoutMs: 2_000 });
+    expect((await client.get(k(0x21)))?.toString()).toBe('late');
+  });
+});
+
 describe('a write that may have landed unanswered', () => {
   /**
    * A transport that lets the first batch writing `lost` through, then reports the

@@ -47,6 +47,8 @@ import { RangeCache } from './range-cache';
 import { RequestCoalescer } from './request-coalescer';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** How long close() waits for coalesced requests in flight. */
+const CLOSE_DRAIN_MS = 2_000;
 
 /** A batch's options: kv.proto's BatchHeader less the range ID, which DistSender fills in. */
 export interface KvBatchHeader {
@@ -296,7 +298,15 @@ export class DistSender {
     return this.clusterInfoInFlight;
   }
 
+  /**
+   * Closes the connections, after the coalesced requests already asked for have been
+   * answered (for at most CLOSE_DRAIN_MS: a closing client must not hang on a node that
+   * does not answer).
+   */
   async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.coalescer.drain(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_MS)))]);
+    clearTimeout(timer);
     this.closed = true;
     await this.options.transport.close();
   }

@@ -39,4 +39,30 @@ describe('RequestCoalescer', () => {
     await Promise.all(Array.from({ length: 300 }, (_, i) => coalescer.add(query(`k${i}`))));
     expect(sizes).toEqual([256, 44]);
   });
+
+  it('drains: sends what is queued at once and resolves once every batch sent is answered', async () => {
+    const batches: string[][] = [];
+    let answer = (): void => undefined;
+    const coalescer = new RequestCoalescer(async (requests) => {
+      batches.push(requests.map(keyOf));
+      await new Promise<void>((resolve) => {
+        answer = resolve;
+      });
+      return requests.map(() => ({ response: { $case: 'queryTxn', value: { waitingTxnIds: [] } } }));
+    });
+    const pending = coalescer.add(query('a'));
+    let drained = false;
+    const draining = coalescer.drain().then(() => {
+      drained = true;
+    });
+    // Sent without waiting for the turn to end, and not drained until answered.
+    expect(batches).toEqual([['a']]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false);
+    answer();
+    await draining;
+    await expect(pending).resolves.toBeDefined();
+    // Nothing queued or in flight: at once.
+    await coalescer.drain();
+  });
 });

@@ -12,6 +12,8 @@ const MAX_REQUESTS_PER_BATCH = 256;
 export class RequestCoalescer {
   private queued: { request: pb.RequestUnion; resolve: (r: pb.ResponseUnion | undefined) => void; reject: (err: unknown) => void }[] = [];
   private scheduled = false;
+  /** Batches sent and not yet answered. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly send: (requests: pb.RequestUnion[]) => Promise<pb.ResponseUnion[]>) {}
 
@@ -27,14 +29,27 @@ export class RequestCoalescer {
     });
   }
 
+  /**
+   * Sends what is queued now and resolves once every batch sent has been answered (or
+   * has failed): a client closing its connections lets the work its callers did not
+   * wait for (a parallel commit's record made COMMITTED) reach the nodes first, rather
+   * than leave it to whoever meets the intents after the transaction expires.
+   */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   private flush(): void {
     this.scheduled = false;
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return;
-    this.send(batch.map((q) => q.request)).then(
+    const sent = this.send(batch.map((q) => q.request)).then(
       (responses) => batch.forEach((q, i) => q.resolve(responses[i])),
       (err: unknown) => batch.forEach((q) => q.reject(err)),
     );
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
   }
 }
