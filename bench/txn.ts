@@ -14,7 +14,9 @@
  * 16 and 128 concurrent clients; for each concurrency the four operations in turn, each
  * a warm-up then a measured period. Each figure carries `retry_rate` (retries per
  * committed transaction), `one_phase_share` (the share of commits that were one-phase)
- * and the ratio to raw-put at the same concurrency, and the CPU time per operation of the
+ * and the ratio to raw-put at the same concurrency (raw-put runs before the other
+ * operations and again after them; the ratio is to the mean of the two, which
+ * `baseline_runs_ops_per_sec` lists), and the CPU time per operation of the
  * client process (the coordinators) and of the nodes. Targets (reported, not enforced):
  * 1pc ≥ 0.8× raw-put, 2range ≥ 0.4×, retry rate < 5% for uniform keys.
  *
@@ -151,8 +153,26 @@ interface Balance {
   readonly expected: number;
 }
 
+/**
+ * Raw-put at one concurrency, measured before the other operations and again after
+ * them: the machine's speed drifts over a run, and an operation measured between the
+ * two is compared with their mean.
+ */
+interface Baseline {
+  readonly opsPerSec: number;
+  readonly p99Ms: number;
+  readonly runsOpsPerSec: readonly number[];
+}
+
+function baselineOf(runs: readonly TxnWorkerResult[]): Baseline | undefined {
+  const first = runs[0];
+  if (first === undefined) return undefined;
+  const rates = runs.map((r) => r.opsPerSec);
+  return { opsPerSec: round(rates.reduce((a, b) => a + b, 0) / rates.length), p99Ms: first.p99Ms, runsOpsPerSec: rates };
+}
+
 /** The run's JSON line (DESIGN.md §12), with raw-put at the same concurrency as the baseline. */
-function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: TxnWorkerResult | undefined, balance: Balance | undefined): Figure {
+function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: Baseline | undefined, balance: Balance | undefined): Figure {
   const commits = r.onePhaseCommits + r.twoPhaseCommits;
   const target = TARGET_RATIOS[op];
   return {
@@ -179,6 +199,8 @@ function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: Txn
           baseline: REFERENCE,
           baseline_ops_per_sec: reference.opsPerSec,
           baseline_p99_ms: reference.p99Ms,
+          // Before and after the other operations, when both ran.
+          ...(reference.runsOpsPerSec.length > 1 ? { baseline_runs_ops_per_sec: reference.runsOpsPerSec.join(',') } : {}),
           ratio: round(r.opsPerSec / reference.opsPerSec),
         }),
     ...(target === undefined ? {} : { target_ratio: target }),
@@ -186,7 +208,7 @@ function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: Txn
 }
 
 /** Whether the run met the issue's targets, in words. */
-function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: TxnWorkerResult | undefined): string[] {
+function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: Baseline | undefined): string[] {
   const verdicts: string[] = [];
   const target = TARGET_RATIOS[op];
   if (target !== undefined && reference !== undefined) {
@@ -247,9 +269,10 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
         }
       }
       for (const clients of s.concurrencies) {
-        let reference: TxnWorkerResult | undefined;
-        for (const op of s.ops) {
-          progress(`txn: ${op}, ${clients} clients, ${s.warmupSeconds} s warm-up + ${s.seconds} s`);
+        const references: TxnWorkerResult[] = [];
+        const measured: { readonly op: TxnOp; readonly r: TxnWorkerResult; readonly balance: Balance | undefined }[] = [];
+        const runOp = async (op: TxnOp, again: boolean): Promise<TxnWorkerResult> => {
+          progress(`txn: ${op}${again ? ' again' : ''}, ${clients} clients, ${s.warmupSeconds} s warm-up + ${s.seconds} s`);
           const config: TxnWorkerConfig = {
             addresses,
             op,
@@ -267,22 +290,35 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
             cpuPids: { nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
           };
           const r = await runWorkerProcess<TxnWorkerResult>(WORKER_SCRIPT, config);
-          const label = `${op}/${clients}`;
+          const label = `${op}/${clients}${again ? ' (again)' : ''}`;
           logRun(label, op, r);
           if (r.errors > MAX_ERROR_SHARE * (r.ops + r.errors)) {
             failures.push(`${label}: ${r.errors} of ${r.ops + r.errors} failed, mostly: ${firstError(r) ?? '?'}`);
           }
-          if (op === REFERENCE) reference = r;
+          return r;
+        };
+        for (const op of s.ops) {
+          const r = await runOp(op, false);
+          if (op === REFERENCE) {
+            references.push(r);
+            emit(figureOf(op, clients, r, undefined, undefined));
+            continue;
+          }
           let balance: Balance | undefined;
           if (op === 'bank') {
             balance = { total: await totalBalance(kv, s.accounts), expected: expectedTotal };
-            progress(`txn: ${label}: total balance ${balance.total} (expected ${balance.expected})`);
+            progress(`txn: ${op}/${clients}: total balance ${balance.total} (expected ${balance.expected})`);
             if (balance.total !== balance.expected) {
-              failures.push(`${label}: the total balance is ${balance.total}, not ${balance.expected}: transfers were lost or half applied`);
+              failures.push(`${op}/${clients}: the total balance is ${balance.total}, not ${balance.expected}: transfers were lost or half applied`);
             }
           }
-          emit(figureOf(op, clients, r, op === REFERENCE ? undefined : reference, balance));
-          verdicts.push(...verdictsOf(label, op, r, reference));
+          measured.push({ op, r, balance });
+        }
+        if (references.length > 0 && measured.length > 0) references.push(await runOp(REFERENCE, true));
+        const reference = baselineOf(references);
+        for (const { op, r, balance } of measured) {
+          emit(figureOf(op, clients, r, reference, balance));
+          verdicts.push(...verdictsOf(`${op}/${clients}`, op, r, reference));
         }
       }
     } finally {
