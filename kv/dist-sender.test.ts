@@ -385,6 +385,25 @@ describe('closing', () => {
     client = await KvClient.connect({ addresses: cluster.addresses(), requestTimeoutMs: 2_000 });
     expect((await client.get(k(0x21)))?.toString()).toBe('late');
   });
+
+  it('lets work in the background finish first', async () => {
+    await setup();
+    let finish = (): void => undefined;
+    const cleanup = new Promise<void>((resolve) => {
+      finish = resolve;
+    }).then(() => client.put(k(0x22), v('cleaned')));
+    client.distSender.inBackground(cleanup);
+    let closed = false;
+    const closing = client.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    client = await KvClient.connect({ addresses: cluster.addresses(), requestTimeoutMs: 2_000 });
+    expect((await client.get(k(0x22)))?.toString()).toBe('cleaned');
+  });
 });
 
 describe('a write that may have landed unanswered', () => {

@@ -185,6 +185,7 @@ export class DistSender {
   readonly rangeCache = new RangeCache();
   /** Non-transactional requests of many callers sent together (see RequestCoalescer). */
   readonly coalescer = new RequestCoalescer(async (requests) => (await this.send(requests)).responses);
+  private readonly background = new Set<Promise<unknown>>();
   readonly requestTimeoutMs: number;
   private readonly nodeAddresses = new Map<number, string>();
   private readonly nodeLocalities = new Map<number, readonly pb.LocalityTier[]>();
@@ -299,13 +300,27 @@ export class DistSender {
   }
 
   /**
-   * Closes the connections, after the coalesced requests already asked for have been
-   * answered (for at most CLOSE_DRAIN_MS: a closing client must not hang on a node that
-   * does not answer).
+   * Work that no caller awaits (a transaction's cleanup after an abort, its record made
+   * COMMITTED after a parallel commit): close() lets it finish first. A failure is the
+   * work's own to handle; one it leaves unhandled stays unhandled.
+   */
+  inBackground(work: Promise<unknown>): void {
+    const tracked: Promise<unknown> = work.finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  /**
+   * Closes the connections, after the work in the background and the coalesced
+   * requests already asked for are done (for at most CLOSE_DRAIN_MS: a closing client
+   * must not hang on a node that does not answer).
    */
   async close(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.coalescer.drain(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_MS)))]);
+    const drained = (async (): Promise<void> => {
+      while (this.background.size > 0) await Promise.allSettled([...this.background]);
+      await this.coalescer.drain();
+    })();
+    await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_MS)))]);
     clearTimeout(timer);
     this.closed = true;
     await this.options.transport.close();

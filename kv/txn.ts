@@ -309,7 +309,7 @@ export class Txn {
     if (err instanceof TransactionAbortedError || this.abortedByHeartbeat !== undefined) {
       // Clean up after the old transaction, in the background.
       const old = this.snapshotForCleanup();
-      void this.cleanUp(old).catch(() => undefined);
+      this.sender.inBackground(this.cleanUp(old).catch(() => undefined));
       this.stopHeartbeat();
       this.id = newTxnId();
       this.epoch = 0;
@@ -625,7 +625,7 @@ export class Txn {
         this.stopHeartbeat();
         // Staged with every write in place: committed. Recording it saves whoever meets
         // an intent from finding that out; the coordinator answers without waiting.
-        if (staged !== undefined) void this.commitStaged(anchor, staged);
+        if (staged !== undefined) this.sender.inBackground(this.commitStaged(anchor, staged));
         return;
       } catch (err) {
         if (err instanceof TransactionRetryError && (err.reason === 'SERIALIZABLE' || err.reason === 'PUSHED')) {
@@ -710,9 +710,11 @@ export class Txn {
       // A write (or lock) cut short may land after the cleanup, and then stay in others'
       // way until the transaction expires: once they are all answered, clean up again.
       const late = this.lateWrites.splice(0);
-      void Promise.all(late)
-        .then(() => this.cleanUp(old))
-        .catch(() => undefined);
+      this.sender.inBackground(
+        Promise.all(late)
+          .then(() => this.cleanUp(old))
+          .catch(() => undefined),
+      );
     }
   }
 
