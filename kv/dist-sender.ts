@@ -47,7 +47,7 @@ import { RangeCache } from './range-cache';
 import { RequestCoalescer } from './request-coalescer';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** How long close() waits for coalesced requests in flight. */
+/** How long close() waits for work in the background and coalesced requests in flight. */
 const CLOSE_DRAIN_MS = 2_000;
 
 /** A batch's options: kv.proto's BatchHeader less the range ID, which DistSender fills in. */
@@ -300,9 +300,9 @@ export class DistSender {
   }
 
   /**
-   * Work that no caller awaits (a transaction's cleanup after an abort, its record made
-   * COMMITTED after a parallel commit): close() lets it finish first. A failure is the
-   * work's own to handle; one it leaves unhandled stays unhandled.
+   * Work that no caller awaits and that does not go through the coalescer (a
+   * transaction's cleanup after an abort): close() lets it finish first. A failure is
+   * the work's own to handle; one it leaves unhandled stays unhandled.
    */
   inBackground(work: Promise<unknown>): void {
     const tracked: Promise<unknown> = work.finally(() => this.background.delete(tracked));

@@ -625,7 +625,8 @@ export class Txn {
         this.stopHeartbeat();
         // Staged with every write in place: committed. Recording it saves whoever meets
         // an intent from finding that out; the coordinator answers without waiting.
-        if (staged !== undefined) this.sender.inBackground(this.commitStaged(anchor, staged));
+        // (Through the coalescer, which DistSender.close() drains.)
+        if (staged !== undefined) void this.commitStaged(anchor, staged);
         return;
       } catch (err) {
         if (err instanceof TransactionRetryError && (err.reason === 'SERIALIZABLE' || err.reason === 'PUSHED')) {
