@@ -276,7 +276,7 @@ export class Raft {
     if (this.maybeCommit()) {
       this.bcastAppend();
     } else {
-      for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+      this.sendNewEntries();
     }
   }
 
@@ -769,6 +769,11 @@ export class Raft {
       this.bcastAppend();
       return;
     }
+    this.sendNewEntries();
+  }
+
+  /** An append to every follower that has entries it was not sent yet (none to the others). */
+  private sendNewEntries(): void {
     for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
   }
 
