@@ -10,8 +10,14 @@
  * (Parse once, then Bind/Execute), with uniformly chosen keys. It also reads the CPU
  * time that given processes (the gateway, the nodes) and this one spent in the measured
  * period, per operation.
+ *
+ * Against a KvRowsTarget it runs the statement's floor instead: no SQL, no gateway, the
+ * row's primary-index key read (point-select) or written with the value it holds
+ * (update) by `clients` KV clients straight on the nodes. That is the least an UPDATE
+ * writes (one Raft write of the row) and the only read a point select needs.
  */
 import { Client } from 'pg';
+import { KvClient } from '../kv';
 import type { LoadLoopResult } from './load-loop';
 import { runLoadLoop } from './load-loop';
 import type { CpuPids } from './process-cpu';
@@ -34,8 +40,16 @@ export interface SqlTarget {
   readonly database: string;
 }
 
+/** A table's rows straight on the nodes: its primary index span (hex keys), its nodes' KV addresses. */
+export interface KvRowsTarget {
+  readonly kind: 'kv';
+  readonly addresses: readonly string[];
+  readonly startKeyHex: string;
+  readonly endKeyHex: string;
+}
+
 export interface SqlWorkerConfig {
-  readonly target: SqlTarget;
+  readonly target: SqlTarget | KvRowsTarget;
   readonly op: SqlOp;
   readonly clients: number;
   /** Keys 0..rows-1 of bench_kv. */
@@ -81,9 +95,45 @@ async function connect(t: SqlTarget): Promise<Client> {
   return c;
 }
 
-async function run(config: SqlWorkerConfig): Promise<SqlWorkerResult> {
+/** Every row of the span in key order (bench_kv's integer keys sort as their numbers do). */
+async function readRows(kv: KvClient, target: KvRowsTarget): Promise<{ key: Buffer; value: Buffer }[]> {
+  const rows: { key: Buffer; value: Buffer }[] = [];
+  let start: Buffer = Buffer.from(target.startKeyHex, 'hex');
+  const end = Buffer.from(target.endKeyHex, 'hex');
+  for (;;) {
+    const page = await kv.scan(start, end, { maxKeys: 1_000 });
+    rows.push(...page.rows);
+    if (page.resumeSpan === undefined) return rows;
+    start = page.resumeSpan.startKey;
+  }
+}
+
+export async function runKvFloor(config: SqlWorkerConfig, target: KvRowsTarget): Promise<SqlWorkerResult> {
   const started = performance.now();
-  const conns = await Promise.all(Array.from({ length: config.clients }, () => connect(config.target)));
+  const kv = await KvClient.connect({ addresses: target.addresses, requestTimeoutMs: 30_000 });
+  try {
+    const rows = await readRows(kv, target);
+    if (rows.length !== config.rows) throw new Error(`the table's span holds ${rows.length} rows, not ${config.rows}`);
+    const connectSeconds = round((performance.now() - started) / 1_000);
+    const { result, cpuUsPerOp } = await sampleCpuDuring(config, config.cpuPids, () =>
+      runLoadLoop(config, async (random) => {
+        const row = rows[Math.floor(random() * config.rows)] as { key: Buffer; value: Buffer };
+        if (config.op === 'update') await kv.put(row.key, row.value);
+        else await kv.get(row.key);
+        return config.op;
+      }),
+    );
+    return { ...result, cpuUsPerOp, connectSeconds };
+  } finally {
+    await closeWithin(kv.close());
+  }
+}
+
+async function run(config: SqlWorkerConfig): Promise<SqlWorkerResult> {
+  const target = config.target;
+  if ('kind' in target) return runKvFloor(config, target);
+  const started = performance.now();
+  const conns = await Promise.all(Array.from({ length: config.clients }, () => connect(target)));
   const text = SQL_OP_TEXT[config.op];
   const name = config.op;
   try {

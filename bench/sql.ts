@@ -27,7 +27,12 @@
  *
  * Throughput figures carry p50/p99 latency (pgbench's from its per-transaction log) and
  * the ratio to PostgreSQL; point-select and update also the servers' CPU time per
- * statement (Cairn's gateway plus nodes, PostgreSQL's postmaster and its children). Targets (reported, not enforced): point-select ≥ 0.5× PostgreSQL,
+ * statement (Cairn's gateway plus nodes, PostgreSQL's postmaster and its children), and
+ * their KV floor, taking its turns with the two systems: the row's key read or written
+ * straight on the nodes with KV clients, no SQL and no gateway (bench/sql-worker.ts), as
+ * `kv_floor_ops_per_sec`, `kv_floor_nodes_cpu_us_per_op` and `kv_floor_ratio` (to
+ * PostgreSQL): the most the statement could reach were everything above the KV layer
+ * free (an UPDATE also reads its row first). Targets (reported, not enforced): point-select ≥ 0.5× PostgreSQL,
  * update ≥ 0.3×, prepared-plan < 20 µs. A step that fails is reported (on stderr, and in
  * its figure as `error`) and the others still run; the benchmark then exits non-zero.
  *
@@ -36,7 +41,8 @@
  * prepared figure, Cairn and PostgreSQL alternating A B B A, the seconds split among
  * them; default 2), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2, before every turn),
  * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_OPS (the prepared
- * runs, default "point-select,update"), CAIRN_BENCH_SQL_RANGES (ranges bench_kv is cut
+ * runs, default "point-select,update"), CAIRN_BENCH_SQL_KV_FLOOR (0: no KV floor turns),
+ * CAIRN_BENCH_SQL_RANGES (ranges bench_kv is cut
  * into on Cairn, their leases spread over the nodes, default 1: as the cluster left
  * it), CAIRN_BENCH_SQL_ROWS (rows of
  * bench_kv, default 10000), CAIRN_BENCH_SQL_SCALE (pgbench scale, default 10; 0 skips
@@ -65,7 +71,7 @@ import { errorSummary, failedOf, initStepsOf, latencyAvgOf, pgbench, tpsOf, tran
 import type { Figure } from './report';
 import { emit, progress, round } from './report';
 import type { PlanResult, PlanWorkerConfig } from './sql-plan-worker';
-import type { SqlOp, SqlTarget, SqlWorkerConfig, SqlWorkerResult } from './sql-worker';
+import type { KvRowsTarget, SqlOp, SqlTarget, SqlWorkerConfig, SqlWorkerResult } from './sql-worker';
 import { loadBenchKv, SQL_OP_TEXT } from './sql-worker';
 import { runWorkerProcess, workerScript } from './worker-process';
 import { envConcurrencies, envNumber } from './workload';
@@ -105,6 +111,8 @@ interface Settings {
   readonly planIterations: number;
   /** Turns each system takes at a prepared figure, in the order A B B A … (seconds split among them). */
   readonly rounds: number;
+  /** The KV floor takes turns too. */
+  readonly kvFloor: boolean;
 }
 
 function envOps(value: string | undefined): readonly SqlOp[] {
@@ -133,14 +141,21 @@ function settings(options: BenchOptions): Settings {
     settle: envNumber('CAIRN_BENCH_SQL_SETTLE', 1) !== 0,
     planIterations: Math.max(1, envNumber('CAIRN_BENCH_SQL_PLAN_ITERATIONS', 20_000)),
     rounds: Math.max(1, Math.floor(envNumber('CAIRN_BENCH_SQL_ROUNDS', 2))),
+    kvFloor: envNumber('CAIRN_BENCH_SQL_KV_FLOOR', 1) !== 0,
   };
 }
 
+/** What takes turns at a prepared figure: a system under test, or Cairn's KV floor. */
+interface Contender {
+  readonly name: 'cairn' | 'postgres' | 'cairn-kv';
+  readonly target: SqlTarget | KvRowsTarget;
+  readonly cpuPids: SqlWorkerConfig['cpuPids'];
+}
+
 /** A system under test: where it listens, and its server processes (for their CPU time). */
-interface System {
+interface System extends Contender {
   readonly name: 'cairn' | 'postgres';
   readonly target: SqlTarget;
-  readonly cpuPids: SqlWorkerConfig['cpuPids'];
   /** Cairn: its nodes' addresses, to see what is still being cleared in the background. */
   readonly kvAddresses?: readonly string[];
 }
@@ -172,14 +187,7 @@ class Outcome {
  * table (CockroachDB: ALTER TABLE … SPLIT AT).
  */
 async function splitBenchKv(addresses: readonly string[], t: SqlTarget, rows: number, ranges: number): Promise<void> {
-  const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
-  await c.connect();
-  let tableId: number;
-  try {
-    tableId = Number((await c.query<{ id: string }>("SELECT 'bench_kv'::regclass::oid AS id")).rows[0]?.id);
-  } finally {
-    await c.end();
-  }
+  const tableId = await benchKvTableId(t);
   const kv = await KvClient.connect({ addresses: [...addresses] });
   let splitKeys: Buffer[];
   try {
@@ -194,6 +202,32 @@ async function splitBenchKv(addresses: readonly string[], t: SqlTarget, rows: nu
   const span = tableSpan(tableId);
   progress(`sql: cutting bench_kv (table ${tableId}) into ${ranges} ranges`);
   await splitKeyspaces('sql', addresses, [{ start: span.startKey, end: span.endKey, splitKeys }], SPLIT_TIMEOUT_MS);
+}
+
+/** bench_kv's descriptor ID on Cairn. */
+async function benchKvTableId(t: SqlTarget): Promise<number> {
+  const c = new Client({ host: t.host, port: t.port, user: t.user, database: t.database });
+  await c.connect();
+  try {
+    return Number((await c.query<{ id: string }>("SELECT 'bench_kv'::regclass::oid AS id")).rows[0]?.id);
+  } finally {
+    await c.end();
+  }
+}
+
+/** bench_kv's rows on Cairn's nodes, for the KV floor turns: its primary index span. */
+async function kvFloorOf(ours: System, nodePids: readonly number[]): Promise<Contender> {
+  const span = tableSpan(await benchKvTableId(ours.target));
+  return {
+    name: 'cairn-kv',
+    target: {
+      kind: 'kv',
+      addresses: ours.kvAddresses ?? [],
+      startKeyHex: Buffer.from(span.startKey).toString('hex'),
+      endKeyHex: Buffer.from(span.endKey).toString('hex'),
+    },
+    cpuPids: { nodes: [...nodePids] },
+  };
 }
 
 /** PostgreSQL's server processes, for their CPU time: the postmaster (its children are counted with it). */
@@ -267,9 +301,12 @@ async function runComparisons(s: Settings, outcome: Outcome): Promise<void> {
         if (loaded.has('cairn')) {
           await outcome.attempt('prepared-plan', () => runPlanFigures(s, cluster.addresses, outcome));
         }
+        const floor =
+          s.kvFloor && loaded.has('cairn') ? await outcome.attempt('finding bench_kv on the nodes', () => kvFloorOf(ours, ours.cpuPids.nodes ?? [])) : undefined;
         for (const clients of s.concurrencies) {
           for (const op of s.ops) {
-            await runPreparedFigure(s, op, clients, [ours, pg].filter((sys) => loaded.has(sys.name)), outcome);
+            const systems = [ours, pg].filter((sys) => loaded.has(sys.name));
+            await runPreparedFigure(s, op, clients, floor === undefined ? systems : [...systems, floor], outcome);
           }
         }
         if (s.scale > 0) await runPgbenchFigures(s, ours, pg, outcome);
@@ -362,7 +399,7 @@ function combineTurns(turns: readonly SqlWorkerResult[]): SqlWorkerResult {
   };
 }
 
-async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, systems: readonly System[], outcome: Outcome): Promise<void> {
+async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, systems: readonly Contender[], outcome: Outcome): Promise<void> {
   const label = `${op}/${clients}`;
   const turnsBySystem = new Map<string, SqlWorkerResult[]>();
   const errors = new Map<string, string>();
@@ -411,8 +448,10 @@ async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, system
   }
   const a = results.get('cairn');
   const b = results.get('postgres');
+  const floor = results.get('cairn-kv');
   const target = TARGET_RATIOS[op];
   const ratio = a !== undefined && b !== undefined && b.opsPerSec > 0 ? round(a.opsPerSec / b.opsPerSec) : undefined;
+  const floorRatio = floor !== undefined && b !== undefined && b.opsPerSec > 0 ? round(floor.opsPerSec / b.opsPerSec) : undefined;
   const figure: Figure = {
     bench: 'sql',
     op,
@@ -444,11 +483,24 @@ async function runPreparedFigure(s: Settings, op: SqlOp, clients: number, system
         }),
     ...(ratio === undefined ? {} : { ratio }),
     target_ratio: target,
+    ...(floor === undefined
+      ? {}
+      : {
+          kv_floor_ops_per_sec: floor.opsPerSec,
+          ...(floor.cpuUsPerOp.nodes === undefined ? {} : { kv_floor_nodes_cpu_us_per_op: floor.cpuUsPerOp.nodes }),
+          ...(floorRatio === undefined ? {} : { kv_floor_ratio: floorRatio }),
+        }),
     turns: s.rounds,
   };
   emit(figure);
   if (ratio !== undefined) {
     outcome.verdicts.push(`${label} ${ratio}× PostgreSQL ${ratio >= target ? 'meets' : 'misses'} the ${target}× target`);
+  }
+  if (floorRatio !== undefined) {
+    outcome.verdicts.push(
+      `${label}: the row's bare KV ${op === 'update' ? 'put' : 'get'} ran at ${floorRatio}× PostgreSQL` +
+        (floorRatio < target ? `, below the ${target}× target before any SQL` : ''),
+    );
   }
 }
 
