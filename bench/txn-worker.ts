@@ -7,6 +7,8 @@
  *   1pc      a transaction that puts one random key: one range, a one-phase commit
  *   2range   a transaction that reads and writes one key in each half of the keyspace
  *            (each half its own range)
+ *   2range-puts  the same two keys put in one non-transactional batch (a put in each
+ *            range, not atomic): 2range's writes without the transaction protocol
  *   bank     a transfer between two random accounts: read both, write both
  *
  * Retries are counted through RunTxnOptions.onRetry; commits, one-phase or not, by
@@ -23,7 +25,7 @@ import { sampleCpuDuring } from './process-cpu';
 import { closeWithin, workerMain } from './worker-process';
 import { benchKey, ValuePool } from './workload';
 
-export type TxnOp = 'raw-put' | '1pc' | '2range' | 'bank';
+export type TxnOp = 'raw-put' | '1pc' | '2range' | '2range-puts' | 'bank';
 
 export interface TxnWorkerConfig {
   readonly addresses: readonly string[];
@@ -32,7 +34,7 @@ export interface TxnWorkerConfig {
   readonly warmupSeconds: number;
   readonly seconds: number;
   readonly seed: number;
-  /** raw-put, 1pc, 2range: keys 0..keys-1 of `prefix`, split into ranges at keys/2. */
+  /** raw-put, 1pc, 2range, 2range-puts: keys 0..keys-1 of `prefix`, split into ranges at keys/2. */
   readonly prefix: string;
   readonly keys: number;
   readonly valueBytes: number;
@@ -214,6 +216,15 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
           await txn.put(b, valueB);
         }, options);
         return 'txn';
+      }
+      case '2range-puts': {
+        const a = benchKey(config.prefix, Math.floor(random() * half));
+        const b = benchKey(config.prefix, half + Math.floor(random() * (config.keys - half)));
+        await client.batch([
+          { request: { $case: 'put', value: { key: a, value: values.next(random) } } },
+          { request: { $case: 'put', value: { key: b, value: values.next(random) } } },
+        ]);
+        return 'puts';
       }
       case 'bank': {
         const from = Math.floor(random() * config.accounts);

@@ -6,6 +6,9 @@
  *   raw-put  non-transactional puts of one random key: the reference
  *   1pc      transactions putting one random key (one range: a one-phase commit)
  *   2range   transactions reading and writing one key in each of two ranges
+ *   2range-puts  2range's two keys put in one non-transactional batch: what its writes
+ *            cost the cluster without the transaction protocol (intents, the record,
+ *            resolution); no target
  *   bank     transfers between two random accounts (read both, write both) over
  *            accounts split into at least three ranges; the total balance is checked
  *            after each run, and a changed total fails the benchmark
@@ -25,7 +28,7 @@
  * CAIRN_BENCH_TXN_BANK_RANGES (default 3, at least 3), CAIRN_BENCH_TXN_CONCURRENCIES
  * (default "16,128"), CAIRN_BENCH_TXN_SECONDS (measured seconds per run, default 10 or
  * --seconds if larger), CAIRN_BENCH_TXN_WARMUP_SECONDS (default 3), CAIRN_BENCH_TXN_OPS
- * (a subset, default "raw-put,1pc,2range,bank"), CAIRN_BENCH_TXN_PARALLEL_COMMIT (0: multi-range
+ * (a subset, default "raw-put,1pc,2range,2range-puts,bank"), CAIRN_BENCH_TXN_PARALLEL_COMMIT (0: multi-range
  * commits after their writes, as before parallel commits).
  */
 import { KvClient } from '../kv';
@@ -41,7 +44,9 @@ import { runWorkerProcess, workerScript } from './worker-process';
 import { benchKey, envConcurrencies, envNumber } from './workload';
 
 const WORKER_SCRIPT = workerScript(__dirname, 'txn-worker');
-const OPS: readonly TxnOp[] = ['raw-put', '1pc', '2range', 'bank'];
+const OPS: readonly TxnOp[] = ['raw-put', '1pc', '2range', '2range-puts', 'bank'];
+/** Non-transactional operations: no retries or commits to report. */
+const RAW_OPS: ReadonlySet<TxnOp> = new Set(['raw-put', '2range-puts']);
 const REFERENCE: TxnOp = 'raw-put';
 /** Throughput targets as a share of raw-put's. */
 const TARGET_RATIOS: Partial<Record<TxnOp, number>> = { '1pc': 0.8, '2range': 0.4 };
@@ -182,7 +187,7 @@ function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: Bas
     ops_per_sec: r.opsPerSec,
     p50_ms: r.p50Ms,
     p99_ms: r.p99Ms,
-    ...(op === REFERENCE
+    ...(RAW_OPS.has(op)
       ? {}
       : {
           retry_rate: r.ops === 0 ? 0 : round(r.retries / r.ops),
@@ -226,7 +231,7 @@ function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: Bas
 function logRun(label: string, op: TxnOp, r: TxnWorkerResult): void {
   progress(
     `txn: ${label}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` +
-      (op === REFERENCE ? '' : `, ${r.retries} retries, commits ${r.onePhaseCommits} one-phase + ${r.twoPhaseCommits} two-phase`) +
+      (RAW_OPS.has(op) ? '' : `, ${r.retries} retries, commits ${r.onePhaseCommits} one-phase + ${r.twoPhaseCommits} two-phase`) +
       (r.cpuUsPerOp.nodes === undefined ? '' : `; CPU µs per operation: client ${r.cpuUsPerOp.client}, nodes ${r.cpuUsPerOp.nodes}`),
   );
   if (r.slowOps > 0 || r.overrunMs >= 1_000) {
