@@ -95,7 +95,7 @@ async function connect(t: SqlTarget): Promise<Client> {
   return c;
 }
 
-/** Every row of the span in key order (bench_kv's integer keys sort as their numbers do). */
+/** Every row of the span, in pages. */
 async function readRows(kv: KvClient, target: KvRowsTarget): Promise<{ key: Buffer; value: Buffer }[]> {
   const rows: { key: Buffer; value: Buffer }[] = [];
   let start: Buffer = Buffer.from(target.startKeyHex, 'hex');

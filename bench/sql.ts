@@ -32,9 +32,10 @@
  * straight on the nodes with KV clients, no SQL and no gateway (bench/sql-worker.ts), as
  * `kv_floor_ops_per_sec`, `kv_floor_nodes_cpu_us_per_op` and `kv_floor_ratio` (to
  * PostgreSQL): the most the statement could reach were everything above the KV layer
- * free (an UPDATE also reads its row first). Targets (reported, not enforced): point-select ≥ 0.5× PostgreSQL,
- * update ≥ 0.3×, prepared-plan < 20 µs. A step that fails is reported (on stderr, and in
- * its figure as `error`) and the others still run; the benchmark then exits non-zero.
+ * free (an UPDATE also reads its row first). Targets (reported, not enforced):
+ * point-select ≥ 0.5× PostgreSQL, update ≥ 0.3×, prepared-plan < 20 µs. A step that
+ * fails is reported (on stderr, and in its figure as `error`) and the others still run;
+ * the benchmark then exits non-zero.
  *
  * Environment: CAIRN_BENCH_SQL_SECONDS (measured seconds per system and figure, default
  * 10 or --seconds if larger), CAIRN_BENCH_SQL_ROUNDS (turns the systems take at each
@@ -42,9 +43,8 @@
  * them; default 2), CAIRN_BENCH_SQL_WARMUP_SECONDS (default 2, before every turn),
  * CAIRN_BENCH_SQL_CONCURRENCIES (default "16,64"), CAIRN_BENCH_SQL_OPS (the prepared
  * runs, default "point-select,update"), CAIRN_BENCH_SQL_KV_FLOOR (0: no KV floor turns),
- * CAIRN_BENCH_SQL_RANGES (ranges bench_kv is cut
- * into on Cairn, their leases spread over the nodes, default 1: as the cluster left
- * it), CAIRN_BENCH_SQL_ROWS (rows of
+ * CAIRN_BENCH_SQL_RANGES (ranges bench_kv is cut into on Cairn, their leases spread over
+ * the nodes, default 1: as the cluster left it), CAIRN_BENCH_SQL_ROWS (rows of
  * bench_kv, default 10000), CAIRN_BENCH_SQL_SCALE (pgbench scale, default 10; 0 skips
  * pgbench), CAIRN_BENCH_SQL_PGBENCH_INIT_STEPS (pgbench -I steps for Cairn, default
  * "dtgvp"), CAIRN_BENCH_SQL_LOAD_TIMEOUT_SECONDS (default 300 + 180 per scale unit),
