@@ -216,17 +216,17 @@ async function benchKvTableId(t: SqlTarget): Promise<number> {
 }
 
 /** bench_kv's rows on Cairn's nodes, for the KV floor turns: its primary index span. */
-async function kvFloorOf(ours: System, nodePids: readonly number[]): Promise<Contender> {
+async function kvFloorOf(ours: System): Promise<Contender> {
   const span = tableSpan(await benchKvTableId(ours.target));
   return {
     name: 'cairn-kv',
     target: {
       kind: 'kv',
       addresses: ours.kvAddresses ?? [],
-      startKeyHex: Buffer.from(span.startKey).toString('hex'),
-      endKeyHex: Buffer.from(span.endKey).toString('hex'),
+      startKeyHex: span.startKey.toString('hex'),
+      endKeyHex: span.endKey.toString('hex'),
     },
-    cpuPids: { nodes: [...nodePids] },
+    cpuPids: { nodes: ours.cpuPids.nodes ?? [] },
   };
 }
 
@@ -302,7 +302,7 @@ async function runComparisons(s: Settings, outcome: Outcome): Promise<void> {
           await outcome.attempt('prepared-plan', () => runPlanFigures(s, cluster.addresses, outcome));
         }
         const floor =
-          s.kvFloor && loaded.has('cairn') ? await outcome.attempt('finding bench_kv on the nodes', () => kvFloorOf(ours, ours.cpuPids.nodes ?? [])) : undefined;
+          s.kvFloor && loaded.has('cairn') ? await outcome.attempt('finding bench_kv on the nodes', () => kvFloorOf(ours)) : undefined;
         for (const clients of s.concurrencies) {
           for (const op of s.ops) {
             const systems = [ours, pg].filter((sys) => loaded.has(sys.name));

@@ -194,6 +194,12 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
     await closeWithin(client.close());
   }
 
+  /** A uniform key in each half of the keyspace (each half its own range). */
+  function keyInEachRange(random: () => number): [Buffer, Buffer] {
+    const a = benchKey(config.prefix, Math.floor(random() * half));
+    return [a, benchKey(config.prefix, half + Math.floor(random() * (config.keys - half)))];
+  }
+
   async function runOp(random: () => number, options: RunTxnOptions): Promise<string> {
     switch (config.op) {
       case 'raw-put':
@@ -206,8 +212,7 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
         return 'txn';
       }
       case '2range': {
-        const a = benchKey(config.prefix, Math.floor(random() * half));
-        const b = benchKey(config.prefix, half + Math.floor(random() * (config.keys - half)));
+        const [a, b] = keyInEachRange(random);
         const valueA = values.next(random);
         const valueB = values.next(random);
         await client.txn(async (txn) => {
@@ -218,8 +223,7 @@ async function run(config: TxnWorkerConfig): Promise<TxnWorkerResult> {
         return 'txn';
       }
       case '2range-puts': {
-        const a = benchKey(config.prefix, Math.floor(random() * half));
-        const b = benchKey(config.prefix, half + Math.floor(random() * (config.keys - half)));
+        const [a, b] = keyInEachRange(random);
         await client.batch([
           { request: { $case: 'put', value: { key: a, value: values.next(random) } } },
           { request: { $case: 'put', value: { key: b, value: values.next(random) } } },
