@@ -17,7 +17,7 @@ import { LOCK_TABLE_PREFIX } from './mvcc-key';
 import { intentTxnId } from './mvcc-value';
 import type { RocksIterator, RocksIteratorKind, RocksOpenOptions } from './rocks-binding';
 import { RocksBatch, RocksDatabase } from './rocks-binding';
-import { WalSyncer } from './wal-syncer';
+import { NODE_WAL_FILE_SYSTEM, WalSyncer } from './wal-syncer';
 
 export interface RocksEngineOptions {
   readonly limits?: Partial<EngineLimits>;
@@ -110,7 +110,7 @@ export class RocksEngine implements Engine {
     limits: EngineLimits,
   ) {
     this.limits = limits;
-    this.walSyncer = new WalSyncer(db.handle, path);
+    this.walSyncer = new WalSyncer(path, NODE_WAL_FILE_SYSTEM, () => Number(db.getProperty('rocksdb.current-super-version-number')));
   }
 
   /** The live lock table keys, for cursors (see RocksCursor.fillFromLockTable). */
@@ -247,8 +247,8 @@ export class RocksEngine implements Engine {
   /**
    * Applies the batch at once, on this thread: readers see it as soon as this returns
    * control, in order with every other write. With `sync`, the promise resolves once
-   * a worker thread has fsynced the WAL past it, so an fsync never blocks the event
-   * loop and concurrent synced writes share one.
+   * the WAL files holding it are fdatasynced off the event loop (WalSyncer), so an
+   * fsync never blocks it, nor an unsynced write, and concurrent synced writes share one.
    */
   async write(batch: WriteBatch, options: WriteOptions = {}): Promise<void> {
     this.checkOpen();

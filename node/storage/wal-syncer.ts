@@ -1,72 +1,92 @@
-import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
 import { StorageIoError } from './errors';
 
-/**
- * The worker's code, plain CommonJS so it runs the same under ts-node loaders, jest
- * and compiled output. It shares the main thread's open RocksDB (by handle) and does
- * one thing: a synced empty write, which fsyncs the WAL up to every write before it.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const native = require(workerData.bindingPath);
-const db = native.db_init(workerData.handle);
-parentPort.on('message', () => {
-  try {
-    native.batch_write(db, native.batch_init(), { sync: true });
-    parentPort.postMessage({ ok: true });
-  } catch (err) {
-    parentPort.postMessage({ ok: false, error: String(err && err.message || err) });
-  }
-});
-`;
+/** An open file that can be made durable. */
+export interface SyncableFile {
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The file operations the syncer needs; tests give their own. */
+export interface WalFileSystem {
+  /** The names of the entries in `directory`. */
+  list(directory: string): Promise<string[]>;
+  /** Opens a file for syncing; rejects with code ENOENT when it is gone. */
+  open(file: string): Promise<SyncableFile>;
+  /** Makes the directory's entries (a new file's name) durable. */
+  syncDirectory(directory: string): Promise<void>;
+}
+
+/** The real file system, through libuv's thread pool. */
+export const NODE_WAL_FILE_SYSTEM: WalFileSystem = {
+  list: (directory) => fs.promises.readdir(directory),
+  open: (file) => fs.promises.open(file, 'r'),
+  async syncDirectory(directory) {
+    const handle = await fs.promises.open(directory, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
 
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
 
+/** RocksDB's WAL files: `<number>.log` in the database directory. */
+const WAL_FILE = /^(\d+)\.log$/;
+
+function walNumber(name: string): number {
+  return Number(WAL_FILE.exec(name)?.[1] ?? 0);
+}
+
 /**
  * Makes writes durable without blocking the JavaScript thread: a write is applied at
- * once (visible to readers, in order with them) without sync, and `sync()` resolves
- * once a worker thread has fsynced the WAL past it. Calls that arrive while an fsync
- * runs share the next one (group commit).
+ * once, unsynced (visible to readers, in order with them; RocksDB has handed its WAL
+ * record to the OS by the time the write returns), and `sync()` resolves once the WAL
+ * files holding it are fdatasynced. Calls that arrive while a sync runs share the next
+ * one (group commit).
+ *
+ * The files are synced through descriptors of our own rather than by a synced RocksDB
+ * write: such a write leads a RocksDB write group, and every write arriving during its
+ * fsync queues behind it, on the event loop (an unsynced write's mean went from 13 to
+ * 42 µs, its p99 from 24 to 343 µs, with a synced write running back to back).
+ *
+ * - A WAL file that is gone had its memtables flushed to table files, which RocksDB
+ *   syncs itself.
+ * - A file that a newer one superseded before a sync listed the directory gets no more
+ *   writes: synced once more, it is final.
+ * - A new file's name is made durable by an fsync of the directory.
+ * - A failed fsync fails every later sync too: after one, Linux may report a later
+ *   fsync of the same pages as successful though they never reached the disk.
  */
 export class WalSyncer {
-  private readonly worker: Worker;
   private queued: Waiter[] = [];
-  private inFlight: Waiter[] | undefined;
+  private running: Promise<void> | undefined;
   private failed: Error | undefined;
   private syncs = 0;
+  /** Open WAL files that may still get writes or were not synced since their last one. */
+  private readonly open = new Map<string, SyncableFile>();
+  /** WAL files synced after a newer one appeared: nothing more to sync in them. */
+  private readonly final = new Set<string>();
+  /** The WAL files of the last listing, and `walGeneration()` just before it. */
+  private listed: string[] = [];
+  private listedGeneration: number | undefined;
 
-  constructor(handle: bigint, location: string) {
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { handle, bindingPath: require.resolve('@nxtedition/rocksdb/binding') },
-    });
-    // Idle, the thread must not keep the process alive; a sync in flight must (maybeStart).
-    this.worker.unref();
-    this.worker.on('message', (result: { ok: boolean; error?: string }) => {
-      const done = this.inFlight ?? [];
-      this.inFlight = undefined;
-      this.syncs++;
-      for (const waiter of done) {
-        if (result.ok) {
-          waiter.resolve();
-        } else {
-          waiter.reject(new StorageIoError(`cannot sync the WAL of ${location}: ${result.error ?? 'unknown error'}`));
-        }
-      }
-      this.maybeStart();
-    });
-    this.worker.on('error', (err) => {
-      this.failed = new StorageIoError(`the WAL sync thread of ${location} failed: ${err.message}`, err);
-      for (const waiter of [...(this.inFlight ?? []), ...this.queued]) {
-        waiter.reject(this.failed);
-      }
-      this.inFlight = undefined;
-      this.queued = [];
-    });
-  }
+  /**
+   * `walGeneration`, if given, is a number that changes whenever RocksDB may have
+   * started a new WAL file (with one column family, its super version number: every
+   * memtable switch moves it): while it stays, the last listing still holds.
+   */
+  constructor(
+    private readonly location: string,
+    private readonly files: WalFileSystem = NODE_WAL_FILE_SYSTEM,
+    private readonly walGeneration?: () => number,
+  ) {}
 
   /** Resolves once every write applied before this call is on disk. */
   sync(): Promise<void> {
@@ -79,32 +99,83 @@ export class WalSyncer {
     });
   }
 
-  /** fsyncs done so far. */
+  /** Syncs done so far. */
   get syncCount(): number {
     return this.syncs;
   }
 
-  /** Waits for outstanding syncs, then stops the thread (before the database closes). */
+  /** Waits for outstanding syncs, then closes the files (before the database closes). */
   async close(): Promise<void> {
-    if (this.inFlight !== undefined || this.queued.length > 0) {
+    if (this.running !== undefined || this.queued.length > 0) {
       // Syncs run in order: one asked for now completes after every earlier one.
       await this.sync().catch(() => undefined);
     }
-    await this.worker.terminate();
+    const files = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(files.map((file) => file.close().catch(() => undefined)));
   }
 
   private maybeStart(): void {
-    if (this.inFlight !== undefined || this.failed !== undefined) {
+    if (this.running !== undefined || this.failed !== undefined || this.queued.length === 0) {
       return;
     }
-    if (this.queued.length === 0) {
-      this.worker.unref();
-      return;
-    }
-    this.inFlight = this.queued;
+    const waiters = this.queued;
     this.queued = [];
-    // Someone awaits this fsync: the process must not exit before it answers.
-    this.worker.ref();
-    this.worker.postMessage(0);
+    this.running = this.syncWalFiles().then(
+      () => {
+        this.running = undefined;
+        this.syncs++;
+        for (const waiter of waiters) waiter.resolve();
+        this.maybeStart();
+      },
+      (err: unknown) => {
+        this.running = undefined;
+        const cause = err instanceof Error ? err : new Error(String(err));
+        this.failed = new StorageIoError(`cannot sync the WAL of ${this.location}: ${cause.message}`, cause);
+        for (const waiter of [...waiters, ...this.queued]) waiter.reject(this.failed);
+        this.queued = [];
+      },
+    );
+  }
+
+  private async syncWalFiles(): Promise<void> {
+    // Read before the listing: a WAL file started after it moves the generation, and
+    // any write this sync covers went to a file started before the sync began.
+    const generation = this.walGeneration?.();
+    if (generation === undefined || generation !== this.listedGeneration) {
+      this.listed = (await this.files.list(this.location)).filter((name) => WAL_FILE.test(name));
+      this.listedGeneration = generation;
+    }
+    const present = this.listed;
+    const listed = new Set(present);
+    for (const name of this.final) {
+      if (!listed.has(name)) this.final.delete(name);
+    }
+    const names = present.filter((name) => !this.final.has(name)).sort((a, b) => walNumber(a) - walNumber(b));
+    for (const [name, file] of this.open) {
+      if (!listed.has(name)) {
+        this.open.delete(name);
+        await file.close();
+      }
+    }
+    let appeared = false;
+    for (const name of names) {
+      if (this.open.has(name)) continue;
+      try {
+        this.open.set(name, await this.files.open(path.join(this.location, name)));
+        appeared = true;
+      } catch (err) {
+        // Gone since the listing: its data is in table files.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    await Promise.all([...this.open.values()].map((file) => file.datasync()));
+    if (appeared) await this.files.syncDirectory(this.location);
+    for (const name of names.slice(0, -1)) {
+      const file = this.open.get(name);
+      this.open.delete(name);
+      this.final.add(name);
+      await file?.close();
+    }
   }
 }
