@@ -67,6 +67,16 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
+/** A syncer of a store with one WAL file, which it has synced once. */
+async function syncedOnce(): Promise<{ dir: FakeDirectory; syncer: WalSyncer }> {
+  const dir = new FakeDirectory();
+  dir.names.push('000004.log');
+  const syncer = new WalSyncer(DIR, dir);
+  await syncer.sync();
+  dir.take();
+  return { dir, syncer };
+}
+
 describe('WalSyncer', () => {
   it('syncs the current WAL file each time, and a superseded one once more, then never', async () => {
     const dir = new FakeDirectory();
@@ -123,11 +133,7 @@ describe('WalSyncer', () => {
   });
 
   it('lets go of a WAL file RocksDB deleted, before or after the listing', async () => {
-    const dir = new FakeDirectory();
-    dir.names.push('000004.log');
-    const syncer = new WalSyncer(DIR, dir);
-    await syncer.sync();
-    dir.take();
+    const { dir, syncer } = await syncedOnce();
 
     // Its memtable flushed, RocksDB deleted the file: nothing to sync in it any more.
     dir.names = dir.names.filter((name) => name !== '000004.log');
@@ -164,11 +170,7 @@ describe('WalSyncer', () => {
   });
 
   it('fails the sync whose fsync failed, those waiting, and every later one', async () => {
-    const dir = new FakeDirectory();
-    dir.names.push('000004.log');
-    const syncer = new WalSyncer(DIR, dir);
-    await syncer.sync();
-    dir.take();
+    const { dir, syncer } = await syncedOnce();
 
     dir.failDatasync = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     dir.holdDatasyncs();
