@@ -73,7 +73,7 @@ export class WalSyncer {
   private readonly open = new Map<string, SyncableFile>();
   /** WAL files synced after a newer one appeared: nothing more to sync in them. */
   private readonly final = new Set<string>();
-  /** The WAL files of the last listing, and `walGeneration()` just before it. */
+  /** The WAL files of the last listing, oldest first, and `walGeneration()` just before it. */
   private listed: string[] = [];
   private listedGeneration: number | undefined;
 
@@ -143,21 +143,10 @@ export class WalSyncer {
     // any write this sync covers went to a file started before the sync began.
     const generation = this.walGeneration?.();
     if (generation === undefined || generation !== this.listedGeneration) {
-      this.listed = (await this.files.list(this.location)).filter((name) => WAL_FILE.test(name));
+      await this.relist();
       this.listedGeneration = generation;
     }
-    const present = this.listed;
-    const listed = new Set(present);
-    for (const name of this.final) {
-      if (!listed.has(name)) this.final.delete(name);
-    }
-    const names = present.filter((name) => !this.final.has(name)).sort((a, b) => walNumber(a) - walNumber(b));
-    for (const [name, file] of this.open) {
-      if (!listed.has(name)) {
-        this.open.delete(name);
-        await file.close();
-      }
-    }
+    const names = this.listed.filter((name) => !this.final.has(name));
     let appeared = false;
     for (const name of names) {
       if (this.open.has(name)) continue;
@@ -176,6 +165,21 @@ export class WalSyncer {
       this.open.delete(name);
       this.final.add(name);
       await file?.close();
+    }
+  }
+
+  /** Lists the WAL files (oldest first) and lets go of those gone since the last listing. */
+  private async relist(): Promise<void> {
+    this.listed = (await this.files.list(this.location)).filter((name) => WAL_FILE.test(name)).sort((a, b) => walNumber(a) - walNumber(b));
+    const listed = new Set(this.listed);
+    for (const name of this.final) {
+      if (!listed.has(name)) this.final.delete(name);
+    }
+    for (const [name, file] of this.open) {
+      if (!listed.has(name)) {
+        this.open.delete(name);
+        await file.close();
+      }
     }
   }
 }
