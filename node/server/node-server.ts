@@ -174,6 +174,8 @@ export class NodeServer {
       ...(this.options.maxRefreshEntriesPerCommand === undefined ? {} : { maxRefreshEntriesPerCommand: this.options.maxRefreshEntriesPerCommand }),
     });
     this.storeMetrics.rangeHealth = () => store.rangeHealth();
+    const storageStats = engine.storageStats;
+    if (storageStats !== undefined) this.storeMetrics.storageStats = () => storageStats.call(engine);
     const transport = new RaftTransport({
       nodeId: ident.nodeId,
       resolve: (id) => this.directory.address(id),

@@ -90,6 +90,27 @@ export interface WriteOptions {
   readonly sync?: boolean;
 }
 
+/**
+ * What an engine's background work looks like now: compaction debt is where a write
+ * load's cost goes after the write itself (a preloaded store rewrites each byte several
+ * times on its way down the levels), and a stalled write is a node out of breath.
+ */
+export interface StorageStats {
+  /** Bytes compaction estimates it must rewrite to bring every level within its target. */
+  readonly pendingCompactionBytes: number;
+  readonly runningCompactions: number;
+  readonly runningFlushes: number;
+  /** Bytes in the memtables (active and waiting to be flushed). */
+  readonly memtableBytes: number;
+  /** Bytes of every SST file, live or still referenced. */
+  readonly sstBytes: number;
+  /** Files in level 0: too many and RocksDB slows writes down, then stops them. */
+  readonly level0Files: number;
+  /** Whether RocksDB is stopping writes, or the rate it holds them to (0: not held). */
+  readonly writesStopped: boolean;
+  readonly delayedWriteBytesPerSecond: number;
+}
+
 export interface Engine extends EngineReader {
   readonly path: string;
   readonly limits: EngineLimits;
@@ -98,6 +119,8 @@ export interface Engine extends EngineReader {
   write(batch: WriteBatch, options?: WriteOptions): Promise<void>;
   /** A consistent point-in-time view. */
   snapshot(): EngineSnapshot;
+  /** Flushes and compactions now, for engines that have them (RocksDB; not the in-memory one). */
+  storageStats?(): StorageStats;
   close(): Promise<void>;
 }
 

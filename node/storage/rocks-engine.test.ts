@@ -98,6 +98,31 @@ describe('RocksEngine open', () => {
   });
 });
 
+describe('RocksEngine storage stats', () => {
+  it('show what is in the memtables, and in SST files once they are flushed', async () => {
+    const dir = path.join(tempDir(), 'store');
+    let engine = await RocksEngine.open(dir);
+    const empty = engine.storageStats();
+    expect(empty).toMatchObject({ sstBytes: 0, level0Files: 0, writesStopped: false, delayedWriteBytesPerSecond: 0 });
+    const batch = engine.newBatch();
+    const value = Buffer.alloc(1024, 7);
+    for (let i = 0; i < 2048; i++) batch.put(Buffer.from(`key-${i}`), value);
+    await engine.write(batch);
+    const written = engine.storageStats();
+    expect(written.memtableBytes).toBeGreaterThan(empty.memtableBytes + 2 * 1024 * 1024);
+    expect(written.pendingCompactionBytes).toBeGreaterThanOrEqual(0);
+    expect(written.runningCompactions).toBeGreaterThanOrEqual(0);
+    await engine.close();
+    // Reopening replays the WAL into a memtable and flushes it to level 0.
+    engine = await RocksEngine.open(dir);
+    const reopened = engine.storageStats();
+    expect(reopened.sstBytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect(reopened.level0Files).toBeGreaterThanOrEqual(1);
+    await engine.close();
+    expect(() => engine.storageStats()).toThrow();
+  });
+});
+
 describe('RocksEngine synced writes', () => {
   it('keep the process alive until durable, and do not keep an idle process alive', async () => {
     const dir = path.join(tempDir(), 'store');

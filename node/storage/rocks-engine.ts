@@ -7,6 +7,7 @@ import type {
   EngineCursor,
   EngineLimits,
   EngineSnapshot,
+  StorageStats,
   WriteBatch,
   WriteOptions,
 } from './engine';
@@ -28,6 +29,7 @@ export interface RocksEngineOptions {
 }
 
 export const DEFAULT_CACHE_SIZE_BYTES = 256 * 1024 * 1024;
+
 
 /**
  * How a node's RocksDB is configured: a block cache big enough for a working set,
@@ -322,6 +324,24 @@ export class RocksEngine implements Engine {
   property(name: string): string {
     this.checkOpen();
     return this.db.getProperty(name);
+  }
+
+  /** RocksDB's background work and write stalls now (cheap: it reads counters). */
+  storageStats(): StorageStats {
+    const int = (name: string): number => {
+      const value = Number(this.property(name));
+      return Number.isFinite(value) ? value : 0;
+    };
+    return {
+      pendingCompactionBytes: int('rocksdb.estimate-pending-compaction-bytes'),
+      runningCompactions: int('rocksdb.num-running-compactions'),
+      runningFlushes: int('rocksdb.num-running-flushes'),
+      memtableBytes: int('rocksdb.cur-size-all-mem-tables'),
+      sstBytes: int('rocksdb.total-sst-files-size'),
+      level0Files: int('rocksdb.num-files-at-level0'),
+      writesStopped: int('rocksdb.is-write-stopped') !== 0,
+      delayedWriteBytesPerSecond: int('rocksdb.actual-delayed-write-rate'),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { prometheus } from '../../common/metrics';
+import type { StorageStats } from '../storage';
 
 /** What a node's ranges look like now, for gauges read at each scrape (Store.rangeHealth). */
 export interface RangeHealth {
@@ -30,6 +31,8 @@ export class StoreMetrics {
   readonly lockWaitSeconds: prometheus.Histogram;
   /** Set once the store exists; the range gauges read it at each scrape. */
   rangeHealth: (() => RangeHealth) | undefined;
+  /** Set when the engine has background work to show (RocksDB); read at each scrape. */
+  storageStats: (() => StorageStats) | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -96,6 +99,41 @@ export class StoreMetrics {
     gauge('cairn_ranges', 'Ranges whose lease this node holds: summed over the nodes, the ranges of the cluster.', (h) => h.ranges);
     gauge('cairn_ranges_underreplicated', 'Ranges this node holds the lease of with fewer live voters than the replication target.', (h) => h.underReplicated);
     gauge('cairn_ranges_unavailable', 'Ranges without a live quorum of voters, each counted by one node (see Store.rangeHealth).', (h) => h.unavailable);
+    const storageGauge = (name: string, help: string, value: (s: StorageStats) => number): void => {
+      const read = (): StorageStats | undefined => {
+        try {
+          return this.storageStats?.();
+        } catch {
+          // A store closing or closed has nothing to show.
+          return undefined;
+        }
+      };
+      new prometheus.Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const stats = read();
+          this.set(stats === undefined ? 0 : value(stats));
+        },
+      });
+    };
+    storageGauge(
+      'cairn_storage_pending_compaction_bytes',
+      'Bytes RocksDB estimates its compactions must rewrite to bring every level within its target size.',
+      (s) => s.pendingCompactionBytes,
+    );
+    storageGauge('cairn_storage_running_compactions', 'RocksDB compactions running now.', (s) => s.runningCompactions);
+    storageGauge('cairn_storage_running_flushes', 'RocksDB memtable flushes running now.', (s) => s.runningFlushes);
+    storageGauge('cairn_storage_memtable_bytes', 'Bytes in the RocksDB memtables, active and waiting to be flushed.', (s) => s.memtableBytes);
+    storageGauge('cairn_storage_sst_bytes', 'Bytes of the RocksDB SST files.', (s) => s.sstBytes);
+    storageGauge('cairn_storage_level0_files', 'SST files in level 0: past a threshold RocksDB slows writes down, then stops them.', (s) => s.level0Files);
+    storageGauge('cairn_storage_writes_stopped', '1 while RocksDB stops writes until compaction catches up.', (s) => (s.writesStopped ? 1 : 0));
+    storageGauge(
+      'cairn_storage_delayed_write_rate_bytes',
+      'The rate RocksDB holds writes to while compaction catches up (0: writes are not held back).',
+      (s) => s.delayedWriteBytesPerSecond,
+    );
     gauge(
       'cairn_closed_timestamp_lag_seconds',
       "The largest lag behind now of a closed timestamp on this node's replicas: how stale a follower read may be.",

@@ -252,4 +252,22 @@ describe('metrics of transactions, KV latency, lock waits and ranges', () => {
     expect(lag).toBeGreaterThan(0);
     expect(lag).toBeLessThan(30);
   });
+
+  test("a node reports its storage engine's memtables, files and background work", async () => {
+    const metrics = await scrape(node());
+    // The node has written its ranges' data and Raft log: some of it is in a memtable.
+    expect(total(metrics, 'cairn_storage_memtable_bytes')).toBeGreaterThan(0);
+    for (const name of [
+      'cairn_storage_pending_compaction_bytes',
+      'cairn_storage_running_compactions',
+      'cairn_storage_running_flushes',
+      'cairn_storage_sst_bytes',
+      'cairn_storage_level0_files',
+      'cairn_storage_delayed_write_rate_bytes',
+    ]) {
+      expect([...metrics.keys()].some((key) => key === name || key.startsWith(`${name}{`))).toBe(true);
+      expect(total(metrics, name)).toBeGreaterThanOrEqual(0);
+    }
+    expect(total(metrics, 'cairn_storage_writes_stopped')).toBe(0);
+  });
 });

@@ -228,6 +228,7 @@ const ALERT_METRICS: Readonly<Record<string, readonly string[]>> = {
   CairnTxnAbortRateHigh: ['cairn_txn_aborts_total', 'cairn_txn_commits_total'],
   CairnFollowerLagHigh: ['cairn_closed_timestamp_lag_seconds'],
   CairnRangesUnavailable: ['cairn_ranges_unavailable'],
+  CairnStorageWritesHeldBack: ['cairn_storage_writes_stopped', 'cairn_storage_delayed_write_rate_bytes'],
 };
 
 /** What the dashboard must show: at least these metrics. */
@@ -250,6 +251,8 @@ const DASHBOARD_METRICS: readonly string[] = [
   'cairn_closed_timestamp_lag_seconds',
   'cairn_lock_waits_total',
   'cairn_lock_wait_duration_seconds_bucket',
+  'cairn_storage_pending_compaction_bytes',
+  'cairn_storage_level0_files',
   'process_cpu_seconds_total',
   'nodejs_eventloop_lag_p99_seconds',
 ];
@@ -416,6 +419,7 @@ describe("the chart's monitoring", () => {
           txnAborts: { ratio: 0.125, minPerSecond: 3.5 },
           followerLag: { thresholdSeconds: 42 },
           unavailableRanges: { for: '7m' },
+          storageWriteStalls: { for: '4m', severity: 'critical' },
         },
       },
     };
@@ -440,6 +444,7 @@ describe("the chart's monitoring", () => {
     expect(/\band on\b[\s\S]*>=\s*([0-9.]+)\s*$/.exec(byName.get('CairnTxnAbortRateHigh')?.expr ?? '')?.[1]).toBe('3.5');
     expect(byName.get('CairnKvWriteLatencyHigh')).toMatchObject({ for: '3m', labels: { severity: 'critical' } });
     expect(byName.get('CairnRangesUnavailable')).toMatchObject({ for: '7m' });
+    expect(byName.get('CairnStorageWritesHeldBack')).toMatchObject({ for: '4m', labels: { severity: 'critical' } });
 
     const defaults = new Map(renderMonitoring().alerts.map((a) => [a.alert, a.expr]));
     expect(defaults.get('CairnKvWriteLatencyHigh')).toMatch(/> 0\.1\s*$/);
