@@ -267,3 +267,64 @@ export function rssBytes(pid: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** RocksDB's background work summed over nodes: debt owed, and flushes and compactions running. */
+export interface StorageBacklog {
+  readonly pendingCompactionBytes: number;
+  readonly running: number;
+}
+
+/** The sum of a metric's samples in a Prometheus text exposition (0 when absent). */
+export function metricTotal(exposition: string, name: string): number {
+  let total = 0;
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) total += value;
+  }
+  return total;
+}
+
+/** What the nodes' storage engines owe and run now, from their /metrics. */
+export async function storageBacklog(httpAddresses: readonly string[]): Promise<StorageBacklog> {
+  let pendingCompactionBytes = 0;
+  let running = 0;
+  for (const address of httpAddresses) {
+    const text = await (await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    pendingCompactionBytes += metricTotal(text, 'cairn_storage_pending_compaction_bytes');
+    running += metricTotal(text, 'cairn_storage_running_compactions') + metricTotal(text, 'cairn_storage_running_flushes');
+  }
+  return { pendingCompactionBytes, running };
+}
+
+const QUIET_POLL_MS = 500;
+const QUIET_PROGRESS_MS = 10_000;
+
+/**
+ * Waits until no node owes compaction or runs a flush or compaction, at most
+ * `timeoutMs`: an operation measured next then pays for the compaction of its own
+ * writes, not for that of the preload or of the operation before it. Returns how long
+ * it waited and what was left.
+ */
+export async function waitForQuietStorage(
+  label: string,
+  httpAddresses: readonly string[],
+  timeoutMs: number,
+): Promise<{ readonly waitedMs: number; readonly left: StorageBacklog }> {
+  const started = Date.now();
+  let lastProgress = started;
+  for (;;) {
+    const left = await storageBacklog(httpAddresses);
+    const waitedMs = Date.now() - started;
+    if ((left.pendingCompactionBytes === 0 && left.running === 0) || waitedMs >= timeoutMs) return { waitedMs, left };
+    if (Date.now() - lastProgress >= QUIET_PROGRESS_MS) {
+      lastProgress = Date.now();
+      progress(`${label}: waiting for compactions: ${mib(left.pendingCompactionBytes)} MiB owed, ${left.running} running, ${Math.round(waitedMs / 1000)} s so far`);
+    }
+    await sleep(QUIET_POLL_MS);
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / (1024 * 1024));
+}

@@ -20,7 +20,9 @@
  * and the ratio to raw-put at the same concurrency (raw-put runs before the other
  * operations and again after them; the ratio is to the mean of the two, which
  * `baseline_runs_ops_per_sec` lists), and the CPU time per operation of the
- * client process (the coordinators) and of the nodes. Targets (reported, not enforced):
+ * client process (the coordinators) and of the nodes. Each run starts once the nodes'
+ * compactions are done (at most 2 minutes' wait): it pays for the compaction of its own
+ * writes during its measured period, not for the preload's or the previous operation's. Targets (reported, not enforced):
  * 1pc ≥ 0.8× raw-put, 2range ≥ 0.4×, retry rate < 5% for uniform keys.
  *
  * Environment: CAIRN_BENCH_TXN_KEYS (default 100000), CAIRN_BENCH_TXN_PRELOAD (1: write
@@ -33,7 +35,7 @@
  */
 import { KvClient } from '../kv';
 import type { KeySplits } from './bench-cluster';
-import { splitKeyspaces, withLocalCluster } from './bench-cluster';
+import { splitKeyspaces, storageBacklog, waitForQuietStorage, withLocalCluster } from './bench-cluster';
 import { writeAll } from './kv';
 import { firstError } from './load-loop';
 import type { BenchOptions } from './main';
@@ -61,6 +63,8 @@ const OPEN_BATCH_ACCOUNTS = 256;
 /** A run with more failed transactions than this fails the benchmark (after every figure is out). */
 const MAX_ERROR_SHARE = 0.01;
 const SPLIT_TIMEOUT_MS = 60_000;
+/** The longest wait for the compactions of the preload or of the operation before to finish. */
+const QUIET_STORAGE_TIMEOUT_MS = 120_000;
 
 interface Settings {
   readonly keys: number;
@@ -257,6 +261,7 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
   );
   await withLocalCluster('txn', async (cluster) => {
     const addresses = cluster.addresses;
+    const httpAddresses = cluster.nodes.map((n) => n.httpAddress);
     await splitKeyspaces('txn', addresses, keySplits(s), SPLIT_TIMEOUT_MS);
     if (s.preload && s.ops.some((op) => op !== 'bank')) {
       progress(`txn: preloading ${s.keys} keys of ${VALUE_BYTES} bytes`);
@@ -277,6 +282,12 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
         const references: TxnWorkerResult[] = [];
         const measured: { readonly op: TxnOp; readonly r: TxnWorkerResult; readonly balance: Balance | undefined }[] = [];
         const runOp = async (op: TxnOp, again: boolean): Promise<TxnWorkerResult> => {
+          const label = `${op}/${clients}${again ? ' (again)' : ''}`;
+          const quiet = await waitForQuietStorage(`txn: ${label}`, httpAddresses, QUIET_STORAGE_TIMEOUT_MS);
+          if (quiet.waitedMs >= 1_000) progress(`txn: ${label}: waited ${round(quiet.waitedMs / 1000)} s for the nodes' compactions to finish`);
+          if (quiet.left.pendingCompactionBytes > 0 || quiet.left.running > 0) {
+            progress(`txn: ${label}: starts with compactions still owed (${quiet.left.pendingCompactionBytes} bytes, ${quiet.left.running} running)`);
+          }
           progress(`txn: ${op}${again ? ' again' : ''}, ${clients} clients, ${s.warmupSeconds} s warm-up + ${s.seconds} s`);
           const config: TxnWorkerConfig = {
             addresses,
@@ -295,8 +306,9 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
             cpuPids: { nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
           };
           const r = await runWorkerProcess<TxnWorkerResult>(WORKER_SCRIPT, config);
-          const label = `${op}/${clients}${again ? ' (again)' : ''}`;
           logRun(label, op, r);
+          const owed = await storageBacklog(httpAddresses);
+          progress(`txn: ${label}: left ${round(owed.pendingCompactionBytes / (1024 * 1024))} MiB of compaction owed, ${owed.running} flushes and compactions running`);
           if (r.errors > MAX_ERROR_SHARE * (r.ops + r.errors)) {
             failures.push(`${label}: ${r.errors} of ${r.ops + r.errors} failed, mostly: ${firstError(r) ?? '?'}`);
           }
