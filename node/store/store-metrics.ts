@@ -85,39 +85,19 @@ export class StoreMetrics {
       registers,
     });
     const health = (): RangeHealth | undefined => this.rangeHealth?.();
-    const gauge = (name: string, help: string, value: (h: RangeHealth) => number): void => {
-      new prometheus.Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          const h = health();
-          this.set(h === undefined ? 0 : value(h));
-        },
-      });
-    };
+    const gauge = (name: string, help: string, value: (h: RangeHealth) => number): void => scrapedGauge(registers, health, name, help, value);
     gauge('cairn_ranges', 'Ranges whose lease this node holds: summed over the nodes, the ranges of the cluster.', (h) => h.ranges);
     gauge('cairn_ranges_underreplicated', 'Ranges this node holds the lease of with fewer live voters than the replication target.', (h) => h.underReplicated);
     gauge('cairn_ranges_unavailable', 'Ranges without a live quorum of voters, each counted by one node (see Store.rangeHealth).', (h) => h.unavailable);
-    const storageGauge = (name: string, help: string, value: (s: StorageStats) => number): void => {
-      const read = (): StorageStats | undefined => {
-        try {
-          return this.storageStats?.();
-        } catch {
-          // A store closing or closed has nothing to show.
-          return undefined;
-        }
-      };
-      new prometheus.Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          const stats = read();
-          this.set(stats === undefined ? 0 : value(stats));
-        },
-      });
+    const storage = (): StorageStats | undefined => {
+      try {
+        return this.storageStats?.();
+      } catch {
+        // A store closing or closed has nothing to show.
+        return undefined;
+      }
     };
+    const storageGauge = (name: string, help: string, value: (s: StorageStats) => number): void => scrapedGauge(registers, storage, name, help, value);
     storageGauge(
       'cairn_storage_pending_compaction_bytes',
       'Bytes RocksDB estimates its compactions must rewrite to bring every level within its target size.',
@@ -140,4 +120,17 @@ export class StoreMetrics {
       (h) => h.closedTimestampLagSeconds,
     );
   }
+}
+
+/** A gauge set at each scrape from what `read` finds then (0 when it finds nothing). */
+function scrapedGauge<T>(registers: Registry[], read: () => T | undefined, name: string, help: string, value: (found: T) => number): void {
+  new prometheus.Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      const found = read();
+      this.set(found === undefined ? 0 : value(found));
+    },
+  });
 }
