@@ -17,6 +17,7 @@ import type { RaftMetrics } from '../store/raft-metrics';
 import type { ConflictWaitHost } from './conflict-waits';
 import { LOCK_WAIT_MARGIN_MS, waitForConflict, waitForPushee } from './conflict-waits';
 import type { EvaluateResult, PendingResolution } from './evaluate-batch';
+import { isMergeable, mergeCommands, mergeRuns } from './command-merge';
 import { declareSpans, evaluateBatch, isReadOnly } from './evaluate-batch';
 import { LatchManager } from './latch-manager';
 import type { LatchGuard } from './latch-manager';
@@ -77,6 +78,13 @@ const LOG_ENTRIES_KEPT = 200;
 const LOG_TRUNCATE_EVERY = 1_000;
 /** A leaseholder with nothing to propose proposes an empty command this often, to close timestamps. */
 const CLOSED_TIMESTAMP_REFRESH_MS = 1_000;
+
+interface TurnProposal {
+  readonly command: cmdpb.RaftCommand;
+  readonly span: Span;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
 
 interface Waiter {
   readonly resolve: () => void;
@@ -147,6 +155,9 @@ export class Replica {
   private closedApplied: Timestamp = { wallTime: 0n, logical: 0 };
   /** The highest closed timestamp this leaseholder proposed (its writes stay above it). */
   private closedProposed: Timestamp = { wallTime: 0n, logical: 0 };
+  /** Commands evaluated this turn, proposed together at its end (proposeThisTurn). */
+  private turnProposals: TurnProposal[] = [];
+  private turnFlush: NodeJS.Immediate | undefined;
   private lastProposalMs = 0;
   private softState: SoftState = { lead: 0, state: 'follower' };
   private leaderTerm = 0;
@@ -745,15 +756,52 @@ export class Replica {
 
   /** Proposes a command; resolves once it applied here, rejects if it did not take effect. */
   private async proposeCommand(command: cmdpb.RaftCommand, change?: kvpb.ChangeReplicasTrigger, parent: Span = NO_SPAN): Promise<void> {
-    if (parent === NO_SPAN) return this.proposeAndWait(command, change, NO_SPAN);
-    const span = startChildSpan('raft.propose', parent, { 'cairn.range_id': this.rangeId, 'cairn.writes': command.writes.length });
+    const span = parent === NO_SPAN ? NO_SPAN : startChildSpan('raft.propose', parent, { 'cairn.range_id': this.rangeId, 'cairn.writes': command.writes.length });
     try {
-      await this.proposeAndWait(command, change, span);
+      if (change === undefined && isMergeable(command)) {
+        await this.proposeThisTurn(command, span);
+      } else {
+        // In order behind what this turn proposed before it.
+        this.flushTurnProposals();
+        await this.proposeAndWait(command, change, span);
+      }
     } catch (err) {
       endSpan(span, err);
       throw err;
     }
     endSpan(span);
+  }
+
+  /**
+   * Queues a plain command to go out, at the end of this turn of the event loop, in one
+   * entry with the others the turn evaluated (command-merge.ts).
+   */
+  private proposeThisTurn(command: cmdpb.RaftCommand, span: Span): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.turnProposals.push({ command, span, resolve, reject });
+      if (this.turnFlush === undefined) this.turnFlush = setImmediate(() => this.flushTurnProposals());
+    });
+  }
+
+  private flushTurnProposals(): void {
+    if (this.turnFlush !== undefined) clearImmediate(this.turnFlush);
+    this.turnFlush = undefined;
+    const queued = this.turnProposals;
+    if (queued.length === 0) return;
+    this.turnProposals = [];
+    for (const run of mergeRuns(queued)) {
+      const merged = mergeCommands(run.map((p) => p.command));
+      // The entry carries one trace context: the first request's.
+      const span = run[0]?.span ?? NO_SPAN;
+      this.proposeAndWait(merged, undefined, span).then(
+        () => {
+          for (const p of run) p.resolve();
+        },
+        (err: unknown) => {
+          for (const p of run) p.reject(err);
+        },
+      );
+    }
   }
 
   private async proposeAndWait(command: cmdpb.RaftCommand, change: kvpb.ChangeReplicasTrigger | undefined, span: Span): Promise<void> {
@@ -1067,6 +1115,8 @@ export class Replica {
   /** Stops the replica; with `destroy`, deletes its data and Raft state too. */
   async stop(options: { readonly destroy?: boolean } = {}): Promise<void> {
     this.destroyed = true;
+    // Queued proposals go to the group, which fails them as it stops.
+    this.flushTurnProposals();
     const stopped = this.group.stop();
     this.notifyWaiters();
     this.lockWaits.releaseAll();
