@@ -149,6 +149,33 @@ describe('RaftGroup', () => {
     }
   });
 
+  it('traces an entry several requests share under each of their spans', async () => {
+    const exporter = new InMemorySpanExporter();
+    const config = { ...tracingConfigFromEnv({ OTEL_TRACES_SAMPLER: 'always_on' }, 'raft-test'), batch: { scheduledDelayMs: 0, maxQueueSize: 1000, maxExportBatchSize: 1000, exportTimeoutMs: 1000 } };
+    const tracing = installTracing({ config, instanceId: 'test', exporter });
+    try {
+      const cluster = new LocalCluster();
+      await cluster.tickUntil(() => cluster.leader() !== undefined);
+      const group = cluster.groups.get(cluster.leader() as number) as RaftGroup;
+      const first = startRootSpan('raft.propose');
+      const second = startRootSpan('raft.propose');
+      const shared = await group.propose(Buffer.from('shared'), `${traceparentOf(first)},${traceparentOf(second)}`);
+      await cluster.tickUntil(() => [...cluster.applied.values()].every((a) => a.length === 1));
+      endSpan(first);
+      endSpan(second);
+      await tracing.forceFlush();
+      const spans = exporter.getFinishedSpans().filter((s) => s.name !== 'raft.propose');
+      for (const proposer of [first, second]) {
+        const children = spans.filter((s) => s.parentSpanContext?.spanId === proposer.spanContext().spanId);
+        // Three members, one append and one apply each.
+        expect(children.map((s) => s.name).sort()).toEqual(['raft.append', 'raft.append', 'raft.append', 'raft.apply', 'raft.apply', 'raft.apply']);
+        expect(children.every((s) => s.attributes['raft.index'] === shared.index)).toBe(true);
+      }
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
   it('refuses proposals on a follower at once, naming the leader', async () => {
     const cluster = new LocalCluster();
     await cluster.tickUntil(() => cluster.leader() !== undefined);

@@ -127,8 +127,9 @@ export class RaftGroup {
   /**
    * Proposes `data`; resolves once it is committed and applied here. Throws at once
    * (ProposalDroppedError) when this member cannot take proposals now. With
-   * `traceContext` (the proposer's recording span), every member traces appending and
-   * applying the entry as children of that span.
+   * `traceContext` (the proposer's recording span, or a comma-separated list of them
+   * for an entry several requests share), every member traces appending and applying
+   * the entry as children of each span.
    */
   propose(data: Uint8Array, traceContext?: string): Promise<{ readonly index: number; readonly term: number }> {
     return this.track(() => this.options.node.propose(data, traceContext));
@@ -341,13 +342,15 @@ export class RaftGroup {
     let spans: Span[] | undefined;
     for (const entry of entries) {
       if (entry.traceContext === undefined) continue;
-      const span = startRemoteChildSpan(name, entry.traceContext, {
-        'cairn.range_id': this.options.groupId,
-        'raft.index': entry.index,
-        'raft.term': entry.term,
-        'raft.entries': entries.length,
-      });
-      if (span !== NO_SPAN) (spans ??= []).push(span);
+      for (const parent of entry.traceContext.split(',')) {
+        const span = startRemoteChildSpan(name, parent, {
+          'cairn.range_id': this.options.groupId,
+          'raft.index': entry.index,
+          'raft.term': entry.term,
+          'raft.entries': entries.length,
+        });
+        if (span !== NO_SPAN) (spans ??= []).push(span);
+      }
     }
     return spans;
   }

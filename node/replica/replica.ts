@@ -763,7 +763,7 @@ export class Replica {
       } else {
         // In order behind what this turn proposed before it.
         this.flushTurnProposals();
-        await this.proposeAndWait(command, change, span);
+        await this.proposeAndWait(command, change, [span]);
       }
     } catch (err) {
       endSpan(span, err);
@@ -791,9 +791,7 @@ export class Replica {
     this.turnProposals = [];
     for (const run of mergeRuns(queued)) {
       const merged = mergeCommands(run.map((p) => p.command));
-      // The entry carries one trace context: the first request's.
-      const span = run[0]?.span ?? NO_SPAN;
-      this.proposeAndWait(merged, undefined, span).then(
+      this.proposeAndWait(merged, undefined, run.map((p) => p.span)).then(
         () => {
           for (const p of run) p.resolve();
         },
@@ -804,7 +802,8 @@ export class Replica {
     }
   }
 
-  private async proposeAndWait(command: cmdpb.RaftCommand, change: kvpb.ChangeReplicasTrigger | undefined, span: Span): Promise<void> {
+  /** `spans`: the requests' `raft.propose` spans, whose traces follow the entry on every member. */
+  private async proposeAndWait(command: cmdpb.RaftCommand, change: kvpb.ChangeReplicasTrigger | undefined, spans: readonly Span[]): Promise<void> {
     this.lastProposalMs = Date.now();
     const closed = command.closedTimestamp;
     if (closed !== undefined && compareTimestamps(closed, this.closedProposed) > 0) this.closedProposed = closed;
@@ -816,7 +815,8 @@ export class Replica {
         // rather than have every replica fail to append it.
         throw new BatchTooLargeError(data.length, MAX_COMMAND_BYTES);
       }
-      receipt = change === undefined ? this.group.propose(data, traceparentOf(span) || undefined) : this.group.proposeConfChange(confChangeOf(change), data);
+      const traceContext = spans.map(traceparentOf).filter((context) => context !== '').join(',');
+      receipt = change === undefined ? this.group.propose(data, traceContext || undefined) : this.group.proposeConfChange(confChangeOf(change), data);
     } catch (err) {
       if (err instanceof ProposalDroppedError) {
         if (change !== undefined && err.reason === 'conf-change-pending') {
@@ -827,7 +827,7 @@ export class Replica {
       throw err;
     }
     const index = this.group.lastProposedIndex;
-    if (span !== NO_SPAN) span.setAttribute('raft.index', index);
+    for (const span of spans) if (span !== NO_SPAN) span.setAttribute('raft.index', index);
     this.proposedIndexes.add(index);
     try {
       const { index: appliedAt } = await receipt;
