@@ -118,7 +118,10 @@ describe('RaftGroup', () => {
     await cluster.tickUntil(() => (cluster.applied.get(follower) as Entry[]).length === 20);
   });
 
-  it('traces appending and applying a traced entry on every member, under the span that proposed it', async () => {
+  /** A three-member cluster with a leader, every span recorded; `finished` flushes and lists the spans. */
+  async function withTracedCluster(
+    body: (cluster: LocalCluster, group: RaftGroup, finished: () => Promise<ReturnType<InMemorySpanExporter['getFinishedSpans']>>) => Promise<void>,
+  ): Promise<void> {
     const exporter = new InMemorySpanExporter();
     const config = { ...tracingConfigFromEnv({ OTEL_TRACES_SAMPLER: 'always_on' }, 'raft-test'), batch: { scheduledDelayMs: 0, maxQueueSize: 1000, maxExportBatchSize: 1000, exportTimeoutMs: 1000 } };
     const tracing = installTracing({ config, instanceId: 'test', exporter });
@@ -126,14 +129,24 @@ describe('RaftGroup', () => {
       const cluster = new LocalCluster();
       await cluster.tickUntil(() => cluster.leader() !== undefined);
       const group = cluster.groups.get(cluster.leader() as number) as RaftGroup;
+      await body(cluster, group, async () => {
+        await tracing.forceFlush();
+        return exporter.getFinishedSpans();
+      });
+    } finally {
+      await tracing.shutdown();
+    }
+  }
+
+  it('traces appending and applying a traced entry on every member, under the span that proposed it', async () => {
+    await withTracedCluster(async (cluster, group, finished) => {
       const proposal = startRootSpan('raft.propose');
       const context = traceparentOf(proposal);
       const traced = await group.propose(Buffer.from('traced'), context);
       await group.propose(Buffer.from('untraced'));
       await cluster.tickUntil(() => [...cluster.applied.values()].every((a) => a.length === 2));
       endSpan(proposal);
-      await tracing.forceFlush();
-      const spans = exporter.getFinishedSpans().filter((s) => s.name !== 'raft.propose');
+      const spans = (await finished()).filter((s) => s.name !== 'raft.propose');
       // Three members, one append and one apply each, all for the traced entry only.
       expect(spans.map((s) => s.name).sort()).toEqual(['raft.append', 'raft.append', 'raft.append', 'raft.apply', 'raft.apply', 'raft.apply']);
       for (const span of spans) {
@@ -144,36 +157,25 @@ describe('RaftGroup', () => {
       for (const applied of cluster.applied.values()) {
         expect(applied.map((e) => e.traceContext)).toEqual([context, undefined]);
       }
-    } finally {
-      await tracing.shutdown();
-    }
+    });
   });
 
   it('traces an entry several requests share under each of their spans', async () => {
-    const exporter = new InMemorySpanExporter();
-    const config = { ...tracingConfigFromEnv({ OTEL_TRACES_SAMPLER: 'always_on' }, 'raft-test'), batch: { scheduledDelayMs: 0, maxQueueSize: 1000, maxExportBatchSize: 1000, exportTimeoutMs: 1000 } };
-    const tracing = installTracing({ config, instanceId: 'test', exporter });
-    try {
-      const cluster = new LocalCluster();
-      await cluster.tickUntil(() => cluster.leader() !== undefined);
-      const group = cluster.groups.get(cluster.leader() as number) as RaftGroup;
+    await withTracedCluster(async (cluster, group, finished) => {
       const first = startRootSpan('raft.propose');
       const second = startRootSpan('raft.propose');
       const shared = await group.propose(Buffer.from('shared'), `${traceparentOf(first)},${traceparentOf(second)}`);
       await cluster.tickUntil(() => [...cluster.applied.values()].every((a) => a.length === 1));
       endSpan(first);
       endSpan(second);
-      await tracing.forceFlush();
-      const spans = exporter.getFinishedSpans().filter((s) => s.name !== 'raft.propose');
+      const spans = (await finished()).filter((s) => s.name !== 'raft.propose');
       for (const proposer of [first, second]) {
         const children = spans.filter((s) => s.parentSpanContext?.spanId === proposer.spanContext().spanId);
         // Three members, one append and one apply each.
         expect(children.map((s) => s.name).sort()).toEqual(['raft.append', 'raft.append', 'raft.append', 'raft.apply', 'raft.apply', 'raft.apply']);
         expect(children.every((s) => s.attributes['raft.index'] === shared.index)).toBe(true);
       }
-    } finally {
-      await tracing.shutdown();
-    }
+    });
   });
 
   it('refuses proposals on a follower at once, naming the leader', async () => {
