@@ -1,5 +1,5 @@
 import { assert } from '../../common/errors';
-import { compareTimestamps } from '../../common/hlc';
+import { maxTimestamp } from '../../common/hlc';
 import type { Timestamp } from '../../common/hlc';
 import type * as cmdpb from '../../proto/gen/cairn/node/v1/command';
 
@@ -80,5 +80,5 @@ export function mergeCommands(commands: readonly cmdpb.RaftCommand[]): cmdpb.Raf
 function later(a: Timestamp | undefined, b: Timestamp | undefined): Timestamp | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
-  return compareTimestamps(a, b) >= 0 ? a : b;
+  return maxTimestamp(a, b);
 }
