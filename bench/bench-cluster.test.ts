@@ -1,23 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { metricTotal, waitForQuietStorage } from './bench-cluster';
-
-describe('metricTotal', () => {
-  it('sums the samples of one metric, with or without labels, and no other', () => {
-    const text = [
-      '# HELP cairn_storage_running_compactions RocksDB compactions running now.',
-      '# TYPE cairn_storage_running_compactions gauge',
-      'cairn_storage_running_compactions{process="cairn-node"} 2',
-      'cairn_storage_running_compactions 1',
-      'cairn_storage_running_compactions_total 40',
-      'cairn_storage_running_flushes{process="cairn-node"} 3',
-      '',
-    ].join('\n');
-    expect(metricTotal(text, 'cairn_storage_running_compactions')).toBe(3);
-    expect(metricTotal(text, 'cairn_storage_running_flushes')).toBe(3);
-    expect(metricTotal(text, 'cairn_storage_pending_compaction_bytes')).toBe(0);
-  });
-});
+import { waitForQuietStorage } from './bench-cluster';
 
 describe('waitForQuietStorage', () => {
   let server: http.Server;

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LocalGatewayOptions } from '../cli';
 import { AdminClient, LocalCluster } from '../cli';
+import { metricTotal } from '../common/metrics';
 import { KvClient, UnavailableError } from '../kv';
 import { ReplicaType } from '../proto/gen/cairn/kv/v1/kv';
 import { progress } from './report';
@@ -272,17 +273,6 @@ export function sleep(ms: number): Promise<void> {
 export interface StorageBacklog {
   readonly pendingCompactionBytes: number;
   readonly running: number;
-}
-
-/** The sum of a metric's samples in a Prometheus text exposition (0 when absent). */
-export function metricTotal(exposition: string, name: string): number {
-  let total = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(value)) total += value;
-  }
-  return total;
 }
 
 /** What the nodes' storage engines owe and run now, from their /metrics. */

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as client from 'prom-client';
 
 export { client as prometheus };
+export { metricTotal } from './exposition';
 
 /** A metrics registry with the process's default metrics (CPU, memory, event loop lag). */
 export function createRegistry(defaultLabels: Record<string, string> = {}): client.Registry {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logging';
-import type { KvClient } from '../../kv';
+import type { prometheus } from '../../common/metrics';
 import { isPointSpan, shortTxnId, txnMeta } from '../../kv/transaction';
 import type * as kvpb from '../../proto/gen/cairn/kv/v1/kv';
 import type { PendingResolution } from '../replica/evaluate-batch';
@@ -13,6 +13,29 @@ const MAX_QUEUED = 10_000;
 const ATTEMPTS = 5;
 /** Resolve requests in one batch (a command per range, each of bounded size). */
 const MAX_REQUESTS_PER_BATCH = 512;
+/** The wait before the second attempt; it doubles for each one after. */
+const DEFAULT_RETRY_DELAY_MS = 200;
+
+/** What the resolver needs of a KV client: batches sent wherever their keys live. */
+export interface ResolutionSender {
+  batch(requests: kvpb.RequestUnion[]): Promise<kvpb.ResponseUnion[]>;
+}
+
+/** How finished transactions left the resolver. */
+export type ResolutionOutcome = 'resolved' | 'gave_up' | 'dropped';
+
+export interface IntentResolverMetrics {
+  /** Intents (points and spans) resolved. */
+  readonly intentsResolved: prometheus.Counter;
+  /** Finished transactions by outcome. */
+  readonly txns: prometheus.Counter<'outcome'>;
+}
+
+export interface IntentResolverOptions {
+  readonly metrics?: IntentResolverMetrics;
+  /** The wait before the second attempt (default 200 ms); it doubles for each one after. */
+  readonly retryDelayMs?: number;
+}
 
 /**
  * Resolves, in the background, the intents finished transactions left on ranges other
@@ -30,13 +53,15 @@ export class IntentResolver {
   private resolvedTotal = 0;
 
   constructor(
-    private readonly kv: () => KvClient | undefined,
+    private readonly kv: () => ResolutionSender | undefined,
     private readonly log: Logger,
+    private readonly options: IntentResolverOptions = {},
   ) {}
 
   enqueue(pending: PendingResolution): void {
     if (this.stopped) return;
     if (this.queue.length >= MAX_QUEUED) {
+      this.countTxns('dropped', 1);
       this.log.warn({ txn: shortTxnId(txnMeta(pending.txn).id) }, 'intent resolution queue full; leaving intents to be resolved on contact');
       return;
     }
@@ -94,27 +119,36 @@ export class IntentResolver {
       try {
         await this.resolveAll(kv, resolutions);
         this.resolvedTotal += resolutions.length;
+        this.options.metrics?.intentsResolved.inc(resolutions.length);
+        // Resolved: a retry only removes the records.
+        resolutions.length = 0;
         // Only once every intent is resolved may the records go.
         if (records.length > 0) await kv.batch(records);
+        this.countTxns('resolved', group.length);
         return;
       } catch (err) {
         if (attempt === ATTEMPTS) {
+          this.countTxns('gave_up', group.length);
           this.log.warn(
             { err, txns: group.map((p) => shortTxnId(txnMeta(p.txn).id)) },
             "could not resolve finished transactions' intents; they will be resolved on contact",
           );
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1)));
       }
     }
+  }
+
+  private countTxns(outcome: ResolutionOutcome, count: number): void {
+    this.options.metrics?.txns.inc({ outcome }, count);
   }
 
   /**
    * Sends the resolutions a bounded number at a time, and sends again what a range left
    * for later (a ResolveIntentRange stops at its command's budget with a resume span).
    */
-  private async resolveAll(kv: KvClient, resolutions: readonly kvpb.RequestUnion[]): Promise<void> {
+  private async resolveAll(kv: ResolutionSender, resolutions: readonly kvpb.RequestUnion[]): Promise<void> {
     let pending = resolutions;
     while (pending.length > 0 && !this.stopped) {
       const chunk = pending.slice(0, MAX_REQUESTS_PER_BATCH);

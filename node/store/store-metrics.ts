@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { prometheus } from '../../common/metrics';
 import type { StorageStats } from '../storage';
+import type { IntentResolverMetrics } from './intent-resolver';
 
 /** What a node's ranges look like now, for gauges read at each scrape (Store.rangeHealth). */
 export interface RangeHealth {
@@ -29,6 +30,9 @@ export class StoreMetrics {
   readonly kvWriteSeconds: prometheus.Histogram;
   readonly lockWaits: prometheus.Counter;
   readonly lockWaitSeconds: prometheus.Histogram;
+  readonly intentResolver: IntentResolverMetrics;
+  /** Set once the store exists: finished transactions whose intents wait to be resolved. */
+  intentResolutionsPending: (() => number) | undefined;
   /** Set once the store exists; the range gauges read it at each scrape. */
   rangeHealth: (() => RangeHealth) | undefined;
   /** Set when the engine has background work to show (RocksDB); read at each scrape. */
@@ -84,6 +88,28 @@ export class StoreMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
+    this.intentResolver = {
+      intentsResolved: new prometheus.Counter({
+        name: 'cairn_intent_resolver_intents_resolved_total',
+        help: 'Intents (keys and spans) that finished transactions left on other ranges, resolved in the background by this node.',
+        registers,
+      }),
+      txns: new prometheus.Counter({
+        name: 'cairn_intent_resolver_txns_total',
+        help:
+          "Finished transactions whose intents on other ranges this node resolved in the background, by outcome: resolved, gave_up " +
+          '(kept failing) or dropped (queue full); the intents of the last two are resolved by whoever meets them.',
+        labelNames: ['outcome'],
+        registers,
+      }),
+    };
+    scrapedGauge(
+      registers,
+      () => this.intentResolutionsPending?.(),
+      'cairn_intent_resolver_pending_txns',
+      'Finished transactions whose intents on other ranges wait to be resolved by this node, or are being resolved.',
+      (pending) => pending,
+    );
     const health = (): RangeHealth | undefined => this.rangeHealth?.();
     const gauge = (name: string, help: string, value: (h: RangeHealth) => number): void => scrapedGauge(registers, health, name, help, value);
     gauge('cairn_ranges', 'Ranges whose lease this node holds: summed over the nodes, the ranges of the cluster.', (h) => h.ranges);

@@ -104,7 +104,8 @@ export class Store implements ReplicaHost, RaftTransportHandler {
     this.raftMetrics = options.raftMetrics;
     this.log = options.log;
     this.writer = new RaftLogWriter(options.engine, { metrics: options.raftMetrics });
-    this.intentResolver = new IntentResolver(() => this.kv, options.log);
+    this.intentResolver = new IntentResolver(() => this.kv, options.log, { metrics: options.metrics.intentResolver });
+    options.metrics.intentResolutionsPending = () => this.intentResolver.pending;
     this.closedTimestampTargetMs = options.closedTimestampTargetMs ?? DEFAULT_CLOSED_TIMESTAMP_TARGET_MS;
     this.maxRefreshEntriesPerCommand = options.maxRefreshEntriesPerCommand ?? MAX_REFRESH_ENTRIES_PER_COMMAND;
   }

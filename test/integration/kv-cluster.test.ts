@@ -11,7 +11,7 @@ import type { TestCluster } from '../support/test-cluster';
 import { startTestCluster, stopTestCluster } from '../support/test-cluster';
 import { eventually } from '../support/eventually';
 import { ReplicaType } from '../../proto/gen/cairn/kv/v1/kv';
-import { metricTotal } from '../../bench/bench-cluster';
+import { metricTotal } from '../../common/metrics';
 
 jest.setTimeout(180_000);
 

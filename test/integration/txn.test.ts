@@ -4,10 +4,12 @@
  * write skew) prevented, readers never blocking writers, deadlocks (of two and of three)
  * broken, an abandoned transaction aborted by whoever meets its intents while one whose
  * commit waits is not, a staged (parallel) commit whose coordinator vanished decided by
- * whoever meets its intents, parallel commits leaving no records behind, and a bounded
+ * whoever meets its intents, parallel commits leaving no records behind (their intents
+ * resolved in the background, as the nodes' metrics show), and a bounded
  * wait.
  */
 import { randomBytes } from 'node:crypto';
+import { metricTotal } from '../../common/metrics';
 import { KvClient, LockWaitTimeoutError } from '../../kv';
 import type { Txn } from '../../kv';
 import * as pb from '../../proto/gen/cairn/kv/v1/kv';
@@ -386,6 +388,19 @@ describe('transactions across ranges', () => {
       expect((await kv.get(a))?.toString()).toBe('A');
       expect((await kv.get(t))?.toString()).toBe('T');
     }
+    // The anchors' nodes resolved the intents on the other range in the background, and
+    // their metrics say so: none given up or dropped.
+    const total = async (name: string, labels: Record<string, string> = {}): Promise<number> => {
+      let sum = 0;
+      for (const node of (running as TestCluster).cluster.nodes) {
+        sum += metricTotal(await (await fetch(`http://${node.httpAddress}/metrics`)).text(), name, labels);
+      }
+      return sum;
+    };
+    expect(await total('cairn_intent_resolver_intents_resolved_total')).toBeGreaterThanOrEqual(txns.length);
+    expect(await total('cairn_intent_resolver_txns_total', { outcome: 'resolved' })).toBeGreaterThanOrEqual(txns.length);
+    expect(await total('cairn_intent_resolver_txns_total', { outcome: 'gave_up' })).toBe(0);
+    expect(await total('cairn_intent_resolver_txns_total', { outcome: 'dropped' })).toBe(0);
   });
 
   test('a request waiting on a live transaction gives up at its deadline with a clear error', async () => {
