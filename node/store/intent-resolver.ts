@@ -22,7 +22,7 @@ export interface ResolutionSender {
 }
 
 /** How finished transactions left the resolver. */
-export type ResolutionOutcome = 'resolved' | 'gave_up' | 'dropped';
+type ResolutionOutcome = 'resolved' | 'gave_up' | 'dropped';
 
 export interface IntentResolverMetrics {
   /** Intents (points and spans) resolved. */
@@ -50,7 +50,6 @@ export class IntentResolver {
   private readonly queue: PendingResolution[] = [];
   private inFlight = 0;
   private stopped = false;
-  private resolvedTotal = 0;
 
   constructor(
     private readonly kv: () => ResolutionSender | undefined,
@@ -68,11 +67,6 @@ export class IntentResolver {
     this.queue.push(pending);
     // Let the transactions finishing in this turn of the event loop join the batch.
     if (this.queue.length === 1) setImmediate(() => this.pump());
-  }
-
-  /** Intents (points and spans) resolved since start (for metrics and tests). */
-  get resolved(): number {
-    return this.resolvedTotal;
   }
 
   get pending(): number {
@@ -118,7 +112,6 @@ export class IntentResolver {
       if (kv === undefined) return;
       try {
         await this.resolveAll(kv, resolutions);
-        this.resolvedTotal += resolutions.length;
         this.options.metrics?.intentsResolved.inc(resolutions.length);
         // Resolved: a retry only removes the records.
         resolutions.length = 0;
