@@ -64,8 +64,48 @@ export function treeCpuSeconds(pids: readonly number[]): number | undefined {
   return total;
 }
 
-/** Processes whose CPU time (theirs and their descendants') to report, by name. */
-export type CpuPids = Readonly<Record<string, readonly number[]>>;
+/**
+ * CPU seconds of the threads of `pids` whose name starts with `prefix` (RocksDB names its
+ * background threads `rocksdb:low`, `rocksdb:high`); undefined if one of `pids` is gone.
+ */
+export function threadCpuSeconds(pids: readonly number[], prefix: string): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    let threads: string[];
+    try {
+      threads = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return undefined;
+    }
+    for (const tid of threads) {
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended
+      }
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name.startsWith(prefix)) total += ownCpuSeconds(stat.slice(stat.lastIndexOf(')') + 2).split(' '));
+    }
+  }
+  return total;
+}
+
+/** Some threads of processes: those whose name starts with `threadPrefix`. */
+export interface ThreadsOf {
+  readonly pids: readonly number[];
+  readonly threadPrefix: string;
+}
+
+/**
+ * What CPU time to report, by name: processes (theirs and their descendants'), or some
+ * of their threads.
+ */
+export type CpuPids = Readonly<Record<string, readonly number[] | ThreadsOf>>;
+
+function cpuSecondsOf(what: readonly number[] | ThreadsOf): number | undefined {
+  return 'threadPrefix' in what ? threadCpuSeconds(what.pids, what.threadPrefix) : treeCpuSeconds(what);
+}
 
 interface CpuSample {
   readonly atSeconds: number;
@@ -78,7 +118,7 @@ function sampleCpu(cpuPids: CpuPids): CpuSample {
   return {
     atSeconds: Number(process.hrtime.bigint()) / 1e9,
     clientSeconds: (usage.user + usage.system) / 1e6,
-    bySystem: Object.fromEntries(Object.entries(cpuPids).map(([name, pids]) => [name, treeCpuSeconds(pids)])),
+    bySystem: Object.fromEntries(Object.entries(cpuPids).map(([name, what]) => [name, cpuSecondsOf(what)])),
   };
 }
 

@@ -20,9 +20,13 @@
  * and the ratio to raw-put at the same concurrency (raw-put runs before the other
  * operations and again after them; the ratio is to the mean of the two, which
  * `baseline_runs_ops_per_sec` lists), and the CPU time per operation of the
- * client process (the coordinators) and of the nodes. Each run starts once the nodes'
- * compactions are done (at most 2 minutes' wait): it pays for the compaction of its own
- * writes during its measured period, not for the preload's or the previous operation's. Targets (reported, not enforced):
+ * client process (the coordinators) and of the nodes, with the part of the nodes' spent
+ * in RocksDB's flushes and compactions on its own threads (`nodes_storage_cpu_us_per_op`:
+ * whether one lands in a measured period moves its figures most from run to run). Each
+ * run starts once the nodes' compactions are done (at most 2 minutes' wait): it pays for
+ * the compaction of its own writes during its measured period, not for the preload's or
+ * the previous operation's (only a memtable the preload left unflushed may be flushed
+ * then: the binding has no call to flush it first). Targets (reported, not enforced):
  * 1pc ≥ 0.8× raw-put, 2range ≥ 0.4×, retry rate < 5% for uniform keys.
  *
  * Environment: CAIRN_BENCH_TXN_KEYS (default 100000), CAIRN_BENCH_TXN_PRELOAD (1: write
@@ -65,6 +69,8 @@ const MAX_ERROR_SHARE = 0.01;
 const SPLIT_TIMEOUT_MS = 60_000;
 /** The longest wait for the compactions of the preload or of the operation before to finish. */
 const QUIET_STORAGE_TIMEOUT_MS = 120_000;
+/** RocksDB names its background threads (flushes, compactions) so. */
+const ROCKSDB_THREAD_PREFIX = 'rocksdb:';
 
 interface Settings {
   readonly keys: number;
@@ -199,6 +205,7 @@ function figureOf(op: TxnOp, clients: number, r: TxnWorkerResult, reference: Bas
         }),
     ...(r.cpuUsPerOp.client === undefined ? {} : { client_cpu_us_per_op: r.cpuUsPerOp.client }),
     ...(r.cpuUsPerOp.nodes === undefined ? {} : { nodes_cpu_us_per_op: r.cpuUsPerOp.nodes }),
+    ...(r.cpuUsPerOp.nodes_storage === undefined ? {} : { nodes_storage_cpu_us_per_op: r.cpuUsPerOp.nodes_storage }),
     ...(r.errors > 0 ? { errors: r.errors } : {}),
     ...(r.unfinished > 0 ? { unfinished: r.unfinished } : {}),
     ...(balance === undefined ? {} : { total_balance: balance.total, expected_total_balance: balance.expected }),
@@ -236,7 +243,9 @@ function logRun(label: string, op: TxnOp, r: TxnWorkerResult): void {
   progress(
     `txn: ${label}: ${r.opsPerSec}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` +
       (RAW_OPS.has(op) ? '' : `, ${r.retries} retries, commits ${r.onePhaseCommits} one-phase + ${r.twoPhaseCommits} two-phase`) +
-      (r.cpuUsPerOp.nodes === undefined ? '' : `; CPU µs per operation: client ${r.cpuUsPerOp.client}, nodes ${r.cpuUsPerOp.nodes}`),
+      (r.cpuUsPerOp.nodes === undefined
+        ? ''
+        : `; CPU µs per operation: client ${r.cpuUsPerOp.client}, nodes ${r.cpuUsPerOp.nodes} (RocksDB's flushes and compactions ${r.cpuUsPerOp.nodes_storage ?? '?'})`),
   );
   if (r.slowOps > 0 || r.overrunMs >= 1_000) {
     progress(`txn: ${label}: stalls: ${r.slowOps} operations took ≥ 1 s, the slowest ${r.maxMs} ms; the last ended ${r.overrunMs} ms late`);
@@ -281,6 +290,7 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
       for (const clients of s.concurrencies) {
         const references: TxnWorkerResult[] = [];
         const measured: { readonly op: TxnOp; readonly r: TxnWorkerResult; readonly balance: Balance | undefined }[] = [];
+        const nodePids = cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid]));
         const runOp = async (op: TxnOp, again: boolean): Promise<TxnWorkerResult> => {
           const label = `${op}/${clients}${again ? ' (again)' : ''}`;
           const quiet = await waitForQuietStorage(`txn: ${label}`, httpAddresses, QUIET_STORAGE_TIMEOUT_MS);
@@ -303,7 +313,7 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
             accounts: s.accounts,
             maxAmount: MAX_TRANSFER,
             parallelCommit: s.parallelCommit,
-            cpuPids: { nodes: cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid])) },
+            cpuPids: { nodes: nodePids, nodes_storage: { pids: nodePids, threadPrefix: ROCKSDB_THREAD_PREFIX } },
           };
           const r = await runWorkerProcess<TxnWorkerResult>(WORKER_SCRIPT, config);
           logRun(label, op, r);
