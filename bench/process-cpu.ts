@@ -18,16 +18,20 @@ function clockTicksPerSecond(): number {
   return ticksPerSecond;
 }
 
-/** The fields of /proc/<pid>/stat after the command name (fields[0] is field 3), or undefined when it is gone. */
-function statFields(pid: number): string[] | undefined {
+/**
+ * A /proc stat file of a process or thread: its command name (field 2) and the fields
+ * after it (fields[0] is field 3), or undefined when it is gone.
+ */
+function readStat(path: string): { name: string; fields: string[] } | undefined {
   let stat: string;
   try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = fs.readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
-  // The command name (field 2) may hold spaces and parentheses: count from after it.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // The command name may hold spaces and parentheses: count from after it.
+  const nameEnd = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, nameEnd), fields: stat.slice(nameEnd + 2).split(' ') };
 }
 
 /** User plus system CPU seconds (fields 14 and 15) of one process, all its threads. */
@@ -44,7 +48,7 @@ export function treeCpuSeconds(pids: readonly number[]): number | undefined {
   const cpuOf = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
+    const fields = readStat(`/proc/${entry}/stat`)?.fields;
     if (fields === undefined) continue;
     parentOf.set(Number(entry), Number(fields[1]));
     cpuOf.set(Number(entry), ownCpuSeconds(fields));
@@ -78,14 +82,9 @@ export function threadCpuSeconds(pids: readonly number[], prefix: string): numbe
       return undefined;
     }
     for (const tid of threads) {
-      let stat: string;
-      try {
-        stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      } catch {
-        continue; // the thread ended
-      }
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name.startsWith(prefix)) total += ownCpuSeconds(stat.slice(stat.lastIndexOf(')') + 2).split(' '));
+      // A thread that ended meanwhile counts no more.
+      const stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+      if (stat !== undefined && stat.name.startsWith(prefix)) total += ownCpuSeconds(stat.fields);
     }
   }
   return total;
