@@ -67,7 +67,7 @@ function describeRequests(requests: readonly kvpb.RequestUnion[]): string[] {
   });
 }
 
-function setUp(options: { retryDelayMs?: number } = {}): {
+function setUp(options: { retryDelayMs?: number; batchWaitMs?: number; recordBatchWaitMs?: number } = {}): {
   resolver: IntentResolver;
   sender: RecordingSender;
   registry: prometheus.Registry;
@@ -87,7 +87,12 @@ function setUp(options: { retryDelayMs?: number } = {}): {
       done();
     },
   });
-  const resolver = new IntentResolver(() => sender, pino({ level: 'warn' }, sink), { metrics, retryDelayMs: options.retryDelayMs ?? 1 });
+  const resolver = new IntentResolver(() => sender, pino({ level: 'warn' }, sink), {
+    metrics,
+    retryDelayMs: options.retryDelayMs ?? 1,
+    batchWaitMs: options.batchWaitMs ?? 0,
+    recordBatchWaitMs: options.recordBatchWaitMs ?? 0,
+  });
   return { resolver, sender, registry, warnings };
 }
 
@@ -116,6 +121,51 @@ describe('IntentResolver', () => {
     ]);
     expect(await counter(registry, 'resolved')).toBe(4);
     expect(await counter(registry, 'txns', 'resolved')).toBe(3);
+  });
+
+  test('transactions finishing within the wait share a resolution batch, and records of several batches share a removal', async () => {
+    jest.useFakeTimers();
+    try {
+      const { resolver, sender, registry } = setUp({ batchWaitMs: 10, recordBatchWaitMs: 100 });
+      resolver.enqueue(committed(1, 'a1', [point('x1')]));
+      await jest.advanceTimersByTimeAsync(5);
+      resolver.enqueue(committed(2, 'a2', [point('x2')]));
+      await jest.advanceTimersByTimeAsync(4);
+      expect(sender.batches).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(sender.batches.map(describeRequests)).toEqual([['resolve x1', 'resolve x2']]);
+      // A transaction finishing later gets a batch of its own; its record joins the
+      // removal the first two are waiting for.
+      await jest.advanceTimersByTimeAsync(30);
+      resolver.enqueue(committed(3, 'a3', [point('x3')]));
+      await jest.advanceTimersByTimeAsync(10);
+      expect(sender.batches.map(describeRequests)).toEqual([['resolve x1', 'resolve x2'], ['resolve x3']]);
+      expect(resolver.pending).toBe(3);
+      expect(await counter(registry, 'txns', 'resolved')).toBe(0);
+      await jest.advanceTimersByTimeAsync(60);
+      expect(sender.batches.map(describeRequests)).toEqual([
+        ['resolve x1', 'resolve x2'],
+        ['resolve x3'],
+        ['remove record a1/1', 'remove record a2/2', 'remove record a3/3'],
+      ]);
+      expect(resolver.pending).toBe(0);
+      expect(await counter(registry, 'txns', 'resolved')).toBe(3);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('a full batch does not wait', async () => {
+    jest.useFakeTimers();
+    try {
+      const { resolver, sender } = setUp({ batchWaitMs: 1_000, recordBatchWaitMs: 1_000 });
+      for (let i = 0; i < 256; i++) resolver.enqueue(committed(i, `a${i}`, [point(`x${i}`)]));
+      await jest.advanceTimersByTimeAsync(0);
+      expect(sender.batches).toHaveLength(1);
+      expect(sender.batches[0]).toHaveLength(256);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a span a range resolved only in part is sent again from where it stopped', async () => {
@@ -169,11 +219,15 @@ describe('IntentResolver', () => {
       sender.batches.push(requests);
       return new Promise(() => undefined);
     };
-    for (let i = 0; i < 10_000 + 5; i++) resolver.enqueue(committed(i % 250, `a${i}`, [point(`x${i}`)]));
+    // Four full batches go out at once and stay in flight; 10 000 more may wait.
+    const inFlight = 4 * 256;
+    for (let i = 0; i < inFlight + 10_000 + 5; i++) resolver.enqueue(committed(i % 250, `a${i}`, [point(`x${i}`)]));
+    expect(sender.batches).toHaveLength(4);
     expect(await counter(registry, 'txns', 'dropped')).toBe(5);
     expect(warnings).toHaveLength(5);
-    expect(resolver.pending).toBe(10_000);
+    expect(resolver.pending).toBe(inFlight + 10_000);
+    // Stopping drops what waits; what is in flight stays counted until it ends.
     resolver.stop();
-    expect(resolver.pending).toBe(0);
+    expect(resolver.pending).toBe(inFlight);
   });
 });

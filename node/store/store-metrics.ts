@@ -107,7 +107,7 @@ export class StoreMetrics {
       registers,
       () => this.intentResolutionsPending?.(),
       'cairn_intent_resolver_pending_txns',
-      'Finished transactions whose intents on other ranges wait to be resolved by this node, or are being resolved.',
+      'Finished transactions this node has yet to clean up: intents on other ranges to resolve, then the record to remove (queued or in flight).',
       (pending) => pending,
     );
     const health = (): RangeHealth | undefined => this.rangeHealth?.();
