@@ -53,6 +53,8 @@ export interface NodeServerOptions {
 const JOIN_RETRY_MS = 1_000;
 const PEER_CALL_TIMEOUT_MS = 2_000;
 const DRAIN_TIMEOUT_MS = 5_000;
+/** How long a stopping node gives its intent resolver to finish what it holds. */
+const RESOLVER_DRAIN_TIMEOUT_MS = 2_000;
 
 interface Serving {
   readonly ident: StoreIdent;
@@ -605,6 +607,12 @@ export class NodeServer {
       );
       const left = await serving.store.drainLeases(deadline);
       log.info({ leasesLeft: left }, 'leases drained');
+      // Without leases no commit adds to it: resolve what it holds rather than leave the
+      // intents to whoever meets them, and the records behind for good.
+      const resolverDeadline = Date.now() + RESOLVER_DRAIN_TIMEOUT_MS;
+      await withDeadline(serving.store.intentResolver.drain(), resolverDeadline, () => new UnavailableError('intent resolution timed out')).catch((err: unknown) =>
+        log.warn({ err, pending: serving.store.intentResolver.pending }, 'could not finish resolving intents before stopping'),
+      );
       serving.liveness.stop();
     }
     if (serving !== undefined) {

@@ -168,6 +168,26 @@ describe('IntentResolver', () => {
     }
   });
 
+  test('draining sends what waits at once, and ends once the records are removed too', async () => {
+    jest.useFakeTimers();
+    try {
+      const { resolver, sender, registry } = setUp({ batchWaitMs: 1_000, recordBatchWaitMs: 1_000 });
+      resolver.enqueue(committed(1, 'a1', [point('x1')]));
+      resolver.enqueue(committed(2, 'a2', [point('x2')]));
+      await resolver.drain();
+      expect(sender.batches.map(describeRequests)).toEqual([
+        ['resolve x1', 'resolve x2'],
+        ['remove record a1/1', 'remove record a2/2'],
+      ]);
+      expect(resolver.pending).toBe(0);
+      expect(await counter(registry, 'txns', 'resolved')).toBe(2);
+      // Nothing held: done at once.
+      await resolver.drain();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   test('a span a range resolved only in part is sent again from where it stopped', async () => {
     const { resolver, sender } = setUp();
     let first = true;

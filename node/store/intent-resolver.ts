@@ -67,6 +67,7 @@ interface RecordRemoval {
 class BatchingQueue<T> {
   private readonly items: T[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
   private batchesInFlight = 0;
   private itemsInFlight = 0;
   private stopped = false;
@@ -99,6 +100,19 @@ class BatchingQueue<T> {
     this.stopped = true;
     this.items.length = 0;
     this.clearTimer();
+    this.notifyIdle();
+  }
+
+  /** Sends what is queued without waiting further; resolves once nothing is queued or in flight. */
+  drain(): Promise<void> {
+    this.flush();
+    if (this.pending === 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.pending > 0 && !this.stopped) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private clearTimer(): void {
@@ -118,6 +132,7 @@ class BatchingQueue<T> {
         this.batchesInFlight--;
         this.itemsInFlight -= batch.length;
         this.flush();
+        this.notifyIdle();
       });
     }
   }
@@ -163,6 +178,15 @@ export class IntentResolver {
   /** Finished transactions whose intents or record are still to go (queued or in flight). */
   get pending(): number {
     return this.resolutions.pending + this.removals.pending;
+  }
+
+  /**
+   * Resolves what is queued now, then removes the records, without the batching waits
+   * (a node shutting down, its KV client still up); resolves once done or given up.
+   */
+  async drain(): Promise<void> {
+    await this.resolutions.drain();
+    await this.removals.drain();
   }
 
   stop(): void {
