@@ -123,9 +123,11 @@ describe('IntentResolver', () => {
     expect(await counter(registry, 'txns', 'resolved')).toBe(3);
   });
 
-  test('transactions finishing within the wait share a resolution batch, and records of several batches share a removal', async () => {
-    jest.useFakeTimers();
-    try {
+  describe('with its batching waits', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    test('transactions finishing within the wait share a resolution batch, and records of several batches share a removal', async () => {
       const { resolver, sender, registry } = setUp({ batchWaitMs: 10, recordBatchWaitMs: 100 });
       resolver.enqueue(committed(1, 'a1', [point('x1')]));
       await jest.advanceTimersByTimeAsync(5);
@@ -150,27 +152,17 @@ describe('IntentResolver', () => {
       ]);
       expect(resolver.pending).toBe(0);
       expect(await counter(registry, 'txns', 'resolved')).toBe(3);
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    });
 
-  test('a full batch does not wait', async () => {
-    jest.useFakeTimers();
-    try {
+    test('a full batch does not wait', async () => {
       const { resolver, sender } = setUp({ batchWaitMs: 1_000, recordBatchWaitMs: 1_000 });
       for (let i = 0; i < 256; i++) resolver.enqueue(committed(i, `a${i}`, [point(`x${i}`)]));
       await jest.advanceTimersByTimeAsync(0);
       expect(sender.batches).toHaveLength(1);
       expect(sender.batches[0]).toHaveLength(256);
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    });
 
-  test('draining sends what waits at once, and ends once the records are removed too', async () => {
-    jest.useFakeTimers();
-    try {
+    test('draining sends what waits at once, and ends once the records are removed too', async () => {
       const { resolver, sender, registry } = setUp({ batchWaitMs: 1_000, recordBatchWaitMs: 1_000 });
       resolver.enqueue(committed(1, 'a1', [point('x1')]));
       resolver.enqueue(committed(2, 'a2', [point('x2')]));
@@ -183,9 +175,7 @@ describe('IntentResolver', () => {
       expect(await counter(registry, 'txns', 'resolved')).toBe(2);
       // Nothing held: done at once.
       await resolver.drain();
-    } finally {
-      jest.useRealTimers();
-    }
+    });
   });
 
   test('a span a range resolved only in part is sent again from where it stopped', async () => {
