@@ -16,12 +16,12 @@
  *            after each run, and a changed total fails the benchmark
  *
  * Uniformly chosen keys (1 KiB values, preloaded) split into two ranges at the middle;
- * 16 and 128 concurrent clients; for each concurrency the four operations in turn, each
- * a warm-up then a measured period. Each figure carries `retry_rate` (retries per
+ * 16 and 128 concurrent clients; for each concurrency the operations in turn, each a
+ * warm-up then a measured period, with raw-put run again after each one. Each figure carries `retry_rate` (retries per
  * committed transaction), `one_phase_share` (the share of commits that were one-phase)
- * and the ratio to raw-put at the same concurrency (raw-put runs before the other
- * operations and again after them; the ratio is to the mean of the two, which
- * `baseline_runs_ops_per_sec` lists), and the CPU time per operation of the
+ * and the ratio to raw-put at the same concurrency (to the mean of the raw-put runs just
+ * before and just after the operation, which `baseline_runs_ops_per_sec` lists: this
+ * machine's speed drifts by as much as 2× over minutes), and the CPU time per operation of the
  * client process (the coordinators) and of the nodes, with the part of the nodes' spent
  * in RocksDB's flushes and compactions on its own threads (`nodes_storage_cpu_us_per_op`:
  * whether one lands in a measured period moves its figures most from run to run). Each
@@ -176,9 +176,9 @@ interface Balance {
 }
 
 /**
- * Raw-put at one concurrency, measured before the other operations and again after
- * them: the machine's speed drifts over a run, and an operation measured between the
- * two is compared with their mean.
+ * Raw-put at one concurrency, measured just before an operation and again just after
+ * it: the machine's speed drifts over a run, and the operation is compared with their
+ * mean.
  */
 interface Baseline {
   readonly opsPerSec: number;
@@ -229,7 +229,7 @@ function figureOf(
           baseline: REFERENCE,
           baseline_ops_per_sec: reference.opsPerSec,
           baseline_p99_ms: reference.p99Ms,
-          // Before and after the other operations, when both ran.
+          // Just before and just after it, when both ran.
           ...(reference.runsOpsPerSec.length > 1 ? { baseline_runs_ops_per_sec: reference.runsOpsPerSec.join(',') } : {}),
           ratio: round(r.opsPerSec / reference.opsPerSec),
         }),
@@ -306,8 +306,14 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
         }
       }
       for (const clients of s.concurrencies) {
-        const references: TxnWorkerResult[] = [];
-        const measured: { readonly op: TxnOp; readonly r: TxnWorkerResult; readonly balance: Balance | undefined }[] = [];
+        const measured: {
+          readonly op: TxnOp;
+          readonly r: TxnWorkerResult;
+          readonly balance: Balance | undefined;
+          /** Raw-put just before and just after it. */
+          readonly references: TxnWorkerResult[];
+        }[] = [];
+        let lastReference: TxnWorkerResult | undefined;
         const nodePids = cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [n.pid]));
         const runOp = async (op: TxnOp, again: boolean): Promise<TxnWorkerResult> => {
           const label = `${op}/${clients}${again ? ' (again)' : ''}`;
@@ -345,7 +351,7 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
         for (const op of s.ops) {
           const r = await runOp(op, false);
           if (op === REFERENCE) {
-            references.push(r);
+            lastReference = r;
             emit(figureOf(op, clients, r, undefined, undefined, undefined));
             continue;
           }
@@ -357,12 +363,16 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
               failures.push(`${op}/${clients}: the total balance is ${balance.total}, not ${balance.expected}: transfers were lost or half applied`);
             }
           }
-          measured.push({ op, r, balance });
+          const references = lastReference === undefined ? [] : [lastReference];
+          if (lastReference !== undefined) {
+            lastReference = await runOp(REFERENCE, true);
+            references.push(lastReference);
+          }
+          measured.push({ op, r, balance, references });
         }
-        if (references.length > 0 && measured.length > 0) references.push(await runOp(REFERENCE, true));
-        const reference = baselineOf(references);
         const plainOf = (op: TxnOp): TxnWorkerResult | undefined => measured.find((m) => m.op === PLAIN_WRITES_OF[op])?.r;
-        for (const { op, r, balance } of measured) {
+        for (const { op, r, balance, references } of measured) {
+          const reference = baselineOf(references);
           emit(figureOf(op, clients, r, reference, balance, plainOf(op)));
           verdicts.push(...verdictsOf(`${op}/${clients}`, op, r, reference, plainOf(op)));
         }
