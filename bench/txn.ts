@@ -17,11 +17,12 @@
  *
  * Uniformly chosen keys (1 KiB values, preloaded) split into two ranges at the middle;
  * 16 and 128 concurrent clients; for each concurrency the operations in turn, each a
- * warm-up then a measured period, with raw-put run again after each one. Each figure carries `retry_rate` (retries per
- * committed transaction), `one_phase_share` (the share of commits that were one-phase)
- * and the ratio to raw-put at the same concurrency (to the mean of the raw-put runs just
- * before and just after the operation, which `baseline_runs_ops_per_sec` lists: this
- * machine's speed drifts by as much as 2× over minutes), and the CPU time per operation of the
+ * warm-up then a measured period, with raw-put run again after each one. Each figure
+ * carries `retry_rate` (retries per committed transaction), `one_phase_share` (the
+ * share of commits that were one-phase) and the ratio to raw-put at the same
+ * concurrency (to the mean of the raw-put runs just before and just after the
+ * operation, which `baseline_runs_ops_per_sec` lists: this machine's speed drifts by
+ * as much as 2× over minutes), and the CPU time per operation of the
  * client process (the coordinators) and of the nodes, with the part of the nodes' spent
  * in RocksDB's flushes and compactions on its own threads (`nodes_storage_cpu_us_per_op`:
  * whether one lands in a measured period moves its figures most from run to run). Each
@@ -246,7 +247,10 @@ function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: Bas
   const target = TARGET_RATIOS[op];
   if (target !== undefined && reference !== undefined) {
     const ratio = round(r.opsPerSec / reference.opsPerSec);
-    const ceiling = plain === undefined ? '' : ` (its writes without a transaction, ${PLAIN_WRITES_OF[op]}: ${round(plain.opsPerSec / reference.opsPerSec)}×)`;
+    const ceiling =
+      plain === undefined || plain.opsPerSec === 0
+        ? ''
+        : ` (${round(r.opsPerSec / plain.opsPerSec)} of the rate of ${PLAIN_WRITES_OF[op]}, the same writes without a transaction)`;
     verdicts.push(`${label} ${ratio}× raw-put ${ratio >= target ? 'meets' : 'misses'} the ${target}× target${ceiling}`);
   }
   if (op === '1pc' || op === '2range') {
