@@ -54,12 +54,6 @@ export interface IntentResolverOptions {
   readonly recordBatchWaitMs?: number;
 }
 
-/** A record to remove once its transaction's intents are resolved. */
-interface RecordRemoval {
-  readonly request: kvpb.RequestUnion;
-  readonly txnId: Buffer;
-}
-
 /**
  * A stage of the resolver: work gathered for a while (or until a batch is full), then
  * handed out in batches, a bounded number in flight.
@@ -151,7 +145,7 @@ class BatchingQueue<T> {
  */
 export class IntentResolver {
   private readonly resolutions: BatchingQueue<PendingResolution>;
-  private readonly removals: BatchingQueue<RecordRemoval>;
+  private readonly removals: BatchingQueue<kvpb.GcTxnRecordRequest>;
   private stopped = false;
 
   constructor(
@@ -197,7 +191,7 @@ export class IntentResolver {
 
   private async resolve(group: readonly PendingResolution[]): Promise<void> {
     const resolutions: kvpb.RequestUnion[] = [];
-    const records: RecordRemoval[] = [];
+    const records: kvpb.GcTxnRecordRequest[] = [];
     for (const { txn: record, spans, keepRecord } of group) {
       // Resolving needs the status and timestamps, not the record's list of spans, which
       // would otherwise travel once per span.
@@ -211,7 +205,7 @@ export class IntentResolver {
       }
       if (keepRecord === true) continue;
       const meta = txnMeta(txn);
-      records.push({ request: { request: { $case: 'gcTxnRecord', value: { key: meta.anchorKey, txnId: meta.id } } }, txnId: meta.id });
+      records.push({ key: meta.anchorKey, txnId: meta.id });
     }
     const resolved = await this.withRetries(
       group.map((p) => txnMeta(p.txn).id),
@@ -225,11 +219,11 @@ export class IntentResolver {
     this.removals.push(records);
   }
 
-  private async removeRecords(records: readonly RecordRemoval[]): Promise<void> {
+  private async removeRecords(records: readonly kvpb.GcTxnRecordRequest[]): Promise<void> {
     const removed = await this.withRetries(
       records.map((r) => r.txnId),
       "could not remove finished transactions' records",
-      (kv) => kv.batch(records.map((r) => r.request)),
+      (kv) => kv.batch(records.map((value) => ({ request: { $case: 'gcTxnRecord', value } }))),
     );
     if (removed) this.countTxns('resolved', records.length);
   }
