@@ -16,18 +16,18 @@
  *            accounts split into at least three ranges; the total balance is checked
  *            after each run, and a changed total fails the benchmark
  *
- * Uniformly chosen keys (1 KiB values by default, preloaded) split into two ranges at the middle;
- * 16 and 128 concurrent clients; for each concurrency the operations in turn, each a
- * warm-up then a measured period, with raw-put run again after each one. Each figure
- * carries `retry_rate` (retries per committed transaction), `one_phase_share` (the
- * share of commits that were one-phase) and the ratio to raw-put at the same
- * concurrency (to the mean of the raw-put runs just before and just after the
- * operation, which `baseline_runs_ops_per_sec` lists: this machine's speed drifts by
- * as much as 2× over minutes), and the CPU time per operation of the
- * client process (the coordinators) and of the nodes, with the part of the nodes' spent
- * in RocksDB's flushes and compactions on its own threads (`nodes_storage_cpu_us_per_op`:
- * whether one lands in a measured period moves its figures most from run to run). Each
- * run starts once the nodes' compactions are done (at most 2 minutes' wait): it pays for
+ * Uniformly chosen keys (1 KiB values by default, preloaded) split into two ranges at
+ * the middle; 16 and 128 concurrent clients; for each concurrency the operations in
+ * turn, each a warm-up then a measured period, with raw-put run again after each one.
+ * Each figure carries `retry_rate` (retries per committed transaction),
+ * `one_phase_share` (the share of commits that were one-phase) and the ratio to raw-put
+ * at the same concurrency (to the mean of the raw-put runs just before and just after
+ * the operation, which `baseline_runs_ops_per_sec` lists: this machine's speed drifts
+ * by as much as 2× over minutes), and the CPU time per operation of the client process
+ * (the coordinators) and of the nodes, with the part of the nodes' spent in RocksDB's
+ * flushes and compactions on its own threads (`nodes_storage_cpu_us_per_op`: whether
+ * one lands in a measured period moves its figures most from run to run). Each run
+ * starts once the nodes' compactions are done (at most 2 minutes' wait): it pays for
  * the compaction of its own writes during its measured period, not for the preload's or
  * the previous operation's (only a memtable the preload left unflushed may be flushed
  * then: the binding has no call to flush it first). Targets (reported, not enforced):
@@ -205,6 +205,11 @@ function baselineOf(runs: readonly TxnWorkerResult[]): Baseline | undefined {
   return { opsPerSec: round(rates.reduce((a, b) => a + b, 0) / rates.length), p99Ms: first.p99Ms, runsOpsPerSec: rates };
 }
 
+/** A run's rate as a share of its raw-put reference's. */
+function ratioTo(r: TxnWorkerResult, reference: Baseline): number {
+  return round(r.opsPerSec / reference.opsPerSec);
+}
+
 /** The run's JSON line (DESIGN.md §12), with raw-put at the same concurrency as the baseline. */
 function figureOf(
   op: TxnOp,
@@ -243,7 +248,7 @@ function figureOf(
           baseline_p99_ms: reference.p99Ms,
           // Just before and just after it, when both ran.
           ...(reference.runsOpsPerSec.length > 1 ? { baseline_runs_ops_per_sec: reference.runsOpsPerSec.join(',') } : {}),
-          ratio: round(r.opsPerSec / reference.opsPerSec),
+          ratio: ratioTo(r, reference),
         }),
     ...(target === undefined ? {} : { target_ratio: target }),
     ...(plain === undefined || plain.r.opsPerSec === 0 ? {} : { plain_op: plain.op, plain_ratio: round(r.opsPerSec / plain.r.opsPerSec) }),
@@ -255,12 +260,12 @@ function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: Bas
   const verdicts: string[] = [];
   const target = TARGET_RATIOS[op];
   if (target !== undefined && reference !== undefined) {
-    const ratio = round(r.opsPerSec / reference.opsPerSec);
+    const ratio = ratioTo(r, reference);
     const ceiling =
       plain === undefined || plain.r.opsPerSec === 0
         ? ''
         : ` (${round(r.opsPerSec / plain.r.opsPerSec)} of the rate of ${plain.op}, the same reads and writes without a transaction` +
-          (plain.reference === undefined ? ')' : `, itself ${round(plain.r.opsPerSec / plain.reference.opsPerSec)}× raw-put)`);
+          (plain.reference === undefined ? ')' : `, itself ${ratioTo(plain.r, plain.reference)}× raw-put)`);
     verdicts.push(`${label} ${ratio}× raw-put ${ratio >= target ? 'meets' : 'misses'} the ${target}× target${ceiling}`);
   }
   if (op === '1pc' || op === '2range') {
