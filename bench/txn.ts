@@ -210,6 +210,11 @@ function ratioTo(r: TxnWorkerResult, reference: Baseline): number {
   return round(r.opsPerSec / reference.opsPerSec);
 }
 
+/** A run's rate as a share of its plain counterpart's, when that ran. */
+function plainRatioOf(r: TxnWorkerResult, plain: PlainRun | undefined): number | undefined {
+  return plain === undefined || plain.r.opsPerSec === 0 ? undefined : round(r.opsPerSec / plain.r.opsPerSec);
+}
+
 /** The run's JSON line (DESIGN.md §12), with raw-put at the same concurrency as the baseline. */
 function figureOf(
   op: TxnOp,
@@ -221,6 +226,7 @@ function figureOf(
 ): Figure {
   const commits = r.onePhaseCommits + r.twoPhaseCommits;
   const target = TARGET_RATIOS[op];
+  const plainRatio = plainRatioOf(r, plain);
   return {
     bench: 'txn',
     op,
@@ -251,7 +257,7 @@ function figureOf(
           ratio: ratioTo(r, reference),
         }),
     ...(target === undefined ? {} : { target_ratio: target }),
-    ...(plain === undefined || plain.r.opsPerSec === 0 ? {} : { plain_op: plain.op, plain_ratio: round(r.opsPerSec / plain.r.opsPerSec) }),
+    ...(plain === undefined || plainRatio === undefined ? {} : { plain_op: plain.op, plain_ratio: plainRatio }),
   };
 }
 
@@ -261,10 +267,11 @@ function verdictsOf(label: string, op: TxnOp, r: TxnWorkerResult, reference: Bas
   const target = TARGET_RATIOS[op];
   if (target !== undefined && reference !== undefined) {
     const ratio = ratioTo(r, reference);
+    const plainRatio = plainRatioOf(r, plain);
     const ceiling =
-      plain === undefined || plain.r.opsPerSec === 0
+      plain === undefined || plainRatio === undefined
         ? ''
-        : ` (${round(r.opsPerSec / plain.r.opsPerSec)} of the rate of ${plain.op}, the same reads and writes without a transaction` +
+        : ` (${plainRatio} of the rate of ${plain.op}, the same reads and writes without a transaction` +
           (plain.reference === undefined ? ')' : `, itself ${ratioTo(plain.r, plain.reference)}× raw-put)`);
     verdicts.push(`${label} ${ratio}× raw-put ${ratio >= target ? 'meets' : 'misses'} the ${target}× target${ceiling}`);
   }
@@ -395,8 +402,9 @@ export async function runTxnBench(options: BenchOptions): Promise<void> {
         };
         for (const { op, r, balance, references } of measured) {
           const reference = baselineOf(references);
-          emit(figureOf(op, clients, r, reference, balance, plainOf(op)));
-          verdicts.push(...verdictsOf(`${op}/${clients}`, op, r, reference, plainOf(op)));
+          const plain = plainOf(op);
+          emit(figureOf(op, clients, r, reference, balance, plain));
+          verdicts.push(...verdictsOf(`${op}/${clients}`, op, r, reference, plain));
         }
       }
     } finally {
